@@ -1,0 +1,126 @@
+#include "core/base/config.h"
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+
+namespace seamless {
+namespace internal {
+namespace {
+
+absl::Status TypeError(const std::string& where, const YAML::Node& node, const char* expected) {
+  std::string got = node.IsScalar() ? "'" + node.Scalar() + "'"
+                    : node.IsMap()  ? "a mapping"
+                    : node.IsSequence() ? "a list"
+                                        : "nothing";
+  return absl::InvalidArgumentError(absl::StrCat(where, ": expected ", expected, ", got ", got));
+}
+
+}  // namespace
+
+std::string Where(const std::string& file, const YAML::Node& node, const std::string& key_path) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.line >= 0) return absl::StrCat(file, ":", mark.line + 1, ": key '", key_path, "'");
+  return absl::StrCat(file, ": key '", key_path, "'");
+}
+
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, bool* out) {
+  if (!node.IsScalar()) return TypeError(where, node, "true or false");
+  const std::string& s = node.Scalar();
+  if (s == "true" || s == "True") {
+    *out = true;
+  } else if (s == "false" || s == "False") {
+    *out = false;
+  } else {
+    return TypeError(where, node, "true or false");
+  }
+  return absl::OkStatus();
+}
+
+template <typename Int>
+absl::Status ReadInteger(const YAML::Node& node, const std::string& where, Int* out) {
+  int64_t value = 0;
+  if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) ||
+      value < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
+      (value > 0 && static_cast<uint64_t>(value) > std::numeric_limits<Int>::max())) {
+    return TypeError(where, node, "an integer");
+  }
+  *out = static_cast<Int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, int32_t* out) {
+  return ReadInteger(node, where, out);
+}
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, int64_t* out) {
+  return ReadInteger(node, where, out);
+}
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, uint64_t* out) {
+  uint64_t value = 0;
+  if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value)) {
+    return TypeError(where, node, "a non-negative integer");
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, double* out) {
+  double value = 0;
+  if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), &value) || std::isnan(value)) {
+    return TypeError(where, node, "a number");
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, float* out) {
+  double value = 0;
+  absl::Status s = ReadScalar(node, where, &value);
+  if (s.ok()) *out = static_cast<float>(value);
+  return s;
+}
+
+absl::Status ReadScalar(const YAML::Node& node, const std::string& where, std::string* out) {
+  if (!node.IsScalar()) return TypeError(where, node, "a string");
+  *out = node.Scalar();
+  return absl::OkStatus();
+}
+
+absl::Status ConfigReader::Finish() {
+  if (unknown_ == UnknownKeys::kIgnore) return absl::OkStatus();
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.as<std::string>();
+    bool known = false;
+    for (const auto& s : seen_) known = known || s == key;
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(file_, entry.first, Path(key.c_str())), ": unknown key (known keys here: ",
+          absl::StrJoin(seen_, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<YAML::Node> ParseYamlString(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+}
+
+absl::StatusOr<YAML::Node> ParseYamlFile(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open config file"));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+}
+
+}  // namespace internal
+}  // namespace seamless

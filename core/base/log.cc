@@ -1,0 +1,54 @@
+#include "core/base/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace seamless {
+namespace {
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+std::mutex g_mu;
+std::string* g_role = new std::string("seamless");  // leaked: usable during static destruction
+
+const char* LevelLetter(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "D";
+    case LogLevel::kInfo: return "I";
+    case LogLevel::kWarning: return "W";
+    case LogLevel::kError: return "E";
+  }
+  return "?";
+}
+}  // namespace
+
+void SetLogRole(const std::string& role) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  *g_role = role;
+}
+void SetMinLogLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
+LogLevel MinLogLevel() { return static_cast<LogLevel>(g_min_level.load()); }
+
+namespace internal {
+LogMessage::LogMessage(LogLevel level, const char* file, int line) : level_(level) {
+  (void)file;
+  (void)line;
+}
+
+LogMessage::~LogMessage() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  int ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+  std::lock_guard<std::mutex> lock(g_mu);
+  std::fprintf(stderr, "%s %s.%03d %s] %s\n", LevelLetter(level_), stamp, ms, g_role->c_str(),
+               stream_.str().c_str());
+}
+}  // namespace internal
+
+}  // namespace seamless

@@ -1,0 +1,90 @@
+#include "core/model/model_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/base/config.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace seamless {
+
+absl::Status ModelConfig::Validate() const {
+  auto fail = [](const std::string& field, const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("model config: ", field, " ", why));
+  };
+  if (model_type != "qwen2" && model_type != "mimo") {
+    return fail("model_type", absl::StrCat("'", model_type, "' is not qwen2 or mimo"));
+  }
+  if (vocab_size <= 0) return fail("vocab_size", "must be positive");
+  if (hidden_size <= 0) return fail("hidden_size", "must be positive");
+  if (intermediate_size <= 0) return fail("intermediate_size", "must be positive");
+  if (num_hidden_layers <= 0) return fail("num_hidden_layers", "must be positive");
+  if (num_attention_heads <= 0 || hidden_size % num_attention_heads != 0) {
+    return fail("num_attention_heads", "must divide hidden_size");
+  }
+  if (head_dim() % 2 != 0) return fail("hidden_size", "/ num_attention_heads must be even (RoPE)");
+  if (num_key_value_heads <= 0 || num_attention_heads % num_key_value_heads != 0) {
+    return fail("num_key_value_heads", "must divide num_attention_heads");
+  }
+  if (max_position_embeddings <= 0) return fail("max_position_embeddings", "must be positive");
+  if (rope_theta <= 0) return fail("rope_theta", "must be positive");
+  if (num_nextn_predict_layers < 0) return fail("num_nextn_predict_layers", "must be >= 0");
+  if (model_type == "qwen2" && num_nextn_predict_layers != 0) {
+    return fail("num_nextn_predict_layers", "must be 0 for model_type qwen2");
+  }
+  return absl::OkStatus();
+}
+
+int64_t ModelConfig::ParameterCount() const {
+  const int64_t h = hidden_size, kv = num_key_value_heads * head_dim();
+  const int64_t block = (h * h + h) + 2 * (h * kv + kv) + h * h  // q, k, v (biased), o
+                        + 3 * h * intermediate_size + 2 * h;      // SwiGLU, two norms
+  const int64_t mtp = block + 2 * h * h + 3 * h;                   // + input_proj, 3 norms
+  int64_t n = vocab_size * h + num_hidden_layers * block + h + num_nextn_predict_layers * mtp;
+  if (!tie_word_embeddings) n += vocab_size * h;
+  return n;
+}
+
+absl::StatusOr<ModelConfig> ReadHfConfig(const std::string& path) {
+  ModelConfig config;
+  // Real configs carry many keys we do not use (torch_dtype, architectures, ...).
+  RETURN_IF_ERROR(LoadConfigFile(path, &config, UnknownKeys::kIgnore));
+  ASSIGN_OR_RETURN(auto node, internal::ParseYamlFile(path));
+  if (!node["model_type"].IsDefined()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": missing field 'model_type'"));
+  }
+  if (config.model_type == "qwen2" && !node["num_nextn_predict_layers"].IsDefined()) {
+    config.num_nextn_predict_layers = 0;
+  }
+  if (!node["num_key_value_heads"].IsDefined()) {
+    config.num_key_value_heads = config.num_attention_heads;  // HF's default: no GQA
+  }
+  absl::Status valid = config.Validate();
+  if (!valid.ok()) return Annotate(valid, path);
+  return config;
+}
+
+absl::Status WriteHfConfig(const ModelConfig& c, const std::string& path) {
+  nlohmann::json j = {
+      {"architectures", {c.model_type == "mimo" ? "MiMoForCausalLM" : "Qwen2ForCausalLM"}},
+      {"model_type", c.model_type},
+      {"vocab_size", c.vocab_size},
+      {"hidden_size", c.hidden_size},
+      {"intermediate_size", c.intermediate_size},
+      {"num_hidden_layers", c.num_hidden_layers},
+      {"num_attention_heads", c.num_attention_heads},
+      {"num_key_value_heads", c.num_key_value_heads},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"rope_theta", c.rope_theta},
+      {"rms_norm_eps", c.rms_norm_eps},
+      {"tie_word_embeddings", c.tie_word_embeddings},
+      {"num_nextn_predict_layers", c.num_nextn_predict_layers},
+      {"bos_token_id", c.bos_token_id},
+      {"eos_token_id", c.eos_token_id},
+      {"hidden_act", "silu"},
+      {"torch_dtype", "float32"},
+  };
+  return WriteFileAtomically(path, j.dump(2) + "\n");
+}
+
+}  // namespace seamless

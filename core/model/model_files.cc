@@ -1,0 +1,88 @@
+#include "core/model/model_files.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/base/status_macros.h"
+#include "core/model/torch_raw_tensor.h"
+#include "core/tensors/safetensors.h"
+
+namespace seamless {
+namespace {
+
+std::string ShapeText(at::IntArrayRef shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+}  // namespace
+
+absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype) {
+  RawTensorMap out;
+  for (const auto& item : model->named_parameters()) {
+    ASSIGN_OR_RETURN(RawTensor raw, TensorToRaw(item.value(), dtype));
+    out.emplace(item.key(), std::move(raw));
+  }
+  return out;
+}
+
+absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
+                           const std::string& source) {
+  at::NoGradGuard no_grad;
+  std::set<std::string> used;
+  for (auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    auto found = weights.find(name);
+    if (found == weights.end()) {
+      return absl::NotFoundError(absl::StrCat(source, ": missing tensor '", name, "'"));
+    }
+    const RawTensor& raw = found->second;
+    at::Tensor& param = item.value();
+    if (!param.sizes().equals(raw.shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has shape ",
+                                                     ShapeText(raw.shape), ", the model needs ",
+                                                     ShapeText(param.sizes())));
+    }
+    if (raw.dtype != DType::kF32 && raw.dtype != DType::kF16 && raw.dtype != DType::kBF16) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has dtype ",
+                                                     DTypeName(raw.dtype),
+                                                     "; weights must be F32, F16 or BF16"));
+    }
+    ASSIGN_OR_RETURN(at::Tensor value, RawToTensor(raw));
+    param.copy_(value.to(param.dtype()));
+    used.insert(name);
+  }
+  for (const auto& [name, raw] : weights) {
+    if (used.count(name)) continue;
+    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
+                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
+    if (!harmless) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir) {
+  ASSIGN_OR_RETURN(ModelConfig config, ReadHfConfig(dir + "/config.json"));
+  ASSIGN_OR_RETURN(RawTensorMap weights, ReadSafetensorsDir(dir));
+  try {
+    MimoModel model(config);
+    RETURN_IF_ERROR(ImportWeights(model, weights, dir));
+    return model;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(dir, ": building the model failed: ",
+                                            e.what_without_backtrace()));
+  }
+}
+
+absl::Status SaveModelDir(MimoModel& model, const std::string& dir, DType dtype,
+                          uint64_t max_shard_bytes) {
+  ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(model, dtype));
+  RETURN_IF_ERROR(WriteSafetensorsDir(dir, weights, max_shard_bytes));
+  return WriteHfConfig(model->config(), dir + "/config.json");
+}
+
+}  // namespace seamless

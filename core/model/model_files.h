@@ -1,0 +1,33 @@
+// Loading and saving a model directory the way Hugging Face lays it out: config.json plus
+// model.safetensors (or shards with model.safetensors.index.json).
+#ifndef SEAMLESS_CORE_MODEL_MODEL_FILES_H_
+#define SEAMLESS_CORE_MODEL_MODEL_FILES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/model/mimo_model.h"
+#include "core/tensors/raw_tensor.h"
+
+namespace seamless {
+
+// Every parameter of `model` as bytes of `dtype`, keyed by its Hugging Face name.
+absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype = DType::kF32);
+
+// Copies `weights` into the model's parameters, converting dtypes. Every parameter must be
+// present with its exact shape; a tensor the model does not have is an error, except the
+// ones HF checkpoints carry harmlessly (rotary inv_freq, a tied lm_head). `source` names the
+// file or stream in errors.
+absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
+                           const std::string& source);
+
+// config.json + safetensors -> model (fp32, CPU).
+absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir);
+// model -> config.json + safetensors in `dtype`; shards past `max_shard_bytes`.
+absl::Status SaveModelDir(MimoModel& model, const std::string& dir, DType dtype = DType::kF32,
+                          uint64_t max_shard_bytes = 5ull << 30);
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_CORE_MODEL_MODEL_FILES_H_

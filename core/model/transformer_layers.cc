@@ -1,0 +1,124 @@
+#include "core/model/transformer_layers.h"
+
+#include <cmath>
+
+#include "core/model/kv_cache.h"
+
+namespace seamless {
+namespace {
+
+torch::nn::Linear MakeLinear(int64_t in, int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+// Qwen2's rotate-half RoPE: the two halves of each head are the real and imaginary parts.
+at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  at::Tensor x1 = x.narrow(-1, 0, half);
+  at::Tensor x2 = x.narrow(-1, half, half);
+  return x * cos + at::cat({-x2, x1}, -1) * sin;
+}
+
+}  // namespace
+
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", at::ones({dim}));
+}
+
+at::Tensor RmsNormImpl::forward(const at::Tensor& x) {
+  at::Tensor variance = x.pow(2).mean(-1, /*keepdim=*/true);
+  return x * at::rsqrt(variance + eps_) * weight;
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& c, int64_t cache_layer)
+    : heads_(c.num_attention_heads),
+      kv_heads_(c.num_key_value_heads),
+      head_dim_(c.head_dim()),
+      cache_layer_(cache_layer) {
+  q_proj = register_module("q_proj", MakeLinear(c.hidden_size, heads_ * head_dim_, true));
+  k_proj = register_module("k_proj", MakeLinear(c.hidden_size, kv_heads_ * head_dim_, true));
+  v_proj = register_module("v_proj", MakeLinear(c.hidden_size, kv_heads_ * head_dim_, true));
+  o_proj = register_module("o_proj", MakeLinear(heads_ * head_dim_, c.hidden_size, false));
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
+  const int64_t batch = x.size(0), len = x.size(1), group = heads_ / kv_heads_;
+  at::Tensor q = q_proj(x).view({batch, len, heads_, head_dim_}).transpose(1, 2);
+  at::Tensor k = k_proj(x).view({batch, len, kv_heads_, head_dim_}).transpose(1, 2);
+  at::Tensor v = v_proj(x).view({batch, len, kv_heads_, head_dim_}).transpose(1, 2);
+  q = ApplyRope(q, ctx.cos, ctx.sin);
+  k = ApplyRope(k, ctx.cos, ctx.sin);
+
+  if (ctx.cache != nullptr) {
+    at::Tensor& k_cache = ctx.cache->keys(cache_layer_);
+    at::Tensor& v_cache = ctx.cache->values(cache_layer_);
+    for (int64_t b = 0; b < batch; ++b) {
+      k_cache[ctx.slots[b]].narrow(1, ctx.start[b], len).copy_(k[b]);
+      v_cache[ctx.slots[b]].narrow(1, ctx.start[b], len).copy_(v[b]);
+    }
+    if (ctx.contiguous) {
+      k = k_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
+      v = v_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
+    } else {
+      k = k_cache.index_select(0, ctx.slot_index).narrow(2, 0, ctx.kv_len);
+      v = v_cache.index_select(0, ctx.slot_index).narrow(2, 0, ctx.kv_len);
+    }
+  }
+  // GQA without copying keys: fold the query heads of a group into the row dimension.
+  at::Tensor qg = q.reshape({batch, kv_heads_, group * len, head_dim_});
+  at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)) / std::sqrt(double(head_dim_));
+  scores = scores.view({batch, kv_heads_, group, len, ctx.kv_len}) + ctx.mask;
+  at::Tensor probs = at::softmax(scores, -1).view({batch, kv_heads_, group * len, ctx.kv_len});
+  at::Tensor out = at::matmul(probs, v)  // [B, kv, group*T, hd]
+                       .view({batch, heads_, len, head_dim_})
+                       .transpose(1, 2)
+                       .reshape({batch, len, heads_ * head_dim_});
+  return o_proj(out);
+}
+
+MlpImpl::MlpImpl(const ModelConfig& c) {
+  gate_proj = register_module("gate_proj", MakeLinear(c.hidden_size, c.intermediate_size, false));
+  up_proj = register_module("up_proj", MakeLinear(c.hidden_size, c.intermediate_size, false));
+  down_proj = register_module("down_proj", MakeLinear(c.intermediate_size, c.hidden_size, false));
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) {
+  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int64_t cache_layer) {
+  input_layernorm = register_module("input_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+  self_attn = register_module("self_attn", Attention(c, cache_layer));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+  mlp = register_module("mlp", Mlp(c));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
+  at::Tensor h = x + self_attn(input_layernorm(x), ctx);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+MtpLayerImpl::MtpLayerImpl(const ModelConfig& c, int64_t cache_layer) {
+  const int64_t h = c.hidden_size;
+  const double eps = c.rms_norm_eps;
+  input_layernorm = register_module("input_layernorm", RmsNorm(h, eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(h, eps));
+  token_layernorm = register_module("token_layernorm", RmsNorm(h, eps));
+  hidden_layernorm = register_module("hidden_layernorm", RmsNorm(h, eps));
+  input_proj = register_module("input_proj", MakeLinear(2 * h, h, false));
+  final_layernorm = register_module("final_layernorm", RmsNorm(h, eps));
+  self_attn = register_module("self_attn", Attention(c, cache_layer));
+  mlp = register_module("mlp", Mlp(c));
+}
+
+at::Tensor MtpLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& next_embeds,
+                                 AttentionContext& ctx) {
+  at::Tensor x =
+      input_proj(at::cat({hidden_layernorm(hidden), token_layernorm(next_embeds)}, -1));
+  x = x + self_attn(input_layernorm(x), ctx);
+  x = x + mlp(post_attention_layernorm(x));
+  return final_layernorm(x);
+}
+
+}  // namespace seamless

@@ -1,0 +1,80 @@
+// The building blocks of the Qwen2 / MiMo decoder, as torch modules whose parameter names are
+// Hugging Face's (q_proj.weight, input_layernorm.weight, ...), so a state dict maps 1:1 to
+// safetensors keys.
+#ifndef SEAMLESS_CORE_MODEL_TRANSFORMER_LAYERS_H_
+#define SEAMLESS_CORE_MODEL_TRANSFORMER_LAYERS_H_
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+
+#include "core/model/attention_context.h"
+#include "core/model/model_config.h"
+
+namespace seamless {
+
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(int64_t dim, double eps);
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RmsNorm);
+
+// Grouped-query attention with q/k/v bias and rotary embeddings. `cache_layer` is this
+// layer's index in the KV cache.
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(const ModelConfig& config, int64_t cache_layer);
+  at::Tensor forward(const at::Tensor& x, AttentionContext& ctx);
+
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  int64_t heads_, kv_heads_, head_dim_, cache_layer_;
+};
+TORCH_MODULE(Attention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(const ModelConfig& config);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+// Pre-norm block: x + attn(norm(x)), then + mlp(norm(.)).
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  DecoderLayerImpl(const ModelConfig& config, int64_t cache_layer);
+  at::Tensor forward(const at::Tensor& x, AttentionContext& ctx);
+
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+// MiMo's multi-token-prediction layer (DESIGN.md §6):
+//   h' = input_proj(cat[hidden_layernorm(h_t), token_layernorm(embed(x_{t+1}))])
+//   one decoder block over h', then final_layernorm; the shared LM head reads the result.
+class MtpLayerImpl : public torch::nn::Module {
+ public:
+  MtpLayerImpl(const ModelConfig& config, int64_t cache_layer);
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& next_embeds,
+                     AttentionContext& ctx);
+
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  RmsNorm token_layernorm{nullptr}, hidden_layernorm{nullptr}, final_layernorm{nullptr};
+  torch::nn::Linear input_proj{nullptr};
+  Attention self_attn{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(MtpLayer);
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_CORE_MODEL_TRANSFORMER_LAYERS_H_

@@ -1,0 +1,232 @@
+#include "core/tensors/safetensors.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace seamless {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr uint64_t kMaxHeaderBytes = 100 << 20;  // the reference implementation's limit
+constexpr char kIndexFile[] = "model.safetensors.index.json";
+constexpr char kSingleFile[] = "model.safetensors";
+
+absl::Status Bad(const std::string& file, const std::string& what) {
+  return absl::DataLossError(absl::StrCat(file, ": ", what));
+}
+
+struct Span {
+  uint64_t begin, end;
+  std::string name;
+};
+
+}  // namespace
+
+absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const std::string& file,
+                                              SafetensorsMetadata* metadata) {
+  if (bytes.size() < 8) {
+    return Bad(file, absl::StrCat("truncated: ", bytes.size(),
+                                  " bytes, fewer than the 8-byte header length"));
+  }
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(bytes[i]);
+  if (header_len > kMaxHeaderBytes) {
+    return Bad(file, absl::StrCat("header length ", header_len, " exceeds the 100 MiB limit"));
+  }
+  if (header_len > bytes.size() - 8) {
+    return Bad(file, absl::StrCat("truncated: header says ", header_len, " bytes but only ",
+                                  bytes.size() - 8, " follow"));
+  }
+  json header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_len, nullptr,
+                            /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) {
+    return Bad(file, "header is not a JSON object");
+  }
+  const uint64_t data_start = 8 + header_len;
+  const uint64_t data_size = bytes.size() - data_start;
+
+  RawTensorMap tensors;
+  std::vector<Span> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const json& entry = it.value();
+    if (name == "__metadata__") {
+      if (!entry.is_object()) return Bad(file, "__metadata__ is not an object");
+      for (auto m = entry.begin(); m != entry.end(); ++m) {
+        if (!m.value().is_string()) {
+          return Bad(file, absl::StrCat("__metadata__.", m.key(), " is not a string"));
+        }
+        if (metadata) (*metadata)[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = absl::StrCat("tensor '", name, "'");
+    if (!entry.is_object()) return Bad(file, where + " is not an object");
+    const json* dtype_field = entry.contains("dtype") ? &entry["dtype"] : nullptr;
+    if (!dtype_field || !dtype_field->is_string()) return Bad(file, where + ": missing dtype");
+    auto dtype = ParseDType(dtype_field->get<std::string>());
+    if (!dtype) {
+      return Bad(file, absl::StrCat(where, ": unknown dtype '", dtype_field->get<std::string>(),
+                                    "'"));
+    }
+    if (!entry.contains("shape") || !entry["shape"].is_array()) {
+      return Bad(file, where + ": missing shape");
+    }
+    RawTensor tensor;
+    tensor.dtype = *dtype;
+    uint64_t numel = 1;
+    for (const json& d : entry["shape"]) {
+      if (!d.is_number_unsigned()) return Bad(file, where + ": shape has a non-integer entry");
+      uint64_t dim = d.get<uint64_t>();
+      if (dim > (1ull << 40) || (dim > 0 && numel > (1ull << 50) / dim)) {
+        return Bad(file, where + ": shape is implausibly large");
+      }
+      numel *= dim;
+      tensor.shape.push_back(static_cast<int64_t>(dim));
+    }
+    const json* offsets = entry.contains("data_offsets") ? &entry["data_offsets"] : nullptr;
+    if (!offsets || !offsets->is_array() || offsets->size() != 2 ||
+        !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
+      return Bad(file, where + ": data_offsets must be [begin, end]");
+    }
+    const uint64_t begin = (*offsets)[0].get<uint64_t>();
+    const uint64_t end = (*offsets)[1].get<uint64_t>();
+    if (begin > end || end > data_size) {
+      return Bad(file, absl::StrCat(where, ": data_offsets [", begin, ", ", end,
+                                    "] fall outside the ", data_size, " data bytes (truncated?)"));
+    }
+    const uint64_t expected = numel * DTypeSize(*dtype);
+    if (end - begin != expected) {
+      return Bad(file, absl::StrCat(where, ": ", end - begin, " bytes for shape and dtype ",
+                                    DTypeName(*dtype), " that need ", expected));
+    }
+    tensor.data.assign(bytes, data_start + begin, end - begin);
+    spans.push_back({begin, end, name});
+    tensors.emplace(name, std::move(tensor));
+  }
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < spans.size(); ++i) {
+    if (spans[i].begin < spans[i - 1].end) {
+      return Bad(file, absl::StrCat("tensors '", spans[i - 1].name, "' and '", spans[i].name,
+                                    "' overlap"));
+    }
+  }
+  return tensors;
+}
+
+absl::StatusOr<RawTensorMap> ReadSafetensorsFile(const std::string& path,
+                                                 SafetensorsMetadata* metadata) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
+  return ParseSafetensors(bytes, path, metadata);
+}
+
+std::string SerializeSafetensors(const RawTensorMap& tensors,
+                                 const SafetensorsMetadata& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    header[name] = {{"dtype", DTypeName(tensor.dtype)},
+                    {"shape", tensor.shape},
+                    {"data_offsets", {offset, offset + tensor.data.size()}}};
+    offset += tensor.data.size();
+  }
+  std::string header_text = header.dump();
+  header_text.append((8 - header_text.size() % 8) % 8, ' ');
+  std::string out;
+  out.reserve(8 + header_text.size() + offset);
+  uint64_t len = header_text.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  out += header_text;
+  for (const auto& [name, tensor] : tensors) out += tensor.data;
+  return out;
+}
+
+absl::Status WriteSafetensorsFile(const std::string& path, const RawTensorMap& tensors,
+                                  const SafetensorsMetadata& metadata) {
+  return WriteFileAtomically(path, SerializeSafetensors(tensors, metadata));
+}
+
+absl::StatusOr<RawTensorMap> ReadSafetensorsDir(const std::string& dir) {
+  const std::string index_path = absl::StrCat(dir, "/", kIndexFile);
+  if (!FileExists(index_path)) {
+    const std::string single = absl::StrCat(dir, "/", kSingleFile);
+    if (!FileExists(single)) {
+      return absl::NotFoundError(
+          absl::StrCat(dir, ": has neither ", kSingleFile, " nor ", kIndexFile));
+    }
+    return ReadSafetensorsFile(single);
+  }
+  ASSIGN_OR_RETURN(std::string index_text, ReadFileToString(index_path));
+  json index = json::parse(index_text, nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
+      !index["weight_map"].is_object()) {
+    return Bad(index_path, "not a JSON object with a weight_map");
+  }
+  std::map<std::string, std::set<std::string>> names_by_shard;
+  for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
+    if (!it.value().is_string()) {
+      return Bad(index_path, absl::StrCat("weight_map.", it.key(), " is not a file name"));
+    }
+    const std::string shard = it.value().get<std::string>();
+    if (shard.find('/') != std::string::npos || shard == "..") {
+      return Bad(index_path, absl::StrCat("weight_map.", it.key(), ": shard '", shard,
+                                          "' is not a plain file name"));
+    }
+    names_by_shard[shard].insert(it.key());
+  }
+  RawTensorMap all;
+  for (const auto& [shard, names] : names_by_shard) {
+    const std::string shard_path = absl::StrCat(dir, "/", shard);
+    ASSIGN_OR_RETURN(RawTensorMap tensors, ReadSafetensorsFile(shard_path));
+    for (const std::string& name : names) {
+      auto found = tensors.find(name);
+      if (found == tensors.end()) {
+        return Bad(shard_path, absl::StrCat("tensor '", name, "' listed in ", kIndexFile,
+                                            " is missing"));
+      }
+      all.emplace(name, std::move(found->second));
+    }
+  }
+  return all;
+}
+
+absl::Status WriteSafetensorsDir(const std::string& dir, const RawTensorMap& tensors,
+                                 uint64_t max_shard_bytes) {
+  RETURN_IF_ERROR(MakeDirectories(dir));
+  std::vector<RawTensorMap> shards(1);
+  uint64_t shard_bytes = 0, total = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (shard_bytes > 0 && shard_bytes + tensor.data.size() > max_shard_bytes) {
+      shards.emplace_back();
+      shard_bytes = 0;
+    }
+    shards.back().emplace(name, tensor);
+    shard_bytes += tensor.data.size();
+    total += tensor.data.size();
+  }
+  if (shards.size() == 1) {
+    return WriteSafetensorsFile(absl::StrCat(dir, "/", kSingleFile), shards[0]);
+  }
+  json weight_map = json::object();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const std::string shard =
+        absl::StrFormat("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+    RETURN_IF_ERROR(WriteSafetensorsFile(absl::StrCat(dir, "/", shard), shards[i]));
+    for (const auto& [name, tensor] : shards[i]) weight_map[name] = shard;
+  }
+  json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+  return WriteFileAtomically(absl::StrCat(dir, "/", kIndexFile), index.dump(2) + "\n");
+}
+
+}  // namespace seamless
