@@ -9,7 +9,7 @@ namespace seamless {
 
 ModelConfig DefaultModelConfig() {
   ModelConfig c;  // the field defaults are the tiny model
-  c.vocab_size = 128;
+  c.vocab_size = CharTokenizer().vocab_size();
   c.bos_token_id = CharTokenizer::kBos;
   c.eos_token_id = CharTokenizer::kEos;
   return c;

@@ -11,8 +11,7 @@
 
 namespace seamless {
 
-// Four layers, hidden 128, GQA 4:2, one MTP layer, vocab 128 (the character tokenizer's
-// 100 ids, padded).
+// Four layers, hidden 128, GQA 4:2, one MTP layer, the character tokenizer's 100 ids.
 ModelConfig DefaultModelConfig();
 
 // The default model with HF-style random initialisation from `seed`.

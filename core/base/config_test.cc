@@ -1,0 +1,124 @@
+#include "core/base/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace seamless {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Inner {
+  double rate = 0.5;
+  std::vector<int32_t> ids = {1, 2};
+  template <typename V>
+  void VisitFields(V& v) {
+    v("rate", rate, "A rate");
+    v("ids", ids, "Some ids");
+  }
+};
+
+struct Outer {
+  std::string name = "x";
+  int64_t count = 3;
+  bool enabled = false;
+  Inner inner;
+  template <typename V>
+  void VisitFields(V& v) {
+    v("name", name, "The name");
+    v("count", count, "How many");
+    v("enabled", enabled, "Switch");
+    v("inner", inner, "Nested options");
+  }
+};
+
+TEST(ConfigTest, KeepsDefaultsForMissingKeys) {
+  Outer c;
+  ASSERT_TRUE(LoadConfigString("count: 7\n", "c.yaml", &c).ok());
+  EXPECT_EQ(c.count, 7);
+  EXPECT_EQ(c.name, "x");
+  EXPECT_DOUBLE_EQ(c.inner.rate, 0.5);
+}
+
+TEST(ConfigTest, ReadsNestedYamlAndJson) {
+  Outer yaml, json;
+  ASSERT_TRUE(LoadConfigString("name: a\ninner:\n  rate: 0.25\n  ids: [4, 5, 6]\nenabled: true\n",
+                               "c.yaml", &yaml)
+                  .ok());
+  ASSERT_TRUE(LoadConfigString(R"({"name": "a", "inner": {"rate": 0.25, "ids": [4, 5, 6]},
+                                   "enabled": true})",
+                               "c.json", &json)
+                  .ok());
+  for (const Outer* c : {&yaml, &json}) {
+    EXPECT_EQ(c->name, "a");
+    EXPECT_TRUE(c->enabled);
+    EXPECT_DOUBLE_EQ(c->inner.rate, 0.25);
+    EXPECT_EQ(c->inner.ids, (std::vector<int32_t>{4, 5, 6}));
+  }
+}
+
+TEST(ConfigTest, UnknownKeyNamesFileLineAndPath) {
+  Outer c;
+  absl::Status s = LoadConfigString("name: a\ninner:\n  rate: 1\n  speed: 2\n", "run.yaml", &c);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("run.yaml:4"));
+  EXPECT_THAT(s.message(), HasSubstr("'inner.speed'"));
+  EXPECT_THAT(s.message(), HasSubstr("unknown key"));
+}
+
+TEST(ConfigTest, WrongTypeNamesKeyAndValue) {
+  Outer c;
+  absl::Status s = LoadConfigString("count: lots\n", "run.yaml", &c);
+  EXPECT_THAT(s.message(), HasSubstr("run.yaml:1: key 'count': expected an integer, got 'lots'"));
+  s = LoadConfigString("inner:\n  ids: [1, x]\n", "run.yaml", &c);
+  EXPECT_THAT(s.message(), HasSubstr("'inner.ids[1]'"));
+  s = LoadConfigString("enabled: maybe\n", "run.yaml", &c);
+  EXPECT_THAT(s.message(), HasSubstr("'enabled': expected true or false"));
+  s = LoadConfigString("inner: 3\n", "run.yaml", &c);
+  EXPECT_THAT(s.message(), HasSubstr("'inner': expected a mapping"));
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
+  Outer c;
+  absl::Status s = LoadConfigString("name: [unclosed\ncount: 1\n", "bad.yaml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("bad.yaml:"));
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  Outer c;
+  absl::Status s = LoadConfigFile("/nonexistent/seamless.yaml", &c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("/nonexistent/seamless.yaml"));
+}
+
+TEST(ConfigTest, IgnoreModeAcceptsUnknownKeys) {
+  Outer c;
+  EXPECT_TRUE(LoadConfigString("other: 1\ncount: 2\n", "c", &c, UnknownKeys::kIgnore).ok());
+  EXPECT_EQ(c.count, 2);
+}
+
+TEST(ConfigTest, YamlRoundTripKeepsEveryValue) {
+  Outer c;
+  c.name = "round trip";
+  c.count = -9;
+  c.enabled = true;
+  c.inner.rate = 0.125;
+  c.inner.ids = {7};
+  Outer back;
+  ASSERT_TRUE(LoadConfigString(ConfigToYaml(c), "resolved.yaml", &back).ok());
+  EXPECT_EQ(back.name, c.name);
+  EXPECT_EQ(back.count, c.count);
+  EXPECT_EQ(back.enabled, c.enabled);
+  EXPECT_DOUBLE_EQ(back.inner.rate, c.inner.rate);
+  EXPECT_EQ(back.inner.ids, c.inner.ids);
+}
+
+TEST(ConfigTest, DescribeListsEveryKeyWithHelp) {
+  std::string text = DescribeConfig(Outer());
+  EXPECT_THAT(text, HasSubstr("inner.rate = 0.5"));
+  EXPECT_THAT(text, HasSubstr("How many"));
+}
+
+}  // namespace
+}  // namespace seamless

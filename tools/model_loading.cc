@@ -1,0 +1,30 @@
+#include "tools/model_loading.h"
+
+#include "core/base/status_macros.h"
+#include "core/model/default_model.h"
+#include "core/model/model_files.h"
+#include "core/tokenizer/char_tokenizer.h"
+
+namespace seamless {
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerOrDefault(const std::string& name) {
+  if (IsDefaultModelName(name)) return std::unique_ptr<Tokenizer>(new CharTokenizer());
+  return LoadTokenizer(name);
+}
+
+absl::StatusOr<LoadedModel> LoadModelOrDefault(const std::string& name) {
+  LoadedModel loaded;
+  if (IsDefaultModelName(name)) {
+    loaded.model = CreateDefaultModel();
+  } else {
+    ASSIGN_OR_RETURN(loaded.model, LoadModelDir(name));
+  }
+  ASSIGN_OR_RETURN(loaded.tokenizer, LoadTokenizerOrDefault(name));
+  if (loaded.tokenizer->vocab_size() > loaded.model->config().vocab_size) {
+    return absl::InvalidArgumentError(
+        name + ": the tokenizer has more ids than the model's vocab_size");
+  }
+  return loaded;
+}
+
+}  // namespace seamless

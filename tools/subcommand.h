@@ -1,0 +1,44 @@
+// The `seamless` binary's subcommand table: one entry per role and tool.
+#ifndef SEAMLESS_TOOLS_SUBCOMMAND_H_
+#define SEAMLESS_TOOLS_SUBCOMMAND_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/base/flags.h"
+
+namespace seamless {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;  // one line for `seamless --help`
+  // Runs with the arguments after the subcommand name. A returned error is printed as one
+  // line ("seamless NAME: error: ...") and the process exits 1.
+  absl::Status (*run)(const std::vector<std::string>& args);
+};
+
+// Each command file defines one of these.
+absl::Status RunGenerate(const std::vector<std::string>& args);
+absl::Status RunTokenize(const std::vector<std::string>& args);
+absl::Status RunBench(const std::vector<std::string>& args);
+absl::Status RunInitModel(const std::vector<std::string>& args);
+absl::Status RunInspectModel(const std::vector<std::string>& args);
+absl::Status RunTrain(const std::vector<std::string>& args);
+absl::Status RunRolloutWorker(const std::vector<std::string>& args);
+absl::Status RunRewardServer(const std::vector<std::string>& args);
+absl::Status RunLearner(const std::vector<std::string>& args);
+absl::Status RunScheduler(const std::vector<std::string>& args);
+
+const std::vector<Subcommand>& AllSubcommands();
+
+// Parses `args`; on --help prints the help text and returns HelpShown().
+absl::Status ParseFlagsOrHelp(FlagSet& flags, const std::vector<std::string>& args);
+
+// Marker status: --help was printed, exit 0.
+absl::Status HelpShown();
+bool IsHelpShown(const absl::Status& status);
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_TOOLS_SUBCOMMAND_H_
