@@ -1,0 +1,53 @@
+#include "tests/testing/subprocess.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace seamless {
+namespace testing {
+namespace {
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+std::string FreshTempDir(const std::string& name) {
+  std::string dir = std::filesystem::temp_directory_path() /
+                    ("seamless_e2e_" + std::to_string(getpid()) + "_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+CommandResult RunCommand(const std::string& command, const std::string& input) {
+  const std::string dir = FreshTempDir("cmd");
+  {
+    std::ofstream in(dir + "/stdin");
+    in << input;
+  }
+  const std::string full = "(" + command + ") <" + dir + "/stdin >" + dir + "/stdout 2>" + dir +
+                           "/stderr";
+  int status = std::system(full.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = Slurp(dir + "/stdout");
+  result.err = Slurp(dir + "/stderr");
+  std::filesystem::remove_all(dir);
+  return result;
+}
+
+std::string SeamlessBinary() {
+  const char* path = std::getenv("SEAMLESS_BINARY");
+  return path ? path : "build/seamless";
+}
+
+}  // namespace testing
+}  // namespace seamless

@@ -1,0 +1,26 @@
+// Runs a command line for end-to-end tests and captures what it prints.
+#ifndef SEAMLESS_TESTS_TESTING_SUBPROCESS_H_
+#define SEAMLESS_TESTS_TESTING_SUBPROCESS_H_
+
+#include <string>
+
+namespace seamless {
+namespace testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `command` through /bin/sh with `input` on stdin.
+CommandResult RunCommand(const std::string& command, const std::string& input = "");
+
+// The `seamless` binary under test ($SEAMLESS_BINARY, set by ctest) and a fresh temp dir.
+std::string SeamlessBinary();
+std::string FreshTempDir(const std::string& name);
+
+}  // namespace testing
+}  // namespace seamless
+
+#endif  // SEAMLESS_TESTS_TESTING_SUBPROCESS_H_
