@@ -8,6 +8,7 @@
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
 #include "core/model/kv_cache.h"
+#include "core/model/transformer_layers.h"
 #include "nlohmann/json.hpp"
 #include "tools/model_loading.h"
 #include "tools/subcommand.h"
@@ -33,12 +34,24 @@ double BestSeconds(int reps, Fn fn) {
   return best;
 }
 
-// FLOPs of one full causal forward of `tokens` tokens in sequences of `seq_len` (matmuls only;
-// attention counted over the full square as computed).
+// Keys each query is multiplied with in the full forward: attention runs in query blocks that
+// skip the masked upper triangle beyond their block (transformer_layers.cc).
+double KeysPerQuery(int64_t seq_len) {
+  const int64_t block = AttentionImpl::kQueryBlock;
+  if (seq_len <= block) return double(seq_len);
+  double products = 0;
+  for (int64_t s = 0; s < seq_len; s += block) {
+    const int64_t e = std::min(seq_len, s + block);
+    products += double(e - s) * e;
+  }
+  return products / seq_len;
+}
+
+// FLOPs of one full causal forward (matmuls, counted as actually computed).
 double ForwardFlops(const ModelConfig& c, int64_t batch, int64_t seq_len) {
   const double t = double(batch) * seq_len, h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
   const double per_token_layer = 2 * (h * h + 2 * h * kv + h * h + 3 * h * c.intermediate_size);
-  const double attention = 2.0 * 2.0 * seq_len * h;  // QK^T and PV per token per layer
+  const double attention = 2.0 * 2.0 * KeysPerQuery(seq_len) * h;  // QK^T and PV
   return t * (c.num_hidden_layers * (per_token_layer + attention) + 2 * h * c.vocab_size);
 }
 
@@ -78,14 +91,14 @@ absl::Status BenchModel(const std::string& model_name, int64_t batch, int64_t se
 
   const int64_t n = 1024;
   at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
-  const double matmul_s = BestSeconds(5, [&] { at::mm(a, b); });
+  const double matmul_s = BestSeconds(10, [&] { at::mm(a, b); });
   const double matmul_gflops = 2.0 * n * n * n / matmul_s / 1e9;
   std::printf("fp32 matmul %lldx%lld:           %8.1f GFLOP/s (the machine's ceiling)\n",
               static_cast<long long>(n), static_cast<long long>(n), matmul_gflops);
 
   c10::InferenceMode inference;
   at::Tensor ids = at::randint(3, 90, {batch, seq_len}, at::kLong);
-  const double forward_s = BestSeconds(3, [&] { model->Logits(model->Hidden(ids)); });
+  const double forward_s = BestSeconds(5, [&] { model->Logits(model->Hidden(ids)); });
   const double forward_tps = double(batch) * seq_len / forward_s;
   const double forward_gflops = ForwardFlops(c, batch, seq_len) / forward_s / 1e9;
   std::printf("full forward b%lld x %lld tokens:   %8.0f tokens/s, %.1f GFLOP/s\n",

@@ -112,7 +112,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
                           {"finish_reason", FinishReasonName(r.finish)}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
-  LOG(INFO) << absl::StrFormat("%d samples, %d tokens in %.2f s (%.0f tokens/s)", results.size(),
+  SLOG(INFO) << absl::StrFormat("%d samples, %d tokens in %.2f s (%.0f tokens/s)", results.size(),
                                generator.stats().generated_tokens, seconds,
                                generator.stats().generated_tokens / std::max(seconds, 1e-9));
   return absl::OkStatus();

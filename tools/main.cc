@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "core/base/allocator_tuning.h"
 #include "core/base/blas_check.h"
 #include "core/base/log.h"
 #include "tools/subcommand.h"
@@ -45,6 +46,7 @@ void PrintUsage() {
 
 int main(int argc, char** argv) {
   using seamless::AllSubcommands;
+  seamless::TuneAllocatorForTensors();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     seamless::PrintUsage();

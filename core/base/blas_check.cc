@@ -29,7 +29,7 @@ void WarnIfReferenceBlas() {
   std::call_once(once, [] {
     BlasInfo info = DetectBlas();
     if (info.is_reference) {
-      LOG(WARNING) << "LibTorch is using the reference BLAS (" << info.library_path
+      SLOG(WARNING) << "LibTorch is using the reference BLAS (" << info.library_path
                    << "): matrix products run ~40x slower. Fix: apt-get install "
                       "libopenblas0-pthread (scripts/setup.sh does this).";
     }

@@ -1,4 +1,5 @@
-// Minimal leveled logging to stderr: `LOG(INFO) << "loaded " << n << " tensors";`
+// Minimal leveled logging to stderr: `SLOG(INFO) << "loaded " << n << " tensors";`
+// (Not LOG: LibTorch's headers bring glog, which owns that name.)
 // One line per message with a timestamp and the role name set by SetLogRole().
 #ifndef SEAMLESS_CORE_BASE_LOG_H_
 #define SEAMLESS_CORE_BASE_LOG_H_
@@ -34,7 +35,7 @@ class LogMessage {
 #define SEAMLESS_LOG_LEVEL_WARNING ::seamless::LogLevel::kWarning
 #define SEAMLESS_LOG_LEVEL_ERROR ::seamless::LogLevel::kError
 
-#define LOG(level)                                                   \
+#define SLOG(level)                                                   \
   if (SEAMLESS_LOG_LEVEL_##level < ::seamless::MinLogLevel()) {      \
   } else                                                             \
     ::seamless::internal::LogMessage(SEAMLESS_LOG_LEVEL_##level, __FILE__, __LINE__).stream()

@@ -46,6 +46,8 @@ AttentionContext AttentionContext::Incremental(KvCache* cache, int group,
                  .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity())
                  .view({batch, 1, 1, seq_len, ctx.kv_len});
   ctx.slot_index = at::tensor(slots, cpu_i64).to(device);
+  ctx.write_slots = ctx.slot_index.view({batch, 1});
+  ctx.write_positions = query_pos;
   return ctx;
 }
 

@@ -30,6 +30,8 @@ struct AttentionContext {
   at::Tensor positions;        // int64 [B, T] RoPE positions
   at::Tensor mask;             // float [B, 1, 1, T, kv_len], 0 or -inf
   at::Tensor slot_index;       // int64 [B]
+  at::Tensor write_slots;      // int64 [B, 1]: cache slot of each new token
+  at::Tensor write_positions;  // int64 [B, T]: cache position of each new token
   at::Tensor cos, sin;         // float [B, 1, T, head_dim], filled in by the model
 };
 

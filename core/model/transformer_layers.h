@@ -33,7 +33,12 @@ class AttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
+  // Query rows per block in full causal attention.
+  static constexpr int64_t kQueryBlock = 64;
+
  private:
+  at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                    const at::Tensor& mask) const;
   int64_t heads_, kv_heads_, head_dim_, cache_layer_;
 };
 TORCH_MODULE(Attention);
