@@ -61,7 +61,10 @@ absl::StatusOr<std::vector<GenerationResult>> BatchGenerator::Generate(
   TokenSampler sampler;
   try {
     c10::InferenceMode inference;
-    KvCache cache(model_->config(), max_batch_, max_len_);
+    const at::Device device = model_->parameters().front().device();
+    const auto on_device = at::TensorOptions().dtype(at::kLong).device(device);
+    KvCache cache(model_->config(), max_batch_, max_len_,
+                  at::TensorOptions().dtype(at::kFloat).device(device));
     std::deque<size_t> queue;
     for (size_t i = 0; i < requests.size(); ++i) queue.push_back(i);
     std::vector<Running> running;
@@ -100,10 +103,12 @@ absl::StatusOr<std::vector<GenerationResult>> BatchGenerator::Generate(
         cache.Reset(r.slot);
         const auto& prompt = requests[r.request].prompt;
         stats_.prompt_tokens += static_cast<int64_t>(prompt.size());
-        at::Tensor ids = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), at::kLong)
-                             .view({1, -1});
+        at::Tensor ids =
+            at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), at::kLong)
+                .view({1, -1})
+                .to(on_device);
         at::Tensor hidden = model_->HiddenIncremental(ids, cache, {r.slot});
-        at::Tensor logits = model_->Logits(hidden.select(1, -1)).contiguous();
+        at::Tensor logits = model_->Logits(hidden.select(1, -1)).to(at::kCPU).contiguous();
         if (accept(r, logits.data_ptr<float>())) {
           free_slots.push_back(r.slot);
         } else {
@@ -119,9 +124,9 @@ absl::StatusOr<std::vector<GenerationResult>> BatchGenerator::Generate(
         slots.push_back(r.slot);
         last.push_back(r.last_token);
       }
-      at::Tensor ids = at::tensor(last, at::kLong).view({-1, 1});
+      at::Tensor ids = at::tensor(last, at::kLong).view({-1, 1}).to(on_device);
       at::Tensor hidden = model_->HiddenIncremental(ids, cache, slots);
-      at::Tensor logits = model_->Logits(hidden.squeeze(1)).contiguous();
+      at::Tensor logits = model_->Logits(hidden.squeeze(1)).to(at::kCPU).contiguous();
       ++stats_.decode_steps;
       std::vector<Running> still;
       for (size_t b = 0; b < running.size(); ++b) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
+#include "core/model/device.h"
 #include "core/model/kv_cache.h"
 #include "core/model/transformer_layers.h"
 #include "nlohmann/json.hpp"
@@ -20,19 +21,30 @@ double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+at::Device g_device(at::kCPU);
+
+// Waits for queued device work (a copy to the host synchronises CUDA's stream).
+void Sync() {
+  if (!g_device.is_cpu()) at::zeros({1}, at::TensorOptions().device(g_device)).cpu();
+}
+
 // Runs `fn` `reps` times after one warm-up and returns the fastest time (least disturbed by
 // the other tenants of a shared machine).
 template <typename Fn>
 double BestSeconds(int reps, Fn fn) {
   fn();
+  Sync();
   double best = 1e30;
   for (int i = 0; i < reps; ++i) {
     auto start = std::chrono::steady_clock::now();
     fn();
+    Sync();
     best = std::min(best, Seconds(start));
   }
   return best;
 }
+
+at::TensorOptions Longs() { return at::TensorOptions().dtype(at::kLong).device(g_device); }
 
 // Keys each query is multiplied with in the full forward: attention runs in query blocks that
 // skip the masked upper triangle beyond their block (transformer_layers.cc).
@@ -57,12 +69,13 @@ double ForwardFlops(const ModelConfig& c, int64_t batch, int64_t seq_len) {
 
 double DecodeTokensPerSecond(MimoModel& model, int64_t batch, int64_t prompt_len, int64_t steps) {
   c10::InferenceMode inference;
-  KvCache cache(model->config(), batch, prompt_len + steps + 1);
+  KvCache cache(model->config(), batch, prompt_len + steps + 1,
+                at::TensorOptions().dtype(at::kFloat).device(g_device));
   std::vector<int64_t> slots(batch);
   for (int64_t b = 0; b < batch; ++b) slots[b] = b;
   auto run = [&] {
     for (int64_t b = 0; b < batch; ++b) cache.Reset(b);
-    at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, at::kLong);
+    at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, Longs());
     at::Tensor hidden = model->HiddenIncremental(prompt, cache, slots);
     at::Tensor next = model->Logits(hidden.select(1, -1)).argmax(-1).view({batch, 1});
     for (int64_t s = 0; s < steps; ++s) {
@@ -74,7 +87,7 @@ double DecodeTokensPerSecond(MimoModel& model, int64_t batch, int64_t prompt_len
   const double total = BestSeconds(2, run);
   const double prefill = BestSeconds(2, [&] {
     for (int64_t b = 0; b < batch; ++b) cache.Reset(b);
-    at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, at::kLong);
+    at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, Longs());
     model->Logits(model->HiddenIncremental(prompt, cache, slots).select(1, -1));
   });
   return double(batch) * steps / std::max(total - prefill, 1e-9);
@@ -84,27 +97,30 @@ absl::Status BenchModel(const std::string& model_name, int64_t batch, int64_t se
                         int64_t decode_steps) {
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(model_name));
   MimoModel& model = loaded.model;
+  model->to(g_device);
   const ModelConfig& c = model->config();
-  std::printf("model: %s, %lld parameters, %lld threads\n", model_name.c_str(),
+  std::printf("model: %s on %s, %lld parameters, %lld threads\n", model_name.c_str(),
+              g_device.str().c_str(),
               static_cast<long long>(c.ParameterCount()),
               static_cast<long long>(at::get_num_threads()));
 
   const int64_t n = 1024;
-  at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+  at::Tensor a = at::randn({n, n}, at::TensorOptions().device(g_device));
+  at::Tensor b = at::randn({n, n}, at::TensorOptions().device(g_device));
   const double matmul_s = BestSeconds(10, [&] { at::mm(a, b); });
   const double matmul_gflops = 2.0 * n * n * n / matmul_s / 1e9;
   std::printf("fp32 matmul %lldx%lld:           %8.1f GFLOP/s (the machine's ceiling)\n",
               static_cast<long long>(n), static_cast<long long>(n), matmul_gflops);
 
   c10::InferenceMode inference;
-  at::Tensor ids = at::randint(3, 90, {batch, seq_len}, at::kLong);
+  at::Tensor ids = at::randint(3, 90, {batch, seq_len}, Longs());
   const double forward_s = BestSeconds(5, [&] { model->Logits(model->Hidden(ids)); });
   const double forward_tps = double(batch) * seq_len / forward_s;
   const double forward_gflops = ForwardFlops(c, batch, seq_len) / forward_s / 1e9;
   std::printf("full forward b%lld x %lld tokens:   %8.0f tokens/s, %.1f GFLOP/s\n",
               static_cast<long long>(batch), static_cast<long long>(seq_len), forward_tps,
               forward_gflops);
-  at::Tensor one = at::randint(3, 90, {1, seq_len}, at::kLong);
+  at::Tensor one = at::randint(3, 90, {1, seq_len}, Longs());
   const double forward1_s = BestSeconds(3, [&] { model->Logits(model->Hidden(one)); });
   std::printf("full forward b1 x %lld tokens:     %8.0f tokens/s\n",
               static_cast<long long>(seq_len), seq_len / forward1_s);
@@ -121,6 +137,7 @@ absl::Status BenchModel(const std::string& model_name, int64_t batch, int64_t se
   nlohmann::json out = {{"bench", "model"},
                         {"parameters", c.ParameterCount()},
                         {"threads", at::get_num_threads()},
+                        {"device", g_device.str()},
                         {"matmul_gflops", matmul_gflops},
                         {"forward_batch", batch},
                         {"forward_seq_len", seq_len},
@@ -137,7 +154,7 @@ absl::Status BenchModel(const std::string& model_name, int64_t batch, int64_t se
 }  // namespace
 
 absl::Status RunBench(const std::vector<std::string>& args) {
-  std::string model = "default";
+  std::string model = "default", device_name = "cpu";
   int64_t batch = 64, seq_len = 256, decode_steps = 64;
   FlagSet flags("seamless bench model [flags]",
                 "model: fp32 matmul GFLOP/s (the ceiling), full-forward tokens/s, incremental\n"
@@ -147,7 +164,9 @@ absl::Status RunBench(const std::vector<std::string>& args) {
   flags.AddInt("batch", &batch, "Sequences in the full-forward measurement");
   flags.AddInt("seq-len", &seq_len, "Tokens per sequence in the full-forward measurement");
   flags.AddInt("decode-steps", &decode_steps, "Decode steps timed per measurement");
+  flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
+  ASSIGN_OR_RETURN(g_device, ParseDevice(device_name));
   if (flags.positional().empty()) {
     return absl::InvalidArgumentError("which benchmark? (available: model)");
   }

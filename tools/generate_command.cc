@@ -8,6 +8,7 @@
 #include "core/base/config.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
+#include "core/model/device.h"
 #include "nlohmann/json.hpp"
 #include "rollout/batch_generator.h"
 #include "tools/model_loading.h"
@@ -35,7 +36,7 @@ struct GenerateConfig {
 
 absl::Status RunGenerate(const std::vector<std::string>& args) {
   GenerateConfig config;
-  std::string config_file, model, prompt;
+  std::string config_file, model, prompt, device_name = "cpu";
   int64_t num_samples = config.num_samples, max_new_tokens = config.sampling.max_new_tokens,
           top_k = 0, seed = 0;
   double temperature = config.sampling.temperature, top_p = 1.0;
@@ -52,6 +53,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   flags.AddDouble("top-p", &top_p, "Nucleus mass kept, in (0, 1]");
   flags.AddInt("top-k", &top_k, "Keep only the k most likely tokens; 0 keeps all");
   flags.AddInt("seed", &seed, "Random seed of the first sample");
+  flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto");
   flags.SetEpilog("config keys:\n" + DescribeConfig(config));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
 
@@ -81,7 +83,9 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   }
   if (prompts.empty()) return absl::InvalidArgumentError("no prompt given (see --help)");
 
+  ASSIGN_OR_RETURN(at::Device device, ParseDevice(device_name));
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(config.model));
+  loaded.model->to(device);
   std::vector<GenerationRequest> requests;
   for (size_t p = 0; p < prompts.size(); ++p) {
     auto ids = loaded.tokenizer->Encode(prompts[p]);
