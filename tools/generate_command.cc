@@ -26,7 +26,7 @@ struct GenerateConfig {
   template <typename V>
   void VisitFields(V& v) {
     v("model", model, "Hugging Face model directory, or 'default' for the embedded model");
-    v("num_samples", num_samples, "Samples per prompt (seeds seed, seed+1, ...)");
+    v("num_samples", num_samples, "Samples per prompt (sample i of all gets seed + i)");
     v("max_batch", max_batch, "Sequences decoded together at most");
     v("sampling", sampling, "Sampling parameters");
   }
@@ -94,7 +94,8 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
       GenerationRequest r;
       r.prompt = *ids;
       r.sampling = config.sampling;
-      r.sampling.seed = config.sampling.seed + static_cast<uint64_t>(s);
+      // A distinct seed per sample: equal seeds would give correlated samples across prompts.
+      r.sampling.seed = config.sampling.seed + p * config.num_samples + s;
       requests.push_back(std::move(r));
     }
   }

@@ -35,6 +35,8 @@ class AttentionImpl : public torch::nn::Module {
 
   // Query rows per block in full causal attention.
   static constexpr int64_t kQueryBlock = 64;
+  // Sequences per tile in full causal attention.
+  static constexpr int64_t kBatchTile = 8;
 
  private:
   at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
