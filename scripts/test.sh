@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Quick start, command 2: install what is missing, build, and run every test.
+# Under CI (CI=true) or with SEAMLESS_SANITIZER_PASS=1 the suite runs a second time, built
+# with AddressSanitizer and UBSan in build-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-cd build
-ctest --output-on-failure -j "${SEAMLESS_TEST_JOBS:-2}"
+(cd build && ctest --output-on-failure -j "${SEAMLESS_TEST_JOBS:-2}")
+
+if [[ "${CI:-}" == "true" || "${SEAMLESS_SANITIZER_PASS:-0}" == "1" ]]; then
+  echo "test: sanitizer pass (AddressSanitizer + UBSan)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEAMLESS_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j "$(nproc)"
+  # Leak checking is off: LibTorch and protobuf keep process-lifetime singletons.
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+     ctest --output-on-failure -j "${SEAMLESS_TEST_JOBS:-2}")
+fi
