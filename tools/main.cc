@@ -1,5 +1,8 @@
 // seamless: one binary, one subcommand per role and tool. `seamless --help` lists them.
+#include <c10/util/Exception.h>
+
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -62,7 +65,14 @@ int main(int argc, char** argv) {
     seamless::SetLogRole(name);
     seamless::WarnIfReferenceBlas();
     std::vector<std::string> args(argv + 2, argv + argc);
-    absl::Status status = cmd.run(args);
+    absl::Status status;
+    try {
+      status = cmd.run(args);
+    } catch (const c10::Error& e) {  // LibTorch failures not caught closer to their source
+      status = absl::InternalError(e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      status = absl::InternalError(e.what());
+    }
     if (status.ok() || seamless::IsHelpShown(status)) return 0;
     std::fprintf(stderr, "seamless %s: error: %s\n", cmd.name,
                  std::string(status.message()).c_str());

@@ -1,7 +1,5 @@
 #include "core/model/transformer_layers.h"
 
-#include <ATen/TensorIndexing.h>
-
 #include <cmath>
 
 #include "core/model/kv_cache.h"
@@ -75,9 +73,12 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
     at::Tensor& k_cache = ctx.cache->keys(cache_layer_);
     at::Tensor& v_cache = ctx.cache->values(cache_layer_);
     // One scatter per tensor: cache[slot_b, :, start_b + t, :] = k[b, :, t, :].
-    using at::indexing::Slice;
-    const std::vector<at::indexing::TensorIndex> where = {ctx.write_slots, Slice(),
-                                                          ctx.write_positions};
+    // (The List form, not at::indexing::TensorIndex, whose Slice copies an uninitialised
+    // bool in LibTorch 1.13 and trips UBSan.)
+    c10::List<c10::optional<at::Tensor>> where;
+    where.push_back(ctx.write_slots);
+    where.push_back(c10::nullopt);
+    where.push_back(ctx.write_positions);
     k_cache.index_put_(where, k.transpose(1, 2));
     v_cache.index_put_(where, v.transpose(1, 2));
     if (ctx.contiguous) {
