@@ -8,6 +8,7 @@
 #include "core/base/file_util.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace seamless {
 namespace {
@@ -73,7 +74,7 @@ TEST(CliTest, TokenizeRoundTripsJsonLines) {
 }
 
 TEST(CliTest, InitInspectAndGenerateFromADirectory) {
-  const std::string dir = testing::FreshTempDir("model") + "/m";
+  const std::string dir = testing::TestTempDir() + "/m";
   auto init = RunCommand(Bin() + " init-model --out " + dir + " --seed 5");
   ASSERT_EQ(init.exit_code, 0) << init.err;
   auto inspect = RunCommand(Bin() + " inspect-model --model " + dir);
@@ -100,7 +101,7 @@ TEST(CliTest, InitInspectAndGenerateFromADirectory) {
 }
 
 TEST(CliTest, ConfigErrorsNameFileLineAndKey) {
-  const std::string dir = testing::FreshTempDir("config");
+  const std::string dir = testing::TestTempDir();
   ASSERT_TRUE(WriteFileAtomically(dir + "/gen.yaml",
                                   "model: default\nsampling:\n  temprature: 0.5\n").ok());
   auto typo = RunCommand(Bin() + " generate --config " + dir + "/gen.yaml x");
@@ -118,7 +119,7 @@ TEST(CliTest, ConfigErrorsNameFileLineAndKey) {
 }
 
 TEST(CliTest, BadModelDirectoryIsAClearError) {
-  const std::string dir = testing::FreshTempDir("bad_model");
+  const std::string dir = testing::TestTempDir();
   auto r = RunCommand(Bin() + " generate --model " + dir + " x");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("seamless generate: error: " + dir + "/config.json"));

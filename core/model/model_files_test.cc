@@ -1,11 +1,11 @@
 #include "core/model/model_files.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "tests/testing/temp_dir.h"
 
 #include "core/base/file_util.h"
 #include "core/model/default_model.h"
@@ -18,14 +18,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string TempDir() {
-  std::string dir = std::filesystem::temp_directory_path() /
-                    ("seamless_mf_" + std::to_string(getpid()) + "_" +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 at::Tensor Logits(MimoModel& m) {
   at::NoGradGuard no_grad;
@@ -35,7 +27,7 @@ at::Tensor Logits(MimoModel& m) {
 
 TEST(ModelFilesTest, SaveLoadRoundTripIsBitwise) {
   MimoModel model = TinyTestModel();
-  const std::string dir = TempDir();
+  const std::string dir = testing::TestTempDir();
   ASSERT_TRUE(SaveModelDir(model, dir).ok());
   auto loaded = LoadModelDir(dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -51,7 +43,7 @@ TEST(ModelFilesTest, SaveLoadRoundTripIsBitwise) {
 TEST(ModelFilesTest, HalfPrecisionFilesLoadAsRoundedValues) {
   MimoModel model = TinyTestModel();
   for (DType dtype : {DType::kBF16, DType::kF16}) {
-    const std::string dir = TempDir() + DTypeName(dtype);
+    const std::string dir = testing::TestTempDir(DTypeName(dtype));
     ASSERT_TRUE(SaveModelDir(model, dir, dtype).ok());
     auto raw = ReadSafetensorsDir(dir);
     ASSERT_TRUE(raw.ok());
@@ -68,7 +60,7 @@ TEST(ModelFilesTest, HalfPrecisionFilesLoadAsRoundedValues) {
 
 TEST(ModelFilesTest, ShardedCheckpointLoads) {
   MimoModel model = TinyTestModel();
-  const std::string dir = TempDir();
+  const std::string dir = testing::TestTempDir();
   ASSERT_TRUE(SaveModelDir(model, dir, DType::kF32, /*max_shard_bytes=*/20000).ok());
   EXPECT_TRUE(FileExists(dir + "/model.safetensors.index.json"));
   auto loaded = LoadModelDir(dir);
@@ -107,7 +99,7 @@ TEST(ModelFilesTest, ImportNamesMissingMisshapedAndForeignTensors) {
 }
 
 TEST(ModelFilesTest, LoadErrorsNameTheFile) {
-  const std::string dir = TempDir();
+  const std::string dir = testing::TestTempDir();
   MimoModel model = TinyTestModel();
   ASSERT_TRUE(SaveModelDir(model, dir).ok());
   std::string bytes = *ReadFileToString(dir + "/model.safetensors");
@@ -121,7 +113,7 @@ TEST(ModelFilesTest, LoadErrorsNameTheFile) {
 }
 
 TEST(ModelConfigTest, ReadsHuggingFaceQwen2Config) {
-  const std::string dir = TempDir();
+  const std::string dir = testing::TestTempDir();
   // A trimmed real Qwen2 config: unknown keys are ignored, no MTP, GQA.
   ASSERT_TRUE(WriteFileAtomically(dir + "/config.json", R"({
     "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643,
@@ -143,7 +135,7 @@ TEST(ModelConfigTest, ReadsHuggingFaceQwen2Config) {
 }
 
 TEST(ModelConfigTest, InvalidConfigsNameTheField) {
-  const std::string dir = TempDir();
+  const std::string dir = testing::TestTempDir();
   auto check = [&](const std::string& json, const std::string& expected) {
     ASSERT_TRUE(WriteFileAtomically(dir + "/config.json", json).ok());
     auto c = ReadHfConfig(dir + "/config.json");
@@ -165,7 +157,7 @@ TEST(DefaultModelTest, IsTinyAndMatchesItsTokenizer) {
   EXPECT_TRUE(c.Validate().ok());
   EXPECT_LT(c.ParameterCount(), 5'000'000);
   EXPECT_EQ(c.num_nextn_predict_layers, 1);
-  const std::string dir = TempDir();
+  const std::string dir = testing::TestTempDir();
   ASSERT_TRUE(WriteDefaultModelDir(dir, 3).ok());
   EXPECT_TRUE(FileExists(dir + "/seamless_tokenizer.json"));
   auto loaded = LoadModelDir(dir);

@@ -1,13 +1,13 @@
 #include "core/tensors/safetensors.h"
 
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 #include <random>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "tests/testing/temp_dir.h"
 
 #include "core/base/file_util.h"
 
@@ -36,14 +36,6 @@ RawTensorMap Sample() {
   return m;
 }
 
-std::string TempDir() {
-  std::string dir = std::filesystem::temp_directory_path() /
-                    ("seamless_st_" + std::to_string(getpid()) + "_" +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 // Rewrites the JSON header of a serialized file (keeping its length field consistent).
 std::string WithHeader(const std::string& file, const std::string& header) {
@@ -141,7 +133,7 @@ TEST(SafetensorsTest, RandomCorruptionNeverCrashes) {
 }
 
 TEST(SafetensorsTest, SingleFileDirectory) {
-  std::string dir = TempDir();
+  std::string dir = testing::TestTempDir();
   ASSERT_TRUE(WriteSafetensorsDir(dir, Sample()).ok());
   EXPECT_TRUE(FileExists(dir + "/model.safetensors"));
   auto back = ReadSafetensorsDir(dir);
@@ -150,7 +142,7 @@ TEST(SafetensorsTest, SingleFileDirectory) {
 }
 
 TEST(SafetensorsTest, ShardedDirectoryWithIndex) {
-  std::string dir = TempDir();
+  std::string dir = testing::TestTempDir();
   ASSERT_TRUE(WriteSafetensorsDir(dir, Sample(), /*max_shard_bytes=*/64).ok());
   EXPECT_TRUE(FileExists(dir + "/model.safetensors.index.json"));
   EXPECT_TRUE(FileExists(dir + "/model-00001-of-00002.safetensors"));
@@ -169,7 +161,7 @@ TEST(SafetensorsTest, ShardedDirectoryWithIndex) {
 }
 
 TEST(SafetensorsTest, EmptyDirectoryIsNotFound) {
-  auto out = ReadSafetensorsDir(TempDir());
+  auto out = ReadSafetensorsDir(testing::TestTempDir());
   EXPECT_EQ(out.status().code(), absl::StatusCode::kNotFound);
 }
 

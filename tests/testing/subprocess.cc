@@ -1,5 +1,7 @@
 #include "tests/testing/subprocess.h"
 
+#include "tests/testing/temp_dir.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,16 +21,8 @@ std::string Slurp(const std::string& path) {
 }
 }  // namespace
 
-std::string FreshTempDir(const std::string& name) {
-  std::string dir = std::filesystem::temp_directory_path() /
-                    ("seamless_e2e_" + std::to_string(getpid()) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 CommandResult RunCommand(const std::string& command, const std::string& input) {
-  const std::string dir = FreshTempDir("cmd");
+  const std::string dir = TestTempDir("_cmd");
   {
     std::ofstream in(dir + "/stdin");
     in << input;

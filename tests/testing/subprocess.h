@@ -16,9 +16,8 @@ struct CommandResult {
 // Runs `command` through /bin/sh with `input` on stdin.
 CommandResult RunCommand(const std::string& command, const std::string& input = "");
 
-// The `seamless` binary under test ($SEAMLESS_BINARY, set by ctest) and a fresh temp dir.
+// The `seamless` binary under test ($SEAMLESS_BINARY, set by ctest).
 std::string SeamlessBinary();
-std::string FreshTempDir(const std::string& name);
 
 }  // namespace testing
 }  // namespace seamless
