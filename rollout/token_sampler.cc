@@ -85,7 +85,7 @@ SampledToken TokenSampler::Sample(const float* logits, int64_t vocab,
     out.logprob = static_cast<float>(-std::log(total));
     return out;
   }
-  std::vector<double> probs;
+  std::vector<double>& probs = probs_;
   Distribution(logits, vocab, options, &probs);
   const double u = CounterUniform(options.seed, counter);
   double cumulative = 0;

@@ -33,7 +33,9 @@ class TokenSampler {
                     std::vector<double>* probs);
 
  private:
-  std::vector<int32_t> order_;  // scratch, reused across calls
+  // Scratch reused across calls: Sample runs once per generated token.
+  std::vector<int32_t> order_;
+  std::vector<double> probs_;
 };
 
 }  // namespace seamless

@@ -47,9 +47,9 @@ int64_t ModelConfig::ParameterCount() const {
 
 absl::StatusOr<ModelConfig> ReadHfConfig(const std::string& path) {
   ModelConfig config;
-  // Real configs carry many keys we do not use (torch_dtype, architectures, ...).
-  RETURN_IF_ERROR(LoadConfigFile(path, &config, UnknownKeys::kIgnore));
   ASSIGN_OR_RETURN(auto node, internal::ParseYamlFile(path));
+  // Real configs carry many keys we do not use (torch_dtype, architectures, ...).
+  RETURN_IF_ERROR(ApplyConfigNode(node, path, &config, UnknownKeys::kIgnore));
   if (!node["model_type"].IsDefined()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": missing field 'model_type'"));
   }
