@@ -1,195 +1,50 @@
-// seamless bench WHAT: benchmarks that print figures. Human-readable lines first, then one
-// final line of JSON for scripts.
-#include <chrono>
-#include <algorithm>
+// seamless bench WHAT: dispatches to the benchmark files listed in tools/benches.h.
 #include <cstdio>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "core/base/status_macros.h"
-#include "core/model/default_model.h"
-#include "core/model/device.h"
-#include "core/model/kv_cache.h"
-#include "core/model/transformer_layers.h"
-#include "nlohmann/json.hpp"
-#include "tools/model_loading.h"
+#include "absl/strings/str_join.h"
+#include "tools/benches.h"
 #include "tools/subcommand.h"
 
 namespace seamless {
 namespace {
 
-double Seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+struct Bench {
+  const char* name;
+  const char* summary;
+  absl::Status (*run)(const std::vector<std::string>& args);
+};
 
-at::Device g_device(at::kCPU);
-
-// Waits for queued device work (a copy to the host synchronises CUDA's stream).
-void Sync() {
-  if (!g_device.is_cpu()) at::zeros({1}, at::TensorOptions().device(g_device)).cpu();
-}
-
-// Runs `fn` `reps` times after one warm-up and returns the fastest time (least disturbed by
-// the other tenants of a shared machine).
-template <typename Fn>
-double BestSeconds(int reps, Fn fn) {
-  fn();
-  Sync();
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    fn();
-    Sync();
-    best = std::min(best, Seconds(start));
-  }
-  return best;
-}
-
-at::TensorOptions Longs() { return at::TensorOptions().dtype(at::kLong).device(g_device); }
-
-// Keys each query is multiplied with in the full forward: attention runs in query blocks that
-// skip the masked upper triangle beyond their block (transformer_layers.cc).
-double KeysPerQuery(int64_t seq_len) {
-  const int64_t block = AttentionImpl::kQueryBlock;
-  if (seq_len <= block) return double(seq_len);
-  double products = 0;
-  for (int64_t s = 0; s < seq_len; s += block) {
-    const int64_t e = std::min(seq_len, s + block);
-    products += double(e - s) * e;
-  }
-  return products / seq_len;
-}
-
-// FLOPs of one full causal forward (matmuls, counted as actually computed).
-double ForwardFlops(const ModelConfig& c, int64_t batch, int64_t seq_len) {
-  const double t = double(batch) * seq_len, h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
-  const double per_token_layer = 2 * (h * h + 2 * h * kv + h * h + 3 * h * c.intermediate_size);
-  const double attention = 2.0 * 2.0 * KeysPerQuery(seq_len) * h;  // QK^T and PV
-  return t * (c.num_hidden_layers * (per_token_layer + attention) + 2 * h * c.vocab_size);
-}
-
-double DecodeTokensPerSecond(MimoModel& model, int64_t batch, int64_t prompt_len, int64_t steps) {
-  c10::InferenceMode inference;
-  KvCache cache(model->config(), batch, prompt_len + steps + 1,
-                at::TensorOptions().dtype(at::kFloat).device(g_device));
-  std::vector<int64_t> slots(batch);
-  for (int64_t b = 0; b < batch; ++b) slots[b] = b;
-  auto run = [&] {
-    for (int64_t b = 0; b < batch; ++b) cache.Reset(b);
-    at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, Longs());
-    at::Tensor hidden = model->HiddenIncremental(prompt, cache, slots);
-    at::Tensor next = model->Logits(hidden.select(1, -1)).argmax(-1).view({batch, 1});
-    for (int64_t s = 0; s < steps; ++s) {
-      hidden = model->HiddenIncremental(next, cache, slots);
-      next = model->Logits(hidden.squeeze(1)).argmax(-1).view({batch, 1});
-    }
+const std::vector<Bench>& AllBenches() {
+  static const auto* table = new std::vector<Bench>{
+      {"model", "matmul ceiling, forward and decode tokens/s of the model", RunBenchModel},
   };
-  // Time prefill + decode, then subtract a prefill-only run: what remains is decode.
-  const double total = BestSeconds(2, run);
-  const double prefill = BestSeconds(2, [&] {
-    for (int64_t b = 0; b < batch; ++b) cache.Reset(b);
-    at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, Longs());
-    model->Logits(model->HiddenIncremental(prompt, cache, slots).select(1, -1));
-  });
-  return double(batch) * steps / std::max(total - prefill, 1e-9);
+  return *table;
 }
 
-absl::Status BenchModel(const std::string& model_name, int64_t batch, int64_t seq_len,
-                        int64_t decode_steps) {
-  ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(model_name));
-  MimoModel& model = loaded.model;
-  model->to(g_device);
-  const ModelConfig& c = model->config();
-  std::printf("model: %s on %s, %lld parameters, %lld threads\n", model_name.c_str(),
-              g_device.str().c_str(),
-              static_cast<long long>(c.ParameterCount()),
-              static_cast<long long>(at::get_num_threads()));
-
-  // The ceiling and the forward are measured in alternation, 8 rounds. The headline ratio is
-  // best forward over best matmul (each side's least disturbed run on a shared machine); the
-  // per-round ratios are printed too, to show how noisy the machine was.
-  const int64_t n = 1024;
-  at::Tensor a = at::randn({n, n}, at::TensorOptions().device(g_device));
-  at::Tensor b = at::randn({n, n}, at::TensorOptions().device(g_device));
-  c10::InferenceMode inference;
-  at::Tensor ids = at::randint(3, 90, {batch, seq_len}, Longs());
-  const double flops = ForwardFlops(c, batch, seq_len);
-  double matmul_s = 1e30, forward_s = 1e30;
-  std::vector<double> ratios;
-  for (int round = 0; round < 8; ++round) {
-    const double m = BestSeconds(3, [&] { at::mm(a, b); });
-    const double f = BestSeconds(1, [&] { model->Logits(model->Hidden(ids)); });
-    ratios.push_back((flops / f) / (2.0 * n * n * n / m));
-    matmul_s = std::min(matmul_s, m);
-    forward_s = std::min(forward_s, f);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  const double paired_median = ratios[ratios.size() / 2];
-  const double matmul_gflops = 2.0 * n * n * n / matmul_s / 1e9;
-  std::printf("fp32 matmul %lldx%lld:           %8.1f GFLOP/s (the machine's ceiling)\n",
-              static_cast<long long>(n), static_cast<long long>(n), matmul_gflops);
-  const double forward_tps = double(batch) * seq_len / forward_s;
-  const double forward_gflops = flops / forward_s / 1e9;
-  std::printf("full forward b%lld x %lld tokens:   %8.0f tokens/s, %.1f GFLOP/s\n",
-              static_cast<long long>(batch), static_cast<long long>(seq_len), forward_tps,
-              forward_gflops);
-  at::Tensor one = at::randint(3, 90, {1, seq_len}, Longs());
-  const double forward1_s = BestSeconds(3, [&] { model->Logits(model->Hidden(one)); });
-  std::printf("full forward b1 x %lld tokens:     %8.0f tokens/s\n",
-              static_cast<long long>(seq_len), seq_len / forward1_s);
-
-  const int64_t prompt_len = 32;
-  const double decode_b1 = DecodeTokensPerSecond(model, 1, prompt_len, decode_steps);
-  std::printf("incremental decode b1:             %8.0f tokens/s\n", decode_b1);
-  const double decode_b64 = DecodeTokensPerSecond(model, 64, prompt_len, decode_steps);
-  std::printf("incremental decode b64:            %8.0f tokens/s\n", decode_b64);
-  const double ratio = forward_gflops / matmul_gflops;
-  std::printf("model FLOP/s vs matmul ceiling:    %8.2f (full forward, b%lld; per round: median "
-              "%.2f, range %.2f-%.2f)\n",
-              ratio, static_cast<long long>(batch), paired_median, ratios.front(), ratios.back());
-
-  nlohmann::json out = {{"bench", "model"},
-                        {"parameters", c.ParameterCount()},
-                        {"threads", at::get_num_threads()},
-                        {"device", g_device.str()},
-                        {"matmul_gflops", matmul_gflops},
-                        {"forward_batch", batch},
-                        {"forward_seq_len", seq_len},
-                        {"forward_tokens_per_s", forward_tps},
-                        {"forward_tokens_per_s_b1", seq_len / forward1_s},
-                        {"forward_gflops", forward_gflops},
-                        {"decode_tokens_per_s_b1", decode_b1},
-                        {"decode_tokens_per_s_b64", decode_b64},
-                        {"model_flops_vs_matmul_peak", ratio},
-                        {"model_flops_vs_matmul_paired_median", paired_median}};
-  std::printf("%s\n", out.dump().c_str());
-  return absl::OkStatus();
+std::string Usage() {
+  std::string out =
+      "usage: seamless bench WHAT [flags]     (seamless bench WHAT --help for its flags)\n\n"
+      "Benchmarks print readable lines, then one JSON line with the figures.\n\nbenchmarks:\n";
+  for (const Bench& b : AllBenches()) absl::StrAppend(&out, "  ", b.name, "\t", b.summary, "\n");
+  return out;
 }
 
 }  // namespace
 
 absl::Status RunBench(const std::vector<std::string>& args) {
-  std::string model = "default", device_name = "cpu";
-  int64_t batch = 64, seq_len = 256, decode_steps = 64;
-  FlagSet flags("seamless bench model [flags]",
-                "model: fp32 matmul GFLOP/s (the ceiling), full-forward tokens/s, incremental\n"
-                "decode tokens/s at batch 1 and 64, and the model's FLOP/s as a share of the\n"
-                "matmul ceiling. Prints readable lines, then one JSON line.");
-  flags.AddString("model", &model, "Model directory or 'default'");
-  flags.AddInt("batch", &batch, "Sequences in the full-forward measurement");
-  flags.AddInt("seq-len", &seq_len, "Tokens per sequence in the full-forward measurement");
-  flags.AddInt("decode-steps", &decode_steps, "Decode steps timed per measurement");
-  flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto");
-  RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
-  ASSIGN_OR_RETURN(g_device, ParseDevice(device_name));
-  if (flags.positional().empty()) {
-    return absl::InvalidArgumentError("which benchmark? (available: model)");
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(Usage().c_str(), stdout);
+    return args.empty() ? absl::InvalidArgumentError("which benchmark? see the list above")
+                        : HelpShown();
   }
-  const std::string& what = flags.positional()[0];
-  if (what == "model") return BenchModel(model, batch, seq_len, decode_steps);
-  return absl::InvalidArgumentError(absl::StrCat("unknown benchmark '", what,
-                                                 "' (available: model)"));
+  std::vector<std::string> names;
+  for (const Bench& b : AllBenches()) {
+    if (args[0] == b.name) return b.run({args.begin() + 1, args.end()});
+    names.push_back(b.name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown benchmark '", args[0],
+                                                 "' (available: ", absl::StrJoin(names, ", "), ")"));
 }
 
 }  // namespace seamless

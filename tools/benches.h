@@ -1,0 +1,17 @@
+// The benchmarks behind `seamless bench WHAT`, one file each (tools/bench_WHAT.cc). Each takes
+// the arguments after WHAT, prints readable lines, and ends with one JSON line of figures.
+#ifndef SEAMLESS_TOOLS_BENCHES_H_
+#define SEAMLESS_TOOLS_BENCHES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace seamless {
+
+absl::Status RunBenchModel(const std::vector<std::string>& args);
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_TOOLS_BENCHES_H_
