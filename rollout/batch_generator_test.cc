@@ -40,7 +40,7 @@ TEST(BatchGeneratorTest, GreedyMatchesFullForwardArgmax) {
   ASSERT_TRUE(results.ok()) << results.status();
   const auto& r = (*results)[0];
   ASSERT_EQ(r.tokens.size(), 10u);
-  EXPECT_EQ(r.finish, FinishReason::kLength);
+  EXPECT_EQ(r.finish, Finish::kLength);
   at::Tensor logp = FullLogProbs(model, prompt, r.tokens, 1.0);
   for (size_t i = 0; i < r.tokens.size(); ++i) {
     const int64_t pos = prompt.size() - 1 + i;
@@ -100,17 +100,17 @@ TEST(BatchGeneratorTest, StopsAtStopTokensAndLimits) {
   BatchGenerator with_eos(model, 1, 64, first);
   auto stopped = with_eos.Generate({Request({5, 6}, 0.0, 0, 4)});
   EXPECT_EQ((*stopped)[0].tokens, std::vector<int32_t>{first});
-  EXPECT_EQ((*stopped)[0].finish, FinishReason::kStop);
+  EXPECT_EQ((*stopped)[0].finish, Finish::kStop);
   GenerationRequest r = Request({5, 6}, 0.0, 0, 4);
   r.sampling.stop_token_ids = {first};
   auto by_id = probe.Generate({r});
-  EXPECT_EQ((*by_id)[0].finish, FinishReason::kStop);
+  EXPECT_EQ((*by_id)[0].finish, Finish::kStop);
 
   // The context (max_len 10) ends generation before max_new_tokens.
   BatchGenerator short_ctx(model, 1, 10, -1);
   auto cut = short_ctx.Generate({Request({1, 2, 3, 4, 5, 6}, 1.0, 0, 50)});
   EXPECT_EQ((*cut)[0].tokens.size(), 4u);
-  EXPECT_EQ((*cut)[0].finish, FinishReason::kLength);
+  EXPECT_EQ((*cut)[0].finish, Finish::kLength);
 }
 
 TEST(BatchGeneratorTest, BadRequestsNameIndexAndField) {

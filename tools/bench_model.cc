@@ -14,7 +14,7 @@
 #include "core/model/transformer_layers.h"
 #include "nlohmann/json.hpp"
 #include "tools/benches.h"
-#include "tools/model_loading.h"
+#include "core/model/model_loading.h"
 #include "tools/subcommand.h"
 
 namespace seamless {

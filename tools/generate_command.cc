@@ -11,7 +11,7 @@
 #include "core/model/device.h"
 #include "nlohmann/json.hpp"
 #include "rollout/batch_generator.h"
-#include "tools/model_loading.h"
+#include "core/model/model_loading.h"
 #include "tools/subcommand.h"
 
 namespace seamless {
@@ -114,7 +114,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
                           {"text", text},
                           {"token_ids", r.tokens},
                           {"logprobs", r.logprobs},
-                          {"finish_reason", FinishReasonName(r.finish)}};
+                          {"finish_reason", FinishName(r.finish)}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
   SLOG(INFO) << absl::StrFormat("%d samples, %d tokens in %.2f s (%.0f tokens/s)", results.size(),

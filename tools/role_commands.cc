@@ -27,12 +27,6 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
                 "separate processes on loopback and trains the model with GRPO.",
                 "Scheduler and `seamless train`", args);
 }
-absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
-  return NotYet("seamless rollout-worker --listen HOST:PORT --model DIR",
-                "Serves RolloutService: continuous batching, MTP speculative decoding, abort,\n"
-                "versioned weight loading.",
-                "Rollout engine", args);
-}
 absl::Status RunRewardServer(const std::vector<std::string>& args) {
   return NotYet("seamless reward-server --listen HOST:PORT",
                 "Serves RewardService: the math verifier and the sandboxed code runner.",

@@ -32,12 +32,8 @@ absl::Status RunScheduler(const std::vector<std::string>& args);
 
 const std::vector<Subcommand>& AllSubcommands();
 
-// Parses `args`; on --help prints the help text and returns HelpShown().
-absl::Status ParseFlagsOrHelp(FlagSet& flags, const std::vector<std::string>& args);
-
-// Marker status: --help was printed, exit 0.
-absl::Status HelpShown();
-bool IsHelpShown(const absl::Status& status);
+// ParseFlagsOrHelp, HelpShown and IsHelpShown live in core/base/flags.h, so that each role's
+// main (rollout/, reward/, learner/, scheduler/) can parse flags without depending on tools/.
 
 }  // namespace seamless
 

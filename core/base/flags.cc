@@ -1,5 +1,7 @@
 #include "core/base/flags.h"
 
+#include <cstdio>
+
 #include <algorithm>
 
 #include "absl/strings/numbers.h"
@@ -132,6 +134,25 @@ std::string FlagSet::Help() const {
   absl::StrAppend(&out, absl::StrFormat("%-28s %s\n", "  --help", "show this help"));
   if (!epilog_.empty()) absl::StrAppend(&out, "\n", epilog_);
   return out;
+}
+
+namespace {
+constexpr char kHelpShown[] = "seamless:help-shown";
+}  // namespace
+
+absl::Status HelpShown() { return absl::CancelledError(kHelpShown); }
+bool IsHelpShown(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kCancelled && status.message() == kHelpShown;
+}
+
+absl::Status ParseFlagsOrHelp(FlagSet& flags, const std::vector<std::string>& args) {
+  absl::Status status = flags.Parse(args);
+  if (!status.ok()) return status;
+  if (flags.help_requested()) {
+    std::fputs(flags.Help().c_str(), stdout);
+    return HelpShown();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace seamless

@@ -52,6 +52,13 @@ class FlagSet {
   bool help_requested_ = false;
 };
 
+// Parses `args`; on --help prints the help text and returns HelpShown().
+absl::Status ParseFlagsOrHelp(FlagSet& flags, const std::vector<std::string>& args);
+
+// Marker status: --help was printed, exit 0.
+absl::Status HelpShown();
+bool IsHelpShown(const absl::Status& status);
+
 }  // namespace seamless
 
 #endif  // SEAMLESS_CORE_BASE_FLAGS_H_

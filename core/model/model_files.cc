@@ -27,9 +27,10 @@ absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype) {
   return out;
 }
 
-absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
-                           const std::string& source) {
+absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
+                                               const std::string& source) {
   at::NoGradGuard no_grad;
+  PreparedWeights prepared;
   std::set<std::string> used;
   for (auto& item : model->named_parameters()) {
     const std::string& name = item.key();
@@ -50,7 +51,14 @@ absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
                                                      "; weights must be F32, F16 or BF16"));
     }
     ASSIGN_OR_RETURN(at::Tensor value, RawToTensor(raw));
-    param.copy_(value.to(param.dtype()));
+    try {
+      value = value.to(param.device(), param.dtype());
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat(source, ": tensor '", name,
+                                              "': ", e.what_without_backtrace()));
+    }
+    prepared.bytes += static_cast<int64_t>(value.numel() * value.element_size());
+    prepared.assignments.emplace_back(param, std::move(value));
     used.insert(name);
   }
   for (const auto& [name, raw] : weights) {
@@ -62,6 +70,21 @@ absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
           absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
     }
   }
+  return prepared;
+}
+
+void ApplyPreparedWeights(const PreparedWeights& prepared) {
+  at::NoGradGuard no_grad;
+  for (const auto& [param, value] : prepared.assignments) {
+    at::Tensor target = param;  // shares storage with the model's parameter
+    target.copy_(value);
+  }
+}
+
+absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
+                           const std::string& source) {
+  ASSIGN_OR_RETURN(PreparedWeights prepared, PrepareWeights(model, weights, source));
+  ApplyPreparedWeights(prepared);
   return absl::OkStatus();
 }
 

@@ -4,6 +4,8 @@
 #define SEAMLESS_CORE_MODEL_MODEL_FILES_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -21,6 +23,19 @@ absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype = DType
 // file or stream in errors.
 absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
                            const std::string& source);
+
+// Weights checked and converted, ready to be copied into a model in one pass. Preparing is
+// the slow part (validation, dtype conversion, host-to-device copy) and touches nothing the
+// model uses, so a server can prepare new weights while it keeps serving the old ones, then
+// apply them between two steps.
+struct PreparedWeights {
+  std::vector<std::pair<at::Tensor, at::Tensor>> assignments;  // (parameter, new value)
+  int64_t bytes = 0;
+};
+absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
+                                               const std::string& source);
+// Copies prepared values into their parameters; cannot fail half-way on shapes or names.
+void ApplyPreparedWeights(const PreparedWeights& prepared);
 
 // config.json + safetensors -> model (fp32, CPU).
 absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir);

@@ -1,4 +1,4 @@
-#include "tools/model_loading.h"
+#include "core/model/model_loading.h"
 
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"

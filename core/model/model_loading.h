@@ -1,6 +1,6 @@
 // Resolves a --model argument: a Hugging Face directory, or "default" for the embedded model.
-#ifndef SEAMLESS_TOOLS_MODEL_LOADING_H_
-#define SEAMLESS_TOOLS_MODEL_LOADING_H_
+#ifndef SEAMLESS_CORE_MODEL_MODEL_LOADING_H_
+#define SEAMLESS_CORE_MODEL_MODEL_LOADING_H_
 
 #include <memory>
 #include <string>
@@ -21,4 +21,4 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizerOrDefault(const std::str
 
 }  // namespace seamless
 
-#endif  // SEAMLESS_TOOLS_MODEL_LOADING_H_
+#endif  // SEAMLESS_CORE_MODEL_MODEL_LOADING_H_

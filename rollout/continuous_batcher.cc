@@ -1,0 +1,491 @@
+#include "rollout/continuous_batcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
+#include "rollout/speculative.h"
+
+namespace seamless {
+namespace {
+
+// Independent random streams per generated token, so a sample's tokens depend on its seed and
+// the weights only (never on batch composition or on how many tokens a step emitted).
+enum Stream : uint64_t { kMainDraw = 0, kDraftDraw = 1, kAcceptDraw = 2, kResampleDraw = 3 };
+uint64_t Counter(size_t token_index, Stream stream) { return token_index * 4 + stream; }
+
+}  // namespace
+
+absl::Status EngineOptions::Validate() const {
+  if (max_running < 1) return absl::InvalidArgumentError("max_running must be at least 1");
+  if (max_len < 0) return absl::InvalidArgumentError("max_len must be >= 0 (0: the model's)");
+  if (max_queued_samples < 1) {
+    return absl::InvalidArgumentError("max_queued_samples must be at least 1");
+  }
+  if (prefill_tokens_per_step < 1) {
+    return absl::InvalidArgumentError("prefill_tokens_per_step must be at least 1");
+  }
+  if (speculative != "auto" && speculative != "on" && speculative != "off") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("speculative '", speculative, "' must be auto, on or off"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ContinuousBatcher>> ContinuousBatcher::Create(
+    MimoModel model, const EngineOptions& options, int32_t eos_id, Detokenizer detokenizer) {
+  RETURN_IF_ERROR(options.Validate());
+  const bool has_mtp = model->config().num_nextn_predict_layers > 0;
+  if (options.speculative == "on" && !has_mtp) {
+    return absl::InvalidArgumentError(
+        "speculative decoding is 'on' but the model has no MTP layer (num_nextn_predict_layers 0)");
+  }
+  try {
+    return std::unique_ptr<ContinuousBatcher>(
+        new ContinuousBatcher(std::move(model), options, eos_id, std::move(detokenizer)));
+  } catch (const c10::Error& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate the KV cache: ", e.what_without_backtrace()));
+  }
+}
+
+ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& options,
+                                     int32_t eos_id, Detokenizer detokenizer)
+    : model_(std::move(model)),
+      options_(options),
+      eos_id_(eos_id),
+      detokenizer_(std::move(detokenizer)),
+      device_(model_->parameters().front().device()) {
+  const ModelConfig& config = model_->config();
+  vocab_ = config.vocab_size;
+  // Two positions of headroom: a speculative step writes [pending, draft] and the MTP layer
+  // one padded row past the end (NOTE [MTP pending rows]).
+  const int64_t model_limit = config.max_position_embeddings - 2;
+  max_len_ = options.max_len > 0 ? std::min(options.max_len, model_limit) : model_limit;
+  speculative_ = options.speculative != "off" && config.num_nextn_predict_layers > 0;
+  model_->eval();
+  auto f32 = at::TensorOptions().dtype(at::kFloat).device(device_);
+  cache_ = std::make_unique<KvCache>(config, options.max_running, max_len_ + 2, f32);
+  if (speculative_) pending_hidden_ = at::zeros({options.max_running, 2, config.hidden_size}, f32);
+  for (int64_t s = options.max_running - 1; s >= 0; --s) free_slots_.push_back(s);
+  slot_prompt_of_.assign(options.max_running, 0);
+}
+
+absl::Status ContinuousBatcher::Validate(const GroupRequest& r) const {
+  const std::string where = absl::StrCat("group '", r.group_id, "': ");
+  if (r.group_id.empty()) return absl::InvalidArgumentError("group_id is empty");
+  if (r.num_samples < 1 || r.num_samples > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "num_samples ", r.num_samples, " must be in [1, 4096]"));
+  }
+  if (r.prompt.empty()) return absl::InvalidArgumentError(where + "prompt is empty");
+  if (static_cast<int64_t>(r.prompt.size()) >= max_len_) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "prompt has ", r.prompt.size(),
+                                                   " tokens; the context holds ", max_len_,
+                                                   " and the response needs at least one"));
+  }
+  for (size_t i = 0; i < r.prompt.size(); ++i) {
+    if (r.prompt[i] < 0 || r.prompt[i] >= vocab_) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "prompt token ", i, ": token id ",
+                                                     r.prompt[i], " is outside the vocabulary [0, ",
+                                                     vocab_, ")"));
+    }
+  }
+  absl::Status sampling = r.sampling.Validate();
+  if (!sampling.ok()) return Annotate(sampling, where + "sampling");
+  if (!r.stop_strings.empty() && !detokenizer_) {
+    return absl::InvalidArgumentError(where + "stop_strings need a worker started with a tokenizer");
+  }
+  for (const auto& s : r.stop_strings) {
+    if (s.empty()) return absl::InvalidArgumentError(where + "a stop string is empty");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContinuousBatcher::Add(GroupRequest request) {
+  RETURN_IF_ERROR(Validate(request));
+  if (unfinished_.count(request.group_id)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("group '", request.group_id, "' is already being generated"));
+  }
+  if (queued_samples_ + request.num_samples > options_.max_queued_samples) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "queue full: ", queued_samples_, " samples waiting (max_queued_samples ",
+        options_.max_queued_samples, "); retry later"));
+  }
+  queued_samples_ += request.num_samples;
+  unfinished_[request.group_id] = request.num_samples;
+  auto group = std::make_shared<Group>();
+  group->serial = next_serial_++;
+  group->request = std::move(request);
+  queue_.push_back(std::move(group));
+  return absl::OkStatus();
+}
+
+float ContinuousBatcher::Logprob(const float* logits, const std::vector<double>& probs,
+                                 int32_t token, const SamplingOptions& sampling) const {
+  if (sampling.temperature == 0) {  // greedy: report the model's own log-softmax
+    const float max_logit = *std::max_element(logits, logits + vocab_);
+    double total = 0;
+    for (int64_t i = 0; i < vocab_; ++i) total += std::exp(logits[i] - max_logit);
+    return static_cast<float>(logits[token] - max_logit - std::log(total));
+  }
+  return static_cast<float>(std::log(probs[token]));
+}
+
+bool ContinuousBatcher::Emit(Sequence& seq, int32_t token, float logprob) {
+  RolloutSample& out = seq.out;
+  out.tokens.push_back(token);
+  out.logprobs.push_back(logprob);
+  out.versions.push_back(version_);
+  seq.last_token = token;
+  ++stats_.generated_tokens;
+  const auto& stops = seq.sampling.stop_token_ids;
+  if (token == eos_id_ || std::find(stops.begin(), stops.end(), token) != stops.end()) {
+    out.finish = Finish::kStop;
+    return true;
+  }
+  const auto& stop_strings = seq.group->request.stop_strings;
+  if (!stop_strings.empty()) {
+    const std::string text = detokenizer_(out.tokens);
+    for (const auto& s : stop_strings) {
+      if (text.find(s) != std::string::npos) {
+        out.finish = Finish::kStop;
+        return true;
+      }
+    }
+  }
+  if (static_cast<int64_t>(out.tokens.size()) >= seq.sampling.max_new_tokens ||
+      static_cast<int64_t>(out.prompt.size() + out.tokens.size()) >= max_len_) {
+    out.finish = Finish::kLength;
+    return true;
+  }
+  return false;
+}
+
+void ContinuousBatcher::Release(Sequence& seq, Finish reason,
+                                std::vector<RolloutSample>* out) {
+  seq.out.finish = reason;
+  auto& live = seq.group->live_slots;
+  live.erase(std::remove(live.begin(), live.end(), seq.slot), live.end());
+  free_slots_.push_back(seq.slot);
+  if (reason == Finish::kAborted) {
+    ++stats_.aborted_samples;
+    stats_.aborted_tokens += static_cast<int64_t>(seq.out.tokens.size());
+  } else {
+    ++stats_.completed_samples;
+  }
+  auto it = unfinished_.find(seq.out.group_id);
+  if (it != unfinished_.end() && --it->second == 0) unfinished_.erase(it);
+  out->push_back(std::move(seq.out));
+}
+
+void ContinuousBatcher::Prefill(Group& group, int64_t slot) {
+  const auto& prompt = group.request.prompt;
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  cache_->Reset(slot);
+  at::Tensor ids = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), at::kLong)
+                       .view({1, n})
+                       .to(device_);
+  at::Tensor hidden = model_->HiddenIncremental(ids, *cache_, {slot});  // [1, n, H]
+  at::Tensor last = hidden.select(1, n - 1);                               // [1, H]
+  at::Tensor logits = model_->Logits(last).to(at::kCPU).contiguous();
+  group.prompt_logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + vocab_);
+  if (speculative_) {
+    if (n >= 2) {
+      model_->MtpHiddenIncremental(0, hidden.narrow(1, 0, n - 1), ids.narrow(1, 1, n - 1),
+                                   *cache_, {slot});
+    }
+    group.prompt_last_hidden = last.squeeze(0).clone();
+  }
+  group.prefilled = true;
+  stats_.prompt_tokens += n;
+}
+
+void ContinuousBatcher::CopyPrefix(int64_t from, int64_t to, int64_t prompt_len) {
+  const ModelConfig& config = model_->config();
+  const int64_t main_layers = config.num_hidden_layers;
+  const int64_t all_layers = main_layers + (speculative_ ? config.num_nextn_predict_layers : 0);
+  cache_->Reset(to);
+  for (int64_t layer = 0; layer < all_layers; ++layer) {
+    // MTP groups hold one entry fewer than the main one (mimo_model.h).
+    const int64_t len = layer < main_layers ? prompt_len : prompt_len - 1;
+    if (len <= 0) continue;
+    for (at::Tensor* t : {&cache_->keys(layer), &cache_->values(layer)}) {
+      t->select(0, to).narrow(1, 0, len).copy_(t->select(0, from).narrow(1, 0, len));
+    }
+  }
+  ReusePrefix(to, prompt_len);
+}
+
+void ContinuousBatcher::ReusePrefix(int64_t slot, int64_t prompt_len) {
+  cache_->Reset(slot);
+  cache_->set_length(0, slot, prompt_len);
+  if (speculative_) {
+    for (int64_t k = 0; k < model_->config().num_nextn_predict_layers; ++k) {
+      cache_->set_length(static_cast<int>(1 + k), slot, prompt_len - 1);
+    }
+  }
+  stats_.shared_prefix_tokens += prompt_len;
+}
+
+void ContinuousBatcher::Admit(std::vector<RolloutSample>* finished) {
+  if (!options_.continuous && !running_.empty()) return;  // static batching baseline
+  int64_t budget = options_.prefill_tokens_per_step;
+  while (!queue_.empty() && !free_slots_.empty()) {
+    std::shared_ptr<Group> group = queue_.front();
+    GroupRequest& request = group->request;
+    const int32_t index = group->next_index;
+    if (index >= request.num_samples) {
+      queue_.pop_front();
+      continue;
+    }
+    if (group->aborted_indices.count(index)) {  // already returned as aborted
+      ++group->next_index;
+      continue;
+    }
+    const int64_t n = static_cast<int64_t>(request.prompt.size());
+    // Prefer a free slot that still holds this prompt (a finished sibling's): no work at all.
+    auto holder = std::find_if(free_slots_.begin(), free_slots_.end(), [&](int64_t s) {
+      return options_.share_prefill && group->prefilled && slot_prompt_of_[s] == group->serial;
+    });
+    int64_t slot;
+    if (holder != free_slots_.end()) {
+      slot = *holder;
+      free_slots_.erase(holder);
+      ReusePrefix(slot, n);
+    } else if (options_.share_prefill && group->prefilled && !group->live_slots.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      CopyPrefix(group->live_slots.front(), slot, n);
+    } else {
+      // Keep decode moving: past the budget, prefill only when nothing else runs.
+      if (budget <= 0 && !running_.empty()) break;
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      Prefill(*group, slot);
+      budget -= n;
+    }
+    slot_prompt_of_[slot] = group->serial;
+    ++group->next_index;
+    --queued_samples_;
+
+    Sequence seq;
+    seq.group = group;
+    seq.slot = slot;
+    seq.sampling = request.sampling;
+    seq.sampling.seed = MixSeed(request.sampling.seed, index);
+    seq.out.request_id = RequestId(request.group_id, index);
+    seq.out.group_id = request.group_id;
+    seq.out.index_in_group = index;
+    seq.out.launch_seq = request.launch_seq;
+    seq.out.prompt = request.prompt;
+    group->live_slots.push_back(slot);
+
+    const float* logits = group->prompt_logits.data();
+    SampledToken first = sampler_.Sample(logits, vocab_, seq.sampling, Counter(0, kMainDraw));
+    if (speculative_) {
+      seq.pending_rows = 1;
+      seq.pending_tokens[0] = first.id;
+      pending_hidden_.select(0, slot).select(0, 0).copy_(group->prompt_last_hidden);
+    }
+    if (Emit(seq, first.id, first.logprob)) {
+      Release(seq, seq.out.finish, finished);
+    } else {
+      running_.push_back(std::move(seq));
+    }
+  }
+}
+
+void ContinuousBatcher::DecodePlain(std::vector<RolloutSample>* finished) {
+  const int64_t batch = static_cast<int64_t>(running_.size());
+  std::vector<int64_t> slots(batch), last(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    slots[b] = running_[b].slot;
+    last[b] = running_[b].last_token;
+  }
+  at::Tensor ids = at::tensor(last, at::kLong).view({batch, 1}).to(device_);
+  at::Tensor hidden = model_->HiddenIncremental(ids, *cache_, slots);
+  at::Tensor logits = model_->Logits(hidden.squeeze(1)).to(at::kCPU).contiguous();
+  const float* all = logits.data_ptr<float>();
+  std::vector<Sequence> still;
+  for (int64_t b = 0; b < batch; ++b) {
+    Sequence& seq = running_[b];
+    SampledToken t = sampler_.Sample(all + b * vocab_, vocab_, seq.sampling,
+                                     Counter(seq.out.tokens.size(), kMainDraw));
+    if (Emit(seq, t.id, t.logprob)) {
+      Release(seq, seq.out.finish, finished);
+    } else {
+      still.push_back(std::move(seq));
+    }
+  }
+  running_.swap(still);
+}
+
+void ContinuousBatcher::DecodeSpeculative(std::vector<RolloutSample>* finished) {
+  const int64_t batch = static_cast<int64_t>(running_.size());
+  std::vector<int64_t> slots(batch), pad_tokens(batch * 2), pick(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    const Sequence& seq = running_[b];
+    slots[b] = seq.slot;
+    pad_tokens[2 * b] = seq.pending_tokens[0];
+    pad_tokens[2 * b + 1] = seq.pending_rows == 2 ? seq.pending_tokens[1] : seq.pending_tokens[0];
+    pick[b] = 2 * b + seq.pending_rows - 1;
+  }
+  auto i64 = at::TensorOptions().dtype(at::kLong);
+  at::Tensor slot_index = at::tensor(slots, i64).to(device_);
+
+  // 1. Draft: feed the pending (hidden, token) rows to the MTP layer; its output at the last
+  //    real row predicts the token after the pending one.
+  at::Tensor mtp_in = pending_hidden_.index_select(0, slot_index);  // [B, 2, H]
+  at::Tensor mtp_ids = at::tensor(pad_tokens, i64).view({batch, 2}).to(device_);
+  at::Tensor mtp_out = model_->MtpHiddenIncremental(0, mtp_in, mtp_ids, *cache_, slots);
+  for (const Sequence& seq : running_) {
+    if (seq.pending_rows == 1) cache_->set_length(1, seq.slot, cache_->length(1, seq.slot) - 1);
+  }
+  at::Tensor picked = mtp_out.reshape({batch * 2, -1}).index_select(0, at::tensor(pick, i64).to(device_));
+  at::Tensor draft_logits = model_->Logits(picked).to(at::kCPU).contiguous();
+  const float* dl = draft_logits.data_ptr<float>();
+  drafts_.resize(batch);
+  std::vector<int64_t> verify(batch * 2);
+  for (int64_t b = 0; b < batch; ++b) {
+    Sequence& seq = running_[b];
+    sampler_.Distribution(dl + b * vocab_, vocab_, seq.sampling, &drafts_[b]);
+    const size_t j = seq.out.tokens.size();
+    const int32_t draft =
+        DrawFromDistribution(drafts_[b], CounterUniform(seq.sampling.seed, Counter(j, kDraftDraw)));
+    verify[2 * b] = seq.last_token;
+    verify[2 * b + 1] = draft;
+  }
+
+  // 2. Verify: one main forward over [pending, draft] gives the target distributions for the
+  //    draft's position and for the bonus token after it.
+  at::Tensor ids = at::tensor(verify, i64).view({batch, 2}).to(device_);
+  at::Tensor hidden = model_->HiddenIncremental(ids, *cache_, slots);  // [B, 2, H]
+  at::Tensor logits = model_->Logits(hidden).to(at::kCPU).contiguous();
+  pending_hidden_.index_copy_(0, slot_index, hidden);
+  const float* all = logits.data_ptr<float>();
+
+  std::vector<Sequence> still;
+  for (int64_t b = 0; b < batch; ++b) {
+    Sequence& seq = running_[b];
+    const float* at_draft = all + (2 * b) * vocab_;
+    const float* after_draft = all + (2 * b + 1) * vocab_;
+    const size_t j = seq.out.tokens.size();
+    const int32_t draft = static_cast<int32_t>(verify[2 * b + 1]);
+    sampler_.Distribution(at_draft, vocab_, seq.sampling, &target_);
+    DraftVerdict verdict = VerifyDraft(
+        target_, drafts_[b], draft, CounterUniform(seq.sampling.seed, Counter(j, kAcceptDraw)),
+        CounterUniform(seq.sampling.seed, Counter(j, kResampleDraw)), &scratch_);
+    ++stats_.draft_tokens;
+    if (verdict.accepted) ++stats_.accepted_tokens;
+    bool done = Emit(seq, verdict.token, Logprob(at_draft, target_, verdict.token, seq.sampling));
+    if (!done && verdict.accepted) {
+      SampledToken bonus =
+          sampler_.Sample(after_draft, vocab_, seq.sampling, Counter(j + 1, kMainDraw));
+      done = Emit(seq, bonus.id, bonus.logprob);
+      seq.pending_rows = 2;
+      seq.pending_tokens[0] = draft;
+      seq.pending_tokens[1] = bonus.id;
+    } else if (!done) {
+      cache_->set_length(0, seq.slot, cache_->length(0, seq.slot) - 1);  // drop the draft's KV
+      seq.pending_rows = 1;
+      seq.pending_tokens[0] = verdict.token;
+    }
+    if (done) {
+      Release(seq, seq.out.finish, finished);
+    } else {
+      still.push_back(std::move(seq));
+    }
+  }
+  running_.swap(still);
+}
+
+absl::Status ContinuousBatcher::Step(std::vector<RolloutSample>* finished) {
+  try {
+    c10::InferenceMode inference;
+    Admit(finished);
+    if (running_.empty()) return absl::OkStatus();
+    // Slot order makes the batch contiguous in the cache when it is full (a faster path).
+    std::sort(running_.begin(), running_.end(),
+              [](const Sequence& a, const Sequence& b) { return a.slot < b.slot; });
+    if (speculative_) {
+      DecodeSpeculative(finished);
+    } else {
+      DecodePlain(finished);
+    }
+    ++stats_.decode_steps;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("decode step failed: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+AbortCounts ContinuousBatcher::Abort(const AbortSpec& spec, std::vector<RolloutSample>* aborted) {
+  const std::set<std::string> groups(spec.group_ids.begin(), spec.group_ids.end());
+  const std::set<std::string> requests(spec.request_ids.begin(), spec.request_ids.end());
+  auto group_selected = [&](const GroupRequest& r) {
+    return groups.count(r.group_id) || (spec.by_launch_seq && r.launch_seq > spec.launched_after);
+  };
+  AbortCounts counts;
+  std::set<std::string> touched;
+  auto note = [&](const std::string& group_id) {
+    ++counts.samples;
+    touched.insert(group_id);
+  };
+  // Running sequences: return what they have, free the slot now.
+  std::vector<Sequence> still;
+  for (Sequence& seq : running_) {
+    if (group_selected(seq.group->request) || requests.count(seq.out.request_id)) {
+      note(seq.out.group_id);
+      Release(seq, Finish::kAborted, aborted);
+    } else {
+      still.push_back(std::move(seq));
+    }
+  }
+  running_.swap(still);
+  // Queued samples: return them empty, so the caller accounts for every sample it asked for.
+  std::deque<std::shared_ptr<Group>> kept;
+  for (auto& group : queue_) {
+    const GroupRequest& r = group->request;
+    const bool whole = group_selected(r);
+    for (int32_t i = group->next_index; i < r.num_samples; ++i) {
+      if (group->aborted_indices.count(i)) continue;
+      if (!whole && !requests.count(RequestId(r.group_id, i))) continue;
+      group->aborted_indices.insert(i);
+      RolloutSample sample;
+      sample.request_id = RequestId(r.group_id, i);
+      sample.group_id = r.group_id;
+      sample.index_in_group = i;
+      sample.launch_seq = r.launch_seq;
+      sample.prompt = r.prompt;
+      sample.finish = Finish::kAborted;
+      aborted->push_back(std::move(sample));
+      --queued_samples_;
+      ++stats_.aborted_samples;
+      note(r.group_id);
+      auto it = unfinished_.find(r.group_id);
+      if (it != unfinished_.end() && --it->second == 0) unfinished_.erase(it);
+    }
+    const int32_t left = r.num_samples - group->next_index -
+                         static_cast<int32_t>(std::count_if(
+                             group->aborted_indices.begin(), group->aborted_indices.end(),
+                             [&](int32_t i) { return i >= group->next_index; }));
+    if (left > 0) kept.push_back(group);
+  }
+  queue_.swap(kept);
+  counts.groups = static_cast<int32_t>(touched.size());
+  return counts;
+}
+
+void ContinuousBatcher::ApplyWeights(const PreparedWeights& weights, int64_t version) {
+  ApplyPreparedWeights(weights);
+  version_ = version;
+  // Samples not yet started get the new weights' prompt pass, not a copy of the old one.
+  for (auto& group : queue_) group->prefilled = false;
+  std::fill(slot_prompt_of_.begin(), slot_prompt_of_.end(), 0);
+}
+
+}  // namespace seamless

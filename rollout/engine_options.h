@@ -1,0 +1,41 @@
+// Settings of one rollout engine (config key `rollout.engine`, and worker flags).
+#ifndef SEAMLESS_ROLLOUT_ENGINE_OPTIONS_H_
+#define SEAMLESS_ROLLOUT_ENGINE_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace seamless {
+
+struct EngineOptions {
+  int64_t max_running = 64;          // sequences decoded together (KV cache slots)
+  int64_t max_len = 0;               // prompt + response tokens per sequence; 0 = the model's
+  int64_t max_queued_samples = 4096; // samples waiting for a slot; more is RESOURCE_EXHAUSTED
+  int64_t prefill_tokens_per_step = 2048;  // prompt tokens prefilled between two decode steps
+  std::string speculative = "auto";  // MTP drafting: auto (if the model has MTP), on, off
+  bool continuous = true;            // false: static batching, refill only when all finished
+  bool share_prefill = true;         // a group's samples reuse one prompt prefill
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v("max_running", max_running, "Sequences decoded together (KV cache slots)");
+    v("max_len", max_len, "Prompt + response tokens per sequence; 0 uses the model's limit");
+    v("max_queued_samples", max_queued_samples,
+      "Samples waiting for a slot before new requests get RESOURCE_EXHAUSTED");
+    v("prefill_tokens_per_step", prefill_tokens_per_step,
+      "Prompt tokens prefilled between two decode steps (bounds decode stalls)");
+    v("speculative", speculative, "MTP speculative decoding: auto, on or off");
+    v("continuous", continuous,
+      "Refill a finished sequence's slot at once (false: static batches, for comparison)");
+    v("share_prefill", share_prefill,
+      "Samples of a group reuse the prompt's prefill (false: prefill each, for comparison)");
+  }
+
+  absl::Status Validate() const;
+};
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_ROLLOUT_ENGINE_OPTIONS_H_

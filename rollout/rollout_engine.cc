@@ -1,0 +1,306 @@
+#include "rollout/rollout_engine.h"
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+#include "core/model/model_files.h"
+#include "rollout/continuous_batcher.h"
+
+namespace seamless {
+
+struct RolloutEngine::Metrics {
+  explicit Metrics(MetricsRegistry* r)
+      : generated(r->GetCounter("seamless_rollout_generated_tokens_total",
+                                "Tokens generated (emitted into samples)")),
+        prompt(r->GetCounter("seamless_rollout_prompt_tokens_total",
+                             "Prompt tokens run through the model (prefill)")),
+        shared_prefix(r->GetCounter("seamless_rollout_shared_prefix_tokens_total",
+                                    "Prompt tokens copied from a sibling's KV cache instead of prefilled")),
+        drafts(r->GetCounter("seamless_rollout_spec_draft_tokens_total",
+                             "MTP draft tokens verified by the main model")),
+        accepted(r->GetCounter("seamless_rollout_spec_accepted_tokens_total",
+                               "MTP draft tokens accepted")),
+        acceptance(r->GetGauge("seamless_rollout_spec_acceptance_ratio",
+                               "Accepted / drafted tokens per draft position, since start",
+                               {{"position", "1"}})),
+        aborted_tokens(r->GetCounter("seamless_rollout_aborted_tokens_total",
+                                     "Tokens generated for samples that were then aborted")),
+        steps(r->GetCounter("seamless_rollout_decode_steps_total", "Decode steps run")),
+        idle(r->GetCounter("seamless_rollout_idle_seconds_total",
+                           "Seconds the engine had nothing to generate")),
+        running(r->GetGauge("seamless_rollout_running_requests",
+                            "Sequences in the running batch")),
+        queue(r->GetGauge("seamless_rollout_queue_depth", "Samples waiting for a batch slot")),
+        version(r->GetGauge("seamless_rollout_weight_version", "Policy version now serving")),
+        stop(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
+                           {{"finish", "stop"}})),
+        length(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
+                             {{"finish", "length"}})),
+        aborted(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
+                              {{"finish", "aborted"}})),
+        weight_load(r->GetHistogram("seamless_rollout_weight_load_seconds",
+                                    "Time from a complete weight stream to serving it",
+                                    LatencySecondsBuckets())) {}
+  Counter *generated, *prompt, *shared_prefix, *drafts, *accepted;
+  Gauge* acceptance;
+  Counter *aborted_tokens, *steps, *idle;
+  Gauge *running, *queue, *version;
+  Counter *stop, *length, *aborted;
+  Histogram* weight_load;
+  BatcherStats last;  // stats already added to the counters
+};
+
+std::unique_ptr<RolloutEngine> RolloutEngine::Start(std::unique_ptr<ContinuousBatcher> batcher,
+                                                    MetricsRegistry* metrics) {
+  return std::unique_ptr<RolloutEngine>(new RolloutEngine(std::move(batcher), metrics));
+}
+
+RolloutEngine::RolloutEngine(std::unique_ptr<ContinuousBatcher> batcher, MetricsRegistry* metrics)
+    : batcher_(std::move(batcher)),
+      max_queued_(batcher_->options().max_queued_samples),
+      started_(std::chrono::steady_clock::now()) {
+  if (metrics) {
+    metrics_ = std::make_unique<Metrics>(metrics);
+    metrics_->version->Set(0);
+  }
+  thread_ = std::thread([this] { Run(); });
+  loader_ = std::thread([this] { RunLoader(); });
+}
+
+RolloutEngine::~RolloutEngine() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  wake_loader_.notify_all();
+  loader_.join();
+  thread_.join();
+}
+
+absl::Status RolloutEngine::Submit(GroupRequest request, SampleCallback on_sample) {
+  RETURN_IF_ERROR(batcher_->Validate(request));  // reads only immutable configuration
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) return absl::UnavailableError("the rollout engine is shutting down");
+  if (callbacks_.count(request.group_id)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("group '", request.group_id, "' is already being generated"));
+  }
+  // The batcher's queue only shrinks between steps, so this bound is never optimistic.
+  const int64_t waiting = batcher_queued_ + inbox_samples_;
+  if (waiting + request.num_samples > max_queued_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("queue full: ", waiting, " samples waiting (max_queued_samples ",
+                     max_queued_, "); retry later"));
+  }
+  inbox_samples_ += request.num_samples;
+  callbacks_[request.group_id] = {std::move(on_sample), request.num_samples};
+  new_groups_.push_back({std::move(request)});
+  wake_.notify_one();
+  return absl::OkStatus();
+}
+
+void RolloutEngine::Abort(AbortSpec spec, AbortCallback done) {
+  std::lock_guard<std::mutex> lock(mu_);
+  aborts_.push_back({std::move(spec), std::move(done)});
+  wake_.notify_one();
+}
+
+void RolloutEngine::LoadWeights(RawTensorMap tensors, int64_t version, WeightsCallback done) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) {
+    done(absl::UnavailableError("the rollout engine is shutting down"), -1);
+    return;
+  }
+  ++loading_;
+  to_prepare_.push_back({std::move(tensors), version, std::move(done)});
+  wake_loader_.notify_one();
+}
+
+// Preparing weights (validation, conversion, copy to the device) runs here, beside generation;
+// only the final copy into the parameters happens between two decode steps.
+void RolloutEngine::RunLoader() {
+  while (true) {
+    UnpreparedWeights job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_loader_.wait(lock, [&] { return stop_ || !to_prepare_.empty(); });
+      if (stop_) return;
+      job = std::move(to_prepare_.front());
+      to_prepare_.pop_front();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<PreparedWeights> prepared = PrepareWeights(
+        batcher_->model(), job.tensors, absl::StrCat("weights version ", job.version));
+    job.tensors.clear();
+    if (!prepared.ok()) {
+      --loading_;
+      SLOG(WARNING) << "rejected weights version " << job.version << ": " << prepared.status();
+      job.done(prepared.status(), -1);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    weights_.push_back({std::make_shared<PreparedWeights>(std::move(*prepared)), job.version,
+                        [this, start, done = std::move(job.done)](absl::Status status, int64_t v) {
+                          if (metrics_) {
+                            metrics_->weight_load->Observe(std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start).count());
+                          }
+                          --loading_;
+                          done(status, v);
+                        }});
+    wake_.notify_one();
+  }
+}
+
+AbortCounts RolloutEngine::AbortAndWait(AbortSpec spec) {
+  std::promise<AbortCounts> promise;
+  Abort(std::move(spec), [&promise](AbortCounts c) { promise.set_value(c); });
+  return promise.get_future().get();
+}
+
+absl::Status RolloutEngine::LoadWeightsAndWait(RawTensorMap tensors, int64_t version) {
+  std::promise<absl::Status> promise;
+  LoadWeights(std::move(tensors), version,
+              [&promise](absl::Status s, int64_t) { promise.set_value(std::move(s)); });
+  return promise.get_future().get();
+}
+
+EngineStatus RolloutEngine::Status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  EngineStatus out = status_;
+  out.loading_weights = loading_.load() > 0;
+  return out;
+}
+
+void RolloutEngine::Deliver(std::vector<RolloutSample>& samples) {
+  for (RolloutSample& sample : samples) {
+    SampleCallback callback;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = callbacks_.find(sample.group_id);
+      if (it == callbacks_.end()) continue;
+      callback = it->second.first;
+      if (--it->second.second == 0) callbacks_.erase(it);
+    }
+    if (metrics_) {
+      (sample.finish == Finish::kStop     ? metrics_->stop
+       : sample.finish == Finish::kLength ? metrics_->length
+                                                : metrics_->aborted)
+          ->Increment();
+    }
+    callback(std::move(sample));
+  }
+  samples.clear();
+}
+
+void RolloutEngine::PublishStats() {
+  const BatcherStats& s = batcher_->stats();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batcher_queued_ = batcher_->queued_samples();
+    status_.weight_version = batcher_->version();
+    status_.running = batcher_->running();
+    status_.queued = batcher_queued_ + inbox_samples_;
+    status_.generated_tokens = static_cast<double>(s.generated_tokens);
+    status_.idle_fraction = wall > 0 ? idle_seconds_ / wall : 0;
+    status_.stats = s;
+  }
+  if (!metrics_) return;
+  BatcherStats& last = metrics_->last;
+  metrics_->generated->Increment(s.generated_tokens - last.generated_tokens);
+  metrics_->prompt->Increment(s.prompt_tokens - last.prompt_tokens);
+  metrics_->shared_prefix->Increment(s.shared_prefix_tokens - last.shared_prefix_tokens);
+  metrics_->drafts->Increment(s.draft_tokens - last.draft_tokens);
+  metrics_->accepted->Increment(s.accepted_tokens - last.accepted_tokens);
+  metrics_->aborted_tokens->Increment(s.aborted_tokens - last.aborted_tokens);
+  metrics_->steps->Increment(s.decode_steps - last.decode_steps);
+  if (s.draft_tokens > 0) {
+    metrics_->acceptance->Set(static_cast<double>(s.accepted_tokens) / s.draft_tokens);
+  }
+  metrics_->running->Set(static_cast<double>(batcher_->running()));
+  metrics_->queue->Set(static_cast<double>(batcher_->queued_samples()));
+  metrics_->version->Set(static_cast<double>(batcher_->version()));
+  last = s;
+}
+
+void RolloutEngine::Run() {
+  std::vector<RolloutSample> out;
+  while (true) {
+    std::deque<PendingGroup> groups;
+    std::deque<PendingAbort> aborts;
+    std::deque<PendingWeights> weights;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!stop_ && !batcher_->HasWork() && new_groups_.empty() && aborts_.empty() &&
+          weights_.empty()) {
+        const auto idle_start = std::chrono::steady_clock::now();
+        wake_.wait(lock, [&] {
+          return stop_ || !new_groups_.empty() || !aborts_.empty() || !weights_.empty();
+        });
+        const double idle =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_start).count();
+        idle_seconds_ += idle;
+        if (metrics_) metrics_->idle->Increment(idle);
+      }
+      if (stop_) return;
+      groups.swap(new_groups_);
+      aborts.swap(aborts_);
+      weights.swap(weights_);
+      for (const auto& g : groups) inbox_samples_ -= g.request.num_samples;
+    }
+    // Between two steps: new work, then aborts (which may target that new work), then weights.
+    for (PendingGroup& g : groups) {
+      const std::string id = g.request.group_id;
+      const int32_t n = g.request.num_samples;
+      const uint64_t seq = g.request.launch_seq;
+      const std::vector<int32_t> prompt = g.request.prompt;
+      absl::Status added = batcher_->Add(std::move(g.request));
+      if (!added.ok()) {  // not expected: Submit checked the same conditions
+        SLOG(ERROR) << "group " << id << " could not be queued: " << added;
+        for (int32_t i = 0; i < n; ++i) {
+          RolloutSample s;
+          s.request_id = RequestId(id, i);
+          s.group_id = id;
+          s.index_in_group = i;
+          s.launch_seq = seq;
+          s.prompt = prompt;
+          s.finish = Finish::kAborted;
+          out.push_back(std::move(s));
+        }
+      }
+    }
+    std::vector<std::pair<AbortCallback, AbortCounts>> abort_results;
+    for (PendingAbort& a : aborts) {
+      abort_results.emplace_back(std::move(a.done), batcher_->Abort(a.spec, &out));
+    }
+    for (PendingWeights& w : weights) {
+      batcher_->ApplyWeights(*w.weights, w.version);
+      SLOG(INFO) << "serving weights version " << w.version;
+    }
+    absl::Status stepped = batcher_->Step(&out);
+    if (!stepped.ok()) {
+      // A failed forward (out of memory, say) must not strand callers: return everything
+      // in flight as aborted so the scheduler re-queues it.
+      SLOG(ERROR) << stepped << "; aborting all work in flight";
+      std::vector<std::string> ids;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const auto& [id, cb] : callbacks_) ids.push_back(id);
+      }
+      AbortSpec by_id;
+      by_id.group_ids = ids;
+      batcher_->Abort(by_id, &out);
+    }
+    PublishStats();
+    Deliver(out);
+    for (auto& [done, counts] : abort_results) done(counts);
+    for (PendingWeights& w : weights) w.done(absl::OkStatus(), w.version);
+  }
+}
+
+}  // namespace seamless

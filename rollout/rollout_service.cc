@@ -1,0 +1,251 @@
+#include "rollout/rollout_service.h"
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+#include "core/service/grpc_status.h"
+#include "core/tensors/weight_stream.h"
+#include "rollout/rollout_proto.h"
+
+namespace seamless {
+namespace {
+
+// One Generate stream: any number of groups in, their samples out as each finishes.
+// NOTE [stream lifetime]: engine callbacks hold the shared Outbox, never the reactor; the
+// reactor detaches itself from the Outbox (under its mutex) in OnDone before it is deleted.
+class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sample> {
+ public:
+  explicit GenerateReactor(RolloutEngine* engine)
+      : engine_(engine), outbox_(std::make_shared<Outbox>()) {
+    outbox_->reactor = this;
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client half-closed: finish once every sample is written
+      std::lock_guard<std::mutex> lock(outbox_->mu);
+      outbox_->reads_done = true;
+      outbox_->MaybeFinishLocked();
+      return;
+    }
+    if (incoming_.has_generate()) {
+      GroupRequest request = FromProto(incoming_.generate());
+      const int32_t samples = request.num_samples;
+      const std::string group_id = request.group_id;
+      {
+        std::lock_guard<std::mutex> lock(outbox_->mu);
+        outbox_->outstanding += samples;
+        outbox_->groups.push_back(group_id);
+      }
+      std::shared_ptr<Outbox> outbox = outbox_;
+      absl::Status submitted = engine_->Submit(
+          std::move(request), [outbox](RolloutSample sample) { outbox->Push(ToProto(sample)); });
+      if (!submitted.ok()) {
+        std::lock_guard<std::mutex> lock(outbox_->mu);
+        outbox_->outstanding -= samples;
+        outbox_->groups.pop_back();
+        outbox_->Fail(ToGrpcStatus(Annotate(submitted, "generate")), engine_);
+        return;  // no more reads on a failed stream
+      }
+    } else if (incoming_.has_abort()) {
+      engine_->Abort(FromProto(incoming_.abort()), [](AbortCounts) {});
+    }
+    StartRead(&incoming_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(outbox_->mu);
+    outbox_->writing = false;
+    if (!ok) return;  // cancelled; OnCancel/OnDone clean up
+    outbox_->queue.pop_front();
+    if (outbox_->failed) {
+      outbox_->queue.clear();
+      if (!outbox_->finished) {
+        outbox_->finished = true;
+        Finish(outbox_->failure);
+      }
+      return;
+    }
+    outbox_->WriteNextLocked();
+    outbox_->MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    // The client went away: stop generating for it.
+    AbortSpec spec;
+    {
+      std::lock_guard<std::mutex> lock(outbox_->mu);
+      spec.group_ids = outbox_->groups;
+    }
+    if (!spec.group_ids.empty()) engine_->Abort(std::move(spec), [](AbortCounts) {});
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(outbox_->mu);
+      outbox_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  struct Outbox {
+    std::mutex mu;
+    GenerateReactor* reactor = nullptr;  // null once the RPC is done
+    std::deque<Sample> queue;            // front() is being written while `writing`
+    bool writing = false;
+    bool reads_done = false;
+    bool finished = false;               // Finish was called
+    bool failed = false;                 // Finish(failure) once the write in flight is done
+    grpc::Status failure;
+    int64_t outstanding = 0;             // samples submitted and not yet queued here
+    std::vector<std::string> groups;
+
+    void Push(Sample sample) {
+      std::lock_guard<std::mutex> lock(mu);
+      --outstanding;
+      if (!reactor || finished || failed) return;
+      queue.push_back(std::move(sample));
+      WriteNextLocked();
+    }
+    void WriteNextLocked() {
+      if (writing || queue.empty() || !reactor || finished) return;
+      writing = true;
+      reactor->StartWrite(&queue.front());
+    }
+    void MaybeFinishLocked() {
+      if (finished || failed || !reactor || !reads_done || outstanding > 0 || writing || !queue.empty()) {
+        return;
+      }
+      finished = true;
+      reactor->Finish(grpc::Status::OK);
+    }
+    // Ends the stream with `status`, aborting its other groups. The message being written
+    // (queue.front() while `writing`) must stay alive until OnWriteDone.
+    void Fail(const grpc::Status& status, RolloutEngine* engine) {
+      if (finished || failed || !reactor) return;
+      if (!groups.empty()) {
+        AbortSpec spec;
+        spec.group_ids = groups;
+        engine->Abort(std::move(spec), [](AbortCounts) {});
+      }
+      failed = true;
+      failure = status;
+      if (writing) {
+        queue.resize(1);
+      } else {
+        queue.clear();
+        finished = true;
+        reactor->Finish(status);
+      }
+    }
+  };
+
+  RolloutEngine* engine_;
+  std::shared_ptr<Outbox> outbox_;
+  GenerateStreamMessage incoming_;
+};
+
+class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
+ public:
+  LoadWeightsReactor(RolloutEngine* engine, RolloutGrpcService* service,
+                     LoadWeightsResponse* response)
+      : engine_(engine), service_(service), response_(response) {
+    service_->WeightsLoading(true);
+    StartRead(&message_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      absl::Status added = assembler_.Add(message_);
+      if (!added.ok()) {
+        // Stop reading; the old version keeps serving.
+        Done(ToGrpcStatus(absl::InvalidArgumentError(
+            absl::StrCat("weight stream rejected: ", added.message()))));
+        return;
+      }
+      StartRead(&message_);
+      return;
+    }
+    absl::StatusOr<RawTensorMap> tensors = assembler_.Finish();
+    if (!tensors.ok()) {
+      Done(ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("incomplete weight stream: ", tensors.status().message()))));
+      return;
+    }
+    const int64_t version = assembler_.version();
+    engine_->LoadWeights(std::move(*tensors), version, [this](absl::Status status, int64_t v) {
+      response_->set_version(v);
+      Done(ToGrpcStatus(status));
+    });
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Done(const grpc::Status& status) {
+    service_->WeightsLoading(false);
+    Finish(status);
+  }
+
+  RolloutEngine* engine_;
+  RolloutGrpcService* service_;
+  LoadWeightsResponse* response_;
+  WeightsMessage message_;
+  WeightAssembler assembler_;
+};
+
+}  // namespace
+
+RolloutGrpcService::RolloutGrpcService(RolloutEngine* engine, std::function<void(bool)> set_serving)
+    : engine_(engine), set_serving_(std::move(set_serving)) {}
+
+void RolloutGrpcService::WeightsLoading(bool started) {
+  const int now = started ? ++loads_in_flight_ : --loads_in_flight_;
+  if (!set_serving_) return;
+  if (started && now == 1) set_serving_(false);
+  if (!started && now == 0) set_serving_(true);
+}
+
+grpc::ServerBidiReactor<GenerateStreamMessage, Sample>* RolloutGrpcService::Generate(
+    grpc::CallbackServerContext* context) {
+  return new GenerateReactor(engine_);
+}
+
+grpc::ServerUnaryReactor* RolloutGrpcService::Abort(grpc::CallbackServerContext* context,
+                                                    const AbortRequest* request,
+                                                    AbortResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  engine_->Abort(FromProto(*request), [reactor, response](AbortCounts counts) {
+    response->set_aborted_groups(counts.groups);
+    response->set_aborted_requests(counts.samples);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerReadReactor<WeightsMessage>* RolloutGrpcService::LoadWeights(
+    grpc::CallbackServerContext* context, LoadWeightsResponse* response) {
+  return new LoadWeightsReactor(engine_, this, response);
+}
+
+grpc::ServerUnaryReactor* RolloutGrpcService::Status(grpc::CallbackServerContext* context,
+                                                     const RolloutStatusRequest* request,
+                                                     RolloutStatus* response) {
+  EngineStatus s = engine_->Status();
+  response->set_policy_version(s.weight_version);
+  response->set_running_sequences(static_cast<int32_t>(s.running));
+  response->set_queued_requests(static_cast<int32_t>(s.queued));
+  response->set_generated_tokens_total(s.generated_tokens);
+  response->set_idle_fraction(s.idle_fraction);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace seamless
