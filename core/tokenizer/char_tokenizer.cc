@@ -1,8 +1,6 @@
 #include "core/tokenizer/char_tokenizer.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/base/file_util.h"
-#include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
@@ -81,21 +79,6 @@ absl::StatusOr<CharTokenizer> CharTokenizer::FromJson(const std::string& json_te
     seen[c] = true;
   }
   return CharTokenizer(std::move(alphabet));
-}
-
-absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& model_dir) {
-  const std::string char_file = model_dir + "/seamless_tokenizer.json";
-  if (FileExists(char_file)) {
-    ASSIGN_OR_RETURN(std::string text, ReadFileToString(char_file));
-    ASSIGN_OR_RETURN(CharTokenizer tokenizer, CharTokenizer::FromJson(text, char_file));
-    return std::unique_ptr<Tokenizer>(new CharTokenizer(std::move(tokenizer)));
-  }
-  if (FileExists(model_dir + "/tokenizer.json")) {
-    return absl::UnimplementedError(absl::StrCat(
-        model_dir, "/tokenizer.json: Hugging Face BPE tokenizers are not supported yet"));
-  }
-  return absl::NotFoundError(
-      absl::StrCat(model_dir, ": no tokenizer (seamless_tokenizer.json or tokenizer.json)"));
 }
 
 }  // namespace seamless

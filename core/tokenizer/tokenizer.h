@@ -1,6 +1,6 @@
 // What the rollout worker, learner and tools need from a tokenizer. Implementations: the
-// character-level tokenizer of the built-in tasks (char_tokenizer.h); Hugging Face byte-level
-// BPE comes with its own issue.
+// character-level tokenizer of the built-in tasks (char_tokenizer.h) and Hugging Face
+// byte-level BPE from tokenizer.json (hf_tokenizer.h).
 #ifndef SEAMLESS_CORE_TOKENIZER_TOKENIZER_H_
 #define SEAMLESS_CORE_TOKENIZER_TOKENIZER_H_
 
@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/tokenizer/chat_format.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace seamless {
 
@@ -27,11 +29,21 @@ class Tokenizer {
   virtual int32_t eos_id() const = 0;
   virtual int32_t bos_id() const = 0;
   virtual int32_t pad_id() const = 0;
+
+  // The prompt text for chat messages, in this tokenizer's chat format. The character
+  // tokenizer has none.
+  virtual absl::StatusOr<std::string> FormatChat(const std::vector<ChatMessage>& messages,
+                                                 const ChatOptions& options) const;
 };
 
-// Loads the tokenizer stored in a model directory (seamless_tokenizer.json for the
-// character tokenizer).
+// Loads the tokenizer stored in a model directory: seamless_tokenizer.json for the character
+// tokenizer, else Hugging Face's tokenizer.json (+ tokenizer_config.json).
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& model_dir);
+
+// The text of a prompt from the data: a JSON string is plain text, used as it is; an array of
+// chat messages is formatted in the tokenizer's chat format. `where` names it in errors.
+absl::StatusOr<std::string> RenderPrompt(const Tokenizer& tokenizer, const nlohmann::json& prompt,
+                                         const ChatOptions& options, const std::string& where);
 
 }  // namespace seamless
 
