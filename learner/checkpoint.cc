@@ -1,0 +1,224 @@
+#include "learner/checkpoint.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "core/base/file_util.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+#include "core/model/model_config.h"
+#include "core/tensors/safetensors.h"
+#include "nlohmann/json.hpp"
+
+namespace seamless {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kFormat = 1;
+
+absl::Status Fsync(const std::string& path, bool directory) {
+  const int fd = open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat(path, ": open for fsync: ", std::strerror(errno)));
+  }
+  const int rc = fsync(fd);
+  close(fd);
+  if (rc != 0) return absl::DataLossError(absl::StrCat(path, ": fsync: ", std::strerror(errno)));
+  return absl::OkStatus();
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return absl::InternalError(absl::StrCat(path, ": ", std::strerror(errno)));
+  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  const bool ok = written == bytes.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) return absl::DataLossError(absl::StrCat(path, ": write failed: ", std::strerror(errno)));
+  return absl::OkStatus();
+}
+
+std::string StepDirName(int64_t step) { return absl::StrFormat("step_%08d", step); }
+
+// Checkpoint directories under root, newest step first.
+std::vector<std::pair<int64_t, std::string>> StepDirs(const std::string& root) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    absl::string_view rest = name;
+    int64_t step;
+    if (entry.is_directory() && absl::ConsumePrefix(&rest, "step_") &&
+        absl::SimpleAtoi(rest, &step)) {
+      out.emplace_back(step, name);
+    }
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+std::string HexEncode(const std::string& bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Fnv1a64Hex(const std::string& bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return absl::StrFormat("%016x", h);
+}
+
+absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelConfig& config,
+                                           const RawTensorMap& weights,
+                                           const RawTensorMap& optimizer,
+                                           const CheckpointState& state, int64_t keep,
+                                           const std::map<std::string, std::string>& extra_files) {
+  RETURN_IF_ERROR(MakeDirectories(root));
+  const std::string name = StepDirName(state.step);
+  const std::string final_dir = root + "/" + name;
+  const std::string tmp = absl::StrCat(root, "/.tmp-", name, "-", getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  RETURN_IF_ERROR(MakeDirectories(tmp));
+
+  std::map<std::string, std::string> files = extra_files;
+  files["model.safetensors"] = SerializeSafetensors(weights);
+  files["optimizer.safetensors"] = SerializeSafetensors(optimizer);
+  files["learner_config.yaml"] = state.config_yaml;
+  RETURN_IF_ERROR(WriteHfConfig(config, tmp + "/config.json"));
+  ASSIGN_OR_RETURN(files["config.json"], ReadFileToString(tmp + "/config.json"));
+
+  nlohmann::json manifest;
+  manifest["format"] = kFormat;
+  manifest["step"] = state.step;
+  manifest["policy_version"] = state.policy_version;
+  manifest["skipped_updates"] = state.skipped_updates;
+  manifest["optimizer_step"] = state.optimizer_step;
+  manifest["rng_state_hex"] = HexEncode(state.rng_state);
+  for (const auto& [file, bytes] : files) {
+    if (file != "config.json") RETURN_IF_ERROR(WriteFile(tmp + "/" + file, bytes));
+    RETURN_IF_ERROR(Fsync(tmp + "/" + file, false));
+    manifest["files"][file] = {{"size", bytes.size()}, {"fnv1a64", Fnv1a64Hex(bytes)}};
+  }
+  // The manifest is written last: its presence marks the files complete.
+  RETURN_IF_ERROR(WriteFile(tmp + "/trainer_state.json", manifest.dump(2) + "\n"));
+  RETURN_IF_ERROR(Fsync(tmp, true));
+  if (fs::exists(final_dir)) fs::remove_all(final_dir, ec);  // a re-save of the same step
+  if (rename(tmp.c_str(), final_dir.c_str()) != 0) {
+    return absl::InternalError(
+        absl::StrCat("rename ", tmp, " -> ", final_dir, ": ", std::strerror(errno)));
+  }
+  RETURN_IF_ERROR(Fsync(root, true));
+  RETURN_IF_ERROR(WriteFileAtomically(root + "/latest", name + "\n"));
+  RETURN_IF_ERROR(Fsync(root, true));
+
+  // Retention: the newest `keep` complete checkpoints stay, and never the one just written.
+  const auto dirs = StepDirs(root);
+  for (size_t i = std::max<int64_t>(keep, 1); i < dirs.size(); ++i) {
+    if (dirs[i].second != name) fs::remove_all(root + "/" + dirs[i].second, ec);
+  }
+  return final_dir;
+}
+
+absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::string manifest_text, ReadFileToString(dir + "/trainer_state.json"));
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(manifest_text);
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json: ", e.what()));
+  }
+  CheckpointContents c;
+  c.path = dir;
+  std::map<std::string, std::string> bytes;
+  try {
+    if (manifest.value("format", 0) != kFormat) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, ": unknown checkpoint format"));
+    }
+    for (const auto& [file, info] : manifest.at("files").items()) {
+      ASSIGN_OR_RETURN(std::string data, ReadFileToString(dir + "/" + file));
+      if (data.size() != info.at("size").get<size_t>()) {
+        return absl::DataLossError(absl::StrCat(dir, "/", file, ": ", data.size(),
+                                                " bytes, the manifest says ",
+                                                info.at("size").get<size_t>()));
+      }
+      if (Fnv1a64Hex(data) != info.at("fnv1a64").get<std::string>()) {
+        return absl::DataLossError(absl::StrCat(dir, "/", file, ": checksum mismatch"));
+      }
+      bytes[file] = std::move(data);
+    }
+    c.state.step = manifest.at("step").get<int64_t>();
+    c.state.policy_version = manifest.at("policy_version").get<int64_t>();
+    c.state.skipped_updates = manifest.at("skipped_updates").get<int64_t>();
+    c.state.optimizer_step = manifest.at("optimizer_step").get<int64_t>();
+    const std::string hex = manifest.at("rng_state_hex").get<std::string>();
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      c.state.rng_state.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json: ", e.what()));
+  }
+  for (const char* needed : {"model.safetensors", "optimizer.safetensors"}) {
+    if (!bytes.count(needed)) {
+      return absl::DataLossError(absl::StrCat(dir, ": the manifest lacks ", needed));
+    }
+  }
+  ASSIGN_OR_RETURN(c.weights,
+                   ParseSafetensors(bytes["model.safetensors"], dir + "/model.safetensors"));
+  ASSIGN_OR_RETURN(c.optimizer, ParseSafetensors(bytes["optimizer.safetensors"],
+                                                 dir + "/optimizer.safetensors"));
+  c.state.config_yaml = bytes["learner_config.yaml"];
+  return c;
+}
+
+absl::StatusOr<std::optional<CheckpointContents>> LoadLatestCheckpoint(const std::string& root) {
+  std::vector<std::string> candidates;
+  auto latest = ReadFileToString(root + "/latest");
+  if (latest.ok()) {
+    candidates.push_back(std::string(absl::StripAsciiWhitespace(*latest)));
+  }
+  for (const auto& [step, name] : StepDirs(root)) {
+    if (candidates.empty() || name != candidates[0]) candidates.push_back(name);
+  }
+  if (candidates.empty()) return std::optional<CheckpointContents>();
+  absl::Status first_error;
+  for (const std::string& name : candidates) {
+    auto loaded = LoadCheckpoint(root + "/" + name);
+    if (loaded.ok()) {
+      if (!first_error.ok()) {
+        SLOG(WARNING) << "resuming from the older complete checkpoint " << loaded->path;
+      }
+      return std::optional<CheckpointContents>(std::move(*loaded));
+    }
+    SLOG(WARNING) << "checkpoint " << root << "/" << name << " is unusable ("
+                  << loaded.status().message() << "); trying an older one";
+    if (first_error.ok()) first_error = loaded.status();
+  }
+  return absl::DataLossError(
+      absl::StrCat("no usable checkpoint under ", root, "; newest error: ", first_error.message()));
+}
+
+}  // namespace seamless

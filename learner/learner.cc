@@ -1,0 +1,220 @@
+#include "learner/learner.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/base/config.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+#include "core/model/model_files.h"
+#include "learner/checkpoint.h"
+
+namespace seamless {
+namespace {
+
+constexpr char kTrain = 'T', kPing = 'P', kStop = 'S';
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+absl::StatusOr<DType> ParseWireDType(const std::string& name) {
+  if (name == "F32") return DType::kF32;
+  if (name == "BF16") return DType::kBF16;
+  if (name == "F16") return DType::kF16;
+  return absl::InvalidArgumentError(
+      absl::StrCat("publish_dtype '", name, "' is not F32, BF16 or F16"));
+}
+
+std::string TorchRngState() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  at::Tensor state = gen.get_state();
+  return std::string(static_cast<const char*>(state.data_ptr()), size_t(state.numel()));
+}
+
+void SetTorchRngState(const std::string& bytes) {
+  if (bytes.empty()) return;
+  at::Tensor state = at::empty({int64_t(bytes.size())}, at::kByte);
+  std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  gen.set_state(state);
+}
+
+}  // namespace
+
+Learner::Learner(LearnerConfig config, Collective* collective,
+                 std::map<std::string, std::string> extra_files)
+    : config_(std::move(config)),
+      collective_(collective),
+      extra_files_(std::move(extra_files)),
+      last_command_(std::chrono::steady_clock::now()) {}
+
+Learner::~Learner() {
+  {
+    std::lock_guard<std::mutex> lock(command_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (pinger_.joinable()) pinger_.join();
+}
+
+absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(
+    MimoModel model, LearnerConfig config, Collective* collective,
+    std::map<std::string, std::string> extra_files) {
+  WeightPublisher::Options publish;
+  ASSIGN_OR_RETURN(publish.dtype, ParseWireDType(config.publish_dtype));
+  for (absl::string_view w : absl::StrSplit(config.rollout_workers, ',', absl::SkipWhitespace())) {
+    publish.workers.emplace_back(w);
+  }
+  std::unique_ptr<Learner> l(new Learner(config, collective, std::move(extra_files)));
+  ASSIGN_OR_RETURN(l->trainer_, GrpoTrainer::Create(std::move(model), config.trainer, collective));
+  l->publisher_ = std::make_unique<WeightPublisher>(std::move(publish));
+  if (collective->rank() == 0 && config.resume && !config.checkpoint_dir.empty()) {
+    RETURN_IF_ERROR(l->Resume());
+  }
+  RETURN_IF_ERROR(l->trainer_->SyncFromRank0());
+  if (collective->rank() == 0) {
+    // Version 0 (or the resumed one) is available to GetWeights from the start; workers are
+    // pushed a resumed version, since they start from the initial model.
+    ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(l->trainer_->model(), publish.dtype));
+    const int64_t version = l->trainer_->policy_version();
+    auto shared = std::make_shared<const RawTensorMap>(std::move(weights));
+    if (version > 0) {
+      absl::Status pushed = l->publisher_->PublishExported(shared, version);
+      if (!pushed.ok()) {
+        SLOG(WARNING) << pushed.message();
+      }
+    } else {
+      l->publisher_->SetLatest(shared, 0);
+    }
+    if (collective->world_size() > 1) l->pinger_ = std::thread([p = l.get()] { p->PingLoop(); });
+  }
+  return l;
+}
+
+absl::Status Learner::Resume() {
+  ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(config_.checkpoint_dir));
+  if (!loaded.has_value()) return absl::OkStatus();
+  RETURN_IF_ERROR(ImportWeights(trainer_->model(), loaded->weights, loaded->path));
+  RETURN_IF_ERROR(
+      trainer_->optimizer().ImportState(loaded->optimizer, loaded->state.optimizer_step));
+  trainer_->RestoreCounters(loaded->state.step, loaded->state.policy_version,
+                            loaded->state.skipped_updates);
+  SetTorchRngState(loaded->state.rng_state);
+  resumed_from_ = loaded->path;
+  SLOG(INFO) << "resumed from " << loaded->path << " (step " << loaded->state.step
+             << ", policy version " << loaded->state.policy_version << ")";
+  return absl::OkStatus();
+}
+
+absl::Status Learner::SendCommand(char kind, std::string payload) {
+  last_command_ = std::chrono::steady_clock::now();
+  if (collective_->world_size() == 1) return absl::OkStatus();
+  std::string message(1, kind);
+  message += payload;
+  return BroadcastBytes(*collective_, &message, 0);
+}
+
+void Learner::PingLoop() {
+  const auto period = std::chrono::duration<double>(
+      std::max(0.5, std::min(60.0, config_.collective_timeout_s / 4)));
+  std::unique_lock<std::mutex> lock(command_mu_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, period);
+    if (stopping_) break;
+    if (std::chrono::steady_clock::now() - last_command_ >= period) {
+      absl::Status s = SendCommand(kPing, "");
+      if (!s.ok()) {
+        SLOG(WARNING) << "pinging the followers: " << s.message();
+      }
+    }
+  }
+}
+
+absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch) {
+  std::lock_guard<std::mutex> lock(command_mu_);
+  if (stopping_) return absl::FailedPreconditionError("the learner is stopping");
+  if (collective_->world_size() > 1) {
+    RETURN_IF_ERROR(SendCommand(kTrain, BatchToProto(batch).SerializeAsString()));
+  }
+  ASSIGN_OR_RETURN(StepOutcome out, trainer_->Step(batch));
+  if (out.updates_applied > 0) {
+    absl::Status published = publisher_->Publish(trainer_->model(), out.policy_version);
+    const PublishStats stats = publisher_->last_stats();
+    out.metrics["timing_s/publish_weights"] = stats.export_s + stats.push_s;
+    if (!published.ok()) {
+      SLOG(WARNING) << published.message();
+    }
+  }
+  if (config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
+      out.step % config_.checkpoint_every == 0) {
+    ASSIGN_OR_RETURN(std::string path, SaveCheckpointNow(""));
+    out.metrics["timing_s/save_checkpoint"] = last_checkpoint_s_;
+  }
+  last_command_ = std::chrono::steady_clock::now();
+  return out;
+}
+
+absl::StatusOr<std::string> Learner::SaveCheckpointNow(const std::string& dir) {
+  const std::string root = dir.empty() ? config_.checkpoint_dir : dir;
+  if (root.empty()) {
+    return absl::FailedPreconditionError("no checkpoint directory (set checkpoint_dir)");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(trainer_->model(), DType::kF32));
+  CheckpointState state;
+  state.step = trainer_->step();
+  state.policy_version = trainer_->policy_version();
+  state.skipped_updates = trainer_->skipped_updates_total();
+  state.optimizer_step = trainer_->optimizer().step();
+  state.rng_state = TorchRngState();
+  state.config_yaml = ConfigToYaml(config_);
+  ASSIGN_OR_RETURN(std::string path, SaveCheckpoint(root, trainer_->model()->config(), weights,
+                                                    trainer_->optimizer().ExportState(), state,
+                                                    config_.keep_checkpoints, extra_files_));
+  last_checkpoint_s_ = SecondsSince(start);
+  SLOG(INFO) << "checkpoint " << path << " written in " << last_checkpoint_s_ << " s";
+  return path;
+}
+
+absl::Status Learner::StopFollowers() {
+  std::lock_guard<std::mutex> lock(command_mu_);
+  if (stopping_) return absl::OkStatus();
+  stopping_ = true;
+  stop_cv_.notify_all();
+  return SendCommand(kStop, "");
+}
+
+absl::Status Learner::Follow() {
+  if (collective_->rank() == 0) return absl::FailedPreconditionError("rank 0 leads");
+  while (true) {
+    std::string message;
+    RETURN_IF_ERROR(BroadcastBytes(*collective_, &message, 0));
+    if (message.empty()) return absl::InternalError("empty command from the leader");
+    switch (message[0]) {
+      case kPing:
+        break;
+      case kStop:
+        return absl::OkStatus();
+      case kTrain: {
+        TrainBatchPart part;
+        if (!part.ParseFromArray(message.data() + 1, int(message.size() - 1))) {
+          return absl::DataLossError("unreadable batch from the leader");
+        }
+        // A batch the trainer rejects is rejected on every rank alike; keep following.
+        auto outcome = trainer_->Step(BatchFromProto({part}));
+        if (!outcome.ok()) {
+          SLOG(WARNING) << "rank " << collective_->rank() << ": " << outcome.status().message();
+        }
+        break;
+      }
+      default:
+        return absl::InternalError(absl::StrCat("unknown command byte ", int(message[0])));
+    }
+  }
+}
+
+}  // namespace seamless

@@ -1,0 +1,82 @@
+// One learner rank: the GRPO trainer plus what surrounds it — resume, checkpoints, weight
+// publishing and the coordination of ranks.
+//
+// Rank 0 is the leader: the scheduler talks to it only (LearnerService). For each command
+// (train a batch, stop) the leader broadcasts the command and its payload over the collective,
+// then every rank runs it in lock step; ranks > 0 sit in Follow(). Rank 0 alone writes
+// checkpoints and publishes weights (all ranks hold the same weights). While idle, the leader
+// pings the followers so that their waiting broadcast never reaches the collective timeout.
+#ifndef SEAMLESS_LEARNER_LEARNER_H_
+#define SEAMLESS_LEARNER_LEARNER_H_
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "core/model/mimo_model.h"
+#include "learner/collective.h"
+#include "learner/learner_config.h"
+#include "learner/rollout_batch.h"
+#include "learner/trainer.h"
+#include "learner/weight_publisher.h"
+
+namespace seamless {
+
+class Learner {
+ public:
+  // `collective` must outlive the learner. `extra_files` (tokenizer files) are written into
+  // every checkpoint so that it is a complete model directory. Rank 0 resumes from
+  // config.checkpoint_dir if asked and there is a checkpoint; then every rank takes rank 0's
+  // state.
+  static absl::StatusOr<std::unique_ptr<Learner>> Create(
+      MimoModel model, LearnerConfig config, Collective* collective,
+      std::map<std::string, std::string> extra_files = {});
+  ~Learner();
+
+  // Leader only. Trains one batch on every rank, publishes the new version, checkpoints
+  // every config.checkpoint_every steps.
+  absl::StatusOr<StepOutcome> TrainStep(const RolloutBatch& batch);
+  // Leader only. Writes a checkpoint into `dir` (empty: config.checkpoint_dir).
+  absl::StatusOr<std::string> SaveCheckpointNow(const std::string& dir);
+  // Leader only. Releases the followers from Follow().
+  absl::Status StopFollowers();
+
+  // Ranks > 0: runs the leader's commands until it stops.
+  absl::Status Follow();
+
+  GrpoTrainer& trainer() { return *trainer_; }
+  WeightPublisher& publisher() { return *publisher_; }
+  const LearnerConfig& config() const { return config_; }
+  // Where the run resumed from ("" for a fresh start).
+  const std::string& resumed_from() const { return resumed_from_; }
+  double last_checkpoint_s() const { return last_checkpoint_s_; }
+
+ private:
+  Learner(LearnerConfig config, Collective* collective,
+          std::map<std::string, std::string> extra_files);
+  absl::Status Resume();
+  absl::Status SendCommand(char kind, std::string payload);  // caller holds command_mu_
+  void PingLoop();
+
+  LearnerConfig config_;
+  Collective* collective_;
+  std::map<std::string, std::string> extra_files_;
+  std::unique_ptr<GrpoTrainer> trainer_;
+  std::unique_ptr<WeightPublisher> publisher_;
+  std::string resumed_from_;
+  double last_checkpoint_s_ = 0;
+
+  std::mutex command_mu_;  // one command at a time on the collective
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;                               // guarded by command_mu_
+  std::chrono::steady_clock::time_point last_command_;  // guarded by command_mu_
+  std::thread pinger_;
+};
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_LEARNER_LEARNER_H_

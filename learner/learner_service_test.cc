@@ -1,0 +1,192 @@
+#include "learner/learner_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/model/model_files.h"
+#include "core/model/test_models.h"
+#include "core/service/grpc_server.h"
+#include "core/tensors/weight_stream.h"
+#include "learner/test_batches.h"
+#include "tests/testing/temp_dir.h"
+
+namespace seamless {
+namespace {
+
+LearnerConfig Config(const std::string& checkpoint_dir = "") {
+  LearnerConfig c;
+  c.trainer.optim.lr = 1e-3;
+  c.trainer.micro_batch_size = 3;
+  c.trainer.mini_batch_groups = 1;
+  c.checkpoint_dir = checkpoint_dir;
+  return c;
+}
+
+std::vector<RolloutBatch> Batches(int n) {
+  MimoModel model = TinyTestModel();
+  std::vector<RolloutBatch> out;
+  for (int i = 0; i < n; ++i) out.push_back(testing::RandomBatch(model, 2, 3, 100 + i));
+  return out;
+}
+
+std::vector<at::Tensor> Params(MimoModel& m) {
+  std::vector<at::Tensor> out;
+  for (auto& p : m->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+bool Bitwise(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].equal(b[i])) return false;
+  }
+  return true;
+}
+
+// Training 2N steps equals training N, checkpointing, dropping everything (as a killed
+// process would), resuming from disk and training N more — bitwise.
+TEST(LearnerTest, ResumeIsBitwiseIdentical) {
+  const std::vector<RolloutBatch> batches = Batches(4);
+  auto single = SingleRankCollective();
+  std::vector<at::Tensor> straight;
+  {
+    auto learner = Learner::Create(TinyTestModel(), Config(), single.get());
+    ASSERT_TRUE(learner.ok()) << learner.status();
+    for (const auto& b : batches) ASSERT_TRUE((*learner)->TrainStep(b).ok());
+    straight = Params((*learner)->trainer().model());
+  }
+  const std::string dir = testing::TestTempDir();
+  {
+    LearnerConfig config = Config(dir);
+    config.checkpoint_every = 2;
+    auto learner = Learner::Create(TinyTestModel(), config, single.get());
+    ASSERT_TRUE(learner.ok());
+    EXPECT_EQ((*learner)->resumed_from(), "");
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE((*learner)->TrainStep(batches[i]).ok());
+  }
+  auto resumed =
+      Learner::Create(TinyTestModel(TinyTestConfig(), /*seed=*/5), Config(dir), single.get());
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ((*resumed)->resumed_from(), dir + "/step_00000002");
+  EXPECT_EQ((*resumed)->trainer().step(), 2);
+  EXPECT_EQ((*resumed)->trainer().policy_version(), 2);
+  for (int i = 2; i < 4; ++i) ASSERT_TRUE((*resumed)->TrainStep(batches[i]).ok());
+  EXPECT_TRUE(Bitwise(Params((*resumed)->trainer().model()), straight));
+
+  // The checkpoint is a model directory the rollout worker can load.
+  auto loaded = LoadModelDir(dir + "/step_00000002");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+}
+
+TEST(LearnerTest, TwoRanksTrainInLockStep) {
+  const std::vector<RolloutBatch> batches = Batches(2);
+  InProcessRendezvous rendezvous;
+  std::vector<std::unique_ptr<Collective>> collectives(2);
+  std::vector<std::unique_ptr<Learner>> learners(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      auto c = rendezvous.Join(r, 2);
+      ASSERT_TRUE(c.ok());
+      collectives[r] = std::move(*c);
+      // Different initial weights: rank 1 must take rank 0's.
+      auto l =
+          Learner::Create(TinyTestModel(TinyTestConfig(), 1 + r), Config(), collectives[r].get());
+      ASSERT_TRUE(l.ok()) << l.status();
+      learners[r] = std::move(*l);
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(learners[0] && learners[1]);
+  std::thread follower([&] { EXPECT_TRUE(learners[1]->Follow().ok()); });
+  for (const auto& b : batches) {
+    auto outcome = learners[0]->TrainStep(b);
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+  }
+  ASSERT_TRUE(learners[0]->StopFollowers().ok());
+  follower.join();
+  EXPECT_EQ(learners[1]->trainer().step(), 2);
+  EXPECT_TRUE(
+      Bitwise(Params(learners[0]->trainer().model()), Params(learners[1]->trainer().model())));
+  // Same as one rank training the same batches.
+  auto single = SingleRankCollective();
+  auto alone = Learner::Create(TinyTestModel(TinyTestConfig(), 1), Config(), single.get());
+  for (const auto& b : batches) ASSERT_TRUE((*alone)->TrainStep(b).ok());
+  auto a = Params((*alone)->trainer().model()), b = Params(learners[0]->trainer().model());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].allclose(b[i], 1e-5, 1e-6));
+}
+
+TEST(LearnerServiceTest, TrainStepGetWeightsAndCheckpointOverGrpc) {
+  auto single = SingleRankCollective();
+  auto learner = Learner::Create(TinyTestModel(), Config(), single.get());
+  ASSERT_TRUE(learner.ok());
+  int steps_seen = 0;
+  LearnerServiceImpl service(
+      learner->get(), [&](const StepOutcome&) { ++steps_seen; }, 5);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&service});
+  ASSERT_TRUE(server.ok());
+  auto stub =
+      LearnerService::NewStub(MakeChannel("127.0.0.1:" + std::to_string((*server)->port())));
+
+  // A batch in two parts.
+  RolloutBatch batch = Batches(1)[0];
+  TrainBatchPart whole = BatchToProto(batch);
+  TrainBatchPart first, second;
+  *first.add_groups() = whole.groups(0);
+  *second.add_groups() = whole.groups(1);
+  second.set_last(true);
+  {
+    grpc::ClientContext context;
+    TrainStepResult result;
+    auto writer = stub->TrainStep(&context, &result);
+    ASSERT_TRUE(writer->Write(first));
+    ASSERT_TRUE(writer->Write(second));
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(result.step(), 1);
+    EXPECT_EQ(result.policy_version(), 1);
+    EXPECT_FALSE(result.skipped());
+    EXPECT_TRUE(result.metrics().count("actor/pg_loss"));
+    EXPECT_TRUE(result.metrics().count("timing_s/publish_weights"));
+    EXPECT_EQ(steps_seen, 1);
+  }
+  {  // A stream without its last part is refused.
+    grpc::ClientContext context;
+    TrainStepResult result;
+    auto writer = stub->TrainStep(&context, &result);
+    ASSERT_TRUE(writer->Write(first));
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext context;
+    GetWeightsRequest request;
+    request.set_min_version(1);
+    auto reader = stub->GetWeights(&context, request);
+    WeightAssembler assembler;
+    WeightsMessage m;
+    while (reader->Read(&m)) ASSERT_TRUE(assembler.Add(m).ok());
+    ASSERT_TRUE(reader->Finish().ok());
+    auto weights = assembler.Finish();
+    ASSERT_TRUE(weights.ok());
+    EXPECT_EQ(assembler.version(), 1);
+    MimoModel copy = TinyTestModel(TinyTestConfig(), 42);
+    ASSERT_TRUE(ImportWeights(copy, *weights, "GetWeights").ok());
+    EXPECT_TRUE(Bitwise(Params(copy), Params((*learner)->trainer().model())));
+  }
+  {
+    grpc::ClientContext context;
+    CheckpointRequest request;
+    request.set_directory(testing::TestTempDir());
+    CheckpointResponse response;
+    ASSERT_TRUE(stub->Checkpoint(&context, request, &response).ok());
+    EXPECT_EQ(response.step(), 1);
+    EXPECT_TRUE(LoadModelDir(response.path()).ok());
+  }
+}
+
+}  // namespace
+}  // namespace seamless

@@ -1,0 +1,107 @@
+#include "learner/optimizer.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
+#include "core/model/torch_raw_tensor.h"
+
+namespace seamless {
+
+double LearningRate(const OptimizerConfig& c, int64_t step) {
+  if (c.warmup_steps > 0 && step < c.warmup_steps) {
+    return c.lr * double(step + 1) / double(c.warmup_steps);
+  }
+  if (c.schedule == "cosine" && c.total_steps > c.warmup_steps) {
+    const double progress =
+        std::min(1.0, double(step - c.warmup_steps) / double(c.total_steps - c.warmup_steps));
+    const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
+    return c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosine);
+  }
+  return c.lr;
+}
+
+AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, OptimizerConfig config)
+    : params_(std::move(params)), config_(std::move(config)) {
+  for (auto& [name, p] : params_) {
+    exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
+    exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
+  }
+}
+
+void AdamW::Step(double lr) {
+  at::NoGradGuard no_grad;
+  ++step_;
+  const double bias1 = 1.0 - std::pow(config_.beta1, double(step_));
+  const double bias2 = 1.0 - std::pow(config_.beta2, double(step_));
+  const double step_size = lr / bias1;
+  const double bias2_sqrt = std::sqrt(bias2);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i].second;
+    at::Tensor grad = p.grad();
+    if (!grad.defined()) grad = at::zeros_like(p);
+    if (config_.weight_decay != 0 && p.dim() >= 2) p.mul_(1.0 - lr * config_.weight_decay);
+    exp_avg_[i].lerp_(grad, 1.0 - config_.beta1);
+    exp_avg_sq_[i].mul_(config_.beta2).addcmul_(grad, grad, 1.0 - config_.beta2);
+    at::Tensor denom = (exp_avg_sq_[i].sqrt() / bias2_sqrt).add_(config_.eps);
+    p.addcdiv_(exp_avg_[i], denom, -step_size);
+  }
+}
+
+RawTensorMap AdamW::ExportState() const {
+  RawTensorMap out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out["exp_avg." + params_[i].first] = *TensorToRaw(exp_avg_[i], DType::kF32);
+    out["exp_avg_sq." + params_[i].first] = *TensorToRaw(exp_avg_sq_[i], DType::kF32);
+  }
+  return out;
+}
+
+absl::Status AdamW::ImportState(const RawTensorMap& state, int64_t step) {
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    for (auto [prefix, target] : {std::pair<const char*, at::Tensor*>{"exp_avg.", &exp_avg_[i]},
+                                  {"exp_avg_sq.", &exp_avg_sq_[i]}}) {
+      const std::string key = prefix + params_[i].first;
+      auto it = state.find(key);
+      if (it == state.end()) {
+        return absl::NotFoundError(absl::StrCat("optimizer state lacks '", key, "'"));
+      }
+      ASSIGN_OR_RETURN(at::Tensor value, RawToTensor(it->second));
+      if (!value.sizes().equals(target->sizes())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("optimizer state '", key, "' has the wrong shape"));
+      }
+      target->copy_(value);
+    }
+  }
+  step_ = step;
+  return absl::OkStatus();
+}
+
+std::vector<at::Tensor> AdamW::StateTensors() {
+  std::vector<at::Tensor> out = exp_avg_;
+  out.insert(out.end(), exp_avg_sq_.begin(), exp_avg_sq_.end());
+  return out;
+}
+
+double GradNorm(const std::vector<at::Tensor>& grads) {
+  at::NoGradGuard no_grad;
+  double sum = 0;
+  for (const at::Tensor& g : grads) {
+    if (!g.defined()) continue;
+    sum += g.to(at::kDouble).pow(2).sum().item<double>();
+  }
+  return std::sqrt(sum);
+}
+
+void ClipGradients(const std::vector<at::Tensor>& grads, double norm, double max_norm) {
+  if (max_norm <= 0 || !(norm > max_norm)) return;
+  at::NoGradGuard no_grad;
+  const double scale = max_norm / (norm + 1e-6);
+  for (const at::Tensor& g : grads) {
+    if (g.defined()) const_cast<at::Tensor&>(g).mul_(scale);
+  }
+}
+
+}  // namespace seamless
