@@ -79,6 +79,24 @@ TEST(UnicodeTest, NfcComposesReordersAndKeepsInvalidBytes) {
   EXPECT_EQ(unicode::ClassOf(0x200b), unicode::kOther);
 }
 
+// The reference's two Unicode versions (found by probing it; see gen_unicode_tables.py).
+TEST(UnicodeTest, ClassesFollowUnicode16AndNfcUnicode9LikeTheReference) {
+  EXPECT_EQ(unicode::ClassOf(0x105c0), unicode::kLetter);  // Todhri, 16.0
+  EXPECT_EQ(unicode::ClassOf(0x2ebf0), unicode::kLetter);  // CJK extension I, 15.1
+  EXPECT_EQ(unicode::ClassOf(0x10940), unicode::kOther);   // Sidetic, 17.0
+  auto nfc = [](const std::string& s) {
+    std::string out;
+    unicode::AppendNfc(s, &out);
+    return out;
+  };
+  // A mark of 9.0 (ccc 230) is reordered after U+0323, which then composes with 'a'...
+  EXPECT_EQ(nfc("a\U0001e944\u0323"), "\u1ea1\U0001e944");
+  // ...a mark of 10.0 is an unknown starter to the reference's NFC.
+  EXPECT_EQ(nfc("a\u1df6\u0323"), "a\u1df6\u0323");
+  EXPECT_EQ(nfc("\U00011347\U0001133e"), "\U0001134b");              // 7.0 composes
+  EXPECT_EQ(nfc("\U00011935\U00011930"), "\U00011935\U00011930");   // 13.0 does not
+}
+
 TEST(UnicodeTest, LossyDecodingReplacesMaximalSubparts) {
   auto lossy = [](const std::string& s) {
     std::string out;

@@ -219,6 +219,17 @@ DECOMPOSED = [
     "\u05e9\u05c1\u05b8\u05dc\u05d5\u05b9\u05dd",
 ]
 
+# Characters from newer Unicode versions: the reference's regex knows Unicode 16.0, its NFC
+# only 9.0 (see gen_unicode_tables.py).
+UNICODE_VERSIONS = [
+    "Kawi \U00011f04\U00011f05 CJK-H \U00031350 CJK-I \U0002ebf0 Todhri \U000105c0 Garay \U00010d50",
+    "Unicode 17: \U00010940 \U000323b0 \U00011db0 digits \U0001e4f0\U0001e4f1 \U00016d70",
+    "marks after 9.0: a\u1df6\u0323 a\U00010d24\u0323 a\u0898\u0323 a\U0001e4ec\u0323 a\u0897\u0323",
+    "marks up to 9.0: a\U0001e944\u0323 a\u1ab0\u0323 a\u08e4\u0323",
+    "compositions: \U00011935\U00011930 \U00011347\U0001133e \U000114b9\U000114ba \U00016d63\U00016d67",
+    "emoji 15-16: \U0001fae8 \U0001f6dc \U0001fac6 \U0001fadf \U0001fa89",
+]
+
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>",
             "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
             "<|vision_start|>", "<|image_pad|>", "<tool_response>", "<|file_sep|>", "<|repo_name|>"]
@@ -356,7 +367,7 @@ def mixed_lines(base, n):
 
 def main():
     hand = (ENGLISH + CHINESE + JAPANESE + KOREAN + ARABIC + CYRILLIC + CODE + LATEX + EMOJI +
-            ZERO_WIDTH + DECOMPOSED + SPECIAL_LINES)
+            ZERO_WIDTH + DECOMPOSED + SPECIAL_LINES + UNICODE_VERSIONS)
     lines = list(hand)
     lines += numbers()
     lines += whitespace_lines()
