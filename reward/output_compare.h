@@ -1,0 +1,25 @@
+// How a program's stdout is checked against a test's expected output.
+#ifndef SEAMLESS_REWARD_OUTPUT_COMPARE_H_
+#define SEAMLESS_REWARD_OUTPUT_COMPARE_H_
+
+#include <optional>
+#include <string_view>
+
+namespace seamless {
+
+enum class CompareMode {
+  kExact,       // byte-equal, except trailing whitespace at the very end
+  kWhitespace,  // equal sequences of whitespace-separated tokens
+  kFloat,       // as kWhitespace, but tokens that are non-integer numbers may differ by
+                // `tolerance` (absolute, or relative to the expected value)
+};
+
+std::optional<CompareMode> ParseCompareMode(std::string_view name);  // exact|whitespace|float
+const char* CompareModeName(CompareMode mode);
+
+bool OutputsMatch(std::string_view actual, std::string_view expected, CompareMode mode,
+                  double tolerance);
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_REWARD_OUTPUT_COMPARE_H_

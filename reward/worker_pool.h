@@ -1,0 +1,48 @@
+// A fixed set of worker threads with a bounded queue: submitting to a full queue fails at
+// once (the service answers RESOURCE_EXHAUSTED) instead of letting latency grow without bound.
+#ifndef SEAMLESS_REWARD_WORKER_POOL_H_
+#define SEAMLESS_REWARD_WORKER_POOL_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace seamless {
+
+class WorkerPool {
+ public:
+  using Job = std::function<void()>;
+
+  WorkerPool(int workers, int queue_capacity);
+  ~WorkerPool();  // runs the jobs already queued, then joins
+
+  // Queues all of `jobs` or none: false when fewer than jobs.size() places are free (idle
+  // workers plus queue_capacity waiting places).
+  bool TrySubmit(std::vector<Job> jobs);
+  bool TrySubmit(Job job) {
+    std::vector<Job> one;
+    one.push_back(std::move(job));
+    return TrySubmit(std::move(one));
+  }
+
+  int queued() const;
+  int workers() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Loop();
+
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<Job> queue_;  // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  size_t idle_ = 0;        // workers waiting for a job; guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_REWARD_WORKER_POOL_H_
