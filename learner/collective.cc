@@ -1,9 +1,11 @@
 #include "learner/collective.h"
 
-// c10d's headers hide the Gloo and NCCL groups unless these are defined (LibTorch's own build
-// defines them; Debian's ships both headers, Gloo's symbols in libtorch_cpu).
+// c10d's headers hide the Gloo and NCCL groups unless these are defined (TorchConfig.cmake
+// passes USE_C10D_GLOO for Debian's build; Gloo's symbols are in libtorch_cpu).
+#ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
-#ifdef SEAMLESS_GPU
+#endif
+#if defined(SEAMLESS_GPU) && !defined(USE_C10D_NCCL)
 #define USE_C10D_NCCL 1
 #endif
 #include <torch/csrc/distributed/c10d/HashStore.hpp>

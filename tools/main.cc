@@ -21,6 +21,7 @@ const std::vector<Subcommand>& AllSubcommands() {
       {"reward-server", "Serve rule-based rewards over gRPC (math verifier, code sandbox)",
        RunRewardServer},
       {"learner", "Run a GRPO learner rank (c10d data parallel)", RunLearner},
+      {"sft", "Supervised warm start on prompt/response JSONL, with the MTP loss", RunSft},
       {"scheduler", "Run the scheduler hub (prompts, ledger, batches)", RunScheduler},
       {"generate", "Generate text from a model directory or the embedded default", RunGenerate},
       {"tokenize", "Encode JSON-lines text to token ids, or decode ids back", RunTokenize},

@@ -32,11 +32,6 @@ absl::Status RunRewardServer(const std::vector<std::string>& args) {
                 "Serves RewardService: the math verifier and the sandboxed code runner.",
                 "Reward services", args);
 }
-absl::Status RunLearner(const std::vector<std::string>& args) {
-  return NotYet("seamless learner [--config FILE]",
-                "Runs one GRPO learner rank (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).",
-                "Learner", args);
-}
 absl::Status RunScheduler(const std::vector<std::string>& args) {
   return NotYet("seamless scheduler [--config FILE]",
                 "Runs the scheduler hub: prompt data, ledger, dynamic sampling, batches.",
