@@ -356,6 +356,28 @@ def random_lines(n):
     return lines
 
 
+def any_code_point_lines(n):
+    """Code points from every plane, assigned or not: the Unicode tables' edges."""
+    lines = []
+    for _ in range(n):
+        s = []
+        for _ in range(R.randrange(1, 30)):
+            r = R.random()
+            if r < 0.1:
+                s.append(R.choice(["<|im_end|>", "<think>", "'s", "'LL", " ", "\n", "\r\n", "\t"]))
+            elif r < 0.3:
+                s.append(chr(R.randrange(0x20, 0x7f)))
+            elif r < 0.5:
+                s.append(chr(R.randrange(0x80, 0x800)))
+            elif r < 0.8:
+                cp = R.randrange(0x800, 0x10000)
+                s.append(chr(0x3000 if 0xD800 <= cp <= 0xDFFF else cp))
+            else:
+                s.append(chr(R.randrange(0x10000, 0x40000)))
+        lines.append("".join(s))
+    return lines
+
+
 def mixed_lines(base, n):
     lines = []
     for _ in range(n):
@@ -373,6 +395,7 @@ def main():
     lines += whitespace_lines()
     lines += mixed_lines(hand, 700)
     lines += random_lines(900)
+    lines += any_code_point_lines(300)
     # Special tokens dropped into the middle of hand-written lines.
     for line in R.sample(hand, 120):
         cut = R.randrange(len(line) + 1)
