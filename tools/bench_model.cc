@@ -13,6 +13,7 @@
 #include "core/model/kv_cache.h"
 #include "core/model/transformer_layers.h"
 #include "nlohmann/json.hpp"
+#include "tools/bench_util.h"
 #include "tools/benches.h"
 #include "core/model/model_loading.h"
 #include "tools/subcommand.h"
@@ -20,55 +21,9 @@
 namespace seamless {
 namespace {
 
-double Seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 at::Device g_device(at::kCPU);
 
-// Waits for queued device work (a copy to the host synchronises CUDA's stream).
-void Sync() {
-  if (!g_device.is_cpu()) at::zeros({1}, at::TensorOptions().device(g_device)).cpu();
-}
-
-// Runs `fn` `reps` times after one warm-up and returns the fastest time (least disturbed by
-// the other tenants of a shared machine).
-template <typename Fn>
-double BestSeconds(int reps, Fn fn) {
-  fn();
-  Sync();
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    fn();
-    Sync();
-    best = std::min(best, Seconds(start));
-  }
-  return best;
-}
-
 at::TensorOptions Longs() { return at::TensorOptions().dtype(at::kLong).device(g_device); }
-
-// Keys each query is multiplied with in the full forward: attention runs in query blocks that
-// skip the masked upper triangle beyond their block (transformer_layers.cc).
-double KeysPerQuery(int64_t seq_len) {
-  const int64_t block = AttentionImpl::kQueryBlock;
-  if (seq_len <= block) return double(seq_len);
-  double products = 0;
-  for (int64_t s = 0; s < seq_len; s += block) {
-    const int64_t e = std::min(seq_len, s + block);
-    products += double(e - s) * e;
-  }
-  return products / seq_len;
-}
-
-// FLOPs of one full causal forward (matmuls, counted as actually computed).
-double ForwardFlops(const ModelConfig& c, int64_t batch, int64_t seq_len) {
-  const double t = double(batch) * seq_len, h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
-  const double per_token_layer = 2 * (h * h + 2 * h * kv + h * h + 3 * h * c.intermediate_size);
-  const double attention = 2.0 * 2.0 * KeysPerQuery(seq_len) * h;  // QK^T and PV
-  return t * (c.num_hidden_layers * (per_token_layer + attention) + 2 * h * c.vocab_size);
-}
 
 double DecodeTokensPerSecond(MimoModel& model, int64_t batch, int64_t prompt_len, int64_t steps) {
   c10::InferenceMode inference;
@@ -87,8 +42,8 @@ double DecodeTokensPerSecond(MimoModel& model, int64_t batch, int64_t prompt_len
     }
   };
   // Time prefill + decode, then subtract a prefill-only run: what remains is decode.
-  const double total = BestSeconds(2, run);
-  const double prefill = BestSeconds(2, [&] {
+  const double total = BestSeconds(g_device, 2, run);
+  const double prefill = BestSeconds(g_device, 2, [&] {
     for (int64_t b = 0; b < batch; ++b) cache.Reset(b);
     at::Tensor prompt = at::randint(3, 90, {batch, prompt_len}, Longs());
     model->Logits(model->HiddenIncremental(prompt, cache, slots).select(1, -1));
@@ -110,33 +65,31 @@ absl::Status BenchModel(const std::string& model_name, int64_t batch, int64_t se
   // The ceiling and the forward are measured in alternation, 8 rounds. The headline ratio is
   // best forward over best matmul (each side's least disturbed run on a shared machine); the
   // per-round ratios are printed too, to show how noisy the machine was.
-  const int64_t n = 1024;
-  at::Tensor a = at::randn({n, n}, at::TensorOptions().device(g_device));
-  at::Tensor b = at::randn({n, n}, at::TensorOptions().device(g_device));
+  MatmulPeak peak(g_device);
   c10::InferenceMode inference;
   at::Tensor ids = at::randint(3, 90, {batch, seq_len}, Longs());
   const double flops = ForwardFlops(c, batch, seq_len);
   double matmul_s = 1e30, forward_s = 1e30;
   std::vector<double> ratios;
   for (int round = 0; round < 8; ++round) {
-    const double m = BestSeconds(3, [&] { at::mm(a, b); });
-    const double f = BestSeconds(1, [&] { model->Logits(model->Hidden(ids)); });
-    ratios.push_back((flops / f) / (2.0 * n * n * n / m));
+    const double m = peak.MeasureSeconds();
+    const double f = BestSeconds(g_device, 1, [&] { model->Logits(model->Hidden(ids)); });
+    ratios.push_back((flops / f) / (peak.flops() / m));
     matmul_s = std::min(matmul_s, m);
     forward_s = std::min(forward_s, f);
   }
   std::sort(ratios.begin(), ratios.end());
   const double paired_median = ratios[ratios.size() / 2];
-  const double matmul_gflops = 2.0 * n * n * n / matmul_s / 1e9;
-  std::printf("fp32 matmul %lldx%lld:           %8.1f GFLOP/s (the machine's ceiling)\n",
-              static_cast<long long>(n), static_cast<long long>(n), matmul_gflops);
+  const double matmul_gflops = peak.flops() / matmul_s / 1e9;
+  std::printf("fp32 matmul 1024x1024:             %8.1f GFLOP/s (the machine's ceiling)\n",
+              matmul_gflops);
   const double forward_tps = double(batch) * seq_len / forward_s;
   const double forward_gflops = flops / forward_s / 1e9;
   std::printf("full forward b%lld x %lld tokens:   %8.0f tokens/s, %.1f GFLOP/s\n",
               static_cast<long long>(batch), static_cast<long long>(seq_len), forward_tps,
               forward_gflops);
   at::Tensor one = at::randint(3, 90, {1, seq_len}, Longs());
-  const double forward1_s = BestSeconds(3, [&] { model->Logits(model->Hidden(one)); });
+  const double forward1_s = BestSeconds(g_device, 3, [&] { model->Logits(model->Hidden(one)); });
   std::printf("full forward b1 x %lld tokens:     %8.0f tokens/s\n",
               static_cast<long long>(seq_len), seq_len / forward1_s);
 

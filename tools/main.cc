@@ -50,6 +50,7 @@ void PrintUsage() {
 
 int main(int argc, char** argv) {
   using seamless::AllSubcommands;
+  seamless::UseFastOpenBlasKernels(argv);  // may re-execute; see NOTE [OpenBLAS core detection]
   seamless::TuneAllocatorForTensors();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {

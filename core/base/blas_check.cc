@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <mutex>
 
@@ -34,6 +35,28 @@ void WarnIfReferenceBlas() {
                       "libopenblas0-pthread (scripts/setup.sh does this).";
     }
   });
+}
+
+std::string OpenBlasCoreName() {
+  using CoreName = char* (*)();
+  auto fn = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (fn == nullptr) return "";
+  const char* name = fn();
+  return name ? name : "";
+}
+
+void UseFastOpenBlasKernels(char** argv) {
+  if (getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  if (OpenBlasCoreName() != "Prescott") return;
+  __builtin_cpu_init();
+  const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                     : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                      : nullptr;
+  if (core == nullptr) return;
+  setenv("OPENBLAS_CORETYPE", core, 1);
+  execv("/proc/self/exe", argv);
+  // Still here: keep running on the slow kernels rather than fail.
+  unsetenv("OPENBLAS_CORETYPE");
 }
 
 }  // namespace seamless
