@@ -55,8 +55,9 @@ class ProcessGroupCollective : public Collective {
     try {
       // One tensor per call: c10d's multi-tensor form means one tensor per local device.
       for (at::Tensor& t : tensors) {
-        std::vector<at::Tensor> one{t};
+        std::vector<at::Tensor> one{OnDevice(t)};
         group_->allreduce(one)->wait();
+        if (!one[0].is_same(t)) t.copy_(one[0]);
       }
     } catch (const std::exception& e) {
       return absl::UnavailableError(
@@ -68,10 +69,11 @@ class ProcessGroupCollective : public Collective {
   absl::Status Broadcast(std::vector<at::Tensor>& tensors, int root) override {
     try {
       for (at::Tensor& t : tensors) {
-        std::vector<at::Tensor> one{t};
+        std::vector<at::Tensor> one{OnDevice(t)};
         c10d::BroadcastOptions options;
         options.rootRank = root;
         group_->broadcast(one, options)->wait();
+        if (!one[0].is_same(t)) t.copy_(one[0]);
       }
     } catch (const std::exception& e) {
       return absl::UnavailableError(
@@ -81,6 +83,12 @@ class ProcessGroupCollective : public Collective {
   }
 
  private:
+  // NCCL reduces CUDA tensors only: host tensors (metric sums, command bytes) take a trip
+  // through the current GPU.
+  at::Tensor OnDevice(const at::Tensor& t) const {
+    return backend_ == "nccl" && !t.is_cuda() ? t.to(at::kCUDA) : t;
+  }
+
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   std::string backend_;
 };

@@ -1,7 +1,7 @@
 // End-to-end tests of `seamless sft` and `seamless learner` processes: kill and resume, two
 // ranks over loopback Gloo, and weights pushed to a real rollout worker.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -87,7 +87,8 @@ RolloutBatch SmallBatch() {
 
 TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
   const std::string dir = testing::TestTempDir();
-  auto worker = ChildProcess::Start({SeamlessBinary(), "rollout-worker", "--listen", "127.0.0.1:0"});
+  auto worker = ChildProcess::Start(
+      {SeamlessBinary(), "rollout-worker", "--listen", "127.0.0.1:0", "--max-running", "4"});
   ASSERT_TRUE(worker.ok()) << worker.status();
   auto worker_port = worker->WaitForListeningPort();
   ASSERT_TRUE(worker_port.ok()) << worker_port.status();
@@ -97,10 +98,9 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
                                     "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(), "learner"});
   ASSERT_TRUE(rank1.ok());
   auto rank0 = ChildProcess::Start(
-      {"/usr/bin/env", "RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", master,
-       SeamlessBinary(), "learner", "--listen", "127.0.0.1:0", "--checkpoint-dir", dir + "/ck",
-       "--rollout-workers", "127.0.0.1:" + std::to_string(*worker_port), "--metrics-jsonl",
-       dir + "/metrics.jsonl"});
+      {"/usr/bin/env", "RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(),
+       "learner", "--listen", "127.0.0.1:0", "--checkpoint-dir", dir + "/ck", "--rollout-workers",
+       "127.0.0.1:" + std::to_string(*worker_port), "--metrics-jsonl", dir + "/metrics.jsonl"});
   ASSERT_TRUE(rank0.ok());
   auto port = rank0->WaitForListeningPort();
   ASSERT_TRUE(port.ok()) << port.status();
@@ -119,7 +119,8 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
     EXPECT_TRUE(result.metrics().count("actor/pg_clipfrac"));
   }
   {  // The rollout worker now serves version 2.
-    auto rollout = RolloutService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(*worker_port)));
+    auto rollout =
+        RolloutService::NewStub(MakeChannel("127.0.0.1:" + std::to_string(*worker_port)));
     grpc::ClientContext context;
     RolloutStatus status;
     ASSERT_TRUE(rollout->Status(&context, RolloutStatusRequest(), &status).ok());
@@ -140,8 +141,8 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
   EXPECT_NE(metrics->find("\"actor/pg_loss\""), std::string::npos);
 
   // A restarted rank 0 (alone now) resumes from the checkpoint.
-  auto again = ChildProcess::Start({SeamlessBinary(), "learner", "--listen", "127.0.0.1:0",
-                                    "--checkpoint-dir", dir + "/ck"});
+  auto again = ChildProcess::Start(
+      {SeamlessBinary(), "learner", "--listen", "127.0.0.1:0", "--checkpoint-dir", dir + "/ck"});
   ASSERT_TRUE(again.ok());
   auto again_port = again->WaitForListeningPort();
   ASSERT_TRUE(again_port.ok());

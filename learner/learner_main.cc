@@ -16,6 +16,7 @@
 #include "core/metrics/http_server.h"
 #include "core/metrics/metrics.h"
 #include "core/model/default_model.h"
+#include "core/model/device.h"
 #include "core/model/model_files.h"
 #include "core/model/model_loading.h"
 #include "core/service/grpc_server.h"
@@ -80,20 +81,21 @@ std::string StepLine(const StepOutcome& o) {
   };
   if (o.metrics.count("sft/loss")) {
     return absl::StrCat("step ", o.step, " loss ", get("sft/loss"), " lm ", get("sft/lm_loss"),
-                        " mtp ", get("sft/mtp_loss"), " mtp_acc ", get("sft/mtp_top1_acc"),
-                        " lr ", get("actor/lr"), " grad_norm ", get("actor/grad_norm"));
+                        " mtp ", get("sft/mtp_loss"), " mtp_acc ", get("sft/mtp_top1_acc"), " lr ",
+                        get("actor/lr"), " grad_norm ", get("actor/grad_norm"));
   }
   return absl::StrCat("step ", o.step, " version ", o.policy_version, " pg_loss ",
                       get("actor/pg_loss"), " clipfrac ", get("actor/pg_clipfrac"), " score ",
-                      get("critic/score/mean"), " grad_norm ", get("actor/grad_norm"),
-                      " skipped ", o.updates_skipped);
+                      get("critic/score/mean"), " grad_norm ", get("actor/grad_norm"), " skipped ",
+                      o.updates_skipped);
 }
 
 }  // namespace
 
 absl::Status RunLearner(const std::vector<std::string>& args) {
-  std::string config_file, listen = "0.0.0.0:50060", metrics_listen, metrics_jsonl, backend = "gloo";
-  std::string model, checkpoint_dir, rollout_workers;
+  std::string config_file, listen = "0.0.0.0:50060", metrics_listen, metrics_jsonl,
+                           backend = "gloo";
+  std::string model, checkpoint_dir, rollout_workers, device_name = "cpu";
   bool print_config = false;
   FlagSet flags(
       "seamless learner [--config FILE] [--listen HOST:PORT] [flags]",
@@ -109,6 +111,7 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
   flags.AddString("rollout-workers", &rollout_workers,
                   "Comma-separated rollout workers to push weights to (overrides config)");
   flags.AddString("backend", &backend, "Collective backend: gloo, or nccl on GPU builds");
+  flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto (one GPU per rank)");
   flags.AddString("metrics-listen", &metrics_listen, "Serve /metrics on HOST:PORT (empty: off)");
   flags.AddString("metrics-jsonl", &metrics_jsonl, "Append each step's metrics to this file");
   flags.AddBool("print-config", &print_config, "Print the resolved config and exit");
@@ -129,12 +132,14 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
   rendezvous.backend = backend;
   rendezvous.timeout_s = config.collective_timeout_s;
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(config.model));
+  ASSIGN_OR_RETURN(at::Device device, ParseDevice(device_name));
+  loaded.model->to(device);
   SLOG(INFO) << "rank " << rendezvous.rank << " of " << rendezvous.world_size << ": joining "
              << rendezvous.master_addr << ":" << rendezvous.master_port;
   ASSIGN_OR_RETURN(std::unique_ptr<Collective> collective, ConnectCollective(rendezvous));
-  ASSIGN_OR_RETURN(std::unique_ptr<Learner> learner,
-                   Learner::Create(loaded.model, config, collective.get(),
-                                   TokenizerFiles(config.model)));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Learner> learner,
+      Learner::Create(loaded.model, config, collective.get(), TokenizerFiles(config.model)));
   if (collective->rank() != 0) {
     SLOG(INFO) << "rank " << collective->rank() << " following rank 0";
     return learner->Follow();
@@ -151,8 +156,9 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
     log.Write(o.step, o.metrics);
     ExportGauges(registry, o.metrics);
     registry.GetCounter("seamless_learner_steps_total", "Training steps done")->Increment();
-    registry.GetCounter("seamless_learner_skipped_updates_total",
-                        "Updates skipped for a non-finite loss or gradient")
+    registry
+        .GetCounter("seamless_learner_skipped_updates_total",
+                    "Updates skipped for a non-finite loss or gradient")
         ->Increment(double(o.updates_skipped));
     SLOG(INFO) << StepLine(o);
   });
@@ -201,7 +207,8 @@ absl::Status RunSft(const std::vector<std::string>& args) {
                "Testing: exit abruptly (no cleanup) after this step, as a killed process would");
   flags.SetEpilog(DescribeConfig(SftConfig()));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
-  if (data.empty() || out.empty()) return absl::InvalidArgumentError("--data and --out are required");
+  if (data.empty() || out.empty())
+    return absl::InvalidArgumentError("--data and --out are required");
   if (!config_file.empty()) RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
   if (flags.WasSet("lr")) config.optim.lr = lr;
   if (flags.WasSet("mtp-loss-weight")) config.mtp_loss_weight = mtp_weight;
@@ -211,9 +218,9 @@ absl::Status RunSft(const std::vector<std::string>& args) {
   if (flags.WasSet("seed")) config.seed = uint64_t(seed);
 
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(model));
-  ASSIGN_OR_RETURN(std::vector<RolloutSequence> examples,
-                   LoadSftExamples(data, *loaded.tokenizer,
-                                   loaded.model->config().max_position_embeddings));
+  ASSIGN_OR_RETURN(
+      std::vector<RolloutSequence> examples,
+      LoadSftExamples(data, *loaded.tokenizer, loaded.model->config().max_position_embeddings));
   ASSIGN_OR_RETURN(RendezvousOptions rendezvous, RendezvousFromEnv());
   ASSIGN_OR_RETURN(std::unique_ptr<Collective> collective, ConnectCollective(rendezvous));
   ASSIGN_OR_RETURN(auto trainer,
@@ -223,7 +230,8 @@ absl::Status RunSft(const std::vector<std::string>& args) {
     ASSIGN_OR_RETURN(auto ckpt, LoadLatestCheckpoint(checkpoint_dir));
     if (ckpt.has_value()) {
       RETURN_IF_ERROR(ImportWeights(trainer->model(), ckpt->weights, ckpt->path));
-      RETURN_IF_ERROR(trainer->optimizer().ImportState(ckpt->optimizer, ckpt->state.optimizer_step));
+      RETURN_IF_ERROR(
+          trainer->optimizer().ImportState(ckpt->optimizer, ckpt->state.optimizer_step));
       int64_t consumed = 0;
       if (!absl::SimpleAtoi(ckpt->state.rng_state, &consumed)) {
         return absl::DataLossError(ckpt->path + ": unreadable data position");

@@ -122,7 +122,8 @@ absl::StatusOr<StepOutcome> SftTrainer::Step() {
   for (int64_t a = lo; a < hi; a += std::max<int64_t>(micro, 1)) {
     const int64_t b = std::min(hi, a + micro);
     PackedSequences packed =
-        PackSequences(std::vector<const RolloutSequence*>(batch.begin() + a, batch.begin() + b));
+        PackSequences(std::vector<const RolloutSequence*>(batch.begin() + a, batch.begin() + b),
+                      model_->parameters()[0].device());
     at::Tensor hidden = model_->Hidden(packed.input_ids);
     at::Tensor lm =
         -LogProbsOfTargets(model_, hidden, packed.rows, packed.targets, 1.0, false).logp.sum() /

@@ -107,6 +107,7 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
   RETURN_IF_ERROR(ValidateBatch(batch, mc.vocab_size, mc.max_position_embeddings));
   const GrpoConfig& g = config_.grpo;
   const int rank = collective_->rank(), world = collective_->world_size();
+  const at::Device device = model_->parameters()[0].device();
 
   // Flat sequence list in group order, shaped rewards, advantages.
   std::vector<const RolloutSequence*> seqs;
@@ -181,7 +182,7 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
     for (const auto& [mb_lo, mb_hi] : minibatches) {
       const auto [lo, hi] = Shard(mb_lo, mb_hi, rank, world);
       for (const auto& [a, b] : micro_chunks(lo, hi)) {
-        PackedSequences packed = PackSequences(subset(a, b));
+        PackedSequences packed = PackSequences(subset(a, b), device);
         at::Tensor lp = ResponseLogProbs(model_, packed, g.temperature, false).logp;
         int64_t offset = 0;
         for (int64_t i = a; i < b; ++i) {
@@ -189,7 +190,8 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
           old_logp[i] = lp.narrow(0, offset, n);
           offset += n;
           if (!seqs[i]->behaviour_logprobs.empty()) {
-            at::Tensor rollout = at::tensor(at::ArrayRef<float>(seqs[i]->behaviour_logprobs));
+            at::Tensor rollout =
+                at::tensor(at::ArrayRef<float>(seqs[i]->behaviour_logprobs)).to(device);
             diff_sum += (old_logp[i] - rollout).abs().sum().item<double>();
             diff_tokens += double(n);
           }
@@ -208,7 +210,7 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
                            " of the batch has no behaviour log-probs; set "
                            "grpo.old_logprobs: recompute or have the rollout record them"));
         }
-        old_logp[i] = at::tensor(at::ArrayRef<float>(lp));
+        old_logp[i] = at::tensor(at::ArrayRef<float>(lp)).to(device);
       }
     }
   }
@@ -232,7 +234,7 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
         if (p.grad().defined()) p.mutable_grad().zero_();
       }
       for (const auto& [a, b] : micro_chunks(lo, hi)) {
-        PackedSequences packed = PackSequences(subset(a, b));
+        PackedSequences packed = PackSequences(subset(a, b), device);
         if (packed.targets.numel() == 0) continue;
         PolicyLossInputs in;
         TokenLogProbs tl = ResponseLogProbs(model_, packed, g.temperature, /*with_entropy=*/true);
@@ -245,9 +247,10 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
           adv_tokens.insert(adv_tokens.end(), seqs[i]->response_ids.size(), float(advantage[i]));
         }
         in.old_logp = at::cat(olds);
-        in.advantages = at::tensor(at::ArrayRef<float>(adv_tokens));
+        in.advantages = at::tensor(at::ArrayRef<float>(adv_tokens)).to(device);
         in.weights =
-            AggregationWeights(packed.response_lengths, agg_mode_, global_tokens, global_seqs);
+            AggregationWeights(packed.response_lengths, agg_mode_, global_tokens, global_seqs)
+                .to(device);
         if (reference_) {
           at::NoGradGuard no_grad;
           in.ref_logp = ResponseLogProbs(reference_, packed, g.temperature, false).logp;
