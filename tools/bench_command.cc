@@ -18,6 +18,8 @@ struct Bench {
 const std::vector<Bench>& AllBenches() {
   static const auto* table = new std::vector<Bench>{
       {"model", "matmul ceiling, forward and decode tokens/s of the model", RunBenchModel},
+      {"learner", "training tokens/s and FLOP share, Gloo all-reduce share, checkpoint and publish times",
+       RunBenchLearner},
       {"rollout", "continuous vs static batching, decode FLOP/s, MTP speed-up, weight swap",
        RunBenchRollout},
       {"tokenizer", "encode MB/s of the C++ tokenizer vs Hugging Face's tokenizers",
