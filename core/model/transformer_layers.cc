@@ -1,5 +1,7 @@
 #include "core/model/transformer_layers.h"
 
+#include "core/model/cached_attention.h"
+
 #include <cmath>
 
 #include "core/model/kv_cache.h"
@@ -81,6 +83,13 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
     where.push_back(ctx.write_positions);
     k_cache.index_put_(where, k.transpose(1, 2));
     v_cache.index_put_(where, v.transpose(1, 2));
+    if (len <= kCachedAttentionMaxQueries && x.device().is_cpu() && !at::GradMode::is_enabled() &&
+        x.scalar_type() == at::kFloat) {
+      // Decode and MTP verification: see cached_attention.h.
+      at::Tensor attended = CachedAttention(q * (1.0 / std::sqrt(double(head_dim_))), k_cache,
+                                            v_cache, ctx.slots, ctx.start);
+      return o_proj(attended.transpose(1, 2).reshape({batch, len, heads_ * head_dim_}));
+    }
     if (ctx.contiguous) {
       k = k_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
       v = v_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
