@@ -73,7 +73,8 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
   }
   t->optimizer_ = std::make_unique<AdamW>(std::move(params), config.optim);
   if (config.grpo.kl_coef != 0) {
-    // The reference is the policy the trainer starts from (after a resume: the checkpoint's).
+    // The reference is the model given to Create: the learner passes the initial --model, so
+    // it stays the original policy across resumes (Learner::Resume loads into the policy only).
     t->reference_ = MimoModel(t->model_->config());
     at::NoGradGuard no_grad;
     auto src = t->model_->named_parameters();
