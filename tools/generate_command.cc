@@ -21,6 +21,7 @@ struct GenerateConfig {
   std::string model = "default";
   int64_t num_samples = 1;
   int64_t max_batch = 16;
+  std::string speculative = "auto";
   SamplingOptions sampling;
 
   template <typename V>
@@ -28,6 +29,7 @@ struct GenerateConfig {
     v("model", model, "Hugging Face model directory, or 'default' for the embedded model");
     v("num_samples", num_samples, "Samples per prompt (sample i of all gets seed + i)");
     v("max_batch", max_batch, "Sequences decoded together at most");
+    v("speculative", speculative, "MTP speculative decoding: auto (if the model has MTP), on, off");
     v("sampling", sampling, "Sampling parameters");
   }
 };
@@ -36,7 +38,7 @@ struct GenerateConfig {
 
 absl::Status RunGenerate(const std::vector<std::string>& args) {
   GenerateConfig config;
-  std::string config_file, model, prompt, device_name = "cpu";
+  std::string config_file, model, prompt, device_name = "cpu", speculative;
   int64_t num_samples = config.num_samples, max_new_tokens = config.sampling.max_new_tokens,
           top_k = 0, seed = 0;
   double temperature = config.sampling.temperature, top_p = 1.0;
@@ -54,6 +56,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   flags.AddInt("top-k", &top_k, "Keep only the k most likely tokens; 0 keeps all");
   flags.AddInt("seed", &seed, "Random seed of the first sample");
   flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto");
+  flags.AddString("speculative", &speculative, "MTP speculative decoding: auto, on or off");
   flags.SetEpilog("config keys:\n" + DescribeConfig(config));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
 
@@ -65,6 +68,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   if (flags.WasSet("top-p")) config.sampling.top_p = top_p;
   if (flags.WasSet("top-k")) config.sampling.top_k = top_k;
   if (flags.WasSet("seed")) config.sampling.seed = static_cast<uint64_t>(seed);
+  if (flags.WasSet("speculative")) config.speculative = speculative;
   if (config.num_samples <= 0) return absl::InvalidArgumentError("num_samples must be positive");
   RETURN_IF_ERROR(config.sampling.Validate());
 
@@ -101,7 +105,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   }
   BatchGenerator generator(loaded.model, config.max_batch,
                            loaded.model->config().max_position_embeddings,
-                           loaded.tokenizer->eos_id());
+                           loaded.tokenizer->eos_id(), config.speculative);
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(std::vector<GenerationResult> results, generator.Generate(requests));
   const double seconds =
