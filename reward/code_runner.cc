@@ -1,11 +1,18 @@
 #include "reward/code_runner.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_join.h"
 
 namespace seamless {
 namespace {
+
+double SecondsUntil(std::chrono::steady_clock::time_point deadline) {
+  if (deadline == std::chrono::steady_clock::time_point::max()) return 1e9;
+  const double s = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+  return std::max(s, 0.05);
+}
 
 std::string Tail(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(s.size() - n); }
 
@@ -51,7 +58,8 @@ absl::StatusOr<CodeRunResult> CodeRunner::Run(const Program& program, const Code
     const std::string command = options_.cxx + " " + absl::StrJoin(options_.cxx_flags, " ") +
                                 " -o /tmp/a.out /tmp/main.cpp 1>&2 && cat /tmp/a.out";
     compile.argv = {"/bin/sh", "-c", command};
-    compile.limits.wall_seconds = options_.compile_time_limit_seconds;
+    compile.limits.wall_seconds =
+        std::min(options_.compile_time_limit_seconds, SecondsUntil(control.deadline));
     compile.limits.cpu_seconds =
         static_cast<int64_t>(std::ceil(options_.compile_time_limit_seconds));
     compile.limits.address_space_bytes = options_.compile_memory_bytes;
@@ -92,6 +100,8 @@ absl::StatusOr<CodeRunResult> CodeRunner::Run(const Program& program, const Code
     }
     run.stdin_data = tests.inputs[index];
     run.limits = TestLimits(time_limit, tests.outputs[index].size());
+    // The sample's deadline also cuts a running test short.
+    run.limits.wall_seconds = std::min(run.limits.wall_seconds, SecondsUntil(control.deadline));
     absl::StatusOr<ProcessResult> ran = sandbox_->Run(run);
     if (!ran.ok()) return ran.status();
     verdict.wall_seconds = ran->wall_seconds;

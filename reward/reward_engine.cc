@@ -101,13 +101,13 @@ std::string Clip(std::string_view s, size_t n) { return std::string(s.substr(0, 
 
 }  // namespace
 
-std::optional<RewardKind> ParseRewardKind(std::string_view name) {
-  if (name == "math") return RewardKind::kMath;
-  if (name == "code") return RewardKind::kCode;
+std::optional<TaskKind> ParseTaskKind(std::string_view name) {
+  if (name == "math") return TaskKind::kMath;
+  if (name == "code") return TaskKind::kCode;
   return std::nullopt;
 }
 
-const char* RewardKindName(RewardKind kind) { return kind == RewardKind::kCode ? "code" : "math"; }
+const char* TaskKindName(TaskKind kind) { return kind == TaskKind::kCode ? "code" : "math"; }
 
 absl::StatusOr<std::unique_ptr<RewardEngine>> RewardEngine::Create(const RewardConfig& config,
                                                                    MetricsRegistry* metrics) {
@@ -136,7 +136,7 @@ absl::StatusOr<RewardResult> RewardEngine::Score(const RewardTask& task,
     return absl::DeadlineExceededError("the sample's deadline passed before scoring started");
   }
   absl::StatusOr<RewardResult> result =
-      task.kind == RewardKind::kMath ? ScoreMath(task) : ScoreCode(task, deadline);
+      task.kind == TaskKind::kMath ? ScoreMath(task) : ScoreCode(task, deadline);
   if (result.ok()) result->seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

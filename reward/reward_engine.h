@@ -20,12 +20,12 @@
 
 namespace seamless {
 
-enum class RewardKind { kMath, kCode };
-std::optional<RewardKind> ParseRewardKind(std::string_view name);  // "math" | "code"
-const char* RewardKindName(RewardKind kind);
+enum class TaskKind { kMath, kCode };
+std::optional<TaskKind> ParseTaskKind(std::string_view name);  // "math" | "code"
+const char* TaskKindName(TaskKind kind);
 
 struct RewardTask {
-  RewardKind kind = RewardKind::kMath;
+  TaskKind kind = TaskKind::kMath;
   std::string response;      // the model's text
   std::string ground_truth;  // math: the answer; code: JSON test cases (code_task.h)
   // Per-task options, a JSON object (unknown keys are ignored, so a data set's extra_info can

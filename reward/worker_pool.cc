@@ -2,9 +2,10 @@
 
 namespace seamless {
 
-WorkerPool::WorkerPool(int workers, int queue_capacity)
-    : capacity_(static_cast<size_t>(queue_capacity > 0 ? queue_capacity : 0)) {
-  for (int i = 0; i < (workers > 0 ? workers : 1); ++i) threads_.emplace_back([this] { Loop(); });
+WorkerPool::WorkerPool(int workers, int queue_capacity) {
+  if (workers < 1) workers = 1;
+  limit_ = static_cast<size_t>(workers) + static_cast<size_t>(queue_capacity > 0 ? queue_capacity : 0);
+  for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -19,7 +20,8 @@ WorkerPool::~WorkerPool() {
 bool WorkerPool::TrySubmit(std::vector<Job> jobs) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() + jobs.size() > capacity_ + idle_) return false;
+    if (stopping_ || pending_ + jobs.size() > limit_) return false;
+    pending_ += jobs.size();
     for (Job& job : jobs) queue_.push_back(std::move(job));
   }
   ready_.notify_all();
@@ -34,15 +36,19 @@ int WorkerPool::queued() const {
 void WorkerPool::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    ++idle_;
     ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    --idle_;
     if (queue_.empty()) return;  // stopping and drained
     Job job = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    job();
+    Completion done = job();
     lock.lock();
+    --pending_;
+    if (done) {
+      lock.unlock();
+      done();
+      lock.lock();
+    }
   }
 }
 

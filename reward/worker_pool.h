@@ -1,5 +1,5 @@
-// A fixed set of worker threads with a bounded queue: submitting to a full queue fails at
-// once (the service answers RESOURCE_EXHAUSTED) instead of letting latency grow without bound.
+// A fixed set of worker threads with a bounded queue: submitting to a full pool fails at once
+// (the service answers RESOURCE_EXHAUSTED) instead of letting latency grow without bound.
 #ifndef SEAMLESS_REWARD_WORKER_POOL_H_
 #define SEAMLESS_REWARD_WORKER_POOL_H_
 
@@ -14,13 +14,16 @@ namespace seamless {
 
 class WorkerPool {
  public:
-  using Job = std::function<void()>;
+  // A job does its work on a worker and returns what to run once its place is free again
+  // (e.g. answering the RPC), so a caller that got its answer can submit again at once.
+  using Completion = std::function<void()>;
+  using Job = std::function<Completion()>;
 
   WorkerPool(int workers, int queue_capacity);
   ~WorkerPool();  // runs the jobs already queued, then joins
 
-  // Queues all of `jobs` or none: false when fewer than jobs.size() places are free (idle
-  // workers plus queue_capacity waiting places).
+  // Queues all of `jobs` or none: false when running + queued + jobs.size() would exceed
+  // workers + queue_capacity.
   bool TrySubmit(std::vector<Job> jobs);
   bool TrySubmit(Job job) {
     std::vector<Job> one;
@@ -34,12 +37,12 @@ class WorkerPool {
  private:
   void Loop();
 
-  const size_t capacity_;
+  size_t limit_ = 0;  // workers + queue capacity
   mutable std::mutex mu_;
   std::condition_variable ready_;
   std::deque<Job> queue_;  // guarded by mu_
+  size_t pending_ = 0;     // queued + running; guarded by mu_
   bool stopping_ = false;  // guarded by mu_
-  size_t idle_ = 0;        // workers waiting for a job; guarded by mu_
   std::vector<std::thread> threads_;
 };
 

@@ -20,6 +20,7 @@ const std::vector<Bench>& AllBenches() {
       {"model", "matmul ceiling, forward and decode tokens/s of the model", RunBenchModel},
       {"learner", "training tokens/s and FLOP share, Gloo all-reduce share, checkpoint and publish times",
        RunBenchLearner},
+      {"reward", "math checks/s, sandboxed vs bare program launches/s", RunBenchReward},
       {"rollout", "continuous vs static batching, decode FLOP/s, MTP speed-up, weight swap",
        RunBenchRollout},
       {"tokenizer", "encode MB/s of the C++ tokenizer vs Hugging Face's tokenizers",

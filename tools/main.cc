@@ -20,6 +20,8 @@ const std::vector<Subcommand>& AllSubcommands() {
       {"rollout-worker", "Serve generation over gRPC (continuous batching, MTP)", RunRolloutWorker},
       {"reward-server", "Serve rule-based rewards over gRPC (math verifier, code sandbox)",
        RunRewardServer},
+      {"reward", "Score JSON-lines samples locally; calibrate code-test difficulty levels",
+       RunReward},
       {"learner", "Run a GRPO learner rank (c10d data parallel)", RunLearner},
       {"sft", "Supervised warm start on prompt/response JSONL, with the MTP loss", RunSft},
       {"scheduler", "Run the scheduler hub (prompts, ledger, batches)", RunScheduler},

@@ -27,11 +27,6 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
                 "separate processes on loopback and trains the model with GRPO.",
                 "Scheduler and `seamless train`", args);
 }
-absl::Status RunRewardServer(const std::vector<std::string>& args) {
-  return NotYet("seamless reward-server --listen HOST:PORT",
-                "Serves RewardService: the math verifier and the sandboxed code runner.",
-                "Reward services", args);
-}
 absl::Status RunScheduler(const std::vector<std::string>& args) {
   return NotYet("seamless scheduler [--config FILE]",
                 "Runs the scheduler hub: prompt data, ledger, dynamic sampling, batches.",

@@ -27,6 +27,7 @@ absl::Status RunInspectModel(const std::vector<std::string>& args);
 absl::Status RunTrain(const std::vector<std::string>& args);
 absl::Status RunRolloutWorker(const std::vector<std::string>& args);
 absl::Status RunRewardServer(const std::vector<std::string>& args);
+absl::Status RunReward(const std::vector<std::string>& args);
 absl::Status RunLearner(const std::vector<std::string>& args);
 absl::Status RunSft(const std::vector<std::string>& args);
 absl::Status RunScheduler(const std::vector<std::string>& args);

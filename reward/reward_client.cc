@@ -1,0 +1,55 @@
+#include "reward/reward_client.h"
+
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "core/service/grpc_server.h"
+#include "core/service/grpc_status.h"
+#include "proto/health.grpc.pb.h"
+
+namespace seamless {
+
+RewardClient::RewardClient(const std::string& address)
+    : channel_(MakeChannel(address)), stub_(RewardService::NewStub(channel_)) {}
+
+absl::Status RewardClient::WaitUntilServing(std::chrono::milliseconds timeout) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  grpc::Status last;
+  while (std::chrono::system_clock::now() < deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(std::min(deadline, std::chrono::system_clock::now() + std::chrono::seconds(2)));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service("seamless.RewardService");
+    grpc::health::v1::HealthCheckResponse response;
+    last = health->Check(&context, request, &response);
+    if (last.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError("reward server not serving: " + last.error_message());
+}
+
+absl::StatusOr<ScoreResponse> RewardClient::Score(const ScoreRequest& request,
+                                                  std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  ScoreResponse response;
+  grpc::Status status = stub_->Score(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<ScoreBatchResponse> RewardClient::ScoreBatch(const ScoreBatchRequest& request,
+                                                            std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  ScoreBatchResponse response;
+  grpc::Status status = stub_->ScoreBatch(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace seamless
