@@ -15,7 +15,10 @@
 #include "core/base/status_macros.h"
 #include "core/model/device.h"
 #include "core/model/model_files.h"
+#include "core/model/default_model.h"
 #include "core/model/model_loading.h"
+#include "learner/collective.h"
+#include "learner/sft.h"
 #include "nlohmann/json.hpp"
 #include "rollout/continuous_batcher.h"
 #include "tools/bench_util.h"
@@ -67,12 +70,56 @@ GroupRequest Request(const std::string& id, std::vector<int32_t> prompt, int64_t
   return r;
 }
 
+// "count from N:" -> " N+1 N+2 ...": text a small model learns to continue almost
+// deterministically, as SFT makes a policy confident on its task's format.
+std::string CountingText(int64_t from, int64_t numbers) {
+  std::string text;
+  for (int64_t i = 1; i <= numbers; ++i) absl::StrAppend(&text, " ", from + i);
+  return text;
+}
+
+// Trains the default model (with its MTP layer, MTP loss weight 0.3) by SFT on counting
+// sequences, so the benchmark has a drafter that learned something, as MiMo's did in SFT.
+absl::StatusOr<MimoModel> TrainMtpModel(const Tokenizer& tokenizer, int64_t steps,
+                                        const at::Device& device) {
+  std::vector<RolloutSequence> data;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int64_t> start(0, 9000);
+  for (int i = 0; i < 2000; ++i) {
+    const int64_t from = start(rng);
+    RolloutSequence seq;
+    ASSIGN_OR_RETURN(seq.prompt_ids, tokenizer.Encode(absl::StrCat("count from ", from, ":")));
+    ASSIGN_OR_RETURN(seq.response_ids, tokenizer.Encode(CountingText(from, 24)));
+    data.push_back(std::move(seq));
+  }
+  MimoModel model = CreateDefaultModel(/*seed=*/3);
+  model->to(device);
+  SftConfig config;
+  config.steps = steps;
+  config.batch_size = 16;
+  auto collective = SingleRankCollective();
+  ASSIGN_OR_RETURN(auto trainer, SftTrainer::Create(model, config, collective.get(), std::move(data)));
+  for (int64_t step = 0; step < steps; ++step) {
+    ASSIGN_OR_RETURN(StepOutcome outcome, trainer->Step());
+    if ((step + 1) % 50 == 0 || step + 1 == steps) {
+      std::printf("  SFT step %lld/%lld", static_cast<long long>(step + 1), static_cast<long long>(steps));
+      for (const auto& [k, v] : outcome.metrics) {
+        if (k.find("loss") != std::string::npos) std::printf("  %s %.3f", k.c_str(), v);
+      }
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  model->eval();
+  return model;
+}
+
 }  // namespace
 
 absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   std::string model_name = "default", mtp_model_name, device_name = "cpu";
   int64_t requests = 256, batch = 64, prompt_len = 24, short_len = 32, long_factor = 8;
-  int64_t decode_context = 128, mtp_tokens = 256;
+  int64_t decode_context = 128, mtp_tokens = 256, mtp_train_steps = 300;
   double long_share = 0.1;
   FlagSet flags("seamless bench rollout [flags]",
                 "The rollout engine's figures on one model in one process: continuous vs static\n"
@@ -81,7 +128,9 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
                 "lines, then one JSON line.");
   flags.AddString("model", &model_name, "Model directory or 'default'");
   flags.AddString("mtp-model", &mtp_model_name,
-                  "Model whose MTP layer was trained (e.g. an SFT checkpoint); empty: --model");
+                  "Model whose MTP layer was trained (e.g. an SFT checkpoint); empty: train one "
+                  "here by SFT on counting sequences (--mtp-train-steps)");
+  flags.AddInt("mtp-train-steps", &mtp_train_steps, "SFT steps when --mtp-model is empty");
   flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto");
   flags.AddInt("requests", &requests, "Requests in the continuous-vs-static comparison");
   flags.AddInt("batch", &batch, "Running sequences (KV slots)");
@@ -166,21 +215,32 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   std::printf("decode b%lld:          %8.0f tokens/s, %.1f GFLOP/s, %.2f of the ceiling\n",
               static_cast<long long>(batch), decode_tps, decode_gflops, decode_ratio);
 
-  // 3. MTP speculative decoding at batch 1.
-  MimoModel mtp_model = model;
-  std::string mtp_source = model_name;
+  // 3. MTP speculative decoding at batch 1, on a model whose MTP layer was trained.
+  MimoModel mtp_model{nullptr};
+  std::string mtp_source = mtp_model_name;
+  std::vector<std::vector<int32_t>> mtp_prompts;
+  ASSIGN_OR_RETURN(auto char_tokenizer, LoadTokenizerOrDefault("default"));
   if (!mtp_model_name.empty()) {
     ASSIGN_OR_RETURN(LoadedModel other, LoadModelOrDefault(mtp_model_name));
     mtp_model = other.model;
     mtp_model->to(device);
-    mtp_source = mtp_model_name;
+    for (int i = 0; i < 4; ++i) mtp_prompts.push_back(RandomPrompt(rng, prompt_len, vocab));
+  } else {
+    std::printf("training an MTP drafter: SFT of the default model on counting sequences\n");
+    const auto start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(mtp_model, TrainMtpModel(*char_tokenizer, mtp_train_steps, device));
+    mtp_source = absl::StrCat("default + ", mtp_train_steps, " SFT steps (counting)");
+    std::printf("  trained in %.1f s\n", SecondsSince(start));
+    for (int64_t from : {1234, 50, 7007, 321}) {
+      ASSIGN_OR_RETURN(auto ids, char_tokenizer->Encode(absl::StrCat("count from ", from, ":")));
+      mtp_prompts.push_back(ids);
+    }
   }
   nlohmann::json mtp = nullptr;
   if (mtp_model->config().num_nextn_predict_layers > 0) {
     std::vector<GroupRequest> one;
-    for (int i = 0; i < 4; ++i) {
-      one.push_back(Request(absl::StrCat("m", i), RandomPrompt(rng, prompt_len, vocab),
-                            mtp_tokens, 1.0, 100 + i));
+    for (size_t i = 0; i < mtp_prompts.size(); ++i) {
+      one.push_back(Request(absl::StrCat("m", i), mtp_prompts[i], mtp_tokens, 1.0, 100 + i));
     }
     EngineOptions b1;
     b1.max_running = 1;

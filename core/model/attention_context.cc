@@ -39,16 +39,38 @@ AttentionContext AttentionContext::Incremental(KvCache* cache, int group,
   at::Tensor steps = at::arange(seq_len, cpu_i64).to(device);
   at::Tensor query_pos = start.unsqueeze(1) + steps.unsqueeze(0);  // [B, T] cache index
   ctx.positions = query_pos + position_offset;
-  at::Tensor key_pos = at::arange(ctx.kv_len, cpu_i64).to(device);
+  ctx.query_pos = query_pos;
+  ctx.slot_index = at::tensor(slots, cpu_i64).to(device);
+  ctx.seq_len = seq_len;
+  ctx.device = device;
+  return ctx;
+}
+
+at::Tensor AttentionContext::CacheRows(int64_t kv_heads, int64_t max_len) const {
+  const int64_t batch = static_cast<int64_t>(slots.size());
+  std::vector<int64_t> rows;
+  rows.reserve(batch * kv_heads * seq_len);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t h = 0; h < kv_heads; ++h) {
+      for (int64_t t = 0; t < seq_len; ++t) {
+        rows.push_back((slots[b] * kv_heads + h) * max_len + start[b] + t);
+      }
+    }
+  }
+  return at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(device);
+}
+
+const at::Tensor& AttentionContext::Mask() {
+  if (mask.defined()) return mask;
+  const int64_t batch = query_pos.size(0), len = query_pos.size(1);
+  auto i64 = at::TensorOptions().dtype(at::kLong).device(device);
+  at::Tensor key_pos = at::arange(kv_len, i64);
   at::Tensor visible = key_pos.view({1, 1, -1}) <= query_pos.unsqueeze(2);  // [B, T, S]
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
-  ctx.mask = at::zeros({batch, seq_len, ctx.kv_len}, f32)
-                 .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity())
-                 .view({batch, 1, 1, seq_len, ctx.kv_len});
-  ctx.slot_index = at::tensor(slots, cpu_i64).to(device);
-  ctx.write_slots = ctx.slot_index.view({batch, 1});
-  ctx.write_positions = query_pos;
-  return ctx;
+  mask = at::zeros({batch, len, kv_len}, f32)
+             .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity())
+             .view({batch, 1, 1, len, kv_len});
+  return mask;
 }
 
 }  // namespace seamless

@@ -1,11 +1,14 @@
-// Attention of a few new queries per sequence over the KV cache, on the CPU, without GEMMs.
+// One decode-time attention step on the CPU, fused into a single pass without GEMMs: RoPE on
+// the new queries and keys, the write of the new keys and values into the KV cache, and
+// attention of each new query over its sequence's cached keys.
 //
 // Why: at decode time each (sequence, key/value head) pair is its own tiny matrix product
-// (2 query rows × 32 columns × a few hundred keys). LibTorch's CPU bmm runs those as one
-// BLAS call per pair, and the per-call overhead dominated a batch-64 decode step (~75% of
-// it, measured). This kernel reads each sequence's keys and values in place from its cache
-// slot (no gather of scattered slots), applies the causal limit per query, and computes the
-// dot products with vector instructions chosen at load time (AVX-512, AVX2 or baseline).
+// (a few query rows × head_dim × a few hundred keys). LibTorch's CPU bmm runs those as one
+// BLAS call per pair, and that overhead dominated a batch-64 decode step; at batch 1 the ~25
+// small tensor ops per layer (RoPE, the cache scatter, transposes) did. This kernel reads each
+// sequence's keys and values in place from its cache slot (no gather of scattered slots) and
+// computes the dot products with vector instructions chosen at load time (AVX-512, AVX2 or
+// baseline). Tested against the GEMM path (mimo_model_test: incremental == full forward).
 #ifndef SEAMLESS_CORE_MODEL_CACHED_ATTENTION_H_
 #define SEAMLESS_CORE_MODEL_CACHED_ATTENTION_H_
 
@@ -16,17 +19,20 @@
 
 namespace seamless {
 
-// Queries per sequence up to which the kernel beats the GEMM path (decode is 1, an MTP
+// New tokens per sequence up to which the kernel beats the GEMM path (decode is 1, an MTP
 // verification step 2).
 inline constexpr int64_t kCachedAttentionMaxQueries = 4;
 
-// q: float32 [B, heads, T, head_dim] (RoPE applied and already scaled by 1/sqrt(head_dim)).
-// k_cache, v_cache: float32 contiguous [slots, kv_heads, max_len, head_dim], with the new keys
-// already written. Query t of row b sees keys [0, start[b] + t] of slot slots[b].
-// Returns [B, heads, T, head_dim].
-at::Tensor CachedAttention(const at::Tensor& q, const at::Tensor& k_cache,
-                           const at::Tensor& v_cache, const std::vector<int64_t>& slots,
-                           const std::vector<int64_t>& start);
+// qkv: float32 [B, T, (heads + 2 kv_heads) * head_dim], the fused q/k/v projection (biases
+// added, RoPE not yet applied). cos, sin: float32 [B, 1, T, head_dim] for the new positions.
+// k_cache, v_cache: float32 contiguous [slots, kv_heads, max_len, head_dim]; the new keys and
+// values are written at positions start[b] .. start[b] + T - 1 of slot slots[b]. Query t of
+// row b attends to keys [0, start[b] + t]. Returns float32 [B, T, heads * head_dim].
+at::Tensor CachedAttentionStep(const at::Tensor& qkv, const at::Tensor& cos,
+                               const at::Tensor& sin, at::Tensor& k_cache, at::Tensor& v_cache,
+                               const std::vector<int64_t>& slots,
+                               const std::vector<int64_t>& start, int64_t heads,
+                               int64_t kv_heads);
 
 }  // namespace seamless
 

@@ -121,6 +121,22 @@ TEST(MimoModelTest, MtpIncrementalMatchesFull) {
   ExpectClose(at::cat(pieces, 1), full, "mtp");
 }
 
+// Inference reuses fused q/k/v and gate/up weights (FusedParameters); an in-place update of
+// any part, as a weight swap or an optimizer step does, must be seen by the next forward.
+TEST(MimoModelTest, InferenceSeesInPlaceWeightUpdates) {
+  MimoModel model = TinyTestModel();
+  MimoModel other = TinyTestModel(TinyTestConfig(), /*seed=*/42);
+  at::Tensor ids = at::tensor(std::vector<int64_t>{3, 7, 1, 9}, at::kLong).view({1, 4});
+  at::NoGradGuard no_grad;
+  at::Tensor before = model->Logits(model->Hidden(ids));  // fills the fused-weight caches
+  auto mine = model->named_parameters();
+  for (const auto& item : other->named_parameters()) mine[item.key()].copy_(item.value());
+  at::Tensor after = model->Logits(model->Hidden(ids));
+  at::Tensor expected = other->Logits(other->Hidden(ids));
+  EXPECT_FALSE(at::allclose(before, after));
+  EXPECT_TRUE(at::allclose(after, expected, 1e-5, 1e-6));
+}
+
 TEST(MimoModelTest, OutputIsCausal) {
   MimoModel model = TinyTestModel();
   at::NoGradGuard no_grad;

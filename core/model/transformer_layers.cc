@@ -23,11 +23,40 @@ at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 
 }  // namespace
 
+at::Tensor FusedParameters::Get(const std::vector<at::Tensor>& parts) {
+  if (at::GradMode::is_enabled()) return at::cat(parts);
+  std::vector<std::pair<const void*, uint32_t>> key;
+  for (const at::Tensor& p : parts) key.emplace_back(p.data_ptr(), p._version());
+  if (!fused_.defined() || key != key_) {
+    fused_ = at::cat(parts);
+    key_ = std::move(key);
+  }
+  return fused_;
+}
+
 RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
   weight = register_parameter("weight", at::ones({dim}));
 }
 
 at::Tensor RmsNormImpl::forward(const at::Tensor& x) {
+  if (!at::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+      weight.scalar_type() == at::kFloat) {
+    // Inference on CPUs: one pass instead of five tensor ops (decode is op-overhead bound).
+    const at::Tensor in = x.contiguous(), w = weight.contiguous();
+    at::Tensor out = at::empty_like(in);
+    const int64_t dim = in.size(-1), rows = dim == 0 ? 0 : in.numel() / dim;
+    const float* xp = in.data_ptr<float>();
+    const float* wp = w.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = xp + r * dim;
+      float sum = 0;
+      for (int64_t d = 0; d < dim; ++d) sum += xr[d] * xr[d];
+      const float inv = 1.0f / std::sqrt(sum / dim + static_cast<float>(eps_));
+      for (int64_t d = 0; d < dim; ++d) op[r * dim + d] = xr[d] * inv * wp[d];
+    }
+    return out;
+  }
   at::Tensor variance = x.pow(2).mean(-1, /*keepdim=*/true);
   return x * at::rsqrt(variance + eps_) * weight;
 }
@@ -60,8 +89,16 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
   // One GEMM for q, k and v: concatenating the (small) weights per call is cheaper than
   // three passes over the activations, and autograd flows through the cat.
   const int64_t q_width = heads_ * head_dim_, kv_width = kv_heads_ * head_dim_;
-  at::Tensor qkv = at::linear(x, at::cat({q_proj->weight, k_proj->weight, v_proj->weight}),
-                              at::cat({q_proj->bias, k_proj->bias, v_proj->bias}));
+  at::Tensor qkv =
+      at::linear(x, qkv_weight_.Get({q_proj->weight, k_proj->weight, v_proj->weight}),
+                 qkv_bias_.Get({q_proj->bias, k_proj->bias, v_proj->bias}));
+  if (ctx.cache != nullptr && len <= kCachedAttentionMaxQueries && x.device().is_cpu() &&
+      !at::GradMode::is_enabled() && x.scalar_type() == at::kFloat) {
+    // Decode and MTP verification on CPUs: see cached_attention.h.
+    return o_proj(CachedAttentionStep(qkv, ctx.cos, ctx.sin, ctx.cache->keys(cache_layer_),
+                                      ctx.cache->values(cache_layer_), ctx.slots, ctx.start,
+                                      heads_, kv_heads_));
+  }
   at::Tensor q = qkv.narrow(-1, 0, q_width).view({batch, len, heads_, head_dim_}).transpose(1, 2);
   at::Tensor k =
       qkv.narrow(-1, q_width, kv_width).view({batch, len, kv_heads_, head_dim_}).transpose(1, 2);
@@ -74,22 +111,12 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
   if (ctx.cache != nullptr) {
     at::Tensor& k_cache = ctx.cache->keys(cache_layer_);
     at::Tensor& v_cache = ctx.cache->values(cache_layer_);
-    // One scatter per tensor: cache[slot_b, :, start_b + t, :] = k[b, :, t, :].
-    // (The List form, not at::indexing::TensorIndex, whose Slice copies an uninitialised
-    // bool in LibTorch 1.13 and trips UBSan.)
-    c10::List<c10::optional<at::Tensor>> where;
-    where.push_back(ctx.write_slots);
-    where.push_back(c10::nullopt);
-    where.push_back(ctx.write_positions);
-    k_cache.index_put_(where, k.transpose(1, 2));
-    v_cache.index_put_(where, v.transpose(1, 2));
-    if (len <= kCachedAttentionMaxQueries && x.device().is_cpu() && !at::GradMode::is_enabled() &&
-        x.scalar_type() == at::kFloat) {
-      // Decode and MTP verification: see cached_attention.h.
-      at::Tensor attended = CachedAttention(q * (1.0 / std::sqrt(double(head_dim_))), k_cache,
-                                            v_cache, ctx.slots, ctx.start);
-      return o_proj(attended.transpose(1, 2).reshape({batch, len, heads_ * head_dim_}));
-    }
+    // One row copy per tensor: cache[slot_b, h, start_b + t, :] = k[b, h, t, :], with the
+    // cache viewed as rows of head_dim floats. (Advanced indexing with index_put_ cost ~3x
+    // more per call, and dominated small-batch decode steps.)
+    if (!ctx.write_rows.defined()) ctx.write_rows = ctx.CacheRows(kv_heads_, k_cache.size(2));
+    k_cache.view({-1, head_dim_}).index_copy_(0, ctx.write_rows, k.contiguous().view({-1, head_dim_}));
+    v_cache.view({-1, head_dim_}).index_copy_(0, ctx.write_rows, v.contiguous().view({-1, head_dim_}));
     if (ctx.contiguous) {
       k = k_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
       v = v_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
@@ -115,13 +142,13 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
         blocks.push_back(Attend(q.narrow(0, b0, nb).narrow(2, s, e - s),
                                 k.narrow(0, b0, nb).narrow(2, 0, e),
                                 v.narrow(0, b0, nb).narrow(2, 0, e),
-                                ctx.mask.narrow(3, s, e - s).narrow(4, 0, e)));
+                                ctx.Mask().narrow(3, s, e - s).narrow(4, 0, e)));
       }
       rows.push_back(at::cat(blocks, 2));
     }
     out = rows.size() == 1 ? rows[0] : at::cat(rows, 0);
   } else {
-    out = Attend(q, k, v, ctx.mask);
+    out = Attend(q, k, v, ctx.Mask());
   }
   out = out.transpose(1, 2).reshape({batch, len, heads_ * head_dim_});
   return o_proj(out);
@@ -135,7 +162,7 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
   // gate and up in one GEMM (see AttentionImpl::forward).
-  at::Tensor gate_up = at::linear(x, at::cat({gate_proj->weight, up_proj->weight}));
+  at::Tensor gate_up = at::linear(x, gate_up_weight_.Get({gate_proj->weight, up_proj->weight}));
   const int64_t width = gate_proj->weight.size(0);
   at::Tensor gate = gate_up.narrow(-1, 0, width), up = gate_up.narrow(-1, width, width);
   if (at::GradMode::is_enabled()) return down_proj(at::silu(gate) * up);

@@ -26,6 +26,18 @@ TORCH_MODULE(RmsNorm);
 
 // Grouped-query attention with q/k/v bias and rotary embeddings. `cache_layer` is this
 // layer's index in the KV cache.
+// The concatenation of some parameters, for one fused GEMM. Training concatenates on every
+// call (autograd must flow into each part); inference reuses the last concatenation until
+// a part changes (new data pointer, or an in-place update bumping its version counter).
+class FusedParameters {
+ public:
+  at::Tensor Get(const std::vector<at::Tensor>& parts);
+
+ private:
+  at::Tensor fused_;
+  std::vector<std::pair<const void*, uint32_t>> key_;
+};
+
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(const ModelConfig& config, int64_t cache_layer);
@@ -42,6 +54,7 @@ class AttentionImpl : public torch::nn::Module {
   at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                     const at::Tensor& mask) const;
   int64_t heads_, kv_heads_, head_dim_, cache_layer_;
+  FusedParameters qkv_weight_, qkv_bias_;
 };
 TORCH_MODULE(Attention);
 
@@ -50,6 +63,9 @@ class MlpImpl : public torch::nn::Module {
   explicit MlpImpl(const ModelConfig& config);
   at::Tensor forward(const at::Tensor& x);
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+
+ private:
+  FusedParameters gate_up_weight_;
 };
 TORCH_MODULE(Mlp);
 
