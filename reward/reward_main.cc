@@ -198,7 +198,7 @@ absl::Status RunCalibrate(const std::vector<std::string>& args) {
 absl::Status RunRewardServer(const std::vector<std::string>& args) {
   CommonFlags common;
   std::string listen, metrics_listen;
-  int64_t queue_capacity = 0;
+  int64_t queue_capacity = RewardConfig().queue_capacity;
   FlagSet flags("seamless reward-server --listen HOST:PORT [--metrics-listen HOST:PORT] [flags]",
                 "Serves RewardService: the math verifier and the sandboxed code runner (bubblewrap),\n"
                 "on a bounded worker pool (RESOURCE_EXHAUSTED when full), with grpc.health.v1 and\n"
