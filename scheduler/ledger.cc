@@ -1,0 +1,161 @@
+#include "scheduler/ledger.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace seamless {
+
+const char* PromptStateName(PromptState state) {
+  switch (state) {
+    case PromptState::kQueued: return "queued";
+    case PromptState::kGenerating: return "generating";
+    case PromptState::kScoring: return "scoring";
+    case PromptState::kComplete: return "complete";
+    case PromptState::kDropped: return "dropped";
+    case PromptState::kTrained: return "trained";
+  }
+  return "?";
+}
+
+namespace {
+int64_t& Count(LedgerSummary& s, PromptState state) {
+  switch (state) {
+    case PromptState::kQueued: return s.queued;
+    case PromptState::kGenerating: return s.generating;
+    case PromptState::kScoring: return s.scoring;
+    case PromptState::kComplete: return s.complete;
+    case PromptState::kDropped: return s.dropped;
+    case PromptState::kTrained: return s.trained;
+  }
+  return s.queued;
+}
+}  // namespace
+
+std::string Ledger::Take(int64_t record, bool from_easy_pool, const std::string& uid) {
+  LedgerEntry entry;
+  entry.uid = uid;
+  entry.record = record;
+  entry.from_easy_pool = from_easy_pool;
+  entries_[uid] = entry;
+  order_.push_back(uid);
+  ++summary_.taken;
+  if (from_easy_pool) ++summary_.taken_from_easy_pool;
+  ++summary_.queued;
+  return uid;
+}
+
+absl::Status Ledger::Move(const std::string& uid, std::initializer_list<PromptState> from,
+                          PromptState to, LedgerEntry** out) {
+  auto it = entries_.find(uid);
+  if (it == entries_.end()) return absl::InternalError(absl::StrCat("ledger: unknown prompt ", uid));
+  LedgerEntry& e = it->second;
+  bool allowed = false;
+  for (PromptState s : from) allowed |= e.state == s;
+  if (!allowed) {
+    return absl::InternalError(absl::StrCat("ledger: prompt ", uid, " cannot go from ",
+                                            PromptStateName(e.state), " to ", PromptStateName(to)));
+  }
+  --Count(summary_, e.state);
+  e.state = to;
+  ++Count(summary_, to);
+  if (out) *out = &e;
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::Launch(const std::string& uid, const std::string& group_id, int worker,
+                            uint64_t launch_seq, int64_t version,
+                            std::chrono::steady_clock::time_point lease_expiry) {
+  LedgerEntry* e = nullptr;
+  absl::Status moved = Move(uid, {PromptState::kQueued}, PromptState::kGenerating, &e);
+  if (!moved.ok()) return moved;
+  ++e->launches;
+  e->group_id = group_id;
+  e->worker = worker;
+  e->launch_seq = launch_seq;
+  e->version = version;
+  e->lease_expiry = lease_expiry;
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::StartScoring(const std::string& uid) {
+  return Move(uid, {PromptState::kGenerating}, PromptState::kScoring, nullptr);
+}
+
+absl::Status Ledger::Complete(const std::string& uid) {
+  return Move(uid, {PromptState::kScoring}, PromptState::kComplete, nullptr);
+}
+
+absl::Status Ledger::Drop(const std::string& uid, const std::string& reason) {
+  LedgerEntry* e = nullptr;
+  absl::Status moved = Move(uid,
+                            {PromptState::kQueued, PromptState::kGenerating, PromptState::kScoring,
+                             PromptState::kComplete},
+                            PromptState::kDropped, &e);
+  if (!moved.ok()) return moved;
+  e->drop_reason = reason;
+  e->worker = -1;
+  ++summary_.dropped_by_reason[reason];
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::Trained(const std::string& uid, int64_t step) {
+  LedgerEntry* e = nullptr;
+  absl::Status moved = Move(uid, {PromptState::kComplete}, PromptState::kTrained, &e);
+  if (!moved.ok()) return moved;
+  e->trained_step = step;
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::Requeue(const std::string& uid, const std::string& reason) {
+  LedgerEntry* e = nullptr;
+  absl::Status moved = Move(uid, {PromptState::kGenerating, PromptState::kScoring},
+                            PromptState::kQueued, &e);
+  if (!moved.ok()) return moved;
+  e->worker = -1;
+  ++summary_.requeues;
+  ++summary_.requeued_by_reason[reason];
+  return absl::OkStatus();
+}
+
+const LedgerEntry* Ledger::Find(const std::string& uid) const {
+  auto it = entries_.find(uid);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Ledger::ExpiredLeases(std::chrono::steady_clock::time_point now) const {
+  std::vector<std::string> out;
+  for (const auto& uid : order_) {
+    const LedgerEntry& e = entries_.at(uid);
+    if (e.state == PromptState::kGenerating && e.lease_expiry < now) out.push_back(uid);
+  }
+  return out;
+}
+
+std::vector<const LedgerEntry*> Ledger::Pending() const {
+  std::vector<const LedgerEntry*> out;
+  for (const auto& uid : order_) {
+    const LedgerEntry& e = entries_.at(uid);
+    if (e.state != PromptState::kTrained && e.state != PromptState::kDropped) out.push_back(&e);
+  }
+  return out;
+}
+
+LedgerSummary Ledger::Summary() const { return summary_; }
+
+absl::Status Ledger::CheckBalanced() const {
+  const LedgerSummary& s = summary_;
+  const int64_t accounted = s.queued + s.generating + s.scoring + s.complete + s.dropped + s.trained;
+  if (accounted != s.taken) {
+    return absl::InternalError(absl::StrCat("ledger out of balance: taken ", s.taken, " but ",
+                                            accounted, " accounted for"));
+  }
+  LedgerSummary recount;
+  for (const auto& [uid, e] : entries_) ++Count(recount, e.state);
+  if (recount.queued != s.queued || recount.generating != s.generating ||
+      recount.scoring != s.scoring || recount.complete != s.complete ||
+      recount.dropped != s.dropped || recount.trained != s.trained) {
+    return absl::InternalError("ledger counters disagree with its entries");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace seamless

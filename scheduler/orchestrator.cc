@@ -1,0 +1,644 @@
+#include "scheduler/orchestrator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+
+namespace seamless {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double SecondsBetween(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+uint64_t Mix(uint64_t a, uint64_t b) {
+  uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+Orchestrator::Orchestrator(SchedulerConfig config, const PromptDataset* train,
+                           const PromptDataset* val, PromptEncoder encode,
+                           RolloutBackend* rollout, RewardBackend* reward, LearnerBackend* learner)
+    : config_(std::move(config)),
+      train_(train),
+      val_(val),
+      encode_(std::move(encode)),
+      rollout_(rollout),
+      reward_(reward),
+      learner_(learner),
+      sampler_(static_cast<int64_t>(train->records.size()), config_.seed),
+      rng_(config_.seed * 7919 + 1),
+      worker_load_(rollout->num_workers(), 0),
+      worker_down_until_(rollout->num_workers()) {}
+
+Orchestrator::~Orchestrator() {
+  {
+    std::lock_guard<std::mutex> lock(inbox_->mu);
+    inbox_->open = false;
+    inbox_->tasks.clear();
+  }
+  if (trainer_.joinable()) trainer_.join();
+}
+
+void Orchestrator::Post(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(inbox_->mu);
+  if (!inbox_->open) return;
+  inbox_->tasks.push_back(std::move(task));
+  inbox_->wake.notify_one();
+}
+
+bool Orchestrator::RunOneTask(std::chrono::milliseconds wait) {
+  std::function<void()> task;
+  {
+    std::unique_lock<std::mutex> lock(inbox_->mu);
+    if (!inbox_->wake.wait_for(lock, wait, [&] { return !inbox_->tasks.empty(); })) return false;
+    task = std::move(inbox_->tasks.front());
+    inbox_->tasks.pop_front();
+  }
+  task();
+  return true;
+}
+
+void Orchestrator::Fail(absl::Status status) {
+  if (failure_.ok()) {
+    SLOG(ERROR) << status;
+    failure_ = std::move(status);
+  }
+}
+
+std::string Orchestrator::NextPrompt() {
+  if (!queue_.empty()) {
+    std::string uid = queue_.front();
+    queue_.pop_front();
+    return uid;
+  }
+  std::bernoulli_distribution easy(config_.easy_pool_prob);
+  if (!easy_pool_.empty() && easy(rng_)) {
+    std::uniform_int_distribution<size_t> pick(0, easy_pool_.size() - 1);
+    const int64_t record = easy_pool_[pick(rng_)];
+    return ledger_.Take(record, /*from_easy_pool=*/true, absl::StrCat("e", easy_takes_++, ".", record));
+  }
+  const int64_t record = sampler_.Next();
+  ++takes_;
+  return ledger_.Take(record, false, absl::StrCat("d", sampler_.epoch(), ".", record));
+}
+
+int Orchestrator::PickWorker() const {
+  const auto now = Clock::now();
+  int best = -1;
+  for (int w = 0; w < static_cast<int>(worker_load_.size()); ++w) {
+    if (worker_down_until_[w] > now) continue;
+    if (worker_load_[w] >= config_.max_inflight_per_worker) continue;
+    if (best < 0 || worker_load_[w] < worker_load_[best]) best = w;
+  }
+  return best;
+}
+
+void Orchestrator::Launch(const std::string& uid, bool eval) {
+  GroupRun run;
+  run.eval = eval;
+  run.uid = uid;
+  if (eval) {
+    absl::SimpleAtoi(uid.substr(uid.rfind('.') + 1), &run.record);
+  } else {
+    run.record = ledger_.Find(uid)->record;
+  }
+  const PromptRecord& record = (eval ? val_ : train_)->records[run.record];
+  auto ids = encode_(record);
+  if (!ids.ok()) {
+    SLOG(WARNING) << "prompt " << record.line << " of " << (eval ? val_ : train_)->path
+                  << " cannot be encoded: " << ids.status().message();
+    if (eval) {
+      --eval_pending_;
+      ++eval_total_;
+    } else {
+      absl::Status s = ledger_.Drop(uid, "bad_prompt");
+      if (!s.ok()) Fail(s);
+    }
+    return;
+  }
+  int worker = PickWorker();
+  if (worker < 0 && eval) {
+    for (int w = 0; w < static_cast<int>(worker_load_.size()); ++w) {
+      if (worker_down_until_[w] <= Clock::now() && (worker < 0 || worker_load_[w] < worker_load_[worker])) worker = w;
+    }
+  }
+  if (worker < 0) {  // no worker can take it now
+    if (!eval) queue_.push_front(uid);
+    return;
+  }
+  run.worker = worker;
+  run.version = policy_version_;
+  run.launch_seq = eval ? 0 : next_launch_seq_++;
+  run.expected = eval ? 1 : config_.group_size;
+  GroupRequest request;
+  request.prompt = std::move(*ids);
+  request.num_samples = static_cast<int32_t>(run.expected);
+  request.sampling = config_.sampling;
+  request.launch_seq = run.launch_seq;
+  if (eval) {
+    request.sampling.temperature = config_.eval_temperature;
+    if (config_.eval_max_new_tokens > 0) request.sampling.max_new_tokens = config_.eval_max_new_tokens;
+    run.group_id = uid;
+    request.sampling.seed = Mix(config_.seed, static_cast<uint64_t>(run.record) + (1ull << 40));
+  } else {
+    const LedgerEntry* entry = ledger_.Find(uid);
+    run.group_id = absl::StrCat(uid, "#", entry->launches + 1);
+    request.sampling.seed = Mix(config_.seed, run.launch_seq);
+    absl::Status launched =
+        ledger_.Launch(uid, run.group_id, worker, run.launch_seq, policy_version_,
+                       Clock::now() + std::chrono::milliseconds(
+                                          static_cast<int64_t>(config_.lease_seconds * 1000)));
+    if (!launched.ok()) return Fail(launched);
+    ++launched_this_step_;
+    counters_["scheduler/launched_groups"] += 1;
+  }
+  request.group_id = run.group_id;
+  ++worker_load_[worker];
+  const std::string gid = run.group_id;
+  inflight_[gid] = std::move(run);
+  std::shared_ptr<Inbox> inbox = inbox_;
+  auto post = [inbox](std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    if (!inbox->open) return;
+    inbox->tasks.push_back(std::move(task));
+    inbox->wake.notify_one();
+  };
+  rollout_->Generate(
+      worker, std::move(request),
+      [this, post, gid](RolloutSample sample) {
+        post([this, gid, s = std::move(sample)]() mutable { OnSample(gid, std::move(s)); });
+      },
+      [this, post, gid](absl::Status status) {
+        post([this, gid, status] { OnGenerationDone(gid, status); });
+      });
+}
+
+void Orchestrator::OnSample(const std::string& group_id, RolloutSample sample) {
+  const double tokens = static_cast<double>(sample.tokens.size());
+  generated_tokens_total_ += tokens;
+  counters_["rollout/generated_tokens"] += tokens;
+  auto it = inflight_.find(group_id);
+  if (it == inflight_.end() || sample.finish == Finish::kAborted) {
+    counters_["rollout/wasted_tokens"] += tokens;  // aborted or its group was given up
+    if (it != inflight_.end()) it->second.tokens += sample.tokens.size();
+    return;
+  }
+  GroupRun& run = it->second;
+  run.tokens += static_cast<int64_t>(sample.tokens.size());
+  ++run.generated;
+  if (!run.eval && run.generated == run.expected) {
+    absl::Status s = ledger_.StartScoring(run.uid);
+    if (!s.ok()) return Fail(s);
+  }
+  if (config_.async_reward || run.eval) {
+    ScoreSample(run, std::move(sample));
+  } else {
+    run.unscored.push_back(std::move(sample));
+  }
+}
+
+void Orchestrator::ScoreSample(GroupRun& run, RolloutSample sample) {
+  const PromptRecord& record = (run.eval ? val_ : train_)->records[run.record];
+  ScoreJob job;
+  job.request_id = sample.request_id;
+  job.ability = record.ability;
+  job.ground_truth = record.ground_truth;
+  job.extra_info_json = record.extra_info.is_null() ? "" : record.extra_info.dump();
+  job.response_text = rollout_->Detokenize(sample.tokens);
+  std::shared_ptr<Inbox> inbox = inbox_;
+  const std::string gid = run.group_id;
+  reward_->Score(std::move(job), [this, inbox, gid, sample = std::move(sample)](
+                                     absl::StatusOr<ScoreResult> result) mutable {
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    if (!inbox->open) return;
+    inbox->tasks.push_back([this, gid, s = std::move(sample), r = std::move(result)]() mutable {
+      OnScored(gid, std::move(s), std::move(r));
+    });
+    inbox->wake.notify_one();
+  });
+}
+
+void Orchestrator::OnScored(const std::string& group_id, RolloutSample sample,
+                            absl::StatusOr<ScoreResult> result) {
+  auto it = inflight_.find(group_id);
+  if (it == inflight_.end()) return;
+  GroupRun& run = it->second;
+  ++run.scored;
+  if (!result.ok()) {
+    run.reward_failed = true;
+    counters_["reward/failures"] += 1;
+    SLOG(WARNING) << "reward for " << sample.request_id << " failed: " << result.status().message();
+  } else {
+    run.samples.push_back({std::move(sample), *result});
+  }
+  MaybeComplete(run);
+}
+
+void Orchestrator::OnGenerationDone(const std::string& group_id, absl::Status status) {
+  auto it = inflight_.find(group_id);
+  if (it == inflight_.end()) return;
+  GroupRun& run = it->second;
+  if (!run.generation_done) --worker_load_[run.worker];
+  run.generation_done = true;
+  if (!status.ok() || run.generated < run.expected) {
+    const std::string reason = status.ok() ? "aborted_by_worker" : "worker_failed";
+    if (!status.ok()) {
+      SLOG(WARNING) << "rollout worker " << run.worker << " failed group " << group_id << ": "
+                    << status.message();
+      if (status.code() == absl::StatusCode::kUnavailable ||
+          status.code() == absl::StatusCode::kDeadlineExceeded) {
+        worker_down_until_[run.worker] = Clock::now() + std::chrono::seconds(5);
+      }
+    }
+    if (run.eval) {  // evaluate the prompt again elsewhere
+      const std::string uid = run.uid;
+      inflight_.erase(it);
+      Launch(uid, /*eval=*/true);
+      return;
+    }
+    GroupRun gone = std::move(run);
+    inflight_.erase(it);
+    Requeue(gone, reason);
+    return;
+  }
+  if (!config_.async_reward) {
+    // Barrier: score once every group of the round has finished generating.
+    bool all_done = true;
+    for (const auto& [gid, r] : inflight_) all_done &= r.eval || r.generation_done;
+    if (all_done) {
+      for (auto& [gid, r] : inflight_) {
+        std::vector<RolloutSample> held = std::move(r.unscored);
+        r.unscored.clear();
+        for (auto& s : held) ScoreSample(r, std::move(s));
+      }
+    }
+  }
+  MaybeComplete(run);
+}
+
+void Orchestrator::Requeue(GroupRun& run, const std::string& reason) {
+  counters_["rollout/wasted_tokens"] += static_cast<double>(run.tokens);
+  counters_[absl::StrCat("scheduler/requeued_", reason)] += 1;
+  absl::Status s = ledger_.Requeue(run.uid, reason);
+  if (!s.ok()) return Fail(s);
+  queue_.push_front(run.uid);
+}
+
+void Orchestrator::MaybeComplete(GroupRun& run) {
+  if (!run.generation_done || run.scored < run.expected) return;
+  auto it = inflight_.find(run.group_id);
+  GroupRun done = std::move(run);
+  inflight_.erase(it);
+  if (done.eval) {
+    --eval_pending_;
+    ++eval_total_;
+    if (!done.samples.empty() && done.samples[0].score.passed) ++eval_passed_;
+    return;
+  }
+  absl::Status s = ledger_.Complete(done.uid);
+  if (!s.ok()) return Fail(s);
+  std::string drop;
+  int64_t passed = 0;
+  for (const auto& t : done.samples) passed += t.score.passed;
+  if (done.reward_failed) {
+    drop = "reward_failed";
+  } else if (config_.dynamic_sampling && passed == done.expected) {
+    drop = "all_pass";
+    if (std::find(easy_pool_.begin(), easy_pool_.end(), done.record) == easy_pool_.end()) {
+      easy_pool_.push_back(done.record);
+    }
+  } else if (config_.dynamic_sampling && passed == 0) {
+    drop = "all_fail";
+  }
+  valid_rate_ = 0.8 * valid_rate_ + 0.2 * (drop.empty() ? 1.0 : 0.0);
+  counters_["scheduler/pass_rate_sum"] += double(passed) / done.expected;
+  counters_["scheduler/completed_groups"] += 1;
+  if (!drop.empty()) {
+    counters_[absl::StrCat("scheduler/dropped_", drop)] += 1;
+    s = ledger_.Drop(done.uid, drop);
+    if (!s.ok()) Fail(s);
+    return;
+  }
+  std::sort(done.samples.begin(), done.samples.end(), [](const TrainSample& a, const TrainSample& b) {
+    return a.sample.index_in_group < b.sample.index_in_group;
+  });
+  valid_[done.launch_seq] = std::move(done);
+}
+
+bool Orchestrator::BatchReady(std::vector<uint64_t>* selected) const {
+  if (static_cast<int64_t>(valid_.size()) < config_.batch_groups) return false;
+  selected->clear();
+  for (const auto& [seq, run] : valid_) {
+    selected->push_back(seq);
+    if (static_cast<int64_t>(selected->size()) == config_.batch_groups) break;
+  }
+  const uint64_t last = selected->back();
+  for (const auto& [gid, run] : inflight_) {
+    if (run.eval) continue;
+    // FIFO: every group launched before the selected ones must have finished first (no
+    // length bias toward quick answers). Without early termination, wait for all.
+    if (!config_.early_termination || run.launch_seq < last) return false;
+  }
+  return true;
+}
+
+void Orchestrator::CheckLeases() {
+  const auto now = Clock::now();
+  for (const std::string& uid : ledger_.ExpiredLeases(now)) {
+    const LedgerEntry* e = ledger_.Find(uid);
+    auto it = inflight_.find(e->group_id);
+    if (it == inflight_.end()) continue;
+    SLOG(WARNING) << "lease of group " << e->group_id << " on worker " << e->worker
+                  << " expired; re-queued";
+    AbortSpec spec;
+    spec.group_ids = {e->group_id};
+    rollout_->Abort(spec);
+    GroupRun gone = std::move(it->second);
+    inflight_.erase(it);
+    if (!gone.generation_done) --worker_load_[gone.worker];
+    Requeue(gone, "lease_expired");
+  }
+}
+
+void Orchestrator::Advance() {
+  if (!failure_.ok()) return;
+  // Drop valid groups that have become too stale to train on.
+  for (auto it = valid_.begin(); it != valid_.end();) {
+    if (it->second.version < policy_version_ - config_.max_staleness) {
+      counters_["scheduler/dropped_stale"] += 1;
+      absl::Status s = ledger_.Drop(it->second.uid, "stale");
+      if (!s.ok()) return Fail(s);
+      it = valid_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  int64_t in_flight = 0;
+  for (const auto& [gid, run] : inflight_) in_flight += !run.eval;
+  const int64_t n = config_.batch_groups;
+  auto launch_one = [&]() -> bool {
+    if (launched_this_step_ >= config_.max_launch_rounds * n) {
+      std::string why;
+      for (const auto& [k, v] : counters_) {
+        if (k.rfind("scheduler/dropped_", 0) == 0 || k.rfind("scheduler/requeued_", 0) == 0) {
+          absl::StrAppend(&why, why.empty() ? "" : ", ", k.substr(10), " ", v);
+        }
+      }
+      Fail(absl::ResourceExhaustedError(absl::StrCat(
+          "generated too many: ", launched_this_step_, " groups launched for step ", step_,
+          " (max_launch_rounds ", config_.max_launch_rounds, " x ", n, ") but only ",
+          valid_.size(), " of the ", n, " valid groups needed; this step: ",
+          why.empty() ? "nothing dropped" : why,
+          ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model")));
+      return false;
+    }
+    if (PickWorker() < 0) return false;
+    Launch(NextPrompt(), false);
+    return failure_.ok();
+  };
+  if (config_.continuous) {
+    // Launch while the work in flight is predicted not to fill the batch.
+    while (failure_.ok()) {
+      const double predicted = double(valid_.size()) + in_flight * std::max(valid_rate_, 0.05);
+      if (predicted >= double(n)) break;
+      if (PickWorker() < 0) break;
+      if (!launch_one()) break;
+      ++in_flight;
+    }
+  } else if (in_flight == 0 && static_cast<int64_t>(valid_.size()) < n && !training_) {
+    // Naive dynamic sampling: a round of N groups behind a barrier.
+    for (int64_t i = 0; i < n && failure_.ok(); ++i) {
+      if (!launch_one()) break;
+    }
+  }
+  if (training_ || !failure_.ok()) return;
+  std::vector<uint64_t> selected;
+  if (!BatchReady(&selected)) return;
+  const uint64_t last = selected.back();
+  if (config_.early_termination) {
+    // Abort only what was launched after the selected groups, and re-queue those prompts.
+    std::vector<std::string> later;
+    for (const auto& [gid, run] : inflight_) {
+      if (!run.eval && run.launch_seq > last && !run.generation_done) later.push_back(gid);
+    }
+    if (!later.empty()) {
+      AbortSpec spec;
+      spec.by_launch_seq = true;
+      spec.launched_after = last;
+      rollout_->Abort(spec);
+      for (const std::string& gid : later) {
+        GroupRun gone = std::move(inflight_[gid]);
+        inflight_.erase(gid);
+        --worker_load_[gone.worker];
+        counters_["scheduler/early_terminated_groups"] += 1;
+        Requeue(gone, "early_termination");
+      }
+    }
+  }
+  std::vector<TrainGroupData> batch;
+  std::vector<std::string> uids;
+  double reward_sum = 0, length_sum = 0, samples = 0;
+  for (uint64_t seq : selected) {
+    GroupRun run = std::move(valid_[seq]);
+    valid_.erase(seq);
+    TrainGroupData g;
+    g.group_id = run.group_id;
+    for (auto& t : run.samples) {
+      reward_sum += t.score.reward;
+      length_sum += static_cast<double>(t.sample.tokens.size());
+      samples += 1;
+    }
+    g.samples = std::move(run.samples);
+    batch.push_back(std::move(g));
+    uids.push_back(run.uid);
+  }
+  counters_["critic/score/mean"] = samples > 0 ? reward_sum / samples : 0;
+  counters_["response_length/mean"] = samples > 0 ? length_sum / samples : 0;
+  training_ = true;
+  if (trainer_.joinable()) trainer_.join();
+  std::shared_ptr<Inbox> inbox = inbox_;
+  const int64_t step = step_;
+  trainer_ = std::thread([this, inbox, step, batch = std::move(batch), uids = std::move(uids)] {
+    const auto start = Clock::now();
+    absl::StatusOr<TrainResult> result = learner_->Train(step, batch);
+    const double seconds = SecondsBetween(start, Clock::now());
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    if (!inbox->open) return;
+    inbox->tasks.push_back([this, uids, seconds, result = std::move(result)]() mutable {
+      training_ = false;
+      if (!result.ok()) return Fail(Annotate(result.status(), "learner"));
+      for (const std::string& uid : uids) {
+        absl::Status s = ledger_.Trained(uid, step_);
+        if (!s.ok()) return Fail(s);
+      }
+      policy_version_ = result->policy_version;
+      StepReport report;
+      report.step = ++step_;
+      report.policy_version = policy_version_;
+      report.metrics = result->metrics;
+      const double step_seconds = SecondsBetween(step_start_, Clock::now());
+      for (const auto& [k, v] : counters_) {
+        if (k == "scheduler/pass_rate_sum") continue;
+        report.metrics[k] = v;
+      }
+      const double completed = counters_["scheduler/completed_groups"];
+      report.metrics["scheduler/pass_rate"] =
+          completed > 0 ? counters_["scheduler/pass_rate_sum"] / completed : 0;
+      report.metrics["scheduler/valid_groups"] = double(config_.batch_groups);
+      report.metrics["timing_s/step"] = step_seconds;
+      report.metrics["timing_s/update_actor_total"] = seconds;
+      report.metrics["perf/throughput"] = counters_["rollout/generated_tokens"] / step_seconds;
+      const double idle = rollout_->IdleFraction();
+      if (idle >= 0) report.metrics["rollout/idle_fraction"] = idle;
+      LedgerSummary summary = ledger_.Summary();
+      report.metrics["ledger/taken"] = double(summary.taken);
+      report.metrics["ledger/trained"] = double(summary.trained);
+      report.metrics["ledger/dropped"] = double(summary.dropped);
+      report.metrics["ledger/pending"] =
+          double(summary.queued + summary.generating + summary.scoring + summary.complete);
+      counters_.clear();
+      launched_this_step_ = 0;
+      step_start_ = Clock::now();
+      const bool last_step = step_ >= config_.steps;
+      if (last_step || (config_.eval_every > 0 && step_ % config_.eval_every == 0)) {
+        double accuracy = 0;
+        absl::Status s = Evaluate(step_, &accuracy);
+        if (!s.ok()) return Fail(s);
+        report.metrics["val/accuracy"] = accuracy;
+      }
+      absl::Status balanced = ledger_.CheckBalanced();
+      if (!balanced.ok()) return Fail(balanced);
+      if (on_step_) on_step_(report);
+      PublishSnapshot(last_step ? "finishing" : "running");
+    });
+    inbox->wake.notify_one();
+  });
+}
+
+absl::Status Orchestrator::Evaluate(int64_t step, double* accuracy) {
+  if (val_ == nullptr || val_->records.empty()) {
+    *accuracy = 0;
+    return absl::OkStatus();
+  }
+  const int64_t n = std::min<int64_t>(config_.eval_prompts, val_->records.size());
+  eval_pending_ = n;
+  eval_passed_ = eval_total_ = 0;
+  for (int64_t i = 0; i < n; ++i) Launch(absl::StrCat("eval.", step, ".", i), /*eval=*/true);
+  const auto deadline = Clock::now() + std::chrono::minutes(10);
+  while (eval_pending_ > 0 && failure_.ok()) {
+    if (Clock::now() > deadline) return absl::DeadlineExceededError("evaluation took over 10 minutes");
+    RunOneTask(std::chrono::milliseconds(200));
+  }
+  RETURN_IF_ERROR(failure_);
+  *accuracy = eval_total_ > 0 ? double(eval_passed_) / eval_total_ : 0;
+  return absl::OkStatus();
+}
+
+void Orchestrator::PublishSnapshot(const std::string& state) {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  snapshot_.step = step_;
+  snapshot_.policy_version = policy_version_;
+  snapshot_.ledger = ledger_.Summary();
+  const double wall = SecondsBetween(run_start_, Clock::now());
+  snapshot_.rollout_tokens_per_second = wall > 0 ? generated_tokens_total_ / wall : 0;
+  const double idle = rollout_->IdleFraction();
+  snapshot_.idle_fraction = idle >= 0 ? idle : 0;
+  snapshot_.state = state;
+}
+
+RunSnapshot Orchestrator::Snapshot() const {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  return snapshot_;
+}
+
+absl::Status Orchestrator::Run() {
+  run_start_ = step_start_ = Clock::now();
+  PublishSnapshot("running");
+  if (step_ == 0) {
+    double accuracy = 0;
+    RETURN_IF_ERROR(Evaluate(0, &accuracy));
+    StepReport report;
+    report.step = 0;
+    report.policy_version = policy_version_;
+    report.metrics["val/accuracy"] = accuracy;
+    if (on_step_) on_step_(report);
+    step_start_ = Clock::now();
+  }
+  auto last_check = Clock::now();
+  while (step_ < config_.steps && failure_.ok()) {
+    Advance();
+    RunOneTask(std::chrono::milliseconds(100));
+    while (RunOneTask(std::chrono::milliseconds(0))) {
+    }
+    if (Clock::now() - last_check > std::chrono::seconds(1)) {
+      CheckLeases();
+      PublishSnapshot("running");
+      last_check = Clock::now();
+    }
+  }
+  // Stop what is still generating: those prompts stay queued (pending) in the ledger.
+  std::vector<std::string> left;
+  for (const auto& [gid, run] : inflight_) left.push_back(gid);
+  if (!left.empty()) {
+    AbortSpec spec;
+    spec.group_ids = left;
+    rollout_->Abort(spec);
+  }
+  for (const std::string& gid : left) {
+    GroupRun gone = std::move(inflight_[gid]);
+    inflight_.erase(gid);
+    if (!gone.eval) Requeue(gone, "run_ended");
+  }
+  if (trainer_.joinable()) trainer_.join();
+  PublishSnapshot(failure_.ok() ? "finished" : "failed");
+  RETURN_IF_ERROR(failure_);
+  return ledger_.CheckBalanced();
+}
+
+nlohmann::json Orchestrator::SaveState() const {
+  nlohmann::json pending = nlohmann::json::array();
+  for (const LedgerEntry* e : ledger_.Pending()) pending.push_back(e->record);
+  return {{"step", step_},
+          {"policy_version", policy_version_},
+          {"sampler_epoch", sampler_.epoch()},
+          {"sampler_position", sampler_.position()},
+          {"easy_pool", easy_pool_},
+          {"next_launch_seq", next_launch_seq_},
+          {"pending_records", pending},
+          {"ledger", {{"taken", ledger_.Summary().taken},
+                      {"trained", ledger_.Summary().trained},
+                      {"dropped", ledger_.Summary().dropped}}}};
+}
+
+absl::Status Orchestrator::RestoreState(const nlohmann::json& state) {
+  try {
+    step_ = state.at("step").get<int64_t>();
+    policy_version_ = state.at("policy_version").get<int64_t>();
+    sampler_.Restore(state.at("sampler_epoch").get<int64_t>(),
+                     state.at("sampler_position").get<int64_t>());
+    easy_pool_ = state.at("easy_pool").get<std::vector<int64_t>>();
+    next_launch_seq_ = state.at("next_launch_seq").get<uint64_t>();
+    int64_t n = 0;
+    for (int64_t record : state.at("pending_records").get<std::vector<int64_t>>()) {
+      if (record < 0 || record >= static_cast<int64_t>(train_->records.size())) {
+        return absl::InvalidArgumentError(absl::StrCat("scheduler state: pending record ", record,
+                                                       " is not in the prompt data"));
+      }
+      queue_.push_back(ledger_.Take(record, false, absl::StrCat("r", n++, ".", record)));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("scheduler state: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace seamless

@@ -1,0 +1,393 @@
+#include "scheduler/orchestrator.h"
+
+#include "rollout/token_sampler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+namespace seamless {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Rollout workers on a thread of their own. Prompt id p (token p + 3) has pass probability
+// pass[p]; a sample passes when its one generated token is 1. A group takes `duration[p]`
+// milliseconds (long-tailed when the test says so). Workers can be killed.
+class FakeRollout : public RolloutBackend {
+ public:
+  FakeRollout(int workers, std::vector<double> pass, std::vector<int> duration_ms)
+      : workers_(workers), pass_(std::move(pass)), duration_(std::move(duration_ms)),
+        dead_(workers) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~FakeRollout() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+  int num_workers() const override { return workers_; }
+  void Generate(int worker, GroupRequest request, std::function<void(RolloutSample)> on_sample,
+                std::function<void(absl::Status)> on_done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generated_groups_;
+    if (dead_[worker]) {
+      on_done(absl::UnavailableError("worker is dead"));
+      return;
+    }
+    const int p = request.prompt[0] - 3;
+    Job job{worker, std::move(request), std::move(on_sample), std::move(on_done),
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(duration_[p])};
+    jobs_.push_back(std::move(job));
+  }
+  void Abort(const AbortSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++aborts_;
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      const bool hit = (spec.by_launch_seq && it->request.launch_seq > spec.launched_after) ||
+                       std::count(spec.group_ids.begin(), spec.group_ids.end(),
+                                  it->request.group_id);
+      if (!hit) {
+        ++it;
+        continue;
+      }
+      for (int i = 0; i < it->request.num_samples; ++i) {
+        RolloutSample s = MakeSample(*it, i);
+        s.finish = Finish::kAborted;
+        it->on_sample(std::move(s));
+      }
+      it->on_done(absl::OkStatus());
+      it = jobs_.erase(it);
+    }
+  }
+  std::string Detokenize(const std::vector<int32_t>& ids) override {
+    return ids.empty() ? "" : std::to_string(ids[0]);
+  }
+  void Kill(int worker) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dead_[worker] = true;
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      if (it->worker != worker) {
+        ++it;
+        continue;
+      }
+      it->on_done(absl::UnavailableError("connection reset"));
+      it = jobs_.erase(it);
+    }
+  }
+  int64_t generated_groups() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return generated_groups_;
+  }
+
+ private:
+  struct Job {
+    int worker;
+    GroupRequest request;
+    std::function<void(RolloutSample)> on_sample;
+    std::function<void(absl::Status)> on_done;
+    std::chrono::steady_clock::time_point due;
+  };
+  RolloutSample MakeSample(const Job& job, int i) {
+    RolloutSample s;
+    s.group_id = job.request.group_id;
+    s.request_id = RequestId(job.request.group_id, i);
+    s.index_in_group = i;
+    s.launch_seq = job.request.launch_seq;
+    s.prompt = job.request.prompt;
+    const int p = job.request.prompt[0] - 3;
+    const double u = CounterUniform(job.request.sampling.seed, i);
+    s.tokens = {u < pass_[p] ? 1 : 0};
+    s.logprobs = {-0.5f};
+    s.versions = {0};
+    s.finish = Finish::kStop;
+    return s;
+  }
+  void Loop() {
+    while (true) {
+      std::vector<Job> due;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) return;
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = jobs_.begin(); it != jobs_.end();) {
+          if (it->due <= now) {
+            due.push_back(std::move(*it));
+            it = jobs_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      for (Job& job : due) {
+        for (int i = 0; i < job.request.num_samples; ++i) job.on_sample(MakeSample(job, i));
+        job.on_done(absl::OkStatus());
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  int workers_;
+  std::vector<double> pass_;
+  std::vector<int> duration_;
+  std::mutex mu_;
+  std::vector<Job> jobs_;
+  std::vector<bool> dead_;
+  bool stop_ = false;
+  int64_t generated_groups_ = 0;
+  int64_t aborts_ = 0;
+  std::thread thread_;
+};
+
+// Passes "1" against the ground truth "1"; request ids listed in `fail` fail.
+class FakeReward : public RewardBackend {
+ public:
+  void Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResult>)> done) override {
+    if (fail_all) return done(absl::DeadlineExceededError("reward server hung"));
+    ScoreResult r;
+    r.passed = job.response_text == job.ground_truth;
+    r.reward = r.passed ? 1 : 0;
+    done(r);
+  }
+  std::atomic<bool> fail_all{false};
+};
+
+class FakeLearner : public LearnerBackend {
+ public:
+  absl::StatusOr<TrainResult> Train(int64_t step,
+                                    const std::vector<TrainGroupData>& groups) override {
+    std::lock_guard<std::mutex> lock(mu);
+    batches.push_back(groups);
+    TrainResult r;
+    r.policy_version = step + 1;
+    r.metrics["actor/pg_loss"] = 0.1;
+    return r;
+  }
+  std::mutex mu;
+  std::vector<std::vector<TrainGroupData>> batches;
+};
+
+PromptDataset Dataset(int n) {
+  PromptDataset d;
+  d.path = "fake.jsonl";
+  for (int i = 0; i < n; ++i) {
+    PromptRecord r;
+    r.index = i;
+    r.line = i + 1;
+    r.prompt = "p" + std::to_string(i);
+    r.ground_truth = "1";
+    d.records.push_back(r);
+  }
+  return d;
+}
+
+PromptEncoder Encoder() {
+  return [](const PromptRecord& r) -> absl::StatusOr<std::vector<int32_t>> {
+    return std::vector<int32_t>{static_cast<int32_t>(r.index + 3)};
+  };
+}
+
+SchedulerConfig Config(int64_t steps) {
+  SchedulerConfig c;
+  c.steps = steps;
+  c.group_size = 4;
+  c.batch_groups = 3;
+  c.max_inflight_per_worker = 4;
+  c.eval_every = 0;
+  c.eval_prompts = 5;
+  c.seed = 1;
+  return c;
+}
+
+void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& learner) {
+  EXPECT_TRUE(o.ledger().CheckBalanced().ok());
+  LedgerSummary s = o.ledger().Summary();
+  EXPECT_EQ(s.taken, s.queued + s.generating + s.scoring + s.complete + s.dropped + s.trained);
+  std::set<std::string> trained;
+  int64_t groups = 0;
+  for (const auto& batch : learner.batches) {
+    for (const auto& g : batch) {
+      const std::string uid = g.group_id.substr(0, g.group_id.find('#'));
+      EXPECT_TRUE(trained.insert(uid).second) << uid << " trained twice";
+      ++groups;
+    }
+  }
+  EXPECT_EQ(s.trained, groups);
+}
+
+TEST(OrchestratorTest, TrainsBatchesOfMixedGroupsAndKeepsTheLedgerExact) {
+  // Prompts pass with probability 0 (a third), 1 (a third) or 0.5.
+  const int n = 60;
+  std::vector<double> pass(n);
+  std::vector<int> duration(n);
+  for (int i = 0; i < n; ++i) {
+    pass[i] = i % 3 == 0 ? 0.0 : i % 3 == 1 ? 1.0 : 0.5;
+    duration[i] = i % 7 == 0 ? 30 : 2;  // a long tail
+  }
+  PromptDataset train = Dataset(n), val = Dataset(10);
+  FakeRollout rollout(2, pass, duration);
+  FakeReward reward;
+  FakeLearner learner;
+  Orchestrator o(Config(4), &train, &val, Encoder(), &rollout, &reward, &learner);
+  std::vector<StepReport> reports;
+  o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
+  ASSERT_TRUE(o.Run().ok());
+  ASSERT_EQ(learner.batches.size(), 4u);
+  for (const auto& batch : learner.batches) {
+    ASSERT_EQ(batch.size(), 3u);
+    for (const auto& g : batch) {
+      ASSERT_EQ(g.samples.size(), 4u);
+      int passed = 0;
+      for (const auto& s : g.samples) passed += s.score.passed;
+      EXPECT_GT(passed, 0) << "all-fail group trained";
+      EXPECT_LT(passed, 4) << "all-pass group trained";
+    }
+  }
+  ExpectBalancedAndNoDuplicates(o, learner);
+  LedgerSummary s = o.ledger().Summary();
+  EXPECT_GT(s.dropped_by_reason["all_pass"], 0);
+  EXPECT_GT(s.dropped_by_reason["all_fail"], 0);
+  // Step reports: the start evaluation plus one per step, with verl's names.
+  ASSERT_EQ(reports.size(), 5u);
+  EXPECT_TRUE(reports.front().metrics.count("val/accuracy"));
+  EXPECT_TRUE(reports.back().metrics.count("val/accuracy"));
+  EXPECT_TRUE(reports.back().metrics.count("critic/score/mean"));
+  EXPECT_EQ(reports.back().policy_version, 4);
+}
+
+TEST(OrchestratorTest, EarlyTerminationTakesTheEarliestLaunchedValidGroupsOnly) {
+  // Every prompt is valid; prompt 0..5 are slow. FIFO selection must still pick the earliest
+  // launched groups (waiting for slow ones) and abort only later launches.
+  const int n = 40;
+  std::vector<double> pass(n, 0.5);
+  std::vector<int> duration(n, 2);
+  PromptDataset train = Dataset(n), val = Dataset(3);
+  for (int i = 0; i < n; ++i) duration[i] = (i % 5 == 0) ? 40 : 1;
+  FakeRollout rollout(2, pass, duration);
+  FakeReward reward;
+  FakeLearner learner;
+  SchedulerConfig c = Config(3);
+  c.dynamic_sampling = false;
+  Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
+  ASSERT_TRUE(o.Run().ok());
+  ExpectBalancedAndNoDuplicates(o, learner);
+  // Within each batch, launch order is contiguous from the earliest unfinished launch: no
+  // group launched later than a selected one was preferred over an earlier one.
+  uint64_t previous_max = 0;
+  for (const auto& batch : learner.batches) {
+    std::vector<uint64_t> seqs;
+    for (const auto& g : batch) seqs.push_back(g.samples[0].sample.launch_seq);
+    std::sort(seqs.begin(), seqs.end());
+    EXPECT_GT(seqs.front(), 0u);
+    EXPECT_GT(seqs.back(), previous_max);
+    previous_max = seqs.back();
+  }
+}
+
+TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
+  const int n = 40;
+  std::vector<double> pass(n, 0.5);
+  std::vector<int> duration(n, 20);
+  PromptDataset train = Dataset(n), val = Dataset(3);
+  FakeRollout rollout(2, pass, duration);
+  FakeReward reward;
+  FakeLearner learner;
+  Orchestrator o(Config(3), &train, &val, Encoder(), &rollout, &reward, &learner);
+  std::thread killer([&] {  // kill worker 0 mid-run, once the first step has trained
+    for (int i = 0; i < 2000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(learner.mu);
+        if (!learner.batches.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    rollout.Kill(0);
+  });
+  ASSERT_TRUE(o.Run().ok());
+  killer.join();
+  ExpectBalancedAndNoDuplicates(o, learner);
+  EXPECT_EQ(learner.batches.size(), 3u);
+  EXPECT_GT(o.ledger().Summary().requeued_by_reason["worker_failed"], 0);
+}
+
+TEST(OrchestratorTest, TooEasyDataFailsWithGeneratedTooMany) {
+  const int n = 30;
+  PromptDataset train = Dataset(n), val = Dataset(2);
+  FakeRollout rollout(1, std::vector<double>(n, 1.0), std::vector<int>(n, 1));
+  FakeReward reward;
+  FakeLearner learner;
+  SchedulerConfig c = Config(2);
+  c.max_launch_rounds = 3;
+  Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
+  absl::Status s = o.Run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("generated too many"));
+  EXPECT_TRUE(o.ledger().CheckBalanced().ok());
+}
+
+TEST(OrchestratorTest, FailedRewardsDropTheGroupWithAReason) {
+  const int n = 20;
+  PromptDataset train = Dataset(n), val = Dataset(0);
+  FakeRollout rollout(1, std::vector<double>(n, 0.5), std::vector<int>(n, 1));
+  FakeReward reward;
+  reward.fail_all = true;
+  FakeLearner learner;
+  SchedulerConfig c = Config(1);
+  c.max_launch_rounds = 2;
+  Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
+  EXPECT_FALSE(o.Run().ok());
+  EXPECT_GT(o.ledger().Summary().dropped_by_reason["reward_failed"], 0);
+  EXPECT_TRUE(o.ledger().CheckBalanced().ok());
+}
+
+TEST(LedgerTest, IllegalTransitionsAreRefused) {
+  Ledger ledger;
+  const std::string uid = ledger.Take(3, false, "d0.3");
+  EXPECT_FALSE(ledger.Trained(uid, 0).ok());
+  ASSERT_TRUE(ledger.Launch(uid, "g", 0, 1, 0, std::chrono::steady_clock::now()).ok());
+  ASSERT_TRUE(ledger.StartScoring(uid).ok());
+  ASSERT_TRUE(ledger.Complete(uid).ok());
+  ASSERT_TRUE(ledger.Trained(uid, 0).ok());
+  EXPECT_FALSE(ledger.Trained(uid, 1).ok()) << "trained twice";
+  EXPECT_FALSE(ledger.Requeue(uid, "x").ok());
+  EXPECT_TRUE(ledger.CheckBalanced().ok());
+}
+
+TEST(PromptDatasetTest, MalformedLinesNameFileLineAndField) {
+  auto bad = ParsePromptRecord(R"({"prompt": "hi", "reward_model": {}})", 7, "train.jsonl");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("train.jsonl:7"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("reward_model.ground_truth"));
+  auto msgs = ParsePromptRecord(R"({"prompt": [{"role": "user"}], "reward_model": {"ground_truth": 1}})",
+                                2, "d.jsonl");
+  EXPECT_THAT(msgs.status().message(), HasSubstr("prompt[0]"));
+  auto ok = ParsePromptRecord(
+      R"({"data_source": "x", "prompt": [{"role": "user", "content": "1+1?"}], "ability": "math",)"
+      R"( "reward_model": {"style": "rule", "ground_truth": 2}, "extra_info": {"i": 1}})",
+      3, "d.jsonl");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->ground_truth, "2");
+  EXPECT_EQ(ok->ability, "math");
+}
+
+TEST(PromptSamplerTest, EpochsArePermutationsAndResumeContinuesTheOrder) {
+  PromptSampler a(10, 5);
+  std::vector<int64_t> first;
+  for (int i = 0; i < 25; ++i) first.push_back(a.Next());
+  for (int e = 0; e < 2; ++e) {
+    std::set<int64_t> epoch(first.begin() + e * 10, first.begin() + e * 10 + 10);
+    EXPECT_EQ(epoch.size(), 10u);
+  }
+  PromptSampler b(10, 5);
+  b.Restore(2, 3);
+  PromptSampler c(10, 5);
+  for (int i = 0; i < 23; ++i) c.Next();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(b.Next(), c.Next());
+}
+
+}  // namespace
+}  // namespace seamless
