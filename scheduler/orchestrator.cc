@@ -386,21 +386,7 @@ void Orchestrator::Advance() {
   for (const auto& [gid, run] : inflight_) in_flight += !run.eval;
   const int64_t n = config_.batch_groups;
   auto launch_one = [&]() -> bool {
-    if (launched_this_step_ >= config_.max_launch_rounds * n) {
-      std::string why;
-      for (const auto& [k, v] : counters_) {
-        if (k.rfind("scheduler/dropped_", 0) == 0 || k.rfind("scheduler/requeued_", 0) == 0) {
-          absl::StrAppend(&why, why.empty() ? "" : ", ", k.substr(10), " ", v);
-        }
-      }
-      Fail(absl::ResourceExhaustedError(absl::StrCat(
-          "generated too many: ", launched_this_step_, " groups launched for step ", step_,
-          " (max_launch_rounds ", config_.max_launch_rounds, " x ", n, ") but only ",
-          valid_.size(), " of the ", n, " valid groups needed; this step: ",
-          why.empty() ? "nothing dropped" : why,
-          ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model")));
-      return false;
-    }
+    if (launched_this_step_ >= config_.max_launch_rounds * n) return false;  // see below
     if (PickWorker() < 0) return false;
     Launch(NextPrompt(), false);
     return failure_.ok();
@@ -419,6 +405,23 @@ void Orchestrator::Advance() {
     for (int64_t i = 0; i < n && failure_.ok(); ++i) {
       if (!launch_one()) break;
     }
+  }
+  // The cap on generation: every launch it allowed has come back, and still too few groups
+  // were valid (pass rates of 0 or 1 everywhere: the data does not fit the model).
+  if (launched_this_step_ >= config_.max_launch_rounds * n && in_flight == 0 &&
+      static_cast<int64_t>(valid_.size()) < n && !training_) {
+    std::string why;
+    for (const auto& [k, v] : counters_) {
+      if (k.rfind("scheduler/dropped_", 0) == 0 || k.rfind("scheduler/requeued_", 0) == 0) {
+        absl::StrAppend(&why, why.empty() ? "" : ", ", k.substr(10), " ", v);
+      }
+    }
+    return Fail(absl::ResourceExhaustedError(absl::StrCat(
+        "generated too many: ", launched_this_step_, " groups launched for step ", step_,
+        " (max_launch_rounds ", config_.max_launch_rounds, " x ", n, ") but only ",
+        valid_.size(), " of the ", n, " valid groups needed; this step: ",
+        why.empty() ? "nothing dropped" : why,
+        ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model")));
   }
   if (training_ || !failure_.ok()) return;
   std::vector<uint64_t> selected;

@@ -1,0 +1,168 @@
+#include "scheduler/grpc_backends.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+#include "core/service/grpc_server.h"
+#include "core/service/grpc_status.h"
+#include "rollout/rollout_proto.h"
+
+namespace seamless {
+
+GrpcRolloutBackend::GrpcRolloutBackend(const std::vector<std::string>& addresses,
+                                       const Tokenizer* tokenizer)
+    : tokenizer_(tokenizer) {
+  for (const auto& a : addresses) clients_.push_back(std::make_unique<RolloutClient>(a));
+}
+
+GrpcRolloutBackend::~GrpcRolloutBackend() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait(lock, [&] { return open_streams_ == 0; });
+}
+
+void GrpcRolloutBackend::Generate(int worker, GroupRequest request,
+                                  std::function<void(RolloutSample)> on_sample,
+                                  std::function<void(absl::Status)> on_done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++open_streams_;
+  }
+  RolloutClient* client = clients_[worker].get();
+  std::thread([this, client, request = std::move(request), on_sample = std::move(on_sample),
+               on_done = std::move(on_done)] {
+    auto samples = client->Generate(request, [&](const RolloutSample& s) { on_sample(s); });
+    on_done(samples.ok() ? absl::OkStatus() : samples.status());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--open_streams_ == 0) idle_.notify_all();
+  }).detach();
+}
+
+void GrpcRolloutBackend::Abort(const AbortSpec& spec) {
+  for (auto& c : clients_) {
+    auto r = c->Abort(spec);
+    if (!r.ok()) SLOG(WARNING) << "abort on a rollout worker failed: " << r.status().message();
+  }
+}
+
+std::string GrpcRolloutBackend::Detokenize(const std::vector<int32_t>& ids) {
+  auto text = tokenizer_->Decode(ids);
+  return text.ok() ? *text : std::string();
+}
+
+double GrpcRolloutBackend::IdleFraction() {
+  double sum = 0;
+  int n = 0;
+  for (auto& c : clients_) {
+    auto s = c->Status();
+    if (!s.ok()) continue;
+    sum += s->idle_fraction();
+    ++n;
+  }
+  return n > 0 ? sum / n : -1;
+}
+
+GrpcRewardBackend::GrpcRewardBackend(const std::vector<std::string>& addresses, int threads,
+                                     double deadline_seconds, int retries)
+    : deadline_seconds_(deadline_seconds), retries_(retries) {
+  for (const auto& a : addresses) clients_.push_back(std::make_unique<RewardClient>(a));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+GrpcRewardBackend::~GrpcRewardBackend() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void GrpcRewardBackend::Score(ScoreJob job,
+                              std::function<void(absl::StatusOr<ScoreResult>)> done) {
+  std::lock_guard<std::mutex> lock(mu_);
+  jobs_.emplace_back(std::move(job), std::move(done));
+  wake_.notify_one();
+}
+
+void GrpcRewardBackend::Loop() {
+  while (true) {
+    std::pair<ScoreJob, std::function<void(absl::StatusOr<ScoreResult>)>> item;
+    size_t first;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+      if (stop_) return;
+      item = std::move(jobs_.front());
+      jobs_.pop_front();
+      first = next_server_++;
+    }
+    const ScoreJob& job = item.first;
+    ScoreRequest request;
+    request.set_request_id(job.request_id);
+    request.set_kind(job.ability == "code" ? REWARD_KIND_CODE : REWARD_KIND_MATH);
+    request.set_response_text(job.response_text);
+    request.set_ground_truth(job.ground_truth);
+    request.set_extra_info_json(job.extra_info_json);
+    request.set_deadline_seconds(deadline_seconds_);
+    absl::Status last;
+    bool answered = false;
+    for (int attempt = 0; attempt <= retries_ && !answered; ++attempt) {
+      RewardClient* client = clients_[(first + attempt) % clients_.size()].get();
+      auto response = client->Score(
+          request, std::chrono::milliseconds(static_cast<int64_t>(deadline_seconds_ * 1000) + 2000));
+      if (response.ok()) {
+        ScoreResult r;
+        r.reward = response->reward();
+        r.passed = response->passed();
+        r.detail = response->detail();
+        item.second(r);
+        answered = true;
+      } else {
+        last = response.status();
+        // A bad request will not get better elsewhere.
+        if (last.code() == absl::StatusCode::kInvalidArgument) break;
+      }
+    }
+    if (!answered) item.second(Annotate(last, absl::StrCat("scoring ", job.request_id)));
+  }
+}
+
+GrpcLearnerBackend::GrpcLearnerBackend(const std::string& address)
+    : stub_(LearnerService::NewStub(MakeChannel(address))) {}
+
+absl::StatusOr<TrainResult> GrpcLearnerBackend::Train(int64_t step,
+                                                      const std::vector<TrainGroupData>& groups) {
+  grpc::ClientContext context;
+  TrainStepResult result;
+  auto writer = stub_->TrainStep(&context, &result);
+  constexpr size_t kGroupsPerPart = 4;
+  for (size_t i = 0; i < groups.size(); i += kGroupsPerPart) {
+    TrainBatchPart part;
+    part.set_step(step);
+    for (size_t g = i; g < std::min(groups.size(), i + kGroupsPerPart); ++g) {
+      TrainGroup* group = part.add_groups();
+      group->set_group_id(groups[g].group_id);
+      for (const TrainSample& t : groups[g].samples) {
+        ScoredSample* s = group->add_samples();
+        *s->mutable_sample() = ToProto(t.sample);
+        s->set_reward(static_cast<float>(t.score.reward));
+        s->set_passed(t.score.passed);
+        s->set_reward_detail(t.score.detail);
+      }
+    }
+    part.set_last(i + kGroupsPerPart >= groups.size());
+    if (!writer->Write(part)) break;
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  TrainResult out;
+  out.policy_version = result.policy_version();
+  out.skipped = result.skipped();
+  for (const auto& [k, v] : result.metrics()) out.metrics[k] = v;
+  return out;
+}
+
+}  // namespace seamless

@@ -1,0 +1,50 @@
+// A role of a local run as a child process of `seamless train`: the `seamless` binary with a
+// subcommand, stdout and stderr appended to a log file that the launcher reads back (for the
+// "listening on HOST:PORT" line and the scheduler's progress).
+#ifndef SEAMLESS_SCHEDULER_ROLE_PROCESS_H_
+#define SEAMLESS_SCHEDULER_ROLE_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace seamless {
+
+class RoleProcess {
+ public:
+  // Starts `binary args...` with output to `log_path`.
+  static absl::StatusOr<std::unique_ptr<RoleProcess>> Start(const std::string& name,
+                                                            const std::string& binary,
+                                                            const std::vector<std::string>& args,
+                                                            const std::string& log_path);
+  ~RoleProcess();  // SIGKILLs a process still running
+
+  // Waits for "listening on HOST:PORT" in the log; returns "127.0.0.1:PORT".
+  absl::StatusOr<std::string> WaitForAddress(std::chrono::seconds timeout);
+  // Lines appended to the log since the last call.
+  std::vector<std::string> NewLines();
+  // True while running; once it exited, `exit_code` holds its code (128 + signal if killed).
+  bool Running();
+  int exit_code() const { return exit_code_; }
+  // Resident memory in bytes (0 once exited).
+  int64_t ResidentBytes() const;
+  void Terminate(std::chrono::seconds grace);  // SIGTERM, then SIGKILL after `grace`
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string name_, log_path_;
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+  size_t read_offset_ = 0;
+  std::string partial_;
+};
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_SCHEDULER_ROLE_PROCESS_H_

@@ -1,0 +1,191 @@
+// `seamless scheduler`: the hub of a run. Reads prompt data, drives rollout workers, reward
+// servers and learner rank 0 over gRPC, writes metrics.jsonl and its resumable state.
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "core/base/config.h"
+#include "core/base/file_util.h"
+#include "core/base/flags.h"
+#include "core/base/log.h"
+#include "core/base/status_macros.h"
+#include "core/service/grpc_server.h"
+#include "core/tokenizer/char_tokenizer.h"
+#include "core/tokenizer/tokenizer.h"
+#include "scheduler/grpc_backends.h"
+#include "scheduler/orchestrator.h"
+#include "scheduler/scheduler_service.h"
+#include "tools/subcommand.h"
+
+namespace seamless {
+namespace {
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipEmpty())) out.emplace_back(part);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadSchedulerTokenizer(const std::string& model) {
+  if (model.empty() || model == "default") return std::unique_ptr<Tokenizer>(new CharTokenizer());
+  return LoadTokenizer(model);
+}
+
+std::string ProgressLine(const StepReport& r, int64_t steps) {
+  auto get = [&](const std::string& k) {
+    auto it = r.metrics.find(k);
+    return it == r.metrics.end() ? -1.0 : it->second;
+  };
+  if (r.step == 0) {
+    return absl::StrFormat("step %3d/%d | held-out accuracy %.3f (start)", r.step, steps,
+                           get("val/accuracy"));
+  }
+  std::string line = absl::StrFormat(
+      "step %3d/%d | reward %.3f | pass %.2f | valid %d | %6.0f tok/s | idle %.2f | %.1f s",
+      r.step, steps, get("critic/score/mean"), get("scheduler/pass_rate"),
+      static_cast<int>(get("scheduler/valid_groups")), get("perf/throughput"),
+      std::max(0.0, get("rollout/idle_fraction")), get("timing_s/step"));
+  if (r.metrics.count("val/accuracy")) {
+    absl::StrAppend(&line, absl::StrFormat(" | held-out accuracy %.3f", get("val/accuracy")));
+  }
+  return line;
+}
+
+}  // namespace
+
+absl::Status RunScheduler(const std::vector<std::string>& args) {
+  SchedulerConfig config;
+  std::string config_file, train_data, val_data, model = "default", rollout, rewards, learner,
+                                                  listen, run_dir;
+  bool resume = false, skip_malformed = false;
+  int64_t steps = -1, reward_threads = 8;
+  FlagSet flags("seamless scheduler --train-data F --rollout-workers A,B --reward-servers C "
+                "--learner D [flags]",
+                "The scheduler hub: draws prompt groups from verl-format JSONL, keeps rollout\n"
+                "workers busy (continuous rollout), scores each sample as it finishes, drops\n"
+                "groups with pass rate 0 or 1, assembles batches with FIFO early termination,\n"
+                "sends them to learner rank 0, and keeps an exact ledger of every prompt.");
+  flags.AddString("config", &config_file, "YAML/JSON with the scheduler keys below");
+  flags.AddString("train-data", &train_data, "Prompt JSONL (verl schema) to train on");
+  flags.AddString("val-data", &val_data, "Held-out prompt JSONL for val/accuracy (optional)");
+  flags.AddString("model", &model, "Model directory whose tokenizer encodes prompts, or 'default'");
+  flags.AddString("rollout-workers", &rollout, "Comma-separated rollout worker addresses");
+  flags.AddString("reward-servers", &rewards, "Comma-separated reward server addresses");
+  flags.AddString("learner", &learner, "Learner rank 0's address");
+  flags.AddString("listen", &listen, "Serve SchedulerService here (empty: off)");
+  flags.AddString("run-dir", &run_dir, "Where metrics.jsonl and scheduler_state.json go");
+  flags.AddBool("resume", &resume, "Continue from RUN_DIR/scheduler_state.json");
+  flags.AddBool("skip-malformed", &skip_malformed, "Skip and count malformed data lines");
+  flags.AddInt("steps", &steps, "Training steps (overrides the config)");
+  flags.AddInt("reward-threads", &reward_threads, "Reward calls in flight at most");
+  flags.SetEpilog("config keys:\n" + DescribeConfig(config));
+  RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
+  if (!config_file.empty()) RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
+  if (steps >= 0) config.steps = steps;
+  if (train_data.empty()) return absl::InvalidArgumentError("--train-data FILE is required");
+  const auto workers = SplitList(rollout), servers = SplitList(rewards);
+  if (workers.empty()) return absl::InvalidArgumentError("--rollout-workers is required");
+  if (servers.empty()) return absl::InvalidArgumentError("--reward-servers is required");
+  if (learner.empty()) return absl::InvalidArgumentError("--learner ADDRESS is required");
+  RETURN_IF_ERROR(config.sampling.Validate());
+
+  DatasetLoadOptions load;
+  load.skip_malformed = skip_malformed;
+  ASSIGN_OR_RETURN(PromptDataset train, LoadPromptDataset(train_data, load));
+  PromptDataset val;
+  if (!val_data.empty()) {
+    ASSIGN_OR_RETURN(val, LoadPromptDataset(val_data, load));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadSchedulerTokenizer(model));
+  const Tokenizer* tok = tokenizer.get();
+  PromptEncoder encode = [tok](const PromptRecord& r) -> absl::StatusOr<std::vector<int32_t>> {
+    ChatOptions chat;
+    ASSIGN_OR_RETURN(std::string text, RenderPrompt(*tok, r.prompt, chat,
+                                                    absl::StrCat("prompt on line ", r.line)));
+    return tok->Encode(text);
+  };
+  SLOG(INFO) << train.records.size() << " training prompts, " << val.records.size()
+             << " held-out; " << workers.size() << " rollout workers, " << servers.size()
+             << " reward servers";
+
+  // Wait for every role to answer before the first launch (they may still be starting).
+  for (const auto& w : workers) {
+    RolloutClient probe(w);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    while (true) {
+      auto serving = probe.Serving();
+      if (serving.ok() && *serving) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        return absl::UnavailableError(absl::StrCat("rollout worker ", w, " is not serving"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  for (const auto& s : servers) {
+    RETURN_IF_ERROR(RewardClient(s).WaitUntilServing(std::chrono::minutes(2)));
+  }
+
+  GrpcRolloutBackend rollout_backend(workers, tok);
+  GrpcRewardBackend reward_backend(servers, static_cast<int>(reward_threads),
+                                   config.reward_deadline_seconds,
+                                   static_cast<int>(config.reward_retries));
+  GrpcLearnerBackend learner_backend(learner);
+  Orchestrator orchestrator(config, &train, val.records.empty() ? nullptr : &val, encode,
+                            &rollout_backend, &reward_backend, &learner_backend);
+  const std::string state_path = run_dir.empty() ? "" : run_dir + "/scheduler_state.json";
+  if (resume) {
+    if (state_path.empty()) return absl::InvalidArgumentError("--resume needs --run-dir");
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(state_path));
+    auto state = nlohmann::json::parse(text, nullptr, false);
+    if (state.is_discarded()) {
+      return absl::DataLossError(absl::StrCat(state_path, ": not valid JSON"));
+    }
+    RETURN_IF_ERROR(Annotate(orchestrator.RestoreState(state), state_path));
+    SLOG(INFO) << "resuming at step " << state["step"];
+  }
+  std::unique_ptr<std::ofstream> metrics;
+  if (!run_dir.empty()) {
+    RETURN_IF_ERROR(MakeDirectories(run_dir));
+    metrics = std::make_unique<std::ofstream>(run_dir + "/metrics.jsonl", std::ios::app);
+  }
+  orchestrator.set_on_step([&](const StepReport& r) {
+    std::printf("%s\n", ProgressLine(r, config.steps).c_str());
+    std::fflush(stdout);
+    if (metrics) {
+      nlohmann::json data(r.metrics);
+      *metrics << nlohmann::json{{"step", r.step}, {"data", data}}.dump() << "\n";
+      metrics->flush();
+    }
+    if (!state_path.empty() && r.step > 0) {
+      absl::Status saved = WriteFileAtomically(state_path, orchestrator.SaveState().dump(1));
+      if (!saved.ok()) SLOG(WARNING) << "cannot save scheduler state: " << saved.message();
+    }
+  });
+  SchedulerGrpcService service(&orchestrator);
+  std::unique_ptr<GrpcServer> server;
+  if (!listen.empty()) {
+    ASSIGN_OR_RETURN(server, GrpcServer::Start(listen, {&service}));
+    server->SetServing("seamless.SchedulerService", true);
+    std::printf("scheduler listening on %s:%d\n", listen.substr(0, listen.rfind(':')).c_str(),
+                server->port());
+    std::fflush(stdout);
+  }
+  absl::Status run = orchestrator.Run();
+  const LedgerSummary s = orchestrator.ledger().Summary();
+  nlohmann::json summary = {{"event", run.ok() ? "finished" : "failed"},
+                            {"steps", orchestrator.Snapshot().step},
+                            {"ledger",
+                             {{"taken", s.taken},
+                              {"trained", s.trained},
+                              {"dropped", s.dropped},
+                              {"pending", s.queued + s.generating + s.scoring + s.complete},
+                              {"dropped_by_reason", s.dropped_by_reason},
+                              {"requeued_by_reason", s.requeued_by_reason}}}};
+  std::printf("%s\n", summary.dump().c_str());
+  std::fflush(stdout);
+  return run;
+}
+
+}  // namespace seamless

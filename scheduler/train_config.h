@@ -1,0 +1,67 @@
+// `seamless train`'s whole configuration: one resolved copy goes to RUN_DIR/config.yaml.
+#ifndef SEAMLESS_SCHEDULER_TRAIN_CONFIG_H_
+#define SEAMLESS_SCHEDULER_TRAIN_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "learner/learner_config.h"
+#include "rollout/engine_options.h"
+#include "scheduler/builtin_task.h"
+#include "scheduler/scheduler_config.h"
+
+namespace seamless {
+
+struct SftWarmStart {
+  int64_t steps = 150;              // 0: no warm start (train from --model as it is)
+  int64_t examples = 2000;          // built-in task SFT examples
+  int64_t batch_size = 16;
+  double lr = 1e-3;
+  double mtp_loss_weight = 0.3;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v("steps", steps, "SFT updates before RL (0: none)");
+    v("examples", examples, "SFT examples generated from the built-in task");
+    v("batch_size", batch_size, "Sequences per SFT update");
+    v("lr", lr, "SFT learning rate");
+    v("mtp_loss_weight", mtp_loss_weight, "Weight of the MTP layer's loss in SFT");
+  }
+};
+
+struct TrainConfig {
+  std::string model = "default";    // starting point: a Hugging Face directory or 'default'
+  std::string train_data;           // verl JSONL; empty: the built-in arithmetic task
+  std::string val_data;             // held-out JSONL; empty: the built-in task's test split
+  ArithmeticTaskOptions task;
+  int64_t task_train_prompts = 2000;
+  int64_t task_val_prompts = 200;
+  uint64_t seed = 0;
+  SftWarmStart sft;
+  int64_t rollout_workers = 2;
+  int64_t reward_servers = 1;
+  EngineOptions rollout;
+  SchedulerConfig scheduler;
+  LearnerConfig learner;
+
+  template <typename V>
+  void VisitFields(V& v) {
+    v("model", model, "Initial model: a Hugging Face directory or 'default'");
+    v("train_data", train_data, "Prompt JSONL (verl schema); empty: the built-in task");
+    v("val_data", val_data, "Held-out prompt JSONL; empty: the built-in task's test split");
+    v("task", task, "The built-in arithmetic task");
+    v("task_train_prompts", task_train_prompts, "Built-in task: training prompts");
+    v("task_val_prompts", task_val_prompts, "Built-in task: held-out prompts");
+    v("seed", seed, "Seed of the data");
+    v("sft", sft, "Supervised warm start before RL");
+    v("rollout_workers", rollout_workers, "Rollout worker processes");
+    v("reward_servers", reward_servers, "Reward server processes");
+    v("rollout", rollout, "Rollout engine of each worker");
+    v("scheduler", scheduler, "The scheduler");
+    v("learner", learner, "The learner (one rank)");
+  }
+};
+
+}  // namespace seamless
+
+#endif  // SEAMLESS_SCHEDULER_TRAIN_CONFIG_H_
