@@ -25,6 +25,8 @@ const std::vector<Bench>& AllBenches() {
        RunBenchRollout},
       {"tokenizer", "encode MB/s of the C++ tokenizer vs Hugging Face's tokenizers",
        RunBenchTokenizer},
+      {"recipe", "SFT then in-process GRPO on the arithmetic task: held-out accuracy vs time",
+       RunBenchRecipe},
   };
   return *table;
 }

@@ -30,6 +30,7 @@ const std::vector<Subcommand>& AllSubcommands() {
       {"init-model", "Write the embedded default model as a Hugging Face directory",
        RunInitModel},
       {"inspect-model", "Print a model directory's config and tensors", RunInspectModel},
+      {"report", "Write a run directory's report.html from its metrics.jsonl", RunReport},
       {"bench", "Benchmarks that print figures (bench model, ...)", RunBench},
   };
   return *table;

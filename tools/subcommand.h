@@ -31,6 +31,7 @@ absl::Status RunReward(const std::vector<std::string>& args);
 absl::Status RunLearner(const std::vector<std::string>& args);
 absl::Status RunSft(const std::vector<std::string>& args);
 absl::Status RunScheduler(const std::vector<std::string>& args);
+absl::Status RunReport(const std::vector<std::string>& args);
 
 const std::vector<Subcommand>& AllSubcommands();
 
