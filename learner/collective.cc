@@ -2,15 +2,20 @@
 
 // c10d's headers hide the Gloo and NCCL groups unless these are defined (TorchConfig.cmake
 // passes USE_C10D_GLOO for Debian's build; Gloo's symbols are in libtorch_cpu).
-#ifndef USE_C10D_GLOO
+// SEAMLESS_NO_GLOO: a GPU build against a LibTorch shipped without Gloo's headers (PyTorch's
+// own); NCCL is then the only backend.
+#if !defined(USE_C10D_GLOO) && !defined(SEAMLESS_NO_GLOO)
 #define USE_C10D_GLOO 1
 #endif
 #if defined(SEAMLESS_GPU) && !defined(USE_C10D_NCCL)
 #define USE_C10D_NCCL 1
 #endif
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#ifndef SEAMLESS_NO_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef SEAMLESS_GPU
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -98,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Collective>> MakeGroup(c10::intrusive_ptr<c10d::S
                                                       const std::string& backend, double timeout_s,
                                                       bool loopback) {
   try {
+#ifndef SEAMLESS_NO_GLOO
     if (backend == "gloo") {
       auto options = c10d::ProcessGroupGloo::Options::create(Millis(timeout_s));
       // Gloo connects ranks pairwise over TCP from this device's address: loopback for a
@@ -114,11 +120,21 @@ absl::StatusOr<std::unique_ptr<Collective>> MakeGroup(c10::intrusive_ptr<c10d::S
       auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
       return std::unique_ptr<Collective>(new ProcessGroupCollective(group, "gloo"));
     }
+#endif
 #ifdef SEAMLESS_GPU
     if (backend == "nccl") {
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = Millis(timeout_s);
-      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world_size, options);
+      auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world_size, options);
+#if TORCH_VERSION_MAJOR >= 2
+      // LibTorch 2 splits the ProcessGroup (the API) from its per-device Backends.
+      auto group = c10::make_intrusive<c10d::ProcessGroup>(store, rank, world_size);
+      group->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::NCCL,
+                        c10::intrusive_ptr<c10d::Backend>(nccl));
+      group->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
+#else
+      c10::intrusive_ptr<c10d::ProcessGroup> group = nccl;
+#endif
       return std::unique_ptr<Collective>(new ProcessGroupCollective(group, "nccl"));
     }
 #endif
