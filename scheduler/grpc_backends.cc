@@ -42,7 +42,9 @@ void GrpcRolloutBackend::Generate(int worker, GroupRequest request,
 void GrpcRolloutBackend::Abort(const AbortSpec& spec) {
   for (auto& c : clients_) {
     auto r = c->Abort(spec);
-    if (!r.ok()) SLOG(WARNING) << "abort on a rollout worker failed: " << r.status().message();
+    if (!r.ok()) {
+      SLOG(WARNING) << "abort on a rollout worker failed: " << r.status().message();
+    }
   }
 }
 
@@ -67,6 +69,7 @@ GrpcRewardBackend::GrpcRewardBackend(const std::vector<std::string>& addresses, 
                                      double deadline_seconds, int retries)
     : deadline_seconds_(deadline_seconds), retries_(retries) {
   for (const auto& a : addresses) clients_.push_back(std::make_unique<RewardClient>(a));
+  down_until_.resize(clients_.size());
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
@@ -109,9 +112,21 @@ void GrpcRewardBackend::Loop() {
     absl::Status last;
     bool answered = false;
     for (int attempt = 0; attempt <= retries_ && !answered; ++attempt) {
-      RewardClient* client = clients_[(first + attempt) % clients_.size()].get();
-      auto response = client->Score(
-          request, std::chrono::milliseconds(static_cast<int64_t>(deadline_seconds_ * 1000) + 2000));
+      size_t server = (first + attempt) % clients_.size();
+      {
+        // Prefer a server not marked down; if all are, try the planned one anyway.
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto now = std::chrono::steady_clock::now();
+        for (size_t k = 0; k < clients_.size(); ++k) {
+          const size_t candidate = (first + attempt + k) % clients_.size();
+          if (down_until_[candidate] <= now) {
+            server = candidate;
+            break;
+          }
+        }
+      }
+      auto response = clients_[server]->Score(
+          request, std::chrono::milliseconds(static_cast<int64_t>(deadline_seconds_ * 1000) + 500));
       if (response.ok()) {
         ScoreResult r;
         r.reward = response->reward();
@@ -123,6 +138,13 @@ void GrpcRewardBackend::Loop() {
         last = response.status();
         // A bad request will not get better elsewhere.
         if (last.code() == absl::StatusCode::kInvalidArgument) break;
+        if (last.code() == absl::StatusCode::kDeadlineExceeded ||
+            last.code() == absl::StatusCode::kUnavailable) {
+          std::lock_guard<std::mutex> lock(mu_);
+          down_until_[server] = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          SLOG(WARNING) << "reward server " << server << " " << last.message()
+                        << "; skipping it for 10 s";
+        }
       }
     }
     if (!answered) item.second(Annotate(last, absl::StrCat("scoring ", job.request_id)));

@@ -60,6 +60,9 @@ class GrpcRewardBackend : public RewardBackend {
   std::deque<std::pair<ScoreJob, std::function<void(absl::StatusOr<ScoreResult>)>>> jobs_;
   bool stop_ = false;
   size_t next_server_ = 0;  // guarded by mu_: round robin
+  // A server that timed out or was unreachable is skipped for a while (guarded by mu_), so a
+  // hung server costs one deadline, not one per sample.
+  std::vector<std::chrono::steady_clock::time_point> down_until_;
   std::vector<std::thread> threads_;
 };
 

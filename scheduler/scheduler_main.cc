@@ -160,7 +160,9 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
     }
     if (!state_path.empty() && r.step > 0) {
       absl::Status saved = WriteFileAtomically(state_path, orchestrator.SaveState().dump(1));
-      if (!saved.ok()) SLOG(WARNING) << "cannot save scheduler state: " << saved.message();
+      if (!saved.ok()) {
+        SLOG(WARNING) << "cannot save scheduler state: " << saved.message();
+      }
     }
   });
   SchedulerGrpcService service(&orchestrator);

@@ -227,6 +227,15 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   if (resuming) scheduler_args.push_back("--resume");
   ASSIGN_OR_RETURN(auto scheduler, run.Start("scheduler", scheduler_args));
   run.Track(scheduler.get());
+  {
+    // Which process is which, for operators (and the fault-injection tests).
+    nlohmann::json pids;
+    for (auto& p : rewards) pids[p->name()] = p->pid();
+    for (auto& p : workers) pids[p->name()] = p->pid();
+    pids["learner"] = learner_process->pid();
+    pids["scheduler"] = scheduler->pid();
+    RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/pids.json", pids.dump(1)));
+  }
   std::printf("roles up after %.0f s: %zu reward server(s), %zu rollout workers, learner %s\n",
               elapsed(), reward_addresses.size(), worker_addresses.size(),
               learner_address.c_str());
@@ -262,7 +271,9 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
 
   // Report and summary.
   auto report = WriteRunReport(run_dir);
-  if (!report.ok()) SLOG(WARNING) << "report: " << report.status().message();
+  if (!report.ok()) {
+    SLOG(WARNING) << "report: " << report.status().message();
+  }
   double start_accuracy = -1, final_accuracy = -1;
   auto rows = ReadMetricsJsonl(run_dir + "/metrics.jsonl");
   if (rows.ok()) {

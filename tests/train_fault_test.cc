@@ -1,0 +1,159 @@
+// Fault tolerance of `seamless train` with real processes: a rollout worker killed mid-run,
+// a reward server that hangs, the learner killed and the run resumed.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/base/file_util.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/child_process.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace seamless {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ChildProcess;
+
+// One SFT warm start shared by every test (the built-in task with one-digit operands, where a
+// briefly trained model passes some samples of a group and fails others).
+class TrainFaultTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::TestTempDir("train_fault"));
+    const std::string config = *dir_ + "/base.yaml";
+    ASSERT_TRUE(WriteFileAtomically(config, BaseYaml("default", 150, 1)).ok());
+    auto r = testing::RunCommand(absl::StrCat(testing::SeamlessBinary(), " train --config ",
+                                              config, " --out ", *dir_, "/base 2>&1"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    model_ = *dir_ + "/base/sft_model";
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static std::string BaseYaml(const std::string& model, int sft_steps, int steps,
+                              const std::string& extra = "") {
+    return absl::StrCat("model: ", model, "\ntask:\n  max_operand: 9\ntask_train_prompts: 60\n",
+                        "task_val_prompts: 16\nsft:\n  steps: ", sft_steps,
+                        "\n  examples: 80\nscheduler:\n  steps: ", steps,
+                        "\n  group_size: 4\n  batch_groups: 4\n  eval_prompts: 16\n",
+                        "  eval_every: 0\n  max_launch_rounds: 30\n  sampling:\n",
+                        "    max_new_tokens: 16\n", extra);
+  }
+
+  // Starts `seamless train` on the shared warm start; returns the process.
+  ChildProcess StartTrain(const std::string& name, int steps, const std::string& extra = "",
+                          const std::string& top_level = "") {
+    const std::string config = absl::StrCat(*dir_, "/", name, ".yaml");
+    EXPECT_TRUE(
+        WriteFileAtomically(config, top_level + BaseYaml(model_, 0, steps, extra)).ok());
+    run_dir_ = absl::StrCat(*dir_, "/", name);
+    auto child = ChildProcess::Start({testing::SeamlessBinary(), "train", "--config", config,
+                                      "--out", run_dir_});
+    EXPECT_TRUE(child.ok());
+    return std::move(*child);
+  }
+
+  int Pid(const std::string& role) {
+    auto text = ReadFileToString(run_dir_ + "/pids.json");
+    if (!text.ok()) return -1;
+    return nlohmann::json::parse(*text).value(role, -1);
+  }
+
+  nlohmann::json LastJson(ChildProcess& child) {
+    auto line = child.WaitForLine("\"run_dir\"", std::chrono::minutes(5));
+    EXPECT_TRUE(line.ok()) << line.status();
+    return line.ok() ? nlohmann::json::parse(*line) : nlohmann::json();
+  }
+
+  nlohmann::json SchedulerSummary() {
+    auto log = ReadFileToString(run_dir_ + "/logs/scheduler.log");
+    nlohmann::json last;
+    if (!log.ok()) return last;
+    for (absl::string_view line : absl::StrSplit(*log, '\n')) {
+      if (absl::StartsWith(line, "{\"event\"")) last = nlohmann::json::parse(line);
+    }
+    return last;
+  }
+
+  static void ExpectBalanced(const nlohmann::json& summary) {
+    const auto& l = summary["ledger"];
+    EXPECT_EQ(l["taken"].get<int64_t>(),
+              l["trained"].get<int64_t>() + l["dropped"].get<int64_t>() +
+                  l["pending"].get<int64_t>())
+        << summary.dump();
+  }
+
+  static std::string* dir_;
+  static std::string model_;
+  std::string run_dir_;
+};
+
+std::string* TrainFaultTest::dir_ = nullptr;
+std::string TrainFaultTest::model_;
+
+TEST_F(TrainFaultTest, AKilledRolloutWorkerLosesNoPrompt) {
+  ChildProcess train = StartTrain("kill_worker", 6);
+  ASSERT_TRUE(train.WaitForLine("step   1/6", std::chrono::minutes(3)).ok());
+  const int pid = Pid("rollout-0");
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  nlohmann::json result = LastJson(train);
+  EXPECT_EQ(train.Wait(), 0);
+  EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
+  nlohmann::json summary = SchedulerSummary();
+  EXPECT_EQ(summary["event"], "finished");
+  EXPECT_EQ(summary["steps"], 6);
+  ExpectBalanced(summary);
+}
+
+TEST_F(TrainFaultTest, AHangingRewardServerIsRetriedElsewhere) {
+  ChildProcess train = StartTrain("hang_reward", 5, "  reward_deadline_seconds: 1\n",
+                                  "reward_servers: 2\n");
+  ASSERT_TRUE(train.WaitForLine("step   1/5", std::chrono::minutes(3)).ok());
+  const int pid = Pid("reward-0");
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGSTOP);  // alive but silent: only deadlines notice
+  nlohmann::json result = LastJson(train);
+  kill(pid, SIGCONT);
+  EXPECT_EQ(train.Wait(), 0);
+  EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
+  nlohmann::json summary = SchedulerSummary();
+  EXPECT_EQ(summary["steps"], 5);
+  ExpectBalanced(summary);
+}
+
+TEST_F(TrainFaultTest, AKilledLearnerResumesFromTheLastCheckpoint) {
+  ChildProcess train = StartTrain("kill_learner", 6);
+  ASSERT_TRUE(train.WaitForLine("step   2/6", std::chrono::minutes(3)).ok());
+  const int pid = Pid("learner");
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  nlohmann::json failed = LastJson(train);
+  EXPECT_NE(train.Wait(), 0);
+  EXPECT_FALSE(failed["ok"].get<bool>());
+
+  auto resumed = ChildProcess::Start(
+      {testing::SeamlessBinary(), "train", "--resume", run_dir_});
+  ASSERT_TRUE(resumed.ok());
+  nlohmann::json result = LastJson(*resumed);
+  EXPECT_EQ(resumed->Wait(), 0);
+  EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
+  // metrics.jsonl holds every step through 6, across both processes.
+  auto metrics = ReadFileToString(run_dir_ + "/metrics.jsonl");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(*metrics, HasSubstr("\"step\":6"));
+  nlohmann::json summary = SchedulerSummary();
+  EXPECT_EQ(summary["event"], "finished");
+  EXPECT_EQ(summary["steps"], 6);
+}
+
+}  // namespace
+}  // namespace seamless
