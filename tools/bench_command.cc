@@ -27,6 +27,8 @@ const std::vector<Bench>& AllBenches() {
        RunBenchTokenizer},
       {"recipe", "SFT then in-process GRPO on the arithmetic task: held-out accuracy vs time",
        RunBenchRecipe},
+      {"pipeline", "MiMo's Table 2: naive dynamic sampling vs continuous rollout, async reward, "
+                   "early termination (real engines or --simulate-workers N)", RunBenchPipeline},
   };
   return *table;
 }

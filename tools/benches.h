@@ -11,6 +11,7 @@
 namespace seamless {
 
 absl::Status RunBenchModel(const std::vector<std::string>& args);
+absl::Status RunBenchPipeline(const std::vector<std::string>& args);
 absl::Status RunBenchRecipe(const std::vector<std::string>& args);
 absl::Status RunBenchReward(const std::vector<std::string>& args);
 absl::Status RunBenchLearner(const std::vector<std::string>& args);

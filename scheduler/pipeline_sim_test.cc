@@ -1,0 +1,71 @@
+#include "scheduler/pipeline_sim.h"
+
+#include <gtest/gtest.h>
+
+namespace seamless {
+namespace {
+
+TEST(PipelineSimTest, RecordOfGroupParsesLaunchedGroupIds) {
+  EXPECT_EQ(PipelineRecordOfGroup("d0.17#1"), 17);
+  EXPECT_EQ(PipelineRecordOfGroup("e3.5#2"), 5);
+  EXPECT_EQ(PipelineRecordOfGroup("eval.1.2"), -1);
+}
+
+TEST(PipelineSimTest, WorkloadIsLongTailedAndMixed) {
+  PipelineWorkload w;
+  w.prompts = 1000;
+  const std::vector<int64_t> lengths = PipelineAnswerLengths(w);
+  int64_t longs = 0;
+  for (int64_t l : lengths) longs += l == w.short_tokens * w.long_factor;
+  EXPECT_GT(longs, 50);
+  EXPECT_LT(longs, 150);
+  const PromptDataset d = MakePipelineDataset(w);
+  int zero = 0, one = 0;
+  for (const auto& r : d.records) {
+    zero += r.ground_truth == "0";
+    one += r.ground_truth == "1";
+  }
+  EXPECT_GT(zero, 150);
+  EXPECT_GT(one, 80);
+}
+
+// The four configurations at a tiny scale: the full engine beats naive dynamic sampling, and
+// only early termination aborts work.
+TEST(PipelineSimTest, FullEngineBeatsNaiveDynamicSampling) {
+  PipelineWorkload w;
+  w.prompts = 512;
+  w.short_tokens = 16;
+  w.long_factor = 8;
+  w.reward_min_ms = 1;
+  w.reward_max_ms = 3;
+  w.reward_slots = 16;
+  w.train_ms = 5;
+  SchedulerConfig base;
+  base.steps = 4;
+  base.group_size = 8;
+  base.batch_groups = 8;
+  base.max_inflight_per_worker = 4;
+  base.max_launch_rounds = 50;
+  base.seed = 3;
+  SimulationOptions sim;
+  sim.workers = 8;
+  sim.slots = 8;
+  sim.token_us = 150;
+  sim.tokens_per_id = 1;
+  auto table = RunSimulatedTable(w, base, sim);
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_EQ(table->size(), 4u);
+  const PipelineResult& naive = (*table)[0];
+  const PipelineResult& full = (*table)[3];
+  for (const PipelineResult& r : *table) {
+    EXPECT_EQ(r.steps, 3) << r.name;
+    EXPECT_GT(r.trained_tokens, 0) << r.name;
+    EXPECT_GT(r.scheduler_cpu_seconds, 0) << r.name;
+  }
+  EXPECT_LT(full.step_seconds, naive.step_seconds);
+  EXPECT_LT(full.idle_share, naive.idle_share);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*table)[i].aborted_tokens, 0) << (*table)[i].name;
+}
+
+}  // namespace
+}  // namespace seamless
