@@ -268,21 +268,26 @@ void Orchestrator::OnGenerationDone(const std::string& group_id, absl::Status st
     GroupRun gone = std::move(run);
     inflight_.erase(it);
     Requeue(gone, reason);
+    ScoreHeldSamples();
     return;
   }
-  if (!config_.async_reward) {
-    // Barrier: score once every group of the round has finished generating.
-    bool all_done = true;
-    for (const auto& [gid, r] : inflight_) all_done &= r.eval || r.generation_done;
-    if (all_done) {
-      for (auto& [gid, r] : inflight_) {
-        std::vector<RolloutSample> held = std::move(r.unscored);
-        r.unscored.clear();
-        for (auto& s : held) ScoreSample(r, std::move(s));
-      }
-    }
-  }
+  ScoreHeldSamples();
   MaybeComplete(run);
+}
+
+void Orchestrator::ScoreHeldSamples() {
+  if (config_.async_reward) return;
+  // Synchronous reward: score once every group in flight has finished generating. Called
+  // after every change to the set in flight, so a group that fails or is aborted last cannot
+  // leave the others' samples unscored.
+  for (const auto& [gid, r] : inflight_) {
+    if (!r.eval && !r.generation_done) return;
+  }
+  for (auto& [gid, r] : inflight_) {
+    std::vector<RolloutSample> held = std::move(r.unscored);
+    r.unscored.clear();
+    for (auto& s : held) ScoreSample(r, std::move(s));
+  }
 }
 
 void Orchestrator::Requeue(GroupRun& run, const std::string& reason) {
@@ -319,7 +324,13 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
   } else if (config_.dynamic_sampling && passed == 0) {
     drop = "all_fail";
   }
-  valid_rate_ = 0.8 * valid_rate_ + 0.2 * (drop.empty() ? 1.0 : 0.0);
+  // Share of valid groups over the last 64 completions, with a (1 + valid) / (2 + n) prior so
+  // that a few unlucky groups neither stop launching nor flood the workers.
+  recent_outcomes_.push_back(drop.empty());
+  if (recent_outcomes_.size() > 64) recent_outcomes_.pop_front();
+  const double valid_recent =
+      static_cast<double>(std::count(recent_outcomes_.begin(), recent_outcomes_.end(), true));
+  valid_rate_ = (valid_recent + 1) / (recent_outcomes_.size() + 2);
   counters_["scheduler/pass_rate_sum"] += double(passed) / done.expected;
   counters_["scheduler/completed_groups"] += 1;
   if (!drop.empty()) {
@@ -366,6 +377,7 @@ void Orchestrator::CheckLeases() {
     inflight_.erase(it);
     if (!gone.generation_done) --worker_load_[gone.worker];
     Requeue(gone, "lease_expired");
+    ScoreHeldSamples();
   }
 }
 
@@ -445,6 +457,7 @@ void Orchestrator::Advance() {
         counters_["scheduler/early_terminated_groups"] += 1;
         Requeue(gone, "early_termination");
       }
+      ScoreHeldSamples();
     }
   }
   std::vector<TrainGroupData> batch;

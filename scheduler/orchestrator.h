@@ -102,6 +102,7 @@ class Orchestrator {
   void OnScored(const std::string& group_id, RolloutSample sample,
                 absl::StatusOr<ScoreResult> result);
   void MaybeComplete(GroupRun& run);
+  void ScoreHeldSamples();
   void Requeue(GroupRun& run, const std::string& reason);
   // Launch decisions and batch assembly; returns a batch when one is ready.
   void Advance();
@@ -132,7 +133,8 @@ class Orchestrator {
   std::vector<std::chrono::steady_clock::time_point> worker_down_until_;
   uint64_t next_launch_seq_ = 1;
   int64_t step_ = 0, policy_version_ = 0, launched_this_step_ = 0, takes_ = 0, easy_takes_ = 0;
-  double valid_rate_ = 0.5;                       // running share of complete groups that are valid
+  double valid_rate_ = 0.5;                       // recent share of complete groups that are valid
+  std::deque<bool> recent_outcomes_;              // valid or not, last 64 completed groups
   bool training_ = false;                         // a batch is with the learner
   bool round_open_ = false;                       // barrier mode: a round is being generated
   absl::Status failure_;

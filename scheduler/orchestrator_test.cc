@@ -314,6 +314,34 @@ TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
   EXPECT_GT(o.ledger().Summary().requeued_by_reason["worker_failed"], 0);
 }
 
+// Regression: with synchronous rewards a round is scored once nothing is generating; a group
+// that failed last used to leave the others' samples unscored forever.
+TEST(OrchestratorTest, SynchronousRewardsSurviveAGroupThatFailsLast) {
+  const int n = 40;
+  std::vector<double> pass(n, 0.5);
+  std::vector<int> duration(n, 5);
+  for (int i = 0; i < n; i += 4) duration[i] = 60;  // worker 0's first group finishes last
+  PromptDataset train = Dataset(n), val = Dataset(2);
+  FakeRollout rollout(2, pass, duration);
+  FakeReward reward;
+  FakeLearner learner;
+  SchedulerConfig c = Config(2);
+  c.continuous = false;
+  c.async_reward = false;
+  c.early_termination = false;
+  c.eval_prompts = 0;
+  Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    rollout.Kill(0);  // its long group fails after the others finished generating
+  });
+  absl::Status s = o.Run();
+  killer.join();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(learner.batches.size(), 2u);
+  ExpectBalancedAndNoDuplicates(o, learner);
+}
+
 TEST(OrchestratorTest, TooEasyDataFailsWithGeneratedTooMany) {
   const int n = 30;
   PromptDataset train = Dataset(n), val = Dataset(2);

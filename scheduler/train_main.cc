@@ -8,6 +8,7 @@
 #include <ctime>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -30,7 +31,11 @@ namespace {
 std::string SelfBinary() {
   char path[4096];
   ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  return n > 0 ? std::string(path, n) : "seamless";
+  std::string self = n > 0 ? std::string(path, n) : "seamless";
+  // A rebuild replaces the file while a run goes on: start roles from the path, not the inode.
+  const std::string deleted = " (deleted)";
+  if (absl::EndsWith(self, deleted)) self.resize(self.size() - deleted.size());
+  return self;
 }
 
 std::string DefaultRunDir() {
