@@ -25,6 +25,14 @@ absl::Status ArithmeticTaskOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("num_operands: ", num_operands, " is not in [2, 6]"));
   }
+  if (solution_style != "columns" && solution_style != "steps" && solution_style != "answer") {
+    return absl::InvalidArgumentError("solution_style: '" + solution_style +
+                                      "' is not columns, steps or answer");
+  }
+  if (solution_style == "columns" && allow_subtraction) {
+    return absl::InvalidArgumentError(
+        "solution_style: columns shows additions only; use steps or answer with subtraction");
+  }
   if (test_percent < 1 || test_percent > 99) {
     return absl::InvalidArgumentError(
         absl::StrCat("test_percent: ", test_percent, " is not in [1, 99]"));
@@ -48,26 +56,58 @@ TaskSplit SplitOfExpression(const std::string& expression, int64_t test_percent)
 
 namespace {
 
+}  // namespace
+
+// A column lists the digits present in it, then the carry in.
+std::string ColumnAdditionSteps(const std::vector<int64_t>& operands) {
+  std::string out;
+  int64_t carry = 0;
+  for (int64_t place = 1;; place *= 10) {
+    std::vector<int64_t> digits;
+    for (int64_t x : operands) {
+      if (x >= place || (place == 1)) digits.push_back(x / place % 10);
+    }
+    if (digits.empty()) break;
+    int64_t sum = carry;
+    std::string terms;
+    for (int64_t d : digits) {
+      absl::StrAppend(&terms, terms.empty() ? "" : "+", d);
+      sum += d;
+    }
+    if (carry > 0) absl::StrAppend(&terms, "+", carry);
+    absl::StrAppend(&out, terms, "=", sum, ", ");
+    carry = sum / 10;
+  }
+  return out;
+}
+
+namespace {
+
 ArithmeticProblem Draw(std::mt19937_64& rng, const ArithmeticTaskOptions& o) {
   const uint64_t range = uint64_t(o.max_operand - o.min_operand + 1);
   auto operand = [&] { return o.min_operand + int64_t(rng() % range); };
   ArithmeticProblem p;
-  int64_t value = operand();
+  std::vector<int64_t> operands{operand()};
+  int64_t value = operands[0];
   p.expression = absl::StrCat(value);
   std::string steps;
   for (int64_t i = 1; i < o.num_operands; ++i) {
     const bool minus = o.allow_subtraction && (rng() & 1);
     const int64_t x = operand();
+    operands.push_back(x);
     const int64_t before = value;
     value = minus ? value - x : value + x;
     absl::StrAppend(&p.expression, minus ? "-" : "+", x);
-    // Worked steps only when they add something (more than one operation).
     absl::StrAppend(&steps, before, minus ? "-" : "+", x, "=", value, ", ");
   }
   p.prompt = p.expression + "=";
   p.answer = absl::StrCat(value);
-  p.solution = absl::StrCat(o.worked_steps && o.num_operands > 2 ? steps : "", "\\boxed{",
-                            p.answer, "}");
+  if (o.solution_style == "columns") {
+    p.solution = ColumnAdditionSteps(operands);
+  } else if (o.solution_style == "steps" && o.num_operands > 2) {
+    p.solution = steps;  // (with one operation the step would repeat the answer)
+  }
+  absl::StrAppend(&p.solution, "\\boxed{", p.answer, "}");
   return p;
 }
 

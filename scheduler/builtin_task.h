@@ -28,9 +28,14 @@ struct ArithmeticTaskOptions {
   // 2: "a+b"; 3: "a+b-c" style (the second operator is + or - when allow_subtraction).
   int64_t num_operands = 2;
   bool allow_subtraction = false;
-  // SFT responses show the partial results ("12+34=46, 46-7=39, ") before the boxed answer
-  // when there are 3 or more operands: a short worked step a tiny model can imitate.
-  bool worked_steps = true;
+  // How SFT responses reach the boxed answer:
+  //   "columns": column addition, least significant digit first, with carries:
+  //              34+57 -> "4+7=11, 3+5+1=9, \boxed{91}". Every step is a one-digit fact the
+  //              train split holds many times, so a tiny model generalises to held-out
+  //              problems (it cannot learn multi-digit sums in one token). Additions only.
+  //   "steps":   the partial results, "12+34=46, 46-7=39, \boxed{39}" (3+ operands).
+  //   "answer":  just "\boxed{46}".
+  std::string solution_style = "columns";
   // Percent of the problem space that belongs to the held-out (test) split.
   int64_t test_percent = 20;
 
@@ -40,7 +45,8 @@ struct ArithmeticTaskOptions {
     v("max_operand", max_operand, "Largest operand");
     v("num_operands", num_operands, "Operands per problem (2: a+b, 3: a+b-c)");
     v("allow_subtraction", allow_subtraction, "Operators after the first may be '-'");
-    v("worked_steps", worked_steps, "SFT responses show partial results before the answer");
+    v("solution_style", solution_style,
+      "SFT responses: columns (digit-wise addition with carries) | steps | answer");
     v("test_percent", test_percent, "Percent of the problem space held out for evaluation");
   }
 
@@ -51,7 +57,7 @@ struct ArithmeticProblem {
   std::string expression;  // "12+34"
   std::string prompt;      // the model's input: "12+34="
   std::string answer;      // ground truth: "46"
-  std::string solution;    // SFT response: "\boxed{46}" (with worked steps before it)
+  std::string solution;    // SFT response: worked steps (solution_style), then "\boxed{46}"
   TaskSplit split = TaskSplit::kTrain;
   int64_t index = 0;  // position in its generated list
 };
@@ -63,6 +69,9 @@ TaskSplit SplitOfExpression(const std::string& expression, int64_t test_percent)
 // than `count` distinct problems (the operand range is too small).
 absl::StatusOr<std::vector<ArithmeticProblem>> GenerateArithmeticTask(
     uint64_t seed, int64_t count, TaskSplit split, const ArithmeticTaskOptions& options = {});
+
+// The "columns" worked steps: {34, 57} -> "4+7=11, 3+5+1=9, " (exposed for tests).
+std::string ColumnAdditionSteps(const std::vector<int64_t>& operands);
 
 // One verl prompt record per line: {"data_source": "seamless/arithmetic", "prompt": ...,
 // "ability": "math", "reward_model": {"style": "rule", "ground_truth": "46"},

@@ -17,6 +17,7 @@ ArithmeticTaskOptions ThreeOperands() {
   o.num_operands = 3;
   o.allow_subtraction = true;
   o.max_operand = 50;
+  o.solution_style = "steps";
   return o;
 }
 
@@ -90,6 +91,22 @@ TEST(BuiltinTaskTest, EverySftResponseVerifiesWithTheRealMathVerifier) {
   ASSERT_TRUE(three.ok());
   // Worked step: "a+b=s, s-c=r, \boxed{r}".
   EXPECT_NE((*three)[0].solution.find(", "), std::string::npos) << (*three)[0].solution;
+}
+
+TEST(BuiltinTaskTest, ColumnStepsAddDigitsWithCarries) {
+  EXPECT_EQ(ColumnAdditionSteps({34, 57}), "4+7=11, 3+5+1=9, ");
+  EXPECT_EQ(ColumnAdditionSteps({99, 1}), "9+1=10, 9+1=10, ");
+  EXPECT_EQ(ColumnAdditionSteps({0, 5}), "0+5=5, ");
+  EXPECT_EQ(ColumnAdditionSteps({7, 45}), "7+5=12, 4+1=5, ");
+  EXPECT_EQ(ColumnAdditionSteps({12, 30, 5}), "2+0+5=7, 1+3=4, ");
+  auto problems = GenerateArithmeticTask(5, 50, TaskSplit::kTrain);  // default: columns
+  ASSERT_TRUE(problems.ok());
+  for (const auto& p : *problems) {
+    EXPECT_EQ(p.solution.rfind("\\boxed{", 0) == 0, false) << p.solution;
+  }
+  ArithmeticTaskOptions bad;
+  bad.allow_subtraction = true;  // columns cannot show a subtraction
+  EXPECT_FALSE(GenerateArithmeticTask(1, 1, TaskSplit::kTrain, bad).ok());
 }
 
 TEST(BuiltinTaskTest, JsonlFollowsVerlAndSftSchemas) {

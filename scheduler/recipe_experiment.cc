@@ -80,7 +80,8 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
                                                 const std::vector<ScoredPrompt>& prompts,
                                                 double temperature, int64_t max_new_tokens,
                                                 uint64_t seed, int64_t max_running,
-                                                const std::string& speculative) {
+                                                const std::string& speculative,
+                                                int64_t samples_per_prompt) {
   const auto start = std::chrono::steady_clock::now();
   AccuracyReport report;
   if (prompts.empty()) return report;
@@ -93,7 +94,7 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
     auto ids = tokenizer.Encode(prompts[i].prompt);
     if (!ids.ok()) return Annotate(ids.status(), absl::StrCat("prompt ", i));
     g.prompt = std::move(*ids);
-    g.num_samples = 1;
+    g.num_samples = int32_t(std::max<int64_t>(1, samples_per_prompt));
     g.sampling.temperature = temperature;
     g.sampling.max_new_tokens = max_new_tokens;
     g.sampling.seed = MixSeed(seed, int32_t(i));
@@ -109,8 +110,9 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
                      .equivalent;
     }
   }
-  report.accuracy = correct / double(prompts.size());
-  report.mean_response_tokens = tokens / double(prompts.size());
+  const double n = double(prompts.size()) * double(std::max<int64_t>(1, samples_per_prompt));
+  report.accuracy = correct / n;
+  report.mean_response_tokens = tokens / n;
   report.seconds = SecondsSince(start);
   return report;
 }
@@ -191,7 +193,8 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
       ASSIGN_OR_RETURN(AccuracyReport sampled,
                        EvaluateAccuracy(model, tokenizer, test_prompts, config.temperature,
                                         config.max_new_tokens, config.seed + 99 + uint64_t(step),
-                                        config.max_running, config.speculative));
+                                        config.max_running, config.speculative,
+                                        config.eval_samples));
       point.sampled_accuracy = sampled.accuracy;
       result.eval_seconds += sampled.seconds;
       absl::StrAppendFormat(&line, "  sampled(T=%.2f) %.3f", config.temperature,

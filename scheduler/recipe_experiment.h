@@ -58,7 +58,8 @@ struct RecipeConfig {
   int64_t rl_steps = 60;
   double rl_time_limit_s = 0;  // stop RL after this many seconds (0: no limit)
   int64_t eval_every = 5;      // RL steps between held-out evaluations
-  bool eval_sampled = true;    // also measure temperature-`temperature` pass@1 (one sample)
+  bool eval_sampled = true;    // also measure temperature-`temperature` pass@1
+  int64_t eval_samples = 4;    // samples per held-out prompt for the sampled pass@1
   int64_t sft_eval_every = 0;  // SFT steps between greedy evaluations (0: none), for tuning
 
   template <typename V>
@@ -82,6 +83,7 @@ struct RecipeConfig {
     v("rl_time_limit_s", rl_time_limit_s, "Stop RL after this many seconds (0: no limit)");
     v("eval_every", eval_every, "GRPO steps between held-out evaluations");
     v("eval_sampled", eval_sampled, "Also measure sampled pass@1 at the rollout temperature");
+    v("eval_samples", eval_samples, "Samples per held-out prompt for the sampled pass@1");
     v("sft_eval_every", sft_eval_every, "SFT steps between greedy evaluations (0: none)");
   }
 };
@@ -93,18 +95,20 @@ struct ScoredPrompt {
 };
 
 struct AccuracyReport {
-  double accuracy = 0;            // share of prompts whose response verifies
+  double accuracy = 0;            // share of responses that verify (pass@1)
   double mean_response_tokens = 0;
   double seconds = 0;
 };
 
-// Generates one response per prompt (greedy when temperature is 0) with the engine core and
-// scores it with the math verifier. Plain text prompts, encoded by `tokenizer`.
+// Generates `samples_per_prompt` responses per prompt (greedy when temperature is 0) with the
+// engine core and scores them with the math verifier; accuracy is the mean over all of them
+// (pass@1). Plain text prompts, encoded by `tokenizer`.
 absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer& tokenizer,
                                                 const std::vector<ScoredPrompt>& prompts,
                                                 double temperature, int64_t max_new_tokens,
                                                 uint64_t seed, int64_t max_running = 64,
-                                                const std::string& speculative = "auto");
+                                                const std::string& speculative = "auto",
+                                                int64_t samples_per_prompt = 1);
 
 struct RecipePoint {
   int64_t step = 0;         // GRPO steps done (0: right after SFT)
