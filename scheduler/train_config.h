@@ -16,7 +16,9 @@ struct SftWarmStart {
   int64_t steps = 150;              // 0: no warm start (train from --model as it is)
   int64_t examples = 2000;          // built-in task SFT examples
   int64_t batch_size = 16;
-  double lr = 1e-3;
+  double lr = 3e-3;
+  int64_t warmup_steps = 10;
+  std::string schedule = "cosine";  // then decays to 10% of lr over `steps`
   double mtp_loss_weight = 0.3;
 
   template <typename V>
@@ -24,7 +26,9 @@ struct SftWarmStart {
     v("steps", steps, "SFT updates before RL (0: none)");
     v("examples", examples, "SFT examples generated from the built-in task");
     v("batch_size", batch_size, "Sequences per SFT update");
-    v("lr", lr, "SFT learning rate");
+    v("lr", lr, "SFT peak learning rate");
+    v("warmup_steps", warmup_steps, "SFT linear warm-up steps");
+    v("schedule", schedule, "SFT learning-rate schedule after warm-up: constant | cosine");
     v("mtp_loss_weight", mtp_loss_weight, "Weight of the MTP layer's loss in SFT");
   }
 };

@@ -153,9 +153,12 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     }
     RETURN_IF_ERROR(WriteFileAtomically(
         run_dir + "/sft.yaml",
-        absl::StrFormat("steps: %d\nbatch_size: %d\nmtp_loss_weight: %g\nseed: %d\noptim:\n  lr: %g\n",
+        absl::StrFormat("steps: %d\nbatch_size: %d\nmtp_loss_weight: %g\nseed: %d\noptim:\n"
+                        "  lr: %g\n  warmup_steps: %d\n  schedule: %s\n  total_steps: %d\n"
+                        "  min_lr_ratio: 0.1\n",
                         config.sft.steps, config.sft.batch_size, config.sft.mtp_loss_weight,
-                        config.seed, config.sft.lr)));
+                        config.seed, config.sft.lr, config.sft.warmup_steps, config.sft.schedule,
+                        config.sft.steps)));
     std::printf("SFT warm start: %lld steps on %s\n", static_cast<long long>(config.sft.steps),
                 sft_data.c_str());
     std::fflush(stdout);
