@@ -112,6 +112,27 @@ TEST_F(TrainFaultTest, AKilledRolloutWorkerLosesNoPrompt) {
   EXPECT_EQ(summary["event"], "finished");
   EXPECT_EQ(summary["steps"], 6);
   ExpectBalanced(summary);
+  // The run directory a user gets: resolved config, verl-format metrics, report, checkpoints.
+  for (const char* file : {"config.yaml", "metrics.jsonl", "report.html", "checkpoints/latest",
+                           "logs/scheduler.log", "pids.json"}) {
+    EXPECT_TRUE(FileExists(run_dir_ + "/" + file)) << file;
+  }
+  auto metrics = ReadFileToString(run_dir_ + "/metrics.jsonl");
+  ASSERT_TRUE(metrics.ok());
+  int steps_seen = 0;
+  for (absl::string_view line : absl::StrSplit(*metrics, '\n', absl::SkipEmpty())) {
+    nlohmann::json row = nlohmann::json::parse(line);
+    ASSERT_TRUE(row.contains("step") && row["data"].is_object()) << line;
+    if (row["step"].get<int>() > 0) {
+      ++steps_seen;
+      EXPECT_TRUE(row["data"].contains("critic/score/mean")) << line;
+      EXPECT_TRUE(row["data"].contains("actor/pg_loss")) << line;
+    }
+  }
+  EXPECT_EQ(steps_seen, 6);
+  EXPECT_GE(result["start_accuracy"].get<double>(), 0.0);
+  EXPECT_GE(result["final_accuracy"].get<double>(), 0.0);
+  EXPECT_LT(result["peak_rss_mb"].get<double>(), 4096.0) << "all processes under 4 GiB";
 }
 
 TEST_F(TrainFaultTest, AHangingRewardServerIsRetriedElsewhere) {
