@@ -233,9 +233,11 @@ TEST(TrainerTest, RecomputedBehaviourLogProbs) {
   TrainerConfig config = Config();
   config.grpo.old_logprobs = "recompute";
   RunResult r = Train(batch, config, 1, 0);
-  // Same weights as the rollout: the learner's log-probs agree to rounding, ratio 1.
+  // Same weights as the rollout: the learner's log-probs agree to rounding, ratio 1. (The
+  // no-grad recompute takes the inference kernels, e.g. the one-pass RMSNorm, so "rounding"
+  // is float32's ~1e-7, not bitwise.)
   EXPECT_LT(r.outcome.metrics["training/rollout_logprob_abs_diff_mean"], 1e-5);
-  EXPECT_NEAR(r.outcome.metrics["actor/ppo_kl"], 0, 1e-9);
+  EXPECT_NEAR(r.outcome.metrics["actor/ppo_kl"], 0, 1e-6);
   EXPECT_EQ(r.outcome.metrics["actor/pg_clipfrac"], 0);
   // Without rollout log-probs, "rollout" mode says what to do.
   for (auto& s : batch.groups[0].sequences) s.behaviour_logprobs.clear();
