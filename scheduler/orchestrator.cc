@@ -87,7 +87,6 @@ std::string Orchestrator::NextPrompt() {
     return ledger_.Take(record, /*from_easy_pool=*/true, absl::StrCat("e", easy_takes_++, ".", record));
   }
   const int64_t record = sampler_.Next();
-  ++takes_;
   return ledger_.Take(record, false, absl::StrCat("d", sampler_.epoch(), ".", record));
 }
 

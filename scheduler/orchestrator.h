@@ -66,7 +66,8 @@ class Orchestrator {
                LearnerBackend* learner);
   ~Orchestrator();
 
-  // Called after every step (and with step -1 reports for evaluations), on the loop thread.
+  // Called on the loop thread after every step, and once with step 0 for the evaluation
+  // before training (val/accuracy only).
   void set_on_step(std::function<void(const StepReport&)> on_step) { on_step_ = std::move(on_step); }
   // Resume: the state SaveState() returned after the learner's last complete checkpoint.
   absl::Status RestoreState(const nlohmann::json& state);
@@ -132,16 +133,15 @@ class Orchestrator {
   std::vector<int64_t> worker_load_;              // groups in flight per worker
   std::vector<std::chrono::steady_clock::time_point> worker_down_until_;
   uint64_t next_launch_seq_ = 1;
-  int64_t step_ = 0, policy_version_ = 0, launched_this_step_ = 0, takes_ = 0, easy_takes_ = 0;
+  int64_t step_ = 0, policy_version_ = 0, launched_this_step_ = 0, easy_takes_ = 0;
   double valid_rate_ = 0.5;                       // recent share of complete groups that are valid
   std::deque<bool> recent_outcomes_;              // valid or not, last 64 completed groups
   bool training_ = false;                         // a batch is with the learner
-  bool round_open_ = false;                       // barrier mode: a round is being generated
   absl::Status failure_;
   // Per-step counters (reset after each step).
   std::map<std::string, double> counters_;
   std::chrono::steady_clock::time_point step_start_, run_start_;
-  double generated_tokens_total_ = 0, busy_slot_seconds_ = 0;
+  double generated_tokens_total_ = 0;
 
   // Evaluation results, gathered on the loop thread.
   int64_t eval_pending_ = 0, eval_passed_ = 0, eval_total_ = 0;
