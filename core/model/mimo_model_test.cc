@@ -9,7 +9,10 @@
 namespace seamless {
 namespace {
 
-constexpr double kTol = 1e-5;
+// fp32: the incremental path runs the CPU decode kernel (cached_attention.h), whose sums run
+// in a different order from the GEMM path's (and differ again between -O3 and the sanitizer
+// build's -O2), so agreement is to a few ulps of values of order 1-10, not bitwise.
+constexpr double kTol = 5e-5;
 
 at::Tensor Ids(std::vector<int64_t> v) { return at::tensor(v, at::kLong).view({1, -1}); }
 
