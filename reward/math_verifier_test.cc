@@ -8,16 +8,14 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
 #include "reward/answer_extraction.h"
 #include "reward/math_expression.h"
 
 namespace seamless {
 namespace {
 
-std::string SourceDir() {
-  const char* dir = std::getenv("SEAMLESS_SOURCE_DIR");
-  return dir ? dir : ".";
-}
+using testing::SourceDir;
 
 struct Pair {
   int line;

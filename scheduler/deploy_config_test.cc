@@ -1,6 +1,8 @@
 // The shipped deployment files stay loadable: the Kubernetes manifests parse, and the configs
 // they mount pass the same strict loaders the roles use (an unknown or misspelled key fails).
 #include <gtest/gtest.h>
+
+#include "tests/testing/subprocess.h"
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -15,24 +17,21 @@
 namespace seamless {
 namespace {
 
-std::string Source() {
-  const char* dir = std::getenv("SEAMLESS_SOURCE_DIR");
-  return dir ? dir : ".";
-}
+using testing::SourceDir;
 
 TEST(DeployConfigTest, MountedConfigsLoadStrictly) {
   SchedulerConfig scheduler;
-  absl::Status s = LoadConfigFile(Source() + "/deploy/k8s/config/scheduler.yaml", &scheduler);
+  absl::Status s = LoadConfigFile(SourceDir() + "/deploy/k8s/config/scheduler.yaml", &scheduler);
   EXPECT_TRUE(s.ok()) << s;
   LearnerConfig learner;
-  s = LoadConfigFile(Source() + "/deploy/k8s/config/learner.yaml", &learner);
+  s = LoadConfigFile(SourceDir() + "/deploy/k8s/config/learner.yaml", &learner);
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(learner.checkpoint_every, 1);
 }
 
 TEST(DeployConfigTest, EveryManifestDocumentNamesItsKind) {
   int documents = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(Source() + "/deploy/k8s")) {
+  for (const auto& entry : std::filesystem::directory_iterator(SourceDir() + "/deploy/k8s")) {
     if (entry.path().extension() != ".yaml" || entry.path().filename() == "kustomization.yaml") {
       continue;
     }
@@ -47,7 +46,7 @@ TEST(DeployConfigTest, EveryManifestDocumentNamesItsKind) {
 }
 
 TEST(DeployConfigTest, GrafanaDashboardIsJsonWithPanels) {
-  std::ifstream in(Source() + "/deploy/grafana/seamless-rollout.json");
+  std::ifstream in(SourceDir() + "/deploy/grafana/seamless-rollout.json");
   ASSERT_TRUE(in.good());
   nlohmann::json dash = nlohmann::json::parse(in, nullptr, false);
   ASSERT_FALSE(dash.is_discarded());

@@ -14,7 +14,7 @@ set_tests_properties(seamless_tokenizer_reference PROPERTIES
   FIXTURES_SETUP tokenizer_reference TIMEOUT 300)
 
 seamless_test(seamless_tokenizer_parity_test SRCS tokenizer/hf_tokenizer_parity_test.cc
-  DEPS seamless_tokenizer nlohmann_json::nlohmann_json)
+  DEPS seamless_tokenizer seamless_testing nlohmann_json::nlohmann_json)
 # `seamless tokenize` on the same files.
 seamless_test(seamless_tokenize_command_test SRCS tokenizer/tokenize_command_test.cc
   DEPS seamless_tokenizer seamless_testing nlohmann_json::nlohmann_json)

@@ -13,20 +13,18 @@
 #include "core/tokenizer/hf_tokenizer.h"
 #include "core/tokenizer/unicode.h"
 #include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
 namespace {
 
+using testing::SourceDir;
+
 std::string NpmDir() {
   const char* dir = std::getenv("SEAMLESS_NPM_DIR");
   return dir ? dir : "build/npm";
 }
-std::string SourceDir() {
-  const char* dir = std::getenv("SEAMLESS_SOURCE_DIR");
-  return dir ? dir : ".";
-}
-
 // NFC the way the tokenizer applies it: to the text between added tokens, separately (a mark
 // after "<think>" must not compose with its '>').
 std::string NfcBetweenAddedTokens(const std::string& text) {

@@ -12,15 +12,12 @@
 namespace seamless {
 namespace {
 
+using testing::SourceDir;
+
 std::string NpmDir() {
   const char* dir = std::getenv("SEAMLESS_NPM_DIR");
   return dir ? dir : "build/npm";
 }
-std::string SourceDir() {
-  const char* dir = std::getenv("SEAMLESS_SOURCE_DIR");
-  return dir ? dir : ".";
-}
-
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;

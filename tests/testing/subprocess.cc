@@ -43,5 +43,10 @@ std::string SeamlessBinary() {
   return path ? path : "build/seamless";
 }
 
+std::string SourceDir() {
+  const char* dir = std::getenv("SEAMLESS_SOURCE_DIR");
+  return dir ? dir : ".";
+}
+
 }  // namespace testing
 }  // namespace seamless

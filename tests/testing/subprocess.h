@@ -18,6 +18,8 @@ CommandResult RunCommand(const std::string& command, const std::string& input = 
 
 // The `seamless` binary under test ($SEAMLESS_BINARY, set by ctest).
 std::string SeamlessBinary();
+// The source tree, for test data ($SEAMLESS_SOURCE_DIR, set by ctest; "." otherwise).
+std::string SourceDir();
 
 }  // namespace testing
 }  // namespace seamless
