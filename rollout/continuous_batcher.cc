@@ -149,7 +149,14 @@ bool ContinuousBatcher::Emit(Sequence& seq, int32_t token, float logprob) {
   }
   const auto& stop_strings = seq.group->request.stop_strings;
   if (!stop_strings.empty()) {
-    const std::string text = detokenizer_(out.tokens);
+    // Only a stop string that ends in this token is new, and every token is at least one
+    // byte: decoding the last (longest stop string) tokens finds it without re-decoding the
+    // whole response at every step.
+    size_t longest = 0;
+    for (const auto& s : stop_strings) longest = std::max(longest, s.size());
+    const size_t window = std::min(out.tokens.size(), longest);
+    const std::string text = detokenizer_(
+        std::vector<int32_t>(out.tokens.end() - static_cast<std::ptrdiff_t>(window), out.tokens.end()));
     for (const auto& s : stop_strings) {
       if (text.find(s) != std::string::npos) {
         out.finish = Finish::kStop;
