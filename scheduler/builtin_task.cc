@@ -33,6 +33,10 @@ absl::Status ArithmeticTaskOptions::Validate() const {
     return absl::InvalidArgumentError(
         "solution_style: columns shows additions only; use steps or answer with subtraction");
   }
+  if (worked_percent < 0 || worked_percent > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worked_percent: ", worked_percent, " is not in [0, 100]"));
+  }
   if (test_percent < 1 || test_percent > 99) {
     return absl::InvalidArgumentError(
         absl::StrCat("test_percent: ", test_percent, " is not in [1, 99]"));
@@ -102,7 +106,12 @@ ArithmeticProblem Draw(std::mt19937_64& rng, const ArithmeticTaskOptions& o) {
   }
   p.prompt = p.expression + "=";
   p.answer = absl::StrCat(value);
-  if (o.solution_style == "columns") {
+  // Drawn for every problem (even at 100%) so that the problems a seed gives do not depend on
+  // worked_percent.
+  const bool worked = int64_t(rng() % 100) < o.worked_percent;
+  if (!worked) {
+    // the bare answer
+  } else if (o.solution_style == "columns") {
     p.solution = ColumnAdditionSteps(operands);
   } else if (o.solution_style == "steps" && o.num_operands > 2) {
     p.solution = steps;  // (with one operation the step would repeat the answer)

@@ -36,6 +36,11 @@ struct ArithmeticTaskOptions {
   //   "steps":   the partial results, "12+34=46, 46-7=39, \boxed{39}" (3+ operands).
   //   "answer":  just "\boxed{46}".
   std::string solution_style = "columns";
+  // Percent of SFT responses that show the worked steps of `solution_style`; the others give
+  // the bare "\boxed{46}". Below 100 the warm start knows two ways to answer, one that a small
+  // model gets right far more often: RL's job is then to find which one pays, the behaviour
+  // reasoning RL is known for (MiMo's responses grow longer as reward rises).
+  int64_t worked_percent = 100;
   // Percent of the problem space that belongs to the held-out (test) split.
   int64_t test_percent = 20;
 
@@ -47,6 +52,8 @@ struct ArithmeticTaskOptions {
     v("allow_subtraction", allow_subtraction, "Operators after the first may be '-'");
     v("solution_style", solution_style,
       "SFT responses: columns (digit-wise addition with carries) | steps | answer");
+    v("worked_percent", worked_percent,
+      "Percent of SFT responses showing the worked steps (the rest: only the boxed answer)");
     v("test_percent", test_percent, "Percent of the problem space held out for evaluation");
   }
 

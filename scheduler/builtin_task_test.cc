@@ -136,6 +136,31 @@ TEST(BuiltinTaskTest, JsonlFollowsVerlAndSftSchemas) {
   EXPECT_EQ(s["response"], (*problems)[0].solution);
 }
 
+TEST(BuiltinTaskTest, WorkedPercentMixesStylesOverTheSameProblems) {
+  ArithmeticTaskOptions all_worked;
+  ArithmeticTaskOptions mixed;
+  mixed.worked_percent = 30;
+  auto a = GenerateArithmeticTask(3, 2000, TaskSplit::kTrain, all_worked);
+  auto b = GenerateArithmeticTask(3, 2000, TaskSplit::kTrain, mixed);
+  ASSERT_TRUE(a.ok() && b.ok());
+  int worked = 0;
+  for (size_t i = 0; i < a->size(); ++i) {
+    const ArithmeticProblem& p = (*b)[i];
+    ASSERT_EQ((*a)[i].prompt, p.prompt);  // the style does not change which problems are drawn
+    if (p.solution == (*a)[i].solution) {
+      ++worked;
+    } else {
+      EXPECT_EQ(p.solution, "\\boxed{" + p.answer + "}");
+    }
+  }
+  // 30% of 2000 draws: 600, binomial sd ~20.
+  EXPECT_GT(worked, 500);
+  EXPECT_LT(worked, 700);
+  ArithmeticTaskOptions bad;
+  bad.worked_percent = 101;
+  EXPECT_FALSE(GenerateArithmeticTask(1, 1, TaskSplit::kTrain, bad).ok());
+}
+
 TEST(BuiltinTaskTest, RefusesImpossibleRequestsAndBadOptions) {
   ArithmeticTaskOptions tiny;
   tiny.max_operand = 2;  // 9 problems in all

@@ -115,9 +115,9 @@ void Orchestrator::Launch(const std::string& uid, bool eval) {
   if (!ids.ok()) {
     SLOG(WARNING) << "prompt " << record.line << " of " << (eval ? val_ : train_)->path
                   << " cannot be encoded: " << ids.status().message();
-    if (eval) {
+    if (eval) {  // counted as failed samples
       --eval_pending_;
-      ++eval_total_;
+      eval_total_ += EvalSamples();
     } else {
       absl::Status s = ledger_.Drop(uid, "bad_prompt");
       if (!s.ok()) Fail(s);
@@ -137,7 +137,7 @@ void Orchestrator::Launch(const std::string& uid, bool eval) {
   run.worker = worker;
   run.version = policy_version_;
   run.launch_seq = eval ? 0 : next_launch_seq_++;
-  run.expected = eval ? 1 : config_.group_size;
+  run.expected = eval ? EvalSamples() : config_.group_size;
   GroupRequest request;
   request.prompt = std::move(*ids);
   request.num_samples = static_cast<int32_t>(run.expected);
@@ -304,8 +304,8 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
   inflight_.erase(it);
   if (done.eval) {
     --eval_pending_;
-    ++eval_total_;
-    if (!done.samples.empty() && done.samples[0].score.passed) ++eval_passed_;
+    eval_total_ += done.expected;
+    for (const auto& t : done.samples) eval_passed_ += t.score.passed;
     return;
   }
   absl::Status s = ledger_.Complete(done.uid);

@@ -16,6 +16,7 @@
 #ifndef SEAMLESS_SCHEDULER_ORCHESTRATOR_H_
 #define SEAMLESS_SCHEDULER_ORCHESTRATOR_H_
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -109,6 +110,10 @@ class Orchestrator {
   void Advance();
   std::string NextPrompt();
   int PickWorker() const;
+  // Samples per held-out prompt: eval_samples when sampling, 1 when greedy (they would agree).
+  int64_t EvalSamples() const {
+    return config_.eval_temperature > 0 ? std::max<int64_t>(1, config_.eval_samples) : 1;
+  }
   bool BatchReady(std::vector<uint64_t>* selected) const;
   absl::Status Evaluate(int64_t step, double* accuracy);
   void Fail(absl::Status status);

@@ -41,6 +41,7 @@ class FakeRollout : public RolloutBackend {
       return;
     }
     const int p = request.prompt[0] - 3;
+    if (request.group_id.rfind("eval.", 0) == 0) eval_num_samples_.push_back(request.num_samples);
     Job job{worker, std::move(request), std::move(on_sample), std::move(on_done),
             std::chrono::steady_clock::now() + std::chrono::milliseconds(duration_[p])};
     jobs_.push_back(std::move(job));
@@ -84,6 +85,15 @@ class FakeRollout : public RolloutBackend {
     std::lock_guard<std::mutex> lock(mu_);
     return generated_groups_;
   }
+  // num_samples of every held-out request, and how many held-out samples passed.
+  std::vector<int> eval_num_samples() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return eval_num_samples_;
+  }
+  int64_t eval_passes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return eval_passes_;
+  }
 
  private:
   struct Job {
@@ -125,7 +135,14 @@ class FakeRollout : public RolloutBackend {
         }
       }
       for (Job& job : due) {
-        for (int i = 0; i < job.request.num_samples; ++i) job.on_sample(MakeSample(job, i));
+        for (int i = 0; i < job.request.num_samples; ++i) {
+          RolloutSample s = MakeSample(job, i);
+          if (job.request.group_id.rfind("eval.", 0) == 0 && s.tokens[0] == 1) {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++eval_passes_;
+          }
+          job.on_sample(std::move(s));
+        }
         job.on_done(absl::OkStatus());
       }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -140,6 +157,8 @@ class FakeRollout : public RolloutBackend {
   bool stop_ = false;
   int64_t generated_groups_ = 0;
   int64_t aborts_ = 0;
+  std::vector<int> eval_num_samples_;
+  int64_t eval_passes_ = 0;
   std::thread thread_;
 };
 
@@ -257,6 +276,36 @@ TEST(OrchestratorTest, TrainsBatchesOfMixedGroupsAndKeepsTheLedgerExact) {
   EXPECT_TRUE(reports.back().metrics.count("val/accuracy"));
   EXPECT_TRUE(reports.back().metrics.count("critic/score/mean"));
   EXPECT_EQ(reports.back().policy_version, 4);
+}
+
+TEST(OrchestratorTest, SampledEvaluationAveragesEverySampleOfEveryHeldOutPrompt) {
+  // Held-out prompts pass with probability 0, 1 or 0.5 (by index mod 3).
+  std::vector<double> pass(30);
+  for (int i = 0; i < 30; ++i) pass[i] = i % 3 == 0 ? 0.0 : i % 3 == 1 ? 1.0 : 0.5;
+  PromptDataset train = Dataset(30), val = Dataset(12);
+  for (double temperature : {1.0, 0.0}) {
+    FakeRollout rollout(2, pass, std::vector<int>(30, 1));
+    FakeReward reward;
+    FakeLearner learner;
+    SchedulerConfig c = Config(1);
+    c.dynamic_sampling = false;
+    c.eval_prompts = 12;
+    c.eval_samples = 8;
+    c.eval_temperature = temperature;
+    std::vector<StepReport> reports;
+    Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
+    o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
+    ASSERT_TRUE(o.Run().ok());
+    // Two evaluations (start and end) of 12 prompts; greedy takes one sample per prompt.
+    const int per_prompt = temperature > 0 ? 8 : 1;
+    EXPECT_THAT(rollout.eval_num_samples(), ::testing::Each(per_prompt));
+    EXPECT_EQ(rollout.eval_num_samples().size(), 24u);
+    // Accuracy is the mean over every sample the fake produced, in both evaluations.
+    const double sum = reports.front().metrics.at("val/accuracy") +
+                       reports.back().metrics.at("val/accuracy");
+    EXPECT_NEAR(sum * 12 * per_prompt, double(rollout.eval_passes()), 1e-9);
+    EXPECT_GT(reports.front().metrics.at("val/accuracy"), 0.3);  // the pass-1 third and more
+  }
 }
 
 TEST(OrchestratorTest, EarlyTerminationTakesTheEarliestLaunchedValidGroupsOnly) {

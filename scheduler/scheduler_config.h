@@ -27,6 +27,7 @@ struct SchedulerConfig {
   int64_t eval_every = 5;             // held-out evaluation every k steps (0: start and end only)
   int64_t eval_prompts = 100;         // held-out prompts per evaluation
   double eval_temperature = 0;        // 0: greedy accuracy
+  int64_t eval_samples = 1;           // samples per held-out prompt when eval_temperature > 0
   int64_t eval_max_new_tokens = 0;    // 0: sampling.max_new_tokens
   uint64_t seed = 0;
   SamplingOptions sampling;           // rollout sampling (seeds are derived per group)
@@ -51,6 +52,8 @@ struct SchedulerConfig {
     v("eval_every", eval_every, "Held-out evaluation every k steps (0: start and end only)");
     v("eval_prompts", eval_prompts, "Held-out prompts per evaluation");
     v("eval_temperature", eval_temperature, "Sampling temperature of evaluation (0: greedy)");
+    v("eval_samples", eval_samples,
+      "Samples per held-out prompt when sampling; accuracy is their mean pass rate (mean@k)");
     v("eval_max_new_tokens", eval_max_new_tokens, "Evaluation response limit (0: as rollout)");
     v("seed", seed, "Seed of the data order and of sampling");
     v("sampling", sampling, "Rollout sampling");
