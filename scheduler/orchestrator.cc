@@ -403,10 +403,13 @@ void Orchestrator::Advance() {
     return failure_.ok();
   };
   if (config_.continuous) {
-    // Launch while the work in flight is predicted not to fill the batch.
+    // Launch while the work in flight is predicted not to fill the batch (and the lookahead
+    // batches after it). Not while the learner trains: the batch being filled then is
+    // already the next one, and work for the one after would train two versions late.
+    const double target = double(n) * double(1 + (training_ ? 0 : Lookahead()));
     while (failure_.ok()) {
-      const double predicted = double(valid_.size()) + in_flight * std::max(valid_rate_, 0.05);
-      if (predicted >= double(n)) break;
+      const double predicted = double(valid_.size()) + in_flight * ExpectedValidPerLaunch();
+      if (predicted >= target) break;
       if (PickWorker() < 0) break;
       if (!launch_one()) break;
       ++in_flight;
@@ -440,14 +443,32 @@ void Orchestrator::Advance() {
   const uint64_t last = selected.back();
   if (config_.early_termination) {
     // Abort only what was launched after the selected groups, and re-queue those prompts.
+    // With a lookahead, the earliest of those launches that the next batches are predicted
+    // to need stay (FIFO still: what is aborted is always the latest launched).
+    uint64_t cutoff = last;
+    if (Lookahead() > 0) {
+      std::vector<uint64_t> seqs;
+      for (const auto& [gid, run] : inflight_) {
+        if (!run.eval && run.launch_seq > last && !run.generation_done) seqs.push_back(run.launch_seq);
+      }
+      std::sort(seqs.begin(), seqs.end());
+      double predicted = 0;  // valid groups the next batches already have
+      for (const auto& [seq, run] : valid_) predicted += seq > last;
+      const double need = double(n) * double(Lookahead());
+      for (uint64_t seq : seqs) {
+        if (predicted >= need) break;
+        cutoff = seq;
+        predicted += ExpectedValidPerLaunch();
+      }
+    }
     std::vector<std::string> later;
     for (const auto& [gid, run] : inflight_) {
-      if (!run.eval && run.launch_seq > last && !run.generation_done) later.push_back(gid);
+      if (!run.eval && run.launch_seq > cutoff && !run.generation_done) later.push_back(gid);
     }
     if (!later.empty()) {
       AbortSpec spec;
       spec.by_launch_seq = true;
-      spec.launched_after = last;
+      spec.launched_after = cutoff;
       rollout_->Abort(spec);
       for (const std::string& gid : later) {
         GroupRun gone = std::move(inflight_[gid]);

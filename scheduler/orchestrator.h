@@ -110,6 +110,15 @@ class Orchestrator {
   void Advance();
   std::string NextPrompt();
   int PickWorker() const;
+  // lookahead_batches where it applies (see SchedulerConfig), else 0.
+  int64_t Lookahead() const {
+    return config_.early_termination && config_.max_staleness >= 1
+               ? std::max<int64_t>(0, config_.lookahead_batches)
+               : 0;
+  }
+  // Valid groups a launch is expected to yield (the running valid share, floored so that a
+  // run of dropped groups cannot stop launching altogether).
+  double ExpectedValidPerLaunch() const { return std::max(valid_rate_, 0.05); }
   // Samples per held-out prompt: eval_samples when sampling, 1 when greedy (they would agree).
   int64_t EvalSamples() const {
     return config_.eval_temperature > 0 ? std::max<int64_t>(1, config_.eval_samples) : 1;

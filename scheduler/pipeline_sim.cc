@@ -332,6 +332,10 @@ std::vector<std::pair<std::string, SchedulerConfig>> Table2Configs(const Schedul
   out.push_back({"+ asynchronous reward", c});
   c.early_termination = true;
   out.push_back({"+ early termination", c});
+  // Seamless beyond MiMo's table: the next batch's work stays in flight (one version late).
+  c.lookahead_batches = 1;
+  c.max_staleness = std::max<int64_t>(1, c.max_staleness);
+  out.push_back({"+ next-batch lookahead", c});
   return out;
 }
 

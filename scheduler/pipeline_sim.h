@@ -202,7 +202,8 @@ struct PipelineResult {
   double reward_busy_share = 0;       // sandbox-seconds used / (slots x wall)
 };
 
-// The four configurations of Table 2, from `base` (whose other fields are kept).
+// The four configurations of Table 2, then Seamless's fifth: + next-batch lookahead (see
+// SchedulerConfig::lookahead_batches). From `base`, whose other fields are kept.
 std::vector<std::pair<std::string, SchedulerConfig>> Table2Configs(const SchedulerConfig& base);
 
 // Runs `config` (config.steps steps; the first `warmup_steps` are not measured).

@@ -29,9 +29,9 @@ TEST(PipelineSimTest, WorkloadIsLongTailedAndMixed) {
   EXPECT_GT(one, 80);
 }
 
-// The four configurations at a tiny scale: each trains every step, and
-// only early termination aborts work.
-TEST(PipelineSimTest, AllFourConfigurationsTrainAndOnlyEarlyTerminationAborts) {
+// The four configurations of Table 2 and the lookahead at a tiny scale: each trains every
+// step, and only early termination aborts work.
+TEST(PipelineSimTest, AllConfigurationsTrainAndOnlyEarlyTerminationAborts) {
   PipelineWorkload w;
   w.prompts = 512;
   w.short_tokens = 16;
@@ -54,7 +54,8 @@ TEST(PipelineSimTest, AllFourConfigurationsTrainAndOnlyEarlyTerminationAborts) {
   sim.tokens_per_id = 1;
   auto table = RunSimulatedTable(w, base, sim);
   ASSERT_TRUE(table.ok()) << table.status();
-  ASSERT_EQ(table->size(), 4u);
+  ASSERT_EQ(table->size(), 5u);
+  EXPECT_EQ((*table)[4].name, "+ next-batch lookahead");
   const PipelineResult& full = (*table)[3];
   for (const PipelineResult& r : *table) {
     EXPECT_EQ(r.steps, 3) << r.name;

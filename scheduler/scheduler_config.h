@@ -21,6 +21,12 @@ struct SchedulerConfig {
   bool continuous = true;             // false: barrier — launch a whole round, wait, filter
   bool async_reward = true;           // false: score after the generation round
   bool early_termination = true;      // FIFO early termination (DESIGN.md §4)
+  // Batches beyond the current one whose work is kept in flight (0: MiMo's rule exactly).
+  // With 1, launching goes on for the next batch once the current one is predicted full,
+  // and early termination spares the earliest of the later launches that the next batch
+  // needs, so decode slots do not drain at the end of every step. Needs early_termination
+  // and max_staleness >= 1 (that work trains one policy version late); ignored otherwise.
+  int64_t lookahead_batches = 0;
   double lease_seconds = 600;         // a generating group's lease on its worker
   double reward_deadline_seconds = 30;
   int64_t reward_retries = 2;
@@ -46,6 +52,8 @@ struct SchedulerConfig {
     v("continuous", continuous, "Continuous rollout (false: generation barrier per round)");
     v("async_reward", async_reward, "Score each sample as soon as it finishes");
     v("early_termination", early_termination, "Abort work launched after the selected groups");
+    v("lookahead_batches", lookahead_batches,
+      "Keep work for this many next batches in flight (needs early_termination, max_staleness >= 1)");
     v("lease_seconds", lease_seconds, "Lease of a generating group on its worker (seconds)");
     v("reward_deadline_seconds", reward_deadline_seconds, "Deadline of one reward call");
     v("reward_retries", reward_retries, "Retries of a failed reward call on other servers");

@@ -18,7 +18,9 @@ struct SftWarmStart {
   int64_t batch_size = 32;
   double lr = 3e-3;
   int64_t warmup_steps = 10;
-  std::string schedule = "cosine";  // then decays to 10% of lr over `steps`
+  // Constant, not cosine: a warm start whose rate decayed to 10% then sharpened under GRPO
+  // about half as fast (40 GRPO steps: +22 points vs +39, README "Training runs").
+  std::string schedule = "constant";
   double mtp_loss_weight = 0.3;
 
   template <typename V>

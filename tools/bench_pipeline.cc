@@ -1,8 +1,9 @@
 // seamless bench pipeline: MiMo's Table 2 on this machine. One Orchestrator (scheduler/), the
-// same long-tailed workload with a slow code-like reward (scheduler/pipeline_sim.h), and four
+// same long-tailed workload with a slow code-like reward (scheduler/pipeline_sim.h), and five
 // configurations: (1) naive dynamic sampling (a generation barrier per round, rewards after
 // the round), (2) + continuous rollout, (3) + asynchronous reward, (4) + FIFO early
-// termination. Per configuration: step time and its speed-up over (1), the share of decode
+// termination (MiMo's full system), (5) + next-batch lookahead (Seamless's, the "full" of the
+// final JSON line; (4)'s figures are there too). Per configuration: step time and its speed-up over (1), the share of decode
 // slots idle, and wasted (aborted) tokens.
 //
 //   default               real generation: RolloutEngines on the embedded default model in
@@ -145,7 +146,8 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       "seamless bench pipeline [flags]",
       "MiMo's Table 2: the same Orchestrator and workload (long-tailed answer lengths, a slow\n"
       "code-like reward) under naive dynamic sampling, + continuous rollout, + asynchronous\n"
-      "reward, + early termination: step time speed-up, decode-slot idle share, wasted tokens.\n"
+      "reward, + early termination (MiMo's four), + next-batch lookahead (the full system):\n"
+      "step time speed-up, decode-slot idle share, wasted tokens.\n"
       "Default: real generation on in-process rollout engines (default model). With\n"
       "--simulate-workers N: N virtual workers in scaled-down time, and the scheduler's own CPU\n"
       "time per sample. Prints a table, then one JSON line.");
@@ -236,7 +238,7 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       std::fflush(stdout);
       table.push_back(std::move(r));
     }
-    engine_idle = idle_sum / 4;
+    engine_idle = idle_sum / double(table.size());
   }
 
   const double naive = table[0].step_seconds;
@@ -289,6 +291,9 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       {"speedup_full", full.step_seconds > 0 ? naive / full.step_seconds : 0},
       {"idle_full", full.idle_share},
       {"idle_naive", table[0].idle_share},
+      // MiMo's full configuration (row 4), without the lookahead of the last row.
+      {"speedup_early_termination", table[3].step_seconds > 0 ? naive / table[3].step_seconds : 0},
+      {"idle_early_termination", table[3].idle_share},
       {"wasted_tokens_full", full.aborted_tokens},
       {"scheduler_us_per_sample", full.scheduler_us_per_sample},
       {"configs", configs}};
