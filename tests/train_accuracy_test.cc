@@ -17,7 +17,7 @@
 namespace seamless {
 namespace {
 
-TEST(TrainAccuracyTest, TwentyGrpoStepsRaiseHeldOutAccuracyByTenPoints) {
+TEST(TrainAccuracyTest, TwentyGrpoStepsRaiseHeldOutAccuracyByFifteenPoints) {
   const std::string dir = testing::TestTempDir("train_accuracy");
   const std::string config = dir + "/short.yaml";
   // Only the length changes; evaluation at the start and the end only (eval_every 0).
@@ -35,10 +35,11 @@ TEST(TrainAccuracyTest, TwentyGrpoStepsRaiseHeldOutAccuracyByTenPoints) {
   ASSERT_TRUE(result["ok"].get<bool>()) << r.out;
   const double start = result["start_accuracy"].get<double>();
   const double final = result["final_accuracy"].get<double>();
-  // Measured on this task (README): +17 points after 10 steps, +20 to +25 after 20, from a
-  // start of 0.23-0.31. Evaluation noise (200 prompts x 4 samples) is about 2.5 points each.
+  // Measured: this test 0.300 -> 0.599 (+30 points; its rate decays over 20 steps); the
+  // 120-step demo passes +25 by step 10 on two data seeds (README). Evaluation noise (200
+  // prompts x 4 samples) is about 2.5 points each.
   EXPECT_GT(start, 0.02) << "the warm start must pass some samples for GRPO to learn from";
-  EXPECT_GE(final - start, 0.10) << "start " << start << " final " << final << "\n" << r.out;
+  EXPECT_GE(final - start, 0.15) << "start " << start << " final " << final << "\n" << r.out;
   EXPECT_LT(result["peak_rss_mb"].get<double>(), 4096.0) << "all processes under 4 GiB";
 }
 
