@@ -404,9 +404,8 @@ void Orchestrator::Advance() {
   };
   if (config_.continuous) {
     // Launch while the work in flight is predicted not to fill the batch (and the lookahead
-    // batches after it). Not while the learner trains: the batch being filled then is
-    // already the next one, and work for the one after would train two versions late.
-    const double target = double(n) * double(1 + (training_ ? 0 : Lookahead()));
+    // batches after it that staleness allows).
+    const double target = double(n) * double(1 + Lookahead(training_));
     while (failure_.ok()) {
       const double predicted = double(valid_.size()) + in_flight * ExpectedValidPerLaunch();
       if (predicted >= target) break;
@@ -446,7 +445,7 @@ void Orchestrator::Advance() {
     // With a lookahead, the earliest of those launches that the next batches are predicted
     // to need stay (FIFO still: what is aborted is always the latest launched).
     uint64_t cutoff = last;
-    if (Lookahead() > 0) {
+    if (Lookahead(/*training=*/false) > 0) {
       std::vector<uint64_t> seqs;
       for (const auto& [gid, run] : inflight_) {
         if (!run.eval && run.launch_seq > last && !run.generation_done) seqs.push_back(run.launch_seq);
@@ -454,7 +453,7 @@ void Orchestrator::Advance() {
       std::sort(seqs.begin(), seqs.end());
       double predicted = 0;  // valid groups the next batches already have
       for (const auto& [seq, run] : valid_) predicted += seq > last;
-      const double need = double(n) * double(Lookahead());
+      const double need = double(n) * double(Lookahead(/*training=*/false));
       for (uint64_t seq : seqs) {
         if (predicted >= need) break;
         cutoff = seq;

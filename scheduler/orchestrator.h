@@ -110,11 +110,14 @@ class Orchestrator {
   void Advance();
   std::string NextPrompt();
   int PickWorker() const;
-  // lookahead_batches where it applies (see SchedulerConfig), else 0.
-  int64_t Lookahead() const {
-    return config_.early_termination && config_.max_staleness >= 1
-               ? std::max<int64_t>(0, config_.lookahead_batches)
-               : 0;
+  // Batches beyond the one being filled whose work may be in flight: lookahead_batches,
+  // capped so that the work still trains within max_staleness versions. Batch k trains at
+  // version k; while the learner trains, the version is one behind the batch being filled,
+  // so one batch less may be launched ahead.
+  int64_t Lookahead(bool training) const {
+    if (!config_.early_termination) return 0;
+    const int64_t by_staleness = config_.max_staleness - (training ? 1 : 0);
+    return std::max<int64_t>(0, std::min(config_.lookahead_batches, by_staleness));
   }
   // Valid groups a launch is expected to yield (the running valid share, floored so that a
   // run of dropped groups cannot stop launching altogether).

@@ -354,14 +354,17 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
     duration[i] = (i % 5 == 0) ? 40 : 4;
   }
   PromptDataset train = Dataset(n), val = Dataset(3);
-  int64_t in_flight[2] = {0, 0};
-  for (int lookahead : {0, 1}) {
+  // [0]: no lookahead, [1]: lookahead 1, [2]: lookahead 1 that staleness 0 forbids.
+  int64_t in_flight[3] = {0, 0, 0};
+  for (int run = 0; run < 3; ++run) {
+    const int lookahead = run == 0 ? 0 : 1;
     FakeRollout rollout(2, pass, duration);
     FakeReward reward;
     FakeLearner learner;
     SchedulerConfig c = Config(5);
     c.max_inflight_per_worker = 6;
     c.lookahead_batches = lookahead;
+    if (run == 2) c.max_staleness = 0;
     Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
     ASSERT_TRUE(o.Run().ok());
     ExpectBalancedAndNoDuplicates(o, learner);
@@ -375,14 +378,16 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
       EXPECT_GT(seqs.front(), previous_max) << "lookahead " << lookahead;
       previous_max = seqs.back();
     }
-    in_flight[lookahead] = rollout.max_groups_in_flight();
+    in_flight[run] = rollout.max_groups_in_flight();
   }
   // MiMo's rule launches what is predicted to fill one batch of 3 (at a valid share of about
   // 0.6 and the launch floor, at most ~6 groups); the lookahead fills a second batch (~10, up
   // to the 12 the workers take).
-  std::printf("groups in flight at most: %lld without lookahead, %lld with\n", (long long)in_flight[0], (long long)in_flight[1]);
+  std::printf("groups in flight at most: %lld without lookahead, %lld with, %lld at staleness 0\n",
+              (long long)in_flight[0], (long long)in_flight[1], (long long)in_flight[2]);
   EXPECT_LE(in_flight[0], 7);
   EXPECT_GE(in_flight[1], 9);
+  EXPECT_LE(in_flight[2], 7) << "work two batches ahead would train stale";
 }
 
 TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {

@@ -332,9 +332,11 @@ std::vector<std::pair<std::string, SchedulerConfig>> Table2Configs(const Schedul
   out.push_back({"+ asynchronous reward", c});
   c.early_termination = true;
   out.push_back({"+ early termination", c});
-  // Seamless beyond MiMo's table: the next batch's work stays in flight (one version late).
+  // Seamless beyond MiMo's table: the next batch's work stays in flight. Staleness 2 lets
+  // launching ahead go on while the learner trains (with 1 it pauses there, and steps
+  // alternate quick and slow: 3.2-3.4x and 30-35% idle instead of 4.0x and 29%, README).
   c.lookahead_batches = 1;
-  c.max_staleness = std::max<int64_t>(1, c.max_staleness);
+  c.max_staleness = std::max<int64_t>(2, c.max_staleness);
   out.push_back({"+ next-batch lookahead", c});
   return out;
 }

@@ -24,8 +24,9 @@ struct SchedulerConfig {
   // Batches beyond the current one whose work is kept in flight (0: MiMo's rule exactly).
   // With 1, launching goes on for the next batch once the current one is predicted full,
   // and early termination spares the earliest of the later launches that the next batch
-  // needs, so decode slots do not drain at the end of every step. Needs early_termination
-  // and max_staleness >= 1 (that work trains one policy version late); ignored otherwise.
+  // needs, so decode slots do not drain at the end of every step. Needs early_termination;
+  // capped by staleness: batch k trains at version k, so work for a batch may only be
+  // launched at a version within max_staleness of it (with 1, not while the learner trains).
   int64_t lookahead_batches = 0;
   double lease_seconds = 600;         // a generating group's lease on its worker
   double reward_deadline_seconds = 30;
