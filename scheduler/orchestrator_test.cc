@@ -344,8 +344,8 @@ TEST(OrchestratorTest, EarlyTerminationTakesTheEarliestLaunchedValidGroupsOnly) 
 }
 
 TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
-  // Mixed pass rates (dynamic sampling drops a share) and a long tail of slow groups; room
-  // for 2 x 6 groups in flight, batches of 3.
+  // Mixed pass rates (dynamic sampling drops a share) and a long tail of slow groups;
+  // batches of 3.
   const int n = 120;
   std::vector<double> pass(n);
   std::vector<int> duration(n);
@@ -362,7 +362,7 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
     FakeReward reward;
     FakeLearner learner;
     SchedulerConfig c = Config(5);
-    c.max_inflight_per_worker = 6;
+    c.max_inflight_per_worker = 20;  // room for far more than either rule launches
     c.lookahead_batches = lookahead;
     if (run == 2) c.max_staleness = 0;
     Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
@@ -380,14 +380,13 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
     }
     in_flight[run] = rollout.max_groups_in_flight();
   }
-  // MiMo's rule launches what is predicted to fill one batch of 3 (at a valid share of about
-  // 0.6 and the launch floor, at most ~6 groups); the lookahead fills a second batch (~10, up
-  // to the 12 the workers take).
+  // MiMo's rule launches what is predicted to fill one batch of 3; the lookahead a second
+  // batch, about twice as much at the same running valid share (which timing moves, so the
+  // comparison is relative). Staleness 0 forbids the lookahead.
   std::printf("groups in flight at most: %lld without lookahead, %lld with, %lld at staleness 0\n",
               (long long)in_flight[0], (long long)in_flight[1], (long long)in_flight[2]);
-  EXPECT_LE(in_flight[0], 7);
-  EXPECT_GE(in_flight[1], 9);
-  EXPECT_LE(in_flight[2], 7) << "work two batches ahead would train stale";
+  EXPECT_GE(in_flight[1], in_flight[0] + 3);
+  EXPECT_GE(in_flight[1], in_flight[2] + 3) << "work two batches ahead would train stale";
 }
 
 TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
