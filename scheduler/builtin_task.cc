@@ -108,12 +108,10 @@ ArithmeticProblem Draw(std::mt19937_64& rng, const ArithmeticTaskOptions& o) {
   p.answer = absl::StrCat(value);
   // Drawn for every problem (even at 100%) so that the problems a seed gives do not depend on
   // worked_percent.
-  const bool worked = int64_t(rng() % 100) < o.worked_percent;
-  if (!worked) {
-    // the bare answer
-  } else if (o.solution_style == "columns") {
+  const bool worked = int64_t(rng() % 100) < o.worked_percent;  // else: the bare answer
+  if (worked && o.solution_style == "columns") {
     p.solution = ColumnAdditionSteps(operands);
-  } else if (o.solution_style == "steps" && o.num_operands > 2) {
+  } else if (worked && o.solution_style == "steps" && o.num_operands > 2) {
     p.solution = steps;  // (with one operation the step would repeat the answer)
   }
   absl::StrAppend(&p.solution, "\\boxed{", p.answer, "}");

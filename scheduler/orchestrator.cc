@@ -448,7 +448,9 @@ void Orchestrator::Advance() {
     if (Lookahead(/*training=*/false) > 0) {
       std::vector<uint64_t> seqs;
       for (const auto& [gid, run] : inflight_) {
-        if (!run.eval && run.launch_seq > last && !run.generation_done) seqs.push_back(run.launch_seq);
+        if (!run.eval && run.launch_seq > last && !run.generation_done) {
+          seqs.push_back(run.launch_seq);
+        }
       }
       std::sort(seqs.begin(), seqs.end());
       double predicted = 0;  // valid groups the next batches already have

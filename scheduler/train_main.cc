@@ -216,7 +216,8 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     const int64_t mini = learner.trainer.mini_batch_groups;
     const int64_t n = config.scheduler.batch_groups;
     const int64_t per_step = mini > 0 ? (n + mini - 1) / mini : 1;
-    optim.total_steps = config.scheduler.steps * per_step * std::max<int64_t>(1, learner.trainer.epochs);
+    const int64_t epochs = std::max<int64_t>(1, learner.trainer.epochs);
+    optim.total_steps = config.scheduler.steps * per_step * epochs;
   }
   learner.checkpoint_dir = run_dir + "/checkpoints";
   if (learner.checkpoint_every <= 0) learner.checkpoint_every = 1;
