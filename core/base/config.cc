@@ -1,6 +1,8 @@
 #include "core/base/config.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "absl/strings/numbers.h"
@@ -65,6 +67,24 @@ absl::Status ReadScalar(const YAML::Node& node, const std::string& where, uint64
   *out = value;
   return absl::OkStatus();
 }
+
+namespace {
+
+// Fewest significant digits (%g) whose text parses back to the same value of type T.
+template <typename T>
+std::string Shortest(T value) {
+  char buffer[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", digits, static_cast<double>(value));
+    if (static_cast<T>(std::strtod(buffer, nullptr)) == value) break;
+  }
+  return buffer;
+}
+
+}  // namespace
+
+std::string FormatShortest(double value) { return Shortest(value); }
+std::string FormatShortest(float value) { return Shortest(value); }
 
 absl::Status ReadScalar(const YAML::Node& node, const std::string& where, double* out) {
   double value = 0;

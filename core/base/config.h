@@ -17,6 +17,7 @@
 #ifndef SEAMLESS_CORE_BASE_CONFIG_H_
 #define SEAMLESS_CORE_BASE_CONFIG_H_
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -50,6 +51,10 @@ struct HasVisitFields<T, std::void_t<decltype(std::declval<T&>().VisitFields(
                              std::declval<NullVisitor&>()))>> : std::true_type {};
 
 // Scalar conversions; each returns an error naming `where` (file:line key) on a type mismatch.
+// The shortest decimal text that reads back as exactly `value` (0.1, not 0.10000000000000001).
+std::string FormatShortest(double value);
+std::string FormatShortest(float value);
+
 absl::Status ReadScalar(const YAML::Node& node, const std::string& where, bool* out);
 absl::Status ReadScalar(const YAML::Node& node, const std::string& where, int32_t* out);
 absl::Status ReadScalar(const YAML::Node& node, const std::string& where, int64_t* out);
@@ -139,6 +144,12 @@ class ConfigWriter {
       *out_ << YAML::Flow << YAML::BeginSeq;
       for (auto& item : value) Write(item);
       *out_ << YAML::EndSeq;
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (std::isfinite(value)) {
+        *out_ << FormatShortest(value);
+      } else {
+        *out_ << value;
+      }
     } else {
       *out_ << value;
     }

@@ -114,6 +114,23 @@ TEST(ConfigTest, YamlRoundTripKeepsEveryValue) {
   EXPECT_EQ(back.inner.ids, c.inner.ids);
 }
 
+TEST(ConfigTest, NumbersAreWrittenShortAndReadBackExactly) {
+  for (double v : {0.1, 1e-4, 3e-3, 1.0 / 3.0, 2.5e-7, 123456789.125, -0.28}) {
+    Outer c;
+    c.inner.rate = v;
+    const std::string yaml = ConfigToYaml(c);
+    Outer back;
+    ASSERT_TRUE(LoadConfigString(yaml, "resolved.yaml", &back).ok()) << yaml;
+    EXPECT_EQ(back.inner.rate, v) << yaml;  // exactly, not approximately
+  }
+  EXPECT_EQ(internal::FormatShortest(0.1), "0.1");
+  EXPECT_EQ(internal::FormatShortest(1e-4), "0.0001");
+  EXPECT_EQ(internal::FormatShortest(0.1f), "0.1");  // a float's own shortest text, not its double's
+  Outer c;
+  c.inner.rate = 0.1;
+  EXPECT_THAT(ConfigToYaml(c), HasSubstr("rate: 0.1\n"));
+}
+
 TEST(ConfigTest, DescribeListsEveryKeyWithHelp) {
   std::string text = DescribeConfig(Outer());
   EXPECT_THAT(text, HasSubstr("inner.rate = 0.5"));
