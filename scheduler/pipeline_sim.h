@@ -203,7 +203,8 @@ struct PipelineResult {
 };
 
 // The four configurations of Table 2, then Seamless's fifth: + next-batch lookahead (see
-// SchedulerConfig::lookahead_batches). From `base`, whose other fields are kept.
+// SchedulerConfig::lookahead_batches: base's, at least 1; max_staleness raised to one more).
+// Rows 1-4 have no lookahead. From `base`, whose other fields are kept.
 std::vector<std::pair<std::string, SchedulerConfig>> Table2Configs(const SchedulerConfig& base);
 
 // Runs `config` (config.steps steps; the first `warmup_steps` are not measured).

@@ -29,6 +29,28 @@ TEST(PipelineSimTest, WorkloadIsLongTailedAndMixed) {
   EXPECT_GT(one, 80);
 }
 
+TEST(PipelineSimTest, OnlyTheLastRowLooksAheadWithStalenessToMatch) {
+  SchedulerConfig base;
+  base.lookahead_batches = 2;
+  base.max_staleness = 1;
+  const auto rows = Table2Configs(base);
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 0; i + 1 < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].second.lookahead_batches, 0) << rows[i].first;
+    EXPECT_EQ(rows[i].second.max_staleness, 1) << rows[i].first;
+  }
+  EXPECT_TRUE(rows[3].second.early_termination && rows[3].second.async_reward &&
+              rows[3].second.continuous);
+  EXPECT_FALSE(rows[0].second.continuous || rows[0].second.async_reward ||
+               rows[0].second.early_termination);
+  EXPECT_EQ(rows[4].second.lookahead_batches, 2);
+  EXPECT_EQ(rows[4].second.max_staleness, 3);  // launched ahead while the learner trains
+  base.lookahead_batches = 0;                   // the last row looks ahead at least one batch
+  base.max_staleness = 4;                       // and never lowers a larger bound
+  EXPECT_EQ(Table2Configs(base)[4].second.lookahead_batches, 1);
+  EXPECT_EQ(Table2Configs(base)[4].second.max_staleness, 4);
+}
+
 // The four configurations of Table 2 and the lookahead at a tiny scale: each trains every
 // step, and only early termination aborts work.
 TEST(PipelineSimTest, AllConfigurationsTrainAndOnlyEarlyTerminationAborts) {

@@ -120,16 +120,21 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
   SimulationOptions sim;
   int64_t workers = 0, engines = 1, max_running = 64, warmup = 1, slots = 16, tokens_per_id = 16;
   std::string model_name = "default", device_name = "cpu";
-  // Defaults: the real mode takes about half a minute on 2 cores (one engine: two would fight
-  // over the cores); the simulated one is a 256-worker cluster whose decode and sandbox times
-  // are scaled down ~100x from a GPU's, about a minute in all.
-  base.steps = 6;
+  // Defaults: the real mode takes about a minute on 2 cores (one engine: two would fight over
+  // the cores); the simulated one is a 256-worker cluster whose decode and sandbox times are
+  // scaled down ~100x from a GPU's, about a minute in all. Both are generation-bound, as
+  // MiMo's cluster is: the tiny model decodes so fast on a CPU that a 200 ms learner or 16
+  // sandboxes would bound the real mode's step instead, and decode slots would sit idle
+  // whatever the scheduler did (README: "Pipeline"). 16 steps: with 6, row 5's real speed-up
+  // ranged 2.1-3.7x between runs; over 15 measured steps it settles near 2.3-2.4x.
+  base.steps = 16;
   base.group_size = 8;
   base.batch_groups = 8;
   base.max_inflight_per_worker = 8;
   base.max_launch_rounds = 50;
   w.short_tokens = 24;
-  w.reward_slots = 16;
+  w.reward_slots = 64;
+  w.train_ms = 50;
   double token_us = 100;
   if (simulate) {
     w.prompts = 16384;
@@ -170,6 +175,9 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
   flags.AddDouble("reward-max-ms", &w.reward_max_ms, "... to (5% of samples take 4x)");
   flags.AddInt("reward-slots", &w.reward_slots, "Sandboxes running at once");
   flags.AddDouble("train-ms", &w.train_ms, "The learner's time per step (it sleeps)");
+  int64_t lookahead = 2;
+  flags.AddInt("lookahead-batches", &lookahead,
+               "Row 5: batches launched ahead (its max_staleness is one more)");
   flags.AddInt("engines", &engines, "Real mode: rollout engines (workers)");
   flags.AddInt("max-running", &max_running, "Real mode: decode slots per engine");
   flags.AddString("model", &model_name, "Real mode: model directory or 'default'");
@@ -182,6 +190,7 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
   base.seed = static_cast<uint64_t>(seed);
   w.seed = static_cast<uint64_t>(seed);
   base.max_staleness = 1;
+  base.lookahead_batches = lookahead;
   base.easy_pool_prob = 0.1;
   const std::vector<int64_t> lengths = PipelineAnswerLengths(w);
   const PromptDataset data = MakePipelineDataset(w);
@@ -288,6 +297,8 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       {"reward_slots", w.reward_slots},
       {"answer_tokens", {w.short_tokens, w.short_tokens * w.long_factor}},
       {"long_share", w.long_share},
+      {"lookahead_batches", base.lookahead_batches},
+      {"max_staleness_full", Table2Configs(base).back().second.max_staleness},
       {"speedup_full", full.step_seconds > 0 ? naive / full.step_seconds : 0},
       {"idle_full", full.idle_share},
       {"idle_naive", table[0].idle_share},
