@@ -125,8 +125,8 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
   // scaled down ~100x from a GPU's, about a minute in all. Both are generation-bound, as
   // MiMo's cluster is: the tiny model decodes so fast on a CPU that a 200 ms learner or 16
   // sandboxes would bound the real mode's step instead, and decode slots would sit idle
-  // whatever the scheduler did (README: "Pipeline"). 16 steps: with 6, row 5's real speed-up
-  // ranged 2.1-3.7x between runs; over 15 measured steps it settles near 2.3-2.4x.
+  // whatever the scheduler did (README: "Pipeline"). 16 steps, so that each measured step
+  // averages over more of the rare long answers (the shared machine's own noise remains).
   base.steps = 16;
   base.group_size = 8;
   base.batch_groups = 8;
