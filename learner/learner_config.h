@@ -91,6 +91,17 @@ struct TrainerConfig {
   bool freeze_mtp = true;  // MTP layers are frozen in RL (MiMo)
   uint64_t seed = 0;
 
+  // Groups per mini-batch for a batch of `groups` (the trainer splits every rank's batch so).
+  int64_t GroupsPerUpdate(int64_t groups) const {
+    return mini_batch_groups > 0 ? mini_batch_groups : groups;
+  }
+  // Optimizer updates one batch of `groups` makes: mini-batches times epochs.
+  int64_t UpdatesPerBatch(int64_t groups) const {
+    const int64_t per = GroupsPerUpdate(groups);
+    const int64_t minibatches = per > 0 ? (groups + per - 1) / per : 1;
+    return minibatches * (epochs > 1 ? epochs : 1);
+  }
+
   template <typename V>
   void VisitFields(V& v) {
     v("grpo", grpo, "The GRPO objective");

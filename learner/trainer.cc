@@ -154,8 +154,7 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
 
   // Mini-batches: [begin, end) ranges of sequences, whole groups each.
   std::vector<std::pair<int64_t, int64_t>> minibatches;
-  const int64_t per =
-      config_.mini_batch_groups > 0 ? config_.mini_batch_groups : int64_t(group_end.size());
+  const int64_t per = config_.GroupsPerUpdate(int64_t(group_end.size()));
   for (size_t gi = 0; gi < group_end.size(); gi += size_t(per)) {
     const int64_t begin = gi == 0 ? 0 : group_end[gi - 1];
     const int64_t end = group_end[std::min(group_end.size(), gi + size_t(per)) - 1];

@@ -145,6 +145,26 @@ TEST(TrainerTest, ReportsVerlMetrics) {
   EXPECT_NEAR(r.outcome.metrics["training/rollout_logprob_abs_diff_mean"], 0.025, 0.01);
 }
 
+// `seamless train` sizes its cosine schedule with UpdatesPerBatch: it must count the
+// updates the trainer actually makes.
+TEST(TrainerTest, UpdatesPerBatchCountsTheUpdatesMade) {
+  MimoModel model = TinyTestModel();
+  RolloutBatch batch = testing::RandomBatch(model, 3, 2, 5);
+  for (const auto& [mini, epochs] : std::vector<std::pair<int64_t, int64_t>>{
+           {0, 1}, {1, 1}, {2, 1}, {2, 2}, {3, 3}}) {
+    TrainerConfig config = Config();
+    config.mini_batch_groups = mini;
+    config.epochs = epochs;
+    RunResult r = Train(batch, config, 1, 0);
+    EXPECT_EQ(r.outcome.updates_applied + r.outcome.updates_skipped,
+              config.UpdatesPerBatch(3))
+        << "mini_batch_groups " << mini << ", epochs " << epochs;
+  }
+  TrainerConfig config;
+  config.mini_batch_groups = 8;
+  EXPECT_EQ(config.UpdatesPerBatch(32), 4);  // the `seamless train` default
+}
+
 TEST(TrainerTest, FrozenMtpLayersStayPut) {
   MimoModel model = TinyTestModel();
   RolloutBatch batch = testing::RandomBatch(model, 2, 4, 2);

@@ -212,12 +212,9 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   learner.model = model;
   OptimizerConfig& optim = learner.trainer.optim;
   if (optim.schedule == "cosine" && optim.total_steps == 0) {
-    // The run's whole length in optimizer updates: steps x mini-batches per batch x epochs.
-    const int64_t mini = learner.trainer.mini_batch_groups;
-    const int64_t n = config.scheduler.batch_groups;
-    const int64_t per_step = mini > 0 ? (n + mini - 1) / mini : 1;
-    const int64_t epochs = std::max<int64_t>(1, learner.trainer.epochs);
-    optim.total_steps = config.scheduler.steps * per_step * epochs;
+    // The run's whole length in optimizer updates.
+    optim.total_steps =
+        config.scheduler.steps * learner.trainer.UpdatesPerBatch(config.scheduler.batch_groups);
   }
   learner.checkpoint_dir = run_dir + "/checkpoints";
   if (learner.checkpoint_every <= 0) learner.checkpoint_every = 1;
