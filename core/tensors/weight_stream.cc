@@ -1,6 +1,8 @@
 #include "core/tensors/weight_stream.h"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
@@ -8,11 +10,29 @@
 namespace seamless {
 namespace {
 
-void Fnv1a(uint64_t* hash, const std::string& bytes) {
-  for (unsigned char c : bytes) {
-    *hash ^= c;
-    *hash *= 0x100000001b3ull;
-  }
+constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full,
+                   kP3 = 0x165667B19E3779F9ull, kP4 = 0x85EBCA77C2B2AE63ull,
+                   kP5 = 0x27D4EB2F165667C5ull;
+
+inline uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+// Little-endian loads (the wire's byte order; every target we build for is little-endian).
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint32_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t Round(uint64_t acc, uint64_t input) {
+  acc += input * kP2;
+  return Rotl(acc, 31) * kP1;
+}
+inline uint64_t MergeRound(uint64_t acc, uint64_t v) {
+  acc ^= Round(0, v);
+  return acc * kP1 + kP4;
 }
 
 absl::Status Bad(const std::string& why) {
@@ -21,42 +41,111 @@ absl::Status Bad(const std::string& why) {
 
 }  // namespace
 
-absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version,
-                           const std::function<absl::Status(const WeightsMessage&)>& send,
+uint64_t Hash64(absl::string_view bytes, uint64_t seed) {
+  const char* p = bytes.data();
+  const size_t len = bytes.size();
+  const char* const end = p + len;
+  uint64_t h;
+  if (len >= 32) {
+    uint64_t v1 = seed + kP1 + kP2, v2 = seed + kP2, v3 = seed, v4 = seed - kP1;
+    const char* const limit = end - 32;
+    do {
+      v1 = Round(v1, Load64(p));
+      v2 = Round(v2, Load64(p + 8));
+      v3 = Round(v3, Load64(p + 16));
+      v4 = Round(v4, Load64(p + 24));
+      p += 32;
+    } while (p <= limit);
+    h = Rotl(v1, 1) + Rotl(v2, 7) + Rotl(v3, 12) + Rotl(v4, 18);
+    h = MergeRound(h, v1);
+    h = MergeRound(h, v2);
+    h = MergeRound(h, v3);
+    h = MergeRound(h, v4);
+  } else {
+    h = seed + kP5;
+  }
+  h += len;
+  for (; p + 8 <= end; p += 8) h = Rotl(h ^ Round(0, Load64(p)), 27) * kP1 + kP4;
+  if (p + 4 <= end) {
+    h = Rotl(h ^ (uint64_t(Load32(p)) * kP1), 23) * kP2 + kP3;
+    p += 4;
+  }
+  for (; p < end; ++p) h = Rotl(h ^ (uint64_t(static_cast<unsigned char>(*p)) * kP5), 11) * kP1;
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
+  return h;
+}
+
+absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsSend& send,
                            size_t max_chunk_bytes) {
+  const std::vector<TensorSpec>& specs = source.specs();
+  for (size_t i = 1; i < specs.size(); ++i) {
+    if (!(specs[i - 1].name < specs[i].name)) {
+      return absl::InternalError(absl::StrCat("weight source: tensor '", specs[i].name,
+                                              "' is not sorted after '", specs[i - 1].name,
+                                              "'"));
+    }
+  }
+  max_chunk_bytes = std::max<size_t>(max_chunk_bytes, 1);
   WeightStreamInfo info;
   info.set_version(version);
-  info.set_tensor_count(tensors.size());
-  uint64_t checksum = 0xcbf29ce484222325ull, total = 0;
-  for (const auto& [name, t] : tensors) {
-    Fnv1a(&checksum, name);
-    Fnv1a(&checksum, t.data);
-    total += t.data.size();
+  info.set_tensor_count(specs.size());
+  info.set_total_bytes(TotalBytes(specs));  // the checksum only comes with the end
+  {
+    WeightsMessage begin;
+    *begin.mutable_begin() = info;
+    RETURN_IF_ERROR(send(std::move(begin)));
   }
-  info.set_total_bytes(total);
-  info.set_checksum(checksum);
-
-  WeightsMessage begin;
-  *begin.mutable_begin() = info;
-  RETURN_IF_ERROR(send(begin));
-  for (const auto& [name, t] : tensors) {
-    size_t offset = 0;
-    do {  // at least one chunk, so empty tensors arrive too
-      const size_t len = std::min(max_chunk_bytes, t.data.size() - offset);
+  uint64_t checksum = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec& spec = specs[i];
+    const uint64_t expected = spec.NumBytes();
+    const std::string dtype = DTypeName(spec.dtype);
+    uint64_t offset = 0;
+    checksum = Hash64(spec.name, checksum);
+    auto emit = [&](const char* data, size_t len) {
       WeightsMessage msg;
       TensorChunk* chunk = msg.mutable_chunk();
-      chunk->set_name(name);
-      chunk->set_dtype(DTypeName(t.dtype));
-      for (int64_t d : t.shape) chunk->add_shape(d);
+      chunk->set_name(spec.name);
+      chunk->set_dtype(dtype);
+      for (int64_t d : spec.shape) chunk->add_shape(d);
       chunk->set_byte_offset(offset);
-      chunk->set_data(t.data.substr(offset, len));
-      RETURN_IF_ERROR(send(msg));
+      chunk->set_data(data, len);
+      checksum = Hash64(chunk->data(), checksum);
       offset += len;
-    } while (offset < t.data.size());
+      return send(std::move(msg));
+    };
+    RETURN_IF_ERROR(source.Read(i, [&](absl::string_view piece) -> absl::Status {
+      if (offset + piece.size() > expected) {
+        return absl::InternalError(absl::StrCat("weight source: tensor '", spec.name,
+                                                "' has more than its ", expected, " bytes"));
+      }
+      for (size_t at = 0; at < piece.size();) {
+        const size_t len = std::min(max_chunk_bytes, piece.size() - at);
+        RETURN_IF_ERROR(emit(piece.data() + at, len));
+        at += len;
+      }
+      return absl::OkStatus();
+    }));
+    if (offset != expected) {
+      return absl::InternalError(absl::StrCat("weight source: tensor '", spec.name, "' gave ",
+                                              offset, " of its ", expected, " bytes"));
+    }
+    if (expected == 0) RETURN_IF_ERROR(emit("", 0));  // empty tensors arrive too
   }
+  info.set_checksum(checksum);
   WeightsMessage end;
   *end.mutable_end() = info;
-  return send(end);
+  return send(std::move(end));
+}
+
+absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const WeightsSend& send,
+                           size_t max_chunk_bytes) {
+  RawTensorMapSource source(tensors);
+  return StreamWeights(source, version, send, max_chunk_bytes);
 }
 
 absl::Status WeightAssembler::Add(const WeightsMessage& message) {
@@ -88,9 +177,19 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
         for (int64_t d : t.shape) {
           if (d < 0) return Bad(absl::StrCat("tensor '", c.name(), "': negative dimension"));
         }
+        // Reserve the tensor's bytes once (no growth by repeated appends), within what the
+        // begin message announced for the whole stream.
+        const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
+        if (want <= begin_.total_bytes() - std::min(bytes_, begin_.total_bytes())) {
+          try {
+            t.data.reserve(want);
+          } catch (const std::bad_alloc&) {
+            return Bad(absl::StrCat("tensor '", c.name(), "': cannot hold ", want, " bytes"));
+          }
+        }
         it = tensors_.emplace(c.name(), std::move(t)).first;
         current_ = c.name();
-        Fnv1a(&checksum_, c.name());
+        checksum_ = Hash64(c.name(), checksum_);
       } else if (c.name() != current_) {
         return Bad(absl::StrCat("tensor '", c.name(), "' resumed after another tensor"));
       }
@@ -107,9 +206,9 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
       if (t.data.size() + c.data().size() > expected) {
         return Bad(absl::StrCat("tensor '", c.name(), "': more bytes than its shape holds"));
       }
-      t.data += c.data();
+      t.data.append(c.data());
       bytes_ += c.data().size();
-      Fnv1a(&checksum_, c.data());
+      checksum_ = Hash64(c.data(), checksum_);
       return absl::OkStatus();
     }
     case WeightsMessage::kEnd: {

@@ -1,6 +1,17 @@
-// Weights on the wire: a RawTensorMap as a stream of WeightsMessage (proto/common.proto) —
-// begin, chunks of at most kMaxChunkBytes, end with totals and a checksum — and the receiving
-// side that reassembles and verifies it. Every message stays far below gRPC's 4 MiB default.
+// Weights on the wire: a WeightSource (or a RawTensorMap) as a stream of WeightsMessage
+// (proto/common.proto) — begin, chunks of at most kMaxChunkBytes, end with totals and a
+// checksum — and the receiving side that reassembles and verifies it. Every message stays far
+// below gRPC's 4 MiB default.
+//
+// NOTE [weight stream checksum]: the sender does not know the checksum until it has read every
+// tensor, so the begin message carries the version, tensor count and total bytes but checksum
+// 0; only the end message carries the checksum. The receiver checks nothing but the version of
+// the begin message: the end message's version, tensor count, total bytes and checksum are
+// what it compares with what arrived (begin's total bytes only bounds how much it reserves).
+// The checksum chains Hash64 (XXH64) over the stream in order:
+//   c = 0;  for each tensor: c = Hash64(name, c);  for each of its chunks: c = Hash64(data, c)
+// so both sides hash exactly the chunks they send and receive, at memory speed, as they pass.
+//
 // A stream that is cut off, reordered or inconsistent is rejected as a whole, so a receiver
 // keeps serving its old version.
 #ifndef SEAMLESS_CORE_TENSORS_WEIGHT_STREAM_H_
@@ -12,24 +23,39 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/tensors/raw_tensor.h"
+#include "core/tensors/weight_source.h"
 #include "proto/common.pb.h"
 
 namespace seamless {
 
 constexpr size_t kMaxChunkBytes = 1 << 20;
 
-// Calls `send` for every message of the stream, in order; stops at the first error `send`
-// returns (a closed stream, say).
-absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version,
-                           const std::function<absl::Status(const WeightsMessage&)>& send,
+// XXH64 (Yann Collet's xxHash, 64-bit variant) of `bytes` with `seed`: four independent
+// 64-bit multiply-rotate lanes over 32-byte stripes, so it runs at memory speed.
+uint64_t Hash64(absl::string_view bytes, uint64_t seed = 0);
+
+// Receives the stream's messages in order; it may move from the message. An error stops the
+// stream (a closed connection, say) and is returned.
+using WeightsSend = std::function<absl::Status(WeightsMessage&&)>;
+
+// Reads every tensor of `source` once, in order, and calls `send` for every message of the
+// stream. A chunk is a slice of one piece the source produced (never spans two), at most
+// `max_chunk_bytes`; an empty tensor still gets one (empty) chunk. A source that produces
+// more or fewer bytes than its spec is an error and the end message is not sent.
+absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsSend& send,
+                           size_t max_chunk_bytes = kMaxChunkBytes);
+// The same over a map (via RawTensorMapSource).
+absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const WeightsSend& send,
                            size_t max_chunk_bytes = kMaxChunkBytes);
 
 class WeightAssembler {
  public:
   // Feeds the next message. An error means the stream is unusable.
   absl::Status Add(const WeightsMessage& message);
-  // The tensors, once the end message has arrived and every check passed.
+  // The tensors, once the end message has arrived and every check passed. Each tensor's
+  // bytes were reserved once, at its first chunk, and appended to in place.
   absl::StatusOr<RawTensorMap> Finish();
   int64_t version() const { return version_; }
 
@@ -40,7 +66,7 @@ class WeightAssembler {
   RawTensorMap tensors_;
   std::string current_;  // tensor receiving chunks
   uint64_t bytes_ = 0;
-  uint64_t checksum_ = 0xcbf29ce484222325ull;
+  uint64_t checksum_ = 0;
 };
 
 }  // namespace seamless

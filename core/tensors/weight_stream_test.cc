@@ -107,5 +107,92 @@ TEST(WeightStreamTest, SendErrorsStopTheStream) {
   EXPECT_EQ(sent, 3);
 }
 
+TEST(WeightStreamTest, Hash64IsXxh64) {
+  EXPECT_EQ(Hash64(""), 0xEF46DB3751D8E999ull);
+  EXPECT_EQ(Hash64("a"), 0xD24EC4F1A98C6E5Bull);
+  EXPECT_EQ(Hash64("abc"), 0x44BC2CF5AD770999ull);
+  EXPECT_EQ(Hash64("Nobody inspects the spammish repetition"), 0xFBCEA83C8A378BF1ull);
+  EXPECT_EQ(Hash64("xxhash", 20141025), 0xB559B98D844E0635ull);
+}
+
+TEST(WeightStreamTest, TheChecksumComesOnlyWithTheEnd) {
+  auto msgs = Stream(Weights(), 7, 5000);
+  EXPECT_EQ(msgs.front().begin().checksum(), 0u);
+  EXPECT_NE(msgs.back().end().checksum(), 0u);
+  EXPECT_EQ(msgs.front().begin().total_bytes(), msgs.back().end().total_bytes());
+  // The receiver compares the end's checksum with what arrived; the begin's is not checked.
+  auto begin_says_anything = msgs;
+  begin_says_anything.front().mutable_begin()->set_checksum(12345);
+  EXPECT_TRUE(Assemble(begin_says_anything).ok());
+  auto wrong_end = msgs;
+  wrong_end.back().mutable_end()->set_checksum(msgs.back().end().checksum() + 1);
+  EXPECT_THAT(Assemble(wrong_end).status().message(), HasSubstr("checksum"));
+}
+
+TEST(WeightStreamTest, OutOfOrderTensorsAreRejected) {
+  auto msgs = Stream(Weights(), 7, 5000);  // begin, a x3, b, c, end
+  auto swapped = msgs;
+  std::swap(swapped[4], swapped[5]);  // c.empty before b.bias
+  EXPECT_THAT(Assemble(swapped).status().message(), HasSubstr("out of order"));
+  auto resumed = msgs;
+  std::swap(resumed[3], resumed[4]);  // b.bias between two chunks of a.weight
+  EXPECT_THAT(Assemble(resumed).status().message(), HasSubstr("resumed after another"));
+}
+
+// A source that hands out each tensor in pieces of `piece` bytes (and can be told to lie).
+class PieceSource final : public WeightSource {
+ public:
+  PieceSource(const RawTensorMap& m, size_t piece) : map_(m), inner_(m), piece_(piece) {}
+  const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
+  absl::Status Read(size_t i, const Sink& sink) override {
+    const std::string& data = std::next(map_.begin(), i)->second.data;
+    for (size_t at = 0; at < data.size(); at += piece_) {
+      absl::Status s = sink(absl::string_view(data).substr(at, piece_));
+      if (!s.ok()) return s;
+    }
+    if (extra_bytes) return sink(std::string(extra_bytes, 'x'));
+    return absl::OkStatus();
+  }
+  size_t extra_bytes = 0;
+
+ private:
+  const RawTensorMap& map_;
+  RawTensorMapSource inner_;
+  size_t piece_;
+};
+
+TEST(WeightStreamTest, ASourceStreamsInPiecesAndIsCheckedAgainstItsSpecs) {
+  const RawTensorMap w = Weights();
+  PieceSource source(w, 3000);  // chunks never span pieces: a.weight in 4 chunks of 3000
+  std::vector<WeightsMessage> msgs;
+  ASSERT_TRUE(StreamWeights(source, 2, [&](WeightsMessage&& m) {
+                msgs.push_back(std::move(m));
+                return absl::OkStatus();
+              }, 5000).ok());
+  ASSERT_EQ(msgs.size(), 2u + 4 + 1 + 1);
+  auto back = Assemble(msgs);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, w);
+
+  source.extra_bytes = 1;
+  bool ended = false;
+  absl::Status s = StreamWeights(source, 2, [&](WeightsMessage&& m) {
+    ended |= m.has_end();
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(s.message(), HasSubstr("more than its"));
+  EXPECT_FALSE(ended);
+
+  RawTensorMap short_tensor = w;
+  short_tensor["b.bias"].data.pop_back();  // 13 of 14 bytes
+  RawTensorMapSource lying(short_tensor);
+  s = StreamWeights(lying, 2, [&](WeightsMessage&& m) {
+    ended |= m.has_end();
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(s.message(), HasSubstr("13 of its 14 bytes"));
+  EXPECT_FALSE(ended);
+}
+
 }  // namespace
 }  // namespace seamless
