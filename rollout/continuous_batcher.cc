@@ -27,6 +27,13 @@ absl::Status EngineOptions::Validate() const {
   if (prefill_tokens_per_step < 1) {
     return absl::InvalidArgumentError("prefill_tokens_per_step must be at least 1");
   }
+  if (kv_cache_tokens < 0) {
+    return absl::InvalidArgumentError("kv_cache_tokens must be >= 0 (0: the default pool)");
+  }
+  if (kv_block_tokens < 1 || kv_block_tokens > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kv_block_tokens ", kv_block_tokens, " must be in [1, 4096]"));
+  }
   if (speculative != "auto" && speculative != "on" && speculative != "off") {
     return absl::InvalidArgumentError(
         absl::StrCat("speculative '", speculative, "' must be auto, on or off"));
@@ -43,8 +50,14 @@ absl::StatusOr<std::unique_ptr<ContinuousBatcher>> ContinuousBatcher::Create(
         "speculative decoding is 'on' but the model has no MTP layer (num_nextn_predict_layers 0)");
   }
   try {
-    return std::unique_ptr<ContinuousBatcher>(
+    std::unique_ptr<ContinuousBatcher> batcher(
         new ContinuousBatcher(std::move(model), options, eos_id, std::move(detokenizer)));
+    if (batcher->max_len_ < 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kv_cache_tokens ", options.kv_cache_tokens, " (", batcher->cache_->num_blocks(),
+          " blocks of ", options.kv_block_tokens, ") holds too few tokens for one sequence"));
+    }
+    return batcher;
   } catch (const c10::Error& e) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate the KV cache: ", e.what_without_backtrace()));
@@ -67,10 +80,35 @@ ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& optio
   speculative_ = options.speculative != "off" && config.num_nextn_predict_layers > 0;
   model_->eval();
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device_);
-  cache_ = std::make_unique<KvCache>(config, options.max_running, max_len_ + 2, f32);
+  const int64_t context = max_len_ + 2;
+  KvCache::Paging paging;
+  paging.tokens = options.kv_cache_tokens > 0
+                      ? options.kv_cache_tokens
+                      : options.max_running * std::min<int64_t>(context, 4096);
+  paging.block_tokens = options.kv_block_tokens;
+  paging.mtp_groups = speculative_ ? 1 : 0;  // decoding uses MTP layer 0 only
+  cache_ = std::make_unique<KvCache>(config, options.max_running, context, paging, f32);
+  // One sequence always fits the pool alone (NOTE [KV block admission and preemption]).
+  context_len_ = max_len_;
+  max_len_ = std::min(max_len_, cache_->num_blocks() * cache_->block_tokens() - 2);
   if (speculative_) pending_hidden_ = at::zeros({options.max_running, 2, config.hidden_size}, f32);
   for (int64_t s = options.max_running - 1; s >= 0; --s) free_slots_.push_back(s);
-  slot_prompt_of_.assign(options.max_running, 0);
+}
+
+int64_t ContinuousBatcher::kv_blocks_used() const {
+  int64_t used = 0;
+  for (int g = 0; g < cache_->num_groups(); ++g) {
+    if (cache_->has_group(g)) used += cache_->used_blocks(g);
+  }
+  return used;
+}
+
+int64_t ContinuousBatcher::kv_blocks_total() const {
+  int64_t total = 0;
+  for (int g = 0; g < cache_->num_groups(); ++g) {
+    if (cache_->has_group(g)) total += cache_->num_blocks();
+  }
+  return total;
 }
 
 absl::Status ContinuousBatcher::Validate(const GroupRequest& r) const {
@@ -82,6 +120,14 @@ absl::Status ContinuousBatcher::Validate(const GroupRequest& r) const {
   }
   if (r.prompt.empty()) return absl::InvalidArgumentError(where + "prompt is empty");
   if (static_cast<int64_t>(r.prompt.size()) >= max_len_) {
+    if (max_len_ < context_len_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "prompt has ", r.prompt.size(), " tokens; the KV cache pool holds ",
+          cache_->num_blocks() * cache_->block_tokens(), " (kv_cache_tokens: ",
+          cache_->num_blocks(), " blocks of ", cache_->block_tokens(),
+          ", 2 kept for a decode step), so a sequence holds at most ", max_len_,
+          " and the response needs at least one"));
+    }
     return absl::InvalidArgumentError(absl::StrCat(where, "prompt has ", r.prompt.size(),
                                                    " tokens; the context holds ", max_len_,
                                                    " and the response needs at least one"));
@@ -175,8 +221,7 @@ bool ContinuousBatcher::Emit(Sequence& seq, int32_t token, float logprob) {
 void ContinuousBatcher::Release(Sequence& seq, Finish reason,
                                 std::vector<RolloutSample>* out) {
   seq.out.finish = reason;
-  auto& live = seq.group->live_slots;
-  live.erase(std::remove(live.begin(), live.end(), seq.slot), live.end());
+  cache_->Reset(seq.slot);
   free_slots_.push_back(seq.slot);
   if (reason == Finish::kAborted) {
     ++stats_.aborted_samples;
@@ -192,7 +237,6 @@ void ContinuousBatcher::Release(Sequence& seq, Finish reason,
 void ContinuousBatcher::Prefill(Group& group, int64_t slot) {
   const auto& prompt = group.request.prompt;
   const int64_t n = static_cast<int64_t>(prompt.size());
-  cache_->Reset(slot);
   at::Tensor ids = at::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), at::kLong)
                        .view({1, n})
                        .to(device_);
@@ -207,35 +251,37 @@ void ContinuousBatcher::Prefill(Group& group, int64_t slot) {
     }
     group.prompt_last_hidden = last.squeeze(0).clone();
   }
+  ReleasePrefix(group);
+  if (options_.share_prefill) group.prefix = cache_->Retain(slot);
   group.prefilled = true;
   stats_.prompt_tokens += n;
 }
 
-void ContinuousBatcher::CopyPrefix(int64_t from, int64_t to, int64_t prompt_len) {
-  const ModelConfig& config = model_->config();
-  const int64_t main_layers = config.num_hidden_layers;
-  const int64_t all_layers = main_layers + (speculative_ ? config.num_nextn_predict_layers : 0);
-  cache_->Reset(to);
-  for (int64_t layer = 0; layer < all_layers; ++layer) {
-    // MTP groups hold one entry fewer than the main one (mimo_model.h).
-    const int64_t len = layer < main_layers ? prompt_len : prompt_len - 1;
-    if (len <= 0) continue;
-    for (at::Tensor* t : {&cache_->keys(layer), &cache_->values(layer)}) {
-      t->select(0, to).narrow(1, 0, len).copy_(t->select(0, from).narrow(1, 0, len));
-    }
-  }
-  ReusePrefix(to, prompt_len);
+bool ContinuousBatcher::FitsBlocks(int64_t slot, int64_t n, int64_t growth) const {
+  if (cache_->BlocksNeeded(0, slot, n + growth) > cache_->free_blocks(0)) return false;
+  // The MTP layer's sequence lags by one token (mimo_model.h).
+  return !speculative_ || cache_->BlocksNeeded(1, slot, n - 1 + growth) <= cache_->free_blocks(1);
 }
 
-void ContinuousBatcher::ReusePrefix(int64_t slot, int64_t prompt_len) {
-  cache_->Reset(slot);
-  cache_->set_length(0, slot, prompt_len);
-  if (speculative_) {
-    for (int64_t k = 0; k < model_->config().num_nextn_predict_layers; ++k) {
-      cache_->set_length(static_cast<int>(1 + k), slot, prompt_len - 1);
-    }
+void ContinuousBatcher::ReleasePrefix(Group& group) {
+  if (!group.prefix.empty()) cache_->Release(&group.prefix);
+  if (options_.share_prefill) group.prefilled = false;
+}
+
+bool ContinuousBatcher::ReleaseQueuedPrefixes() {
+  bool released = false;
+  for (auto& group : queue_) {
+    released |= !group->prefix.empty();
+    ReleasePrefix(*group);
   }
-  stats_.shared_prefix_tokens += prompt_len;
+  return released;
+}
+
+void ContinuousBatcher::PopQueueFront() {
+  Group& group = *queue_.front();
+  ReleasePrefix(group);
+  group.in_queue = false;
+  queue_.pop_front();
 }
 
 void ContinuousBatcher::Admit(std::vector<RolloutSample>* finished) {
@@ -244,44 +290,52 @@ void ContinuousBatcher::Admit(std::vector<RolloutSample>* finished) {
   while (!queue_.empty() && !free_slots_.empty()) {
     std::shared_ptr<Group> group = queue_.front();
     GroupRequest& request = group->request;
-    const int32_t index = group->next_index;
-    if (index >= request.num_samples) {
-      queue_.pop_front();
+    const bool requeued = !group->requeued.empty();
+    const int32_t index = requeued ? group->requeued.front() : group->next_index;
+    if (!requeued && index >= request.num_samples) {
+      PopQueueFront();
       continue;
     }
-    if (group->aborted_indices.count(index)) {  // already returned as aborted
+    if (!requeued && group->aborted_indices.count(index)) {  // already returned as aborted
       ++group->next_index;
       continue;
     }
     const int64_t n = static_cast<int64_t>(request.prompt.size());
-    // Prefer a free slot that still holds this prompt (a finished sibling's): no work at all.
-    auto holder = std::find_if(free_slots_.begin(), free_slots_.end(), [&](int64_t s) {
-      return options_.share_prefill && group->prefilled && slot_prompt_of_[s] == group->serial;
-    });
-    int64_t slot;
-    if (holder != free_slots_.end()) {
-      slot = *holder;
-      free_slots_.erase(holder);
-      ReusePrefix(slot, n);
-    } else if (options_.share_prefill && group->prefilled && !group->live_slots.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-      CopyPrefix(group->live_slots.front(), slot, n);
+    const bool share = options_.share_prefill && group->prefilled;
+    // Keep decode moving: past the budget, prefill only when nothing else runs.
+    if (!share && budget <= 0 && !running_.empty()) break;
+    const int64_t slot = free_slots_.back();
+    if (share) cache_->Attach(slot, group->prefix);
+    // NOTE [KV block admission and preemption]
+    if (!FitsBlocks(slot, n, running_.empty() ? 2 : cache_->block_tokens())) {
+      cache_->Reset(slot);
+      if (!running_.empty()) break;  // running sequences will return blocks
+      // Nothing runs: only kept prompt blocks can be in the way, and without them a lone
+      // sequence fits (the constructor's cap).
+      TORCH_CHECK(ReleaseQueuedPrefixes(), "KV cache: a prompt of ", n,
+                  " tokens does not fit an idle pool of ", cache_->num_blocks(), " blocks");
+      continue;
+    }
+    free_slots_.pop_back();
+    if (share) {
+      stats_.shared_prefix_tokens += n;
     } else {
-      // Keep decode moving: past the budget, prefill only when nothing else runs.
-      if (budget <= 0 && !running_.empty()) break;
-      slot = free_slots_.back();
-      free_slots_.pop_back();
       Prefill(*group, slot);
       budget -= n;
     }
-    slot_prompt_of_[slot] = group->serial;
-    ++group->next_index;
+    if (requeued) {
+      group->requeued.pop_front();
+    } else {
+      ++group->next_index;
+    }
     --queued_samples_;
+    // The last sample started: the kept prompt blocks are not needed any more.
+    if (group->requeued.empty() && group->next_index >= request.num_samples) PopQueueFront();
 
     Sequence seq;
     seq.group = group;
     seq.slot = slot;
+    seq.admitted = next_admission_++;
     seq.sampling = request.sampling;
     seq.sampling.seed = MixSeed(request.sampling.seed, index);
     seq.out.request_id = RequestId(request.group_id, index);
@@ -289,7 +343,6 @@ void ContinuousBatcher::Admit(std::vector<RolloutSample>* finished) {
     seq.out.index_in_group = index;
     seq.out.launch_seq = request.launch_seq;
     seq.out.prompt = request.prompt;
-    group->live_slots.push_back(slot);
 
     const float* logits = group->prompt_logits.data();
     SampledToken first = sampler_.Sample(logits, vocab_, seq.sampling, Counter(0, kMainDraw));
@@ -304,6 +357,53 @@ void ContinuousBatcher::Admit(std::vector<RolloutSample>* finished) {
       running_.push_back(std::move(seq));
     }
   }
+}
+
+bool ContinuousBatcher::ReserveStep(const Sequence& seq) {
+  // Plain decoding writes one main entry; a speculative step writes [pending, draft] in the
+  // main stack and two (one maybe padding) MTP rows (NOTE [MTP pending rows]).
+  const int64_t main = cache_->length(0, seq.slot) + (speculative_ ? 2 : 1);
+  if (!cache_->Reserve(0, seq.slot, main)) return false;
+  return !speculative_ || cache_->Reserve(1, seq.slot, cache_->length(1, seq.slot) + 2);
+}
+
+void ContinuousBatcher::Preempt(Sequence& seq) {
+  seq.preempted = true;
+  ++preempted_samples_;
+  preempted_tokens_ += static_cast<int64_t>(seq.out.tokens.size());
+  cache_->Reset(seq.slot);
+  free_slots_.push_back(seq.slot);
+  Group& group = *seq.group;
+  group.requeued.push_back(seq.out.index_in_group);
+  ++queued_samples_;
+  if (!group.in_queue) {
+    group.in_queue = true;
+    queue_.push_front(seq.group);
+  }
+}
+
+void ContinuousBatcher::ReserveDecodeBlocks() {
+  // NOTE [KV block admission and preemption]
+  std::vector<Sequence*> by_age;
+  for (Sequence& seq : running_) by_age.push_back(&seq);
+  std::sort(by_age.begin(), by_age.end(),
+            [](const Sequence* a, const Sequence* b) { return a->admitted < b->admitted; });
+  size_t end = by_age.size();  // by_age[0, end) still run
+  for (size_t i = 0; i < end; ++i) {
+    while (!ReserveStep(*by_age[i])) {
+      if (ReleaseQueuedPrefixes()) continue;
+      TORCH_CHECK(end > 1, "KV cache: one sequence of ", cache_->length(0, by_age[i]->slot),
+                  " tokens does not fit a pool of ", cache_->num_blocks(), " blocks");
+      Preempt(*by_age[--end]);
+      if (end == i) break;  // it was the newest itself
+    }
+  }
+  if (end == by_age.size()) return;
+  std::vector<Sequence> still;
+  for (Sequence& seq : running_) {
+    if (!seq.preempted) still.push_back(std::move(seq));
+  }
+  running_.swap(still);
 }
 
 void ContinuousBatcher::DecodePlain(std::vector<RolloutSample>* finished) {
@@ -415,9 +515,7 @@ absl::Status ContinuousBatcher::Step(std::vector<RolloutSample>* finished) {
     c10::InferenceMode inference;
     Admit(finished);
     if (running_.empty()) return absl::OkStatus();
-    // Slot order makes the batch contiguous in the cache when it is full (a faster path).
-    std::sort(running_.begin(), running_.end(),
-              [](const Sequence& a, const Sequence& b) { return a.slot < b.slot; });
+    ReserveDecodeBlocks();
     if (speculative_) {
       DecodeSpeculative(finished);
     } else {
@@ -458,10 +556,7 @@ AbortCounts ContinuousBatcher::Abort(const AbortSpec& spec, std::vector<RolloutS
   for (auto& group : queue_) {
     const GroupRequest& r = group->request;
     const bool whole = group_selected(r);
-    for (int32_t i = group->next_index; i < r.num_samples; ++i) {
-      if (group->aborted_indices.count(i)) continue;
-      if (!whole && !requests.count(RequestId(r.group_id, i))) continue;
-      group->aborted_indices.insert(i);
+    auto abort_queued = [&](int32_t i) {
       RolloutSample sample;
       sample.request_id = RequestId(r.group_id, i);
       sample.group_id = r.group_id;
@@ -475,12 +570,33 @@ AbortCounts ContinuousBatcher::Abort(const AbortSpec& spec, std::vector<RolloutS
       note(r.group_id);
       auto it = unfinished_.find(r.group_id);
       if (it != unfinished_.end() && --it->second == 0) unfinished_.erase(it);
+    };
+    std::deque<int32_t> requeued;  // preempted samples waiting to restart
+    for (int32_t i : group->requeued) {
+      if (whole || requests.count(RequestId(r.group_id, i))) {
+        abort_queued(i);
+      } else {
+        requeued.push_back(i);
+      }
     }
-    const int32_t left = r.num_samples - group->next_index -
+    group->requeued.swap(requeued);
+    for (int32_t i = group->next_index; i < r.num_samples; ++i) {
+      if (group->aborted_indices.count(i)) continue;
+      if (!whole && !requests.count(RequestId(r.group_id, i))) continue;
+      group->aborted_indices.insert(i);
+      abort_queued(i);
+    }
+    const int32_t left = static_cast<int32_t>(group->requeued.size()) + r.num_samples -
+                         group->next_index -
                          static_cast<int32_t>(std::count_if(
                              group->aborted_indices.begin(), group->aborted_indices.end(),
                              [&](int32_t i) { return i >= group->next_index; }));
-    if (left > 0) kept.push_back(group);
+    if (left > 0) {
+      kept.push_back(group);
+    } else {
+      ReleasePrefix(*group);
+      group->in_queue = false;
+    }
   }
   queue_.swap(kept);
   counts.groups = static_cast<int32_t>(touched.size());
@@ -491,8 +607,10 @@ void ContinuousBatcher::ApplyWeights(const PreparedWeights& weights, int64_t ver
   ApplyPreparedWeights(weights);
   version_ = version;
   // Samples not yet started get the new weights' prompt pass, not a copy of the old one.
-  for (auto& group : queue_) group->prefilled = false;
-  std::fill(slot_prompt_of_.begin(), slot_prompt_of_.end(), 0);
+  for (auto& group : queue_) {
+    ReleasePrefix(*group);
+    group->prefilled = false;
+  }
 }
 
 }  // namespace seamless

@@ -5,9 +5,20 @@
 //            running sequence by one decode step (or one MTP draft-and-verify step).
 //
 // Continuous batching: a finished sequence frees its slot within the step, and the next step
-// refills it; no sequence waits for the longest one. The KV cache is preallocated once
-// (KvCache), so joining and leaving are bookkeeping. The samples of a group share the prompt's
-// prefill: later siblings copy the prompt's keys and values from a running sibling's slot.
+// refills it; no sequence waits for the longest one. The KV cache is a pool of blocks allocated
+// once (KvCache, paged): a sequence takes blocks as it grows and returns them when it ends, so
+// joining and leaving are bookkeeping. The samples of a group share the prompt's prefill: the
+// group keeps the prompt's blocks while it has samples to start, and later siblings share them
+// (the block a sibling first writes into is copied).
+//
+// NOTE [KV block admission and preemption]: a sample is admitted only when its prompt plus one
+// block of growth fits in the free blocks (two tokens when nothing else runs); otherwise
+// admission waits. Before each decode step every running sequence reserves the blocks the
+// step writes, oldest first. When the pool runs out, the prompt blocks kept for queued groups
+// go first, then the newest sequence is preempted: its blocks are returned and its sample goes
+// back to the front of the queue to restart from its prompt (vLLM's recompute preemption; the
+// same seed gives the same tokens). The context is capped so that one sequence always fits the
+// pool alone, so the oldest sequence always makes progress.
 //
 // MTP speculative decoding (one draft token per step, MiMo's setting): the MTP layer drafts the
 // token after the pending one, the main model scores [pending, draft] in one forward, and
@@ -72,23 +83,36 @@ class ContinuousBatcher {
   int64_t max_len() const { return max_len_; }
   const EngineOptions& options() const { return options_; }
   const BatcherStats& stats() const { return stats_; }
+  // KV cache blocks in use and in all (every pool: the main stack's and the MTP layer's).
+  int64_t kv_blocks_used() const;
+  int64_t kv_blocks_total() const;
+  int64_t kv_cache_bytes() const { return cache_->bytes(); }
+  // Samples restarted because the KV pool ran out (NOTE [KV block admission and preemption]),
+  // and the tokens they had generated.
+  int64_t preempted_samples() const { return preempted_samples_; }
+  int64_t preempted_tokens() const { return preempted_tokens_; }
   MimoModel& model() { return model_; }
 
  private:
   struct Group {
-    uint64_t serial = 0;                 // unique per group (addresses get reused)
+    uint64_t serial = 0;                 // unique per group
     GroupRequest request;
     int32_t next_index = 0;              // samples started so far
     std::set<int32_t> aborted_indices;   // unstarted samples aborted by request id
+    std::deque<int32_t> requeued;        // preempted samples, started again before next_index
+    bool in_queue = true;
+    // With share_prefill, prefilled means `prefix` holds the prompt's KV blocks.
     bool prefilled = false;
+    KvCache::Prefix prefix;
     std::vector<float> prompt_logits;    // logits after the last prompt token
     at::Tensor prompt_last_hidden;       // [hidden]: the first MTP draft's input
-    std::vector<int64_t> live_slots;     // running siblings; their slots hold the prompt's KV
   };
 
   struct Sequence {
     std::shared_ptr<Group> group;
     int64_t slot = 0;
+    uint64_t admitted = 0;               // admission order: the newest is preempted first
+    bool preempted = false;
     SamplingOptions sampling;            // the group's, with this sample's seed
     RolloutSample out;
     int32_t last_token = 0;              // emitted, not yet fed to the main model
@@ -96,14 +120,21 @@ class ContinuousBatcher {
     int32_t pending_tokens[2] = {0, 0};
   };
 
-
   ContinuousBatcher(MimoModel model, const EngineOptions& options, int32_t eos_id,
                     Detokenizer detokenizer);
   void Admit(std::vector<RolloutSample>* finished);
   void Prefill(Group& group, int64_t slot);
-  void CopyPrefix(int64_t from_slot, int64_t to_slot, int64_t prompt_len);
-  // Truncates `slot` (which holds the prompt's KV) back to just the prompt.
-  void ReusePrefix(int64_t slot, int64_t prompt_len);
+  // Whether `slot` (empty, or sharing the group's prefix) can take a prompt of n tokens plus
+  // `growth` more in every cache group the engine uses.
+  bool FitsBlocks(int64_t slot, int64_t n, int64_t growth) const;
+  // Returns the prompt blocks kept for queued groups; false when there were none.
+  bool ReleaseQueuedPrefixes();
+  void ReleasePrefix(Group& group);
+  void PopQueueFront();
+  // Reserves this step's KV writes for every running sequence, preempting as needed.
+  void ReserveDecodeBlocks();
+  bool ReserveStep(const Sequence& seq);
+  void Preempt(Sequence& seq);
   void DecodePlain(std::vector<RolloutSample>* finished);
   void DecodeSpeculative(std::vector<RolloutSample>* finished);
   // Appends a token; true when the sequence is finished.
@@ -128,10 +159,11 @@ class ContinuousBatcher {
   int64_t queued_samples_ = 0;
   std::vector<Sequence> running_;
   std::vector<int64_t> free_slots_;
-  // Serial of the group whose prompt KV a slot holds (0: none). A free slot keeps its contents,
-  // so a later sibling can take it over with no prefill and no copy.
-  std::vector<uint64_t> slot_prompt_of_;
   uint64_t next_serial_ = 1;
+  uint64_t next_admission_ = 0;
+  int64_t context_len_ = 0;            // max_len before the pool's cap (for error messages)
+  int64_t preempted_samples_ = 0;
+  int64_t preempted_tokens_ = 0;
   int64_t version_ = 0;
 
   TokenSampler sampler_;

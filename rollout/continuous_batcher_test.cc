@@ -164,9 +164,9 @@ TEST(ContinuousBatcherTest, SharedPrefillGivesTheSameSamplesAsSeparatePrefills) 
   for (const std::string spec : {"off", "on"}) {
     EngineOptions options;
     options.speculative = spec;
-    options.max_running = 4;  // siblings run together: later ones copy a sibling's prompt KV
+    options.max_running = 4;  // siblings run together and share the prompt's KV blocks
     auto copied = ContinuousBatcher::Create(model, options, -1);
-    options.max_running = 1;  // one at a time: each takes over the finished sibling's slot
+    options.max_running = 1;  // one at a time: each takes the blocks the group kept
     auto reused = ContinuousBatcher::Create(model, options, -1);
     options.share_prefill = false;  // the baseline: every sample prefills the prompt itself
     auto separate = ContinuousBatcher::Create(model, options, -1);
@@ -359,6 +359,137 @@ TEST(ContinuousBatcherTest, NewWeightsApplyBetweenStepsAndTokensRecordTheirVersi
   EXPECT_EQ(now->at("model.norm.weight").data, weights->at("model.norm.weight").data);
   EXPECT_EQ(now->at("model.mtp_layers.0.input_proj.weight").data,
             weights->at("model.mtp_layers.0.input_proj.weight").data);
+}
+
+std::unique_ptr<ContinuousBatcher> MakePagedBatcher(MimoModel model, int64_t slots,
+                                                    const std::string& speculative,
+                                                    int64_t kv_tokens, int64_t block,
+                                                    bool share_prefill = true) {
+  EngineOptions options;
+  options.max_running = slots;
+  options.speculative = speculative;
+  options.kv_cache_tokens = kv_tokens;
+  options.kv_block_tokens = block;
+  options.share_prefill = share_prefill;
+  auto batcher = ContinuousBatcher::Create(std::move(model), options, /*eos_id=*/-1);
+  EXPECT_TRUE(batcher.ok()) << batcher.status();
+  return std::move(*batcher);
+}
+
+void AddPoolWorkload(ContinuousBatcher& batcher) {
+  // Groups of 1-3 samples with prompts of 1-9 tokens and 20-45 new tokens: up to 12 blocks of
+  // 4 per sequence, 8 slots.
+  for (int g = 0; g < 10; ++g) {
+    std::vector<int32_t> prompt;
+    for (int i = 0; i <= (g * 7) % 9; ++i) prompt.push_back((g * 13 + i * 5) % 50);
+    ASSERT_TRUE(batcher.Add(Group("p" + std::to_string(g), prompt, 1 + g % 3, 1.0, 500 + g,
+                                  20 + (g * 11) % 26))
+                    .ok());
+  }
+}
+
+class KvPoolTest : public ::testing::TestWithParam<std::string> {};
+
+// A pool of 40 blocks where the running sequences would want ~90: admission waits, sequences
+// are preempted and restarted, and every sample is the one an ample pool gives.
+TEST_P(KvPoolTest, ASmallPoolPreemptsAndGivesTheSameSamples) {
+  MimoModel model = TinyTestModel();
+  auto ample = MakePagedBatcher(model, 8, GetParam(), 0, 4);
+  auto small = MakePagedBatcher(model, 8, GetParam(), 160, 4);
+  EXPECT_EQ(ample->kv_blocks_total(), (GetParam() == "on" ? 2 : 1) * 8 * 64 / 4);
+  EXPECT_EQ(small->kv_blocks_total(), (GetParam() == "on" ? 2 : 1) * 40);
+  AddPoolWorkload(*ample);
+  AddPoolWorkload(*small);
+  auto expected = RunAll(*ample);
+  EXPECT_EQ(ample->preempted_samples(), 0);
+  std::map<std::string, RolloutSample> got;
+  std::vector<RolloutSample> finished;
+  int64_t most_used = 0;
+  while (small->HasWork()) {
+    finished.clear();
+    ASSERT_TRUE(small->Step(&finished).ok());
+    most_used = std::max(most_used, small->kv_blocks_used());
+    EXPECT_LE(small->kv_blocks_used(), small->kv_blocks_total());
+    for (auto& f : finished) got[f.request_id] = std::move(f);
+  }
+  EXPECT_GT(small->preempted_samples(), 0);
+  EXPECT_GT(small->preempted_tokens(), 0);
+  EXPECT_GT(most_used, small->kv_blocks_total() * 3 / 4);
+  EXPECT_EQ(small->kv_blocks_used(), 0) << "every block comes back";
+  EXPECT_EQ(ample->kv_blocks_used(), 0);
+  ASSERT_EQ(got.size(), expected.size());
+  for (const auto& [id, s] : expected) {
+    EXPECT_EQ(got[id].tokens, s.tokens) << id;
+    EXPECT_EQ(got[id].finish, s.finish) << id;
+    ASSERT_EQ(got[id].logprobs.size(), s.logprobs.size()) << id;
+    for (size_t i = 0; i < s.logprobs.size(); ++i) {
+      EXPECT_NEAR(got[id].logprobs[i], s.logprobs[i], 1e-4) << id << " token " << i;
+    }
+  }
+}
+
+// Preempted samples wait in the queue; aborting them returns them like any queued sample.
+TEST_P(KvPoolTest, PreemptedSamplesCanBeAborted) {
+  MimoModel model = TinyTestModel();
+  auto batcher = MakePagedBatcher(model, 8, GetParam(), 160, 4);
+  AddPoolWorkload(*batcher);
+  std::vector<RolloutSample> finished, aborted;
+  int64_t total = 0;
+  for (int g = 0; g < 10; ++g) total += 1 + g % 3;
+  while (batcher->preempted_samples() == 0 && batcher->HasWork()) {
+    ASSERT_TRUE(batcher->Step(&finished).ok());
+  }
+  ASSERT_GT(batcher->preempted_samples(), 0);
+  AbortSpec all;
+  for (int g = 0; g < 10; ++g) all.group_ids.push_back("p" + std::to_string(g));
+  batcher->Abort(all, &aborted);
+  EXPECT_EQ(static_cast<int64_t>(finished.size() + aborted.size()), total);
+  EXPECT_FALSE(batcher->HasWork());
+  EXPECT_EQ(batcher->queued_samples(), 0);
+  EXPECT_EQ(batcher->kv_blocks_used(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Speculative, KvPoolTest, ::testing::Values("off", "on"));
+
+TEST(ContinuousBatcherTest, APromptLargerThanThePoolIsAnErrorNamingTheSizes) {
+  MimoModel model = TinyTestModel();
+  auto batcher = MakePagedBatcher(model, 4, "on", 32, 16);  // 2 blocks: 30 tokens a sequence
+  EXPECT_EQ(batcher->max_len(), 30);
+  absl::Status s = batcher->Add(Group("big", std::vector<int32_t>(40, 1), 1, 1.0, 0, 4));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("prompt has 40 tokens; the KV cache pool holds 32"));
+  EXPECT_THAT(s.message(), HasSubstr("2 blocks of 16"));
+  // What fits runs to completion, one sequence at a time, capped by the pool.
+  ASSERT_TRUE(batcher->Add(Group("ok", std::vector<int32_t>(20, 1), 3, 1.0, 0, 40)).ok());
+  auto out = RunAll(*batcher);
+  ASSERT_EQ(out.size(), 3u);
+  for (const auto& [id, sample] : out) {
+    EXPECT_EQ(sample.finish, Finish::kLength) << id;
+    EXPECT_EQ(sample.prompt.size() + sample.tokens.size(), 30u) << id;
+  }
+  EXPECT_EQ(batcher->kv_blocks_used(), 0);
+  EngineOptions tiny;
+  tiny.kv_cache_tokens = 3;
+  tiny.kv_block_tokens = 1;
+  auto refused = ContinuousBatcher::Create(model, tiny, -1);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("too few tokens"));
+}
+
+// Siblings hold the prompt's full blocks once; each copies only the block it writes into.
+TEST(ContinuousBatcherTest, SiblingsShareThePromptsBlocks) {
+  MimoModel model = TinyTestModel();
+  const std::vector<int32_t> prompt(33, 7);  // 2 full blocks of 16 and one partial
+  for (bool share : {true, false}) {
+    auto batcher = MakePagedBatcher(model, 4, "off", 0, 16, share);
+    ASSERT_TRUE(batcher->Add(Group("g", prompt, 4, 1.0, 3, 8)).ok());
+    std::vector<RolloutSample> finished;
+    ASSERT_TRUE(batcher->Step(&finished).ok());
+    EXPECT_EQ(batcher->running(), 4);
+    EXPECT_EQ(batcher->kv_blocks_used(), share ? 2 + 4 : 4 * 3) << share;
+    RunAll(*batcher);
+    EXPECT_EQ(batcher->kv_blocks_used(), 0);
+  }
 }
 
 }  // namespace

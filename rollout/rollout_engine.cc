@@ -34,6 +34,10 @@ struct RolloutEngine::Metrics {
                             "Sequences in the running batch")),
         queue(r->GetGauge("seamless_rollout_queue_depth", "Samples waiting for a batch slot")),
         version(r->GetGauge("seamless_rollout_weight_version", "Policy version now serving")),
+        kv_used(r->GetGauge("seamless_rollout_kv_blocks_used", "KV cache blocks in use")),
+        kv_total(r->GetGauge("seamless_rollout_kv_blocks_total", "KV cache blocks in the pools")),
+        preempted(r->GetCounter("seamless_rollout_preempted_samples_total",
+                                "Samples restarted because the KV cache pool ran out")),
         stop(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
                            {{"finish", "stop"}})),
         length(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
@@ -46,7 +50,9 @@ struct RolloutEngine::Metrics {
   Counter *generated, *prompt, *shared_prefix, *drafts, *accepted;
   Gauge* acceptance;
   Counter *aborted_tokens, *steps, *idle;
-  Gauge *running, *queue, *version;
+  Gauge *running, *queue, *version, *kv_used, *kv_total;
+  Counter* preempted;
+  int64_t last_preempted = 0;
   Counter *stop, *length, *aborted;
   Histogram* weight_load;
   BatcherStats last;  // stats already added to the counters
@@ -225,6 +231,10 @@ void RolloutEngine::PublishStats() {
   metrics_->running->Set(static_cast<double>(batcher_->running()));
   metrics_->queue->Set(static_cast<double>(batcher_->queued_samples()));
   metrics_->version->Set(static_cast<double>(batcher_->version()));
+  metrics_->kv_used->Set(static_cast<double>(batcher_->kv_blocks_used()));
+  metrics_->kv_total->Set(static_cast<double>(batcher_->kv_blocks_total()));
+  metrics_->preempted->Increment(batcher_->preempted_samples() - metrics_->last_preempted);
+  metrics_->last_preempted = batcher_->preempted_samples();
   last = s;
 }
 

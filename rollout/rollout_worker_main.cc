@@ -20,7 +20,7 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
   std::string listen, model_name = "default", metrics_listen, device_name = "cpu";
   EngineOptions options;
   FlagSet flags("seamless rollout-worker --listen HOST:PORT [--model DIR] [flags]",
-                "Serves RolloutService: continuous batching over a preallocated KV cache, MTP\n"
+                "Serves RolloutService: continuous batching over a paged KV cache, MTP\n"
                 "speculative decoding (exact), abort by id or launch sequence, versioned weight\n"
                 "loading while generating. Prints 'listening on HOST:PORT' once ready.");
   flags.AddString("listen", &listen, "gRPC address to serve on (port 0 picks a free port)");
@@ -37,6 +37,10 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
   flags.AddInt("prefill-tokens-per-step", &options.prefill_tokens_per_step,
                "Prompt tokens prefilled between two decode steps");
   flags.AddString("speculative", &options.speculative, "MTP speculative decoding: auto, on, off");
+  flags.AddInt("kv-cache-tokens", &options.kv_cache_tokens,
+               "KV cache pool in tokens, shared by all sequences; 0: max-running x "
+               "min(max-len + 2, 4096)");
+  flags.AddInt("kv-block-tokens", &options.kv_block_tokens, "Tokens per KV cache block");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
   if (listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
   RETURN_IF_ERROR(options.Validate());
@@ -53,7 +57,9 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
                                                            tokenizer->eos_id(), detokenize));
   SLOG(INFO) << "model " << model_name << " on " << device.str() << ": "
              << batcher->options().max_running << " slots x " << batcher->max_len()
-             << " tokens, speculative " << (batcher->speculative() ? "on" : "off");
+             << " tokens, KV cache " << batcher->kv_blocks_total() << " blocks of "
+             << options.kv_block_tokens << " tokens (" << batcher->kv_cache_bytes() / (1 << 20)
+             << " MiB), speculative " << (batcher->speculative() ? "on" : "off");
 
   MetricsRegistry metrics;
   std::unique_ptr<HttpServer> metrics_server;

@@ -26,13 +26,19 @@ AttentionContext AttentionContext::Incremental(KvCache* cache, int group,
                                                const at::Device& device) {
   AttentionContext ctx;
   ctx.cache = cache;
+  ctx.group = group;
   ctx.slots = slots;
   const int64_t batch = static_cast<int64_t>(slots.size());
-  ctx.contiguous = true;
   for (int64_t b = 0; b < batch; ++b) {
-    ctx.start.push_back(cache->length(group, slots[b]));
-    ctx.kv_len = std::max(ctx.kv_len, ctx.start.back() + seq_len);
-    if (b > 0 && slots[b] != slots[0] + b) ctx.contiguous = false;
+    const int64_t start = cache->length(group, slots[b]);
+    ctx.start.push_back(start);
+    ctx.kv_len = std::max(ctx.kv_len, start + seq_len);
+    TORCH_CHECK(start + seq_len <= cache->max_len(), "KV cache overflow: ", start + seq_len,
+                " > ", cache->max_len(), " tokens in slot ", slots[b]);
+    TORCH_CHECK(cache->Reserve(group, slots[b], start + seq_len), "KV cache out of blocks: slot ",
+                slots[b], " of group ", group, " needs ",
+                cache->BlocksNeeded(group, slots[b], start + seq_len), " more, ",
+                cache->free_blocks(group), " of ", cache->num_blocks(), " are free");
   }
   auto cpu_i64 = at::TensorOptions().dtype(at::kLong);
   at::Tensor start = at::tensor(ctx.start, cpu_i64).to(device);
@@ -40,24 +46,59 @@ AttentionContext AttentionContext::Incremental(KvCache* cache, int group,
   at::Tensor query_pos = start.unsqueeze(1) + steps.unsqueeze(0);  // [B, T] cache index
   ctx.positions = query_pos + position_offset;
   ctx.query_pos = query_pos;
-  ctx.slot_index = at::tensor(slots, cpu_i64).to(device);
   ctx.seq_len = seq_len;
   ctx.device = device;
   return ctx;
 }
 
-at::Tensor AttentionContext::CacheRows(int64_t kv_heads, int64_t max_len) const {
+void AttentionContext::BuildRows(int64_t kv_heads) {
   const int64_t batch = static_cast<int64_t>(slots.size());
-  std::vector<int64_t> rows;
+  const int64_t block = cache->block_tokens();
+  int64_t width = 0;  // blocks per row of the padded block table
+  for (int64_t b = 0; b < batch; ++b) {
+    width = std::max<int64_t>(width, cache->BlocksFor(start[b] + seq_len));
+  }
+  std::vector<int64_t> table(batch * width, 0), rows;  // padding reads block 0 (masked)
   rows.reserve(batch * kv_heads * seq_len);
   for (int64_t b = 0; b < batch; ++b) {
+    const auto& blocks = cache->block_table(group, slots[b]);
+    const int64_t used = cache->BlocksFor(start[b] + seq_len);
+    std::copy(blocks.begin(), blocks.begin() + used, table.begin() + b * width);
     for (int64_t h = 0; h < kv_heads; ++h) {
       for (int64_t t = 0; t < seq_len; ++t) {
-        rows.push_back((slots[b] * kv_heads + h) * max_len + start[b] + t);
+        const int64_t pos = start[b] + t;
+        rows.push_back((blocks[pos / block] * kv_heads + h) * block + pos % block);
       }
     }
   }
-  return at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(device);
+  auto cpu_i64 = at::TensorOptions().dtype(at::kLong);
+  write_rows = at::tensor(rows, cpu_i64).to(device);
+  // read_rows[b, h, s] = (table[b, s / block] * kv_heads + h) * block + s % block, built on
+  // the device: kv_len columns per row can be many.
+  auto i64 = cpu_i64.device(device);
+  at::Tensor s = at::arange(kv_len, i64);
+  at::Tensor blocks = at::tensor(table, cpu_i64).to(device).view({batch, width});
+  at::Tensor heads = at::arange(kv_heads, i64).view({1, kv_heads, 1});
+  at::Tensor of_s = blocks.index_select(1, at::floor_divide(s, block)).unsqueeze(1);  // [B,1,S]
+  read_rows = ((of_s * kv_heads + heads) * block + at::remainder(s, block).view({1, 1, -1}))
+                  .reshape({-1});
+}
+
+std::pair<at::Tensor, at::Tensor> AttentionContext::AppendAndRead(int64_t layer,
+                                                                  const at::Tensor& k,
+                                                                  const at::Tensor& v) {
+  at::Tensor& k_pool = cache->keys(layer);
+  at::Tensor& v_pool = cache->values(layer);
+  const int64_t kv_heads = k_pool.size(1), dim = k_pool.size(3);
+  const int64_t batch = static_cast<int64_t>(slots.size());
+  if (!write_rows.defined()) BuildRows(kv_heads);
+  // One row copy per tensor (advanced indexing with index_put_ cost ~3x more per call).
+  k_pool.view({-1, dim}).index_copy_(0, write_rows, k.contiguous().view({-1, dim}));
+  v_pool.view({-1, dim}).index_copy_(0, write_rows, v.contiguous().view({-1, dim}));
+  // A prompt's prefill (every row starts empty): the new keys are all there is.
+  if (std::all_of(start.begin(), start.end(), [](int64_t s) { return s == 0; })) return {k, v};
+  return {k_pool.view({-1, dim}).index_select(0, read_rows).view({batch, kv_heads, kv_len, dim}),
+          v_pool.view({-1, dim}).index_select(0, read_rows).view({batch, kv_heads, kv_len, dim})};
 }
 
 const at::Tensor& AttentionContext::Mask() {

@@ -6,7 +6,7 @@
 // (a few query rows × head_dim × a few hundred keys). LibTorch's CPU bmm runs those as one
 // BLAS call per pair, and that overhead dominated a batch-64 decode step; at batch 1 the ~25
 // small tensor ops per layer (RoPE, the cache scatter, transposes) did. This kernel reads each
-// sequence's keys and values in place from its cache slot (no gather of scattered slots) and
+// sequence's keys and values in place from its cache blocks (no gather into a contiguous copy) and
 // computes the dot products with vector instructions chosen at load time (AVX-512, AVX2 or
 // baseline). Tested against the GEMM path (mimo_model_test: incremental == full forward).
 #ifndef SEAMLESS_CORE_MODEL_CACHED_ATTENTION_H_
@@ -15,7 +15,6 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
-#include <vector>
 
 namespace seamless {
 
@@ -23,16 +22,16 @@ namespace seamless {
 // verification step 2).
 inline constexpr int64_t kCachedAttentionMaxQueries = 4;
 
+struct AttentionContext;
+
 // qkv: float32 [B, T, (heads + 2 kv_heads) * head_dim], the fused q/k/v projection (biases
-// added, RoPE not yet applied). cos, sin: float32 [B, 1, T, head_dim] for the new positions.
-// k_cache, v_cache: float32 contiguous [slots, kv_heads, max_len, head_dim]; the new keys and
-// values are written at positions start[b] .. start[b] + T - 1 of slot slots[b]. Query t of
-// row b attends to keys [0, start[b] + t]. Returns float32 [B, T, heads * head_dim].
-at::Tensor CachedAttentionStep(const at::Tensor& qkv, const at::Tensor& cos,
-                               const at::Tensor& sin, at::Tensor& k_cache, at::Tensor& v_cache,
-                               const std::vector<int64_t>& slots,
-                               const std::vector<int64_t>& start, int64_t heads,
-                               int64_t kv_heads);
+// added, RoPE not yet applied); ctx: an incremental context (its cos, sin, slots, start and
+// cache group) whose blocks are reserved. The new keys and values go to positions start[b] ..
+// start[b] + T - 1 of row b's blocks in cache layer `layer` (float32 CPU pools); query t of
+// row b attends to keys [0, start[b] + t], read block by block from the pool in place.
+// Returns float32 [B, T, heads * head_dim].
+at::Tensor CachedAttentionStep(const at::Tensor& qkv, const AttentionContext& ctx,
+                               int64_t layer, int64_t heads, int64_t kv_heads);
 
 }  // namespace seamless
 

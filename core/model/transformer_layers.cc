@@ -3,6 +3,7 @@
 #include "core/model/cached_attention.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "core/model/kv_cache.h"
 
@@ -95,9 +96,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
   if (ctx.cache != nullptr && len <= kCachedAttentionMaxQueries && x.device().is_cpu() &&
       !at::GradMode::is_enabled() && x.scalar_type() == at::kFloat) {
     // Decode and MTP verification on CPUs: see cached_attention.h.
-    return o_proj(CachedAttentionStep(qkv, ctx.cos, ctx.sin, ctx.cache->keys(cache_layer_),
-                                      ctx.cache->values(cache_layer_), ctx.slots, ctx.start,
-                                      heads_, kv_heads_));
+    return o_proj(CachedAttentionStep(qkv, ctx, cache_layer_, heads_, kv_heads_));
   }
   at::Tensor q = qkv.narrow(-1, 0, q_width).view({batch, len, heads_, head_dim_}).transpose(1, 2);
   at::Tensor k =
@@ -108,23 +107,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
   q = ApplyRope(q, ctx.cos, ctx.sin);
   k = ApplyRope(k, ctx.cos, ctx.sin);
 
-  if (ctx.cache != nullptr) {
-    at::Tensor& k_cache = ctx.cache->keys(cache_layer_);
-    at::Tensor& v_cache = ctx.cache->values(cache_layer_);
-    // One row copy per tensor: cache[slot_b, h, start_b + t, :] = k[b, h, t, :], with the
-    // cache viewed as rows of head_dim floats. (Advanced indexing with index_put_ cost ~3x
-    // more per call, and dominated small-batch decode steps.)
-    if (!ctx.write_rows.defined()) ctx.write_rows = ctx.CacheRows(kv_heads_, k_cache.size(2));
-    k_cache.view({-1, head_dim_}).index_copy_(0, ctx.write_rows, k.contiguous().view({-1, head_dim_}));
-    v_cache.view({-1, head_dim_}).index_copy_(0, ctx.write_rows, v.contiguous().view({-1, head_dim_}));
-    if (ctx.contiguous) {
-      k = k_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
-      v = v_cache.narrow(0, ctx.slots[0], batch).narrow(2, 0, ctx.kv_len);
-    } else {
-      k = k_cache.index_select(0, ctx.slot_index).narrow(2, 0, ctx.kv_len);
-      v = v_cache.index_select(0, ctx.slot_index).narrow(2, 0, ctx.kv_len);
-    }
-  }
+  if (ctx.cache != nullptr) std::tie(k, v) = ctx.AppendAndRead(cache_layer_, k, v);
   // GQA without copying keys: fold the query heads of a group into the row dimension.
   // Scaling q (T x d) is cheaper than scaling the scores (T x S).
   q = q * (1.0 / std::sqrt(double(head_dim_)));
