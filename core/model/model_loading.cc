@@ -3,6 +3,7 @@
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
 #include "core/model/model_files.h"
+#include "core/model/tokenizer_fit.h"
 #include "core/tokenizer/char_tokenizer.h"
 
 namespace seamless {
@@ -20,10 +21,9 @@ absl::StatusOr<LoadedModel> LoadModelOrDefault(const std::string& name) {
     ASSIGN_OR_RETURN(loaded.model, LoadModelDir(name));
   }
   ASSIGN_OR_RETURN(loaded.tokenizer, LoadTokenizerOrDefault(name));
-  if (loaded.tokenizer->vocab_size() > loaded.model->config().vocab_size) {
-    return absl::InvalidArgumentError(
-        name + ": the tokenizer has more ids than the model's vocab_size");
-  }
+  RETURN_IF_ERROR(CheckTokenizerFitsModel(
+      *loaded.tokenizer, IsDefaultModelName(name) ? "" : TokenizerFileIn(name),
+      loaded.model->config().vocab_size, IsDefaultModelName(name) ? "" : name + "/config.json"));
   return loaded;
 }
 

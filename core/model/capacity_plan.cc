@@ -1,0 +1,251 @@
+#include "core/model/capacity_plan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/model/parameter_layout.h"
+
+namespace seamless {
+namespace {
+
+// 494032768 -> "494,032,768".
+std::string Grouped(uint64_t n) {
+  std::string digits = absl::StrCat(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string Gib(uint64_t bytes) { return absl::StrFormat("%.2f GiB", bytes / kGiB); }
+
+uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+absl::StatusOr<Sharding> ParseSharding(absl::string_view name) {
+  if (name == "none") return Sharding::kNone;
+  if (name == "optimizer") return Sharding::kOptimizer;
+  if (name == "gradients") return Sharding::kGradients;
+  if (name == "full") return Sharding::kFull;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "sharding '", name, "': expected none, optimizer, gradients or full"));
+}
+
+std::string ShardingName(Sharding s) {
+  switch (s) {
+    case Sharding::kNone: return "none";
+    case Sharding::kOptimizer: return "optimizer";
+    case Sharding::kGradients: return "gradients";
+    case Sharding::kFull: return "full";
+  }
+  return "?";
+}
+
+absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  return absl::InvalidArgumentError(
+      absl::StrCat("precision '", name, "': expected fp32 or bf16"));
+}
+
+std::string PrecisionName(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
+absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
+  const std::string t(absl::StripAsciiWhitespace(text));
+  size_t i = 0;
+  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
+  double number = 0;
+  std::string unit = absl::AsciiStrToLower(absl::StripAsciiWhitespace(t.substr(i)));
+  if (i == 0 || !absl::SimpleAtod(t.substr(0, i), &number) || number < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "size '", text, "': expected a number and a unit, e.g. 141GiB, 80GB or 512MiB"));
+  }
+  double scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  else if (unit == "k" || unit == "kib") scale = 1024.0;
+  else if (unit == "m" || unit == "mib") scale = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gib") scale = kGiB;
+  else if (unit == "t" || unit == "tib") scale = kGiB * 1024;
+  else if (unit == "kb") scale = 1e3;
+  else if (unit == "mb") scale = 1e6;
+  else if (unit == "gb") scale = 1e9;
+  else if (unit == "tb") scale = 1e12;
+  else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "size '", text, "': unknown unit '", unit, "' (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"));
+  }
+  return static_cast<uint64_t>(std::llround(number * scale));
+}
+
+int64_t TrainableParameters(const ModelConfig& config, bool freeze_mtp) {
+  const int64_t all = config.ParameterCount();
+  return freeze_mtp ? all - config.num_nextn_predict_layers * MtpLayerParameters(config) : all;
+}
+
+LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanOptions& o) {
+  LearnerMemoryPlan plan;
+  const uint64_t ranks = std::max<int64_t>(1, o.ranks);
+  const bool full = o.sharding == Sharding::kFull;
+  const bool shard_grads = full || o.sharding == Sharding::kGradients;
+  const bool shard_optim = o.sharding != Sharding::kNone;
+  const bool bf16 = o.precision == Precision::kBf16;
+  const uint64_t compute_bytes = bf16 ? 2 : 4;
+  const std::string dtype = bf16 ? "bf16" : "fp32";
+  const uint64_t p = static_cast<uint64_t>(c.ParameterCount());
+  const uint64_t pt = static_cast<uint64_t>(TrainableParameters(c, o.freeze_mtp));
+  plan.parameters = static_cast<int64_t>(p);
+  plan.trainable_parameters = static_cast<int64_t>(pt);
+  auto per_rank = [&](bool sharded) {
+    return sharded ? absl::StrCat(" / ", ranks, " ranks") : std::string(" (replicated)");
+  };
+  const std::string trainable_note =
+      pt == p ? "" : absl::StrCat(" (", Grouped(p - pt), " frozen MTP params have none)");
+
+  plan.weights = CeilDiv(p * 4, full ? ranks : 1);
+  plan.items.push_back({"weights", plan.weights,
+                        absl::StrCat(Grouped(p), " params x 4 B fp32 master", per_rank(full))});
+  if (bf16 && !full) {
+    plan.compute_weights = p * 2;
+    plan.items.push_back({"bf16 weights", plan.compute_weights,
+                          absl::StrCat(Grouped(p), " params x 2 B bf16 compute copy",
+                                       per_rank(false))});
+  }
+  plan.gradients = CeilDiv(pt * 4, shard_grads ? ranks : 1);
+  plan.items.push_back({"gradients", plan.gradients,
+                        absl::StrCat(Grouped(pt), " trainable params x 4 B fp32",
+                                     per_rank(shard_grads), trainable_note)});
+  plan.optimizer = CeilDiv(pt * 8, shard_optim ? ranks : 1);
+  plan.items.push_back({"optimizer", plan.optimizer,
+                        absl::StrCat(Grouped(pt), " trainable params x 8 B AdamW m, v",
+                                     per_rank(shard_optim))});
+
+  // The largest unit gathered at once: a layer (an MTP layer is the largest when present), or
+  // the embedding matrix (gathered for the input embedding, and for the LM head when tied).
+  const uint64_t layer = static_cast<uint64_t>(
+      c.num_nextn_predict_layers > 0 ? MtpLayerParameters(c) : DecoderLayerParameters(c));
+  const uint64_t embedding = static_cast<uint64_t>(c.vocab_size * c.hidden_size);
+  const uint64_t unit = std::max(layer, embedding);
+  const std::string unit_name = unit == embedding
+      ? absl::StrCat("the embedding ", c.vocab_size, " x ", c.hidden_size)
+      : "one layer";
+  if (shard_optim) {
+    // Full sharding gathers parameters in the compute dtype before each use; lighter sharding
+    // gathers the updated fp32 parameters after each sharded optimizer step.
+    const uint64_t bytes = full ? compute_bytes : 4;
+    plan.buffers = 2 * unit * bytes;
+    plan.items.push_back({"buffers", plan.buffers,
+                          absl::StrCat("2 (prefetch) x ", unit_name, " (", Grouped(unit),
+                                       " params) x ", bytes, " B ", full ? dtype : "fp32",
+                                       full ? " all-gathered parameters"
+                                            : " all-gathered updated parameters")});
+  } else {
+    plan.items.push_back({"buffers", 0, "nothing sharded: gradients are all-reduced in place"});
+  }
+
+  const uint64_t tokens = static_cast<uint64_t>(std::max<int64_t>(1, o.tokens_per_micro_batch));
+  const uint64_t logit_tokens = o.logit_tokens_per_micro_batch >= 0
+                                    ? static_cast<uint64_t>(o.logit_tokens_per_micro_batch)
+                                    : tokens;
+  const uint64_t seq = o.seq_len > 0 ? static_cast<uint64_t>(o.seq_len)
+                                     : std::min<uint64_t>(tokens, c.max_position_embeddings);
+  const uint64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim(),
+                 kv = c.num_key_value_heads * c.head_dim(), inter = c.intermediate_size;
+  const uint64_t saved = tokens * h * c.num_hidden_layers * compute_bytes;
+  // What autograd keeps of one block per token: both norms' inputs and outputs (4h), the
+  // residual sum (h), the q/k/v projection (q + 2kv), rotated q and k (q + kv), contiguous v
+  // (kv), the attention output (q), gate/up (2I), silu(gate) and its product with up (2I).
+  const uint64_t layer_per_token = 5 * h + 3 * q + 4 * kv + 4 * inter;
+  // Attention probabilities: a query attends, in blocks of 64, to about (seq + 64) / 2 keys.
+  const uint64_t keys_per_query = std::min<uint64_t>(seq, (seq + 64) / 2);
+  const uint64_t attention = tokens * c.num_attention_heads * keys_per_query;
+  const uint64_t recompute = (tokens * layer_per_token + attention) * compute_bytes;
+  const uint64_t logits = logit_tokens * c.vocab_size * 4 * 3;
+  plan.activations = saved + recompute + logits;
+  plan.items.push_back(
+      {"activations", plan.activations,
+       absl::StrCat(Gib(saved), " saved layer inputs (", tokens, " tokens x ", h, " hidden x ",
+                    c.num_hidden_layers, " layers x ", compute_bytes, " B) + ", Gib(recompute),
+                    " one layer recomputed (", tokens, " tokens x ", layer_per_token,
+                    " values + ", c.num_attention_heads, " heads x ", keys_per_query,
+                    " keys of attention, x ", compute_bytes, " B) + ", Gib(logits), " logits (",
+                    logit_tokens, " tokens x ", c.vocab_size, " vocab x 4 B x 3)")});
+  return plan;
+}
+
+absl::Status CheckLearnerFits(const ModelConfig& config, const LearnerPlanOptions& options,
+                              uint64_t gpu_memory_bytes, const std::string& what) {
+  const LearnerMemoryPlan plan = EstimateLearnerMemory(config, options);
+  if (plan.total() <= gpu_memory_bytes) return absl::OkStatus();
+  // Every lighter-to-heavier sharding level that would fit with these ranks, else the ranks
+  // full sharding needs.
+  std::string hint;
+  for (Sharding s : {Sharding::kOptimizer, Sharding::kGradients, Sharding::kFull}) {
+    if (s <= options.sharding) continue;
+    LearnerPlanOptions more = options;
+    more.sharding = s;
+    const uint64_t need = EstimateLearnerMemory(config, more).total();
+    if (need <= gpu_memory_bytes) {
+      absl::StrAppend(&hint, hint.empty() ? "; try sharding: " : ", ",
+                      absl::StrFormat("%s (%.1f GiB per rank)", ShardingName(s), need / kGiB));
+    }
+  }
+  if (!hint.empty()) {
+    hint += " or more ranks";
+  } else {
+    LearnerPlanOptions more = options;
+    more.sharding = Sharding::kFull;
+    for (int64_t r = std::max<int64_t>(1, options.ranks) * 2; r <= (1 << 16); r *= 2) {
+      more.ranks = r;
+      const uint64_t need = EstimateLearnerMemory(config, more).total();
+      if (need <= gpu_memory_bytes) {
+        hint = absl::StrFormat("; try sharding: full over %d ranks (%.1f GiB per rank)", r,
+                               need / kGiB);
+        break;
+      }
+    }
+    if (hint.empty()) hint = "; even full sharding does not fit: fewer tokens per micro-batch";
+  }
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "%s: the learner needs %.1f GiB per rank, %.1f GiB available (%d ranks, sharding %s, "
+      "precision %s)%s",
+      what, plan.total() / kGiB, gpu_memory_bytes / kGiB, std::max<int64_t>(1, options.ranks),
+      ShardingName(options.sharding), PrecisionName(options.precision), hint));
+}
+
+RolloutMemoryPlan EstimateRolloutMemory(const ModelConfig& c, const RolloutPlanOptions& o,
+                                        uint64_t gpu_memory_bytes) {
+  RolloutMemoryPlan plan;
+  const uint64_t p = static_cast<uint64_t>(c.ParameterCount());
+  plan.parameters = static_cast<int64_t>(p);
+  plan.weights = p * static_cast<uint64_t>(o.weight_bytes);
+  plan.items.push_back({"weights", plan.weights,
+                        absl::StrCat(Grouped(p), " params x ", o.weight_bytes, " B")});
+  plan.runtime_overhead = o.runtime_overhead_bytes;
+  plan.items.push_back({"runtime", plan.runtime_overhead,
+                        "fixed: CUDA context, cuBLAS workspace, allocator slack, decode-batch "
+                        "logits and sampling scratch"});
+  const int64_t layers = c.num_hidden_layers + c.num_nextn_predict_layers;
+  plan.kv_bytes_per_token = 2ull * layers * c.num_key_value_heads * c.head_dim() * o.kv_bytes;
+  const uint64_t used = plan.weights + plan.runtime_overhead;
+  plan.kv_cache = gpu_memory_bytes > used ? gpu_memory_bytes - used : 0;
+  plan.kv_tokens = static_cast<int64_t>(plan.kv_cache / plan.kv_bytes_per_token);
+  plan.seq_len = o.seq_len > 0 ? o.seq_len : c.max_position_embeddings;
+  plan.fits = plan.kv_tokens >= plan.seq_len;
+  plan.items.push_back(
+      {"kv cache", plan.kv_cache,
+       absl::StrCat("what is left: ", Grouped(plan.kv_tokens), " tokens x ",
+                    Grouped(plan.kv_bytes_per_token), " B (2 x ", layers, " layers incl. MTP x ",
+                    c.num_key_value_heads, " kv heads x ", c.head_dim(), " head dim x ",
+                    o.kv_bytes, " B)")});
+  return plan;
+}
+
+}  // namespace seamless
