@@ -27,9 +27,11 @@ const std::vector<Subcommand>& AllSubcommands() {
       {"scheduler", "Run the scheduler hub (prompts, ledger, batches)", RunScheduler},
       {"generate", "Generate text from a model directory or the embedded default", RunGenerate},
       {"tokenize", "Encode JSON-lines text to token ids, or decode ids back", RunTokenize},
-      {"init-model", "Write the embedded default model as a Hugging Face directory",
+      {"init-model", "Write the default model, or a random one of a published shape (--like)",
        RunInitModel},
       {"inspect-model", "Print a model directory's config and tensors", RunInspectModel},
+      {"plan", "Memory per GPU of the learner and rollout workers for a model: does it fit?",
+       RunPlan},
       {"report", "Write a run directory's report.html from its metrics.jsonl", RunReport},
       {"bench", "Benchmarks that print figures (bench model, ...)", RunBench},
   };

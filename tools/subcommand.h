@@ -24,6 +24,7 @@ absl::Status RunTokenize(const std::vector<std::string>& args);
 absl::Status RunBench(const std::vector<std::string>& args);
 absl::Status RunInitModel(const std::vector<std::string>& args);
 absl::Status RunInspectModel(const std::vector<std::string>& args);
+absl::Status RunPlan(const std::vector<std::string>& args);
 absl::Status RunTrain(const std::vector<std::string>& args);
 absl::Status RunRolloutWorker(const std::vector<std::string>& args);
 absl::Status RunRewardServer(const std::vector<std::string>& args);

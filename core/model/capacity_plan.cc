@@ -214,7 +214,7 @@ absl::Status CheckLearnerFits(const ModelConfig& config, const LearnerPlanOption
     if (hint.empty()) hint = "; even full sharding does not fit: fewer tokens per micro-batch";
   }
   return absl::ResourceExhaustedError(absl::StrFormat(
-      "%s: the learner needs %.1f GiB per rank, %.1f GiB available (%d ranks, sharding %s, "
+      "%s: the learner needs %.1f GiB per rank, %.1f GiB available (%d rank(s), sharding %s, "
       "precision %s)%s",
       what, plan.total() / kGiB, gpu_memory_bytes / kGiB, std::max<int64_t>(1, options.ranks),
       ShardingName(options.sharding), PrecisionName(options.precision), hint));
