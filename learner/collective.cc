@@ -43,6 +43,14 @@ class SingleRank : public Collective {
   std::string backend() const override { return "single"; }
   absl::Status AllReduceSum(std::vector<at::Tensor>&) override { return absl::OkStatus(); }
   absl::Status Broadcast(std::vector<at::Tensor>&, int) override { return absl::OkStatus(); }
+  absl::Status AllGather(const at::Tensor& shard, at::Tensor& full) override {
+    if (!shard.is_same(full)) full.copy_(shard.reshape(full.sizes()));
+    return absl::OkStatus();
+  }
+  absl::Status ReduceScatterSum(at::Tensor& full, at::Tensor& shard) override {
+    if (!shard.is_same(full)) shard.copy_(full.reshape(shard.sizes()));
+    return absl::OkStatus();
+  }
 };
 
 // A c10d process group; every call waits for completion (the trainer has nothing to overlap
@@ -84,6 +92,57 @@ class ProcessGroupCollective : public Collective {
       return absl::UnavailableError(
           absl::StrCat(backend_, " broadcast on rank ", rank(), " failed: ", e.what()));
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status AllGather(const at::Tensor& shard, at::Tensor& full) override {
+    const int64_t n = shard.numel();
+    if (full.numel() != n * world_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("all-gather of ", n, " elements into ",
+                                                     full.numel(), " on ", world_size(), " ranks"));
+    }
+    try {
+      // Gloo copies `shard` into its own buffer before writing the outputs, so the input may
+      // alias a slice of `full`; the copy below keeps that true for NCCL too.
+      std::vector<at::Tensor> input{OnDevice(shard.reshape({-1}).clone())};
+      at::Tensor target = OnDevice(full);
+      std::vector<std::vector<at::Tensor>> outputs(1);
+      for (int r = 0; r < world_size(); ++r) outputs[0].push_back(target.narrow(0, r * n, n));
+      group_->allgather(outputs, input)->wait();
+      if (!target.is_same(full)) full.copy_(target);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat(backend_, " all-gather on rank ", rank(), " failed: ", e.what()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReduceScatterSum(at::Tensor& full, at::Tensor& shard) override {
+    const int64_t n = shard.numel();
+    if (full.numel() != n * world_size()) {
+      return absl::InvalidArgumentError(absl::StrCat("reduce-scatter of ", full.numel(),
+                                                     " elements into ", n, " on ",
+                                                     world_size(), " ranks"));
+    }
+#ifdef SEAMLESS_GPU
+    if (backend_ == "nccl") {
+      try {
+        at::Tensor source = OnDevice(full);
+        std::vector<at::Tensor> output{OnDevice(shard)};
+        std::vector<std::vector<at::Tensor>> inputs(1);
+        for (int r = 0; r < world_size(); ++r) inputs[0].push_back(source.narrow(0, r * n, n));
+        group_->reduce_scatter(output, inputs)->wait();
+        if (!output[0].is_same(shard)) shard.copy_(output[0]);
+      } catch (const std::exception& e) {
+        return absl::UnavailableError(
+            absl::StrCat("nccl reduce-scatter on rank ", rank(), " failed: ", e.what()));
+      }
+      return absl::OkStatus();
+    }
+#endif
+    std::vector<at::Tensor> one{full};
+    RETURN_IF_ERROR(AllReduceSum(one));
+    shard.copy_(full.narrow(0, int64_t(rank()) * n, n).view(shard.sizes()));
     return absl::OkStatus();
   }
 

@@ -28,6 +28,14 @@ class Collective {
   virtual absl::Status AllReduceSum(std::vector<at::Tensor>& tensors) = 0;
   // Every rank ends with `root`'s values, in place.
   virtual absl::Status Broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
+  // `full` (1-D, world_size * shard.numel() elements) ends with every rank's `shard`, rank
+  // order. `shard` may be a view into `full`.
+  virtual absl::Status AllGather(const at::Tensor& shard, at::Tensor& full) = 0;
+  // `shard` (1-D, full.numel() / world_size elements) ends with this rank's slice of the
+  // element-wise sum of every rank's `full`. `full` is clobbered. Gloo has no reduce-scatter
+  // in LibTorch 1.13: there it is an all-reduce of `full` and a copy of the slice, which moves
+  // twice the bytes of a ring reduce-scatter (2(W-1)/W of `full` per rank, not (W-1)/W).
+  virtual absl::Status ReduceScatterSum(at::Tensor& full, at::Tensor& shard) = 0;
 };
 
 // World of one: collectives are no-ops.

@@ -90,6 +90,18 @@ struct TrainerConfig {
   int64_t epochs = 1;      // passes over the batch (ppo_epochs)
   bool freeze_mtp = true;  // MTP layers are frozen in RL (MiMo)
   uint64_t seed = 0;
+  // What each data-parallel rank holds (learner/flat_parameters.h): none | optimizer |
+  // gradients | full (ZeRO stages 0-3).
+  std::string sharding = "none";
+  // fp32 | bf16: bf16 weights and activations in the forward and backward passes, float32
+  // master weights, gradients, AdamW state, log-softmax and loss.
+  std::string precision = "fp32";
+  // Keep only each layer's input through the forward pass and recompute the layer in the
+  // backward pass. Always on under gradients / full sharding and bf16 (learner/unit_forward.h).
+  bool activation_checkpointing = false;
+  // Micro-batches by token budget: sequences are taken in order while the micro-batch's
+  // padded tokens (sequences x longest) stay within it; 0 uses micro_batch_size alone.
+  int64_t max_tokens_per_micro_batch = 0;
 
   // Groups per mini-batch for a batch of `groups` (the trainer splits every rank's batch so).
   int64_t GroupsPerUpdate(int64_t groups) const {
@@ -111,6 +123,13 @@ struct TrainerConfig {
     v("epochs", epochs, "Passes over each batch");
     v("freeze_mtp", freeze_mtp, "Freeze the MTP layers (they are trained in SFT)");
     v("seed", seed, "Seed of the learner's random state");
+    v("sharding", sharding,
+      "What each rank holds: none | optimizer | gradients | full (ZeRO stages 0-3)");
+    v("precision", precision, "fp32 | bf16 compute (master weights and AdamW stay float32)");
+    v("activation_checkpointing", activation_checkpointing,
+      "Recompute each layer in the backward pass (always on for gradients/full and bf16)");
+    v("max_tokens_per_micro_batch", max_tokens_per_micro_batch,
+      "Padded tokens per micro-batch (0: micro_batch_size sequences)");
   }
 };
 

@@ -29,22 +29,27 @@ AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, OptimizerCo
   }
 }
 
-void AdamW::Step(double lr) {
+void AdamWUpdate(at::Tensor p, const at::Tensor& grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+                 double lr, bool decay, const OptimizerConfig& config, int64_t step) {
   at::NoGradGuard no_grad;
-  ++step_;
-  const double bias1 = 1.0 - std::pow(config_.beta1, double(step_));
-  const double bias2 = 1.0 - std::pow(config_.beta2, double(step_));
+  const double bias1 = 1.0 - std::pow(config.beta1, double(step));
+  const double bias2 = 1.0 - std::pow(config.beta2, double(step));
   const double step_size = lr / bias1;
   const double bias2_sqrt = std::sqrt(bias2);
+  if (config.weight_decay != 0 && decay) p.mul_(1.0 - lr * config.weight_decay);
+  exp_avg.lerp_(grad, 1.0 - config.beta1);
+  exp_avg_sq.mul_(config.beta2).addcmul_(grad, grad, 1.0 - config.beta2);
+  at::Tensor denom = (exp_avg_sq.sqrt() / bias2_sqrt).add_(config.eps);
+  p.addcdiv_(exp_avg, denom, -step_size);
+}
+
+void AdamW::Step(double lr) {
+  ++step_;
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i].second;
     at::Tensor grad = p.grad();
     if (!grad.defined()) grad = at::zeros_like(p);
-    if (config_.weight_decay != 0 && p.dim() >= 2) p.mul_(1.0 - lr * config_.weight_decay);
-    exp_avg_[i].lerp_(grad, 1.0 - config_.beta1);
-    exp_avg_sq_[i].mul_(config_.beta2).addcmul_(grad, grad, 1.0 - config_.beta2);
-    at::Tensor denom = (exp_avg_sq_[i].sqrt() / bias2_sqrt).add_(config_.eps);
-    p.addcdiv_(exp_avg_[i], denom, -step_size);
+    AdamWUpdate(p, grad, exp_avg_[i], exp_avg_sq_[i], lr, p.dim() >= 2, config_, step_);
   }
 }
 

@@ -20,6 +20,12 @@ namespace seamless {
 // lr * min_lr_ratio at total_steps (and flat after).
 double LearningRate(const OptimizerConfig& config, int64_t step);
 
+// One AdamW update of `p` in place, after optimizer update number `step` (1-based) was
+// counted: decoupled decay (when `decay`), bias-corrected moments, torch's order of operations.
+// Element-wise, so a slice of a parameter updates exactly as the whole would.
+void AdamWUpdate(at::Tensor p, const at::Tensor& grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+                 double lr, bool decay, const OptimizerConfig& config, int64_t step);
+
 // torch.optim.AdamW's update (decoupled decay, bias-corrected moments), same order of
 // operations, on the parameters given at construction.
 class AdamW {

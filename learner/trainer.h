@@ -2,7 +2,10 @@
 // updates with gradient accumulation over micro-batches, the all-reduce of gradients, AdamW.
 //
 // Every rank is given the same whole batch (rank 0 broadcasts it) and trains on its contiguous
-// share of each mini-batch's sequences. Because every rank sees the whole batch, the global
+// share of each mini-batch's sequences. Two ways to hold the parameters: the plain one (the
+// module's tensors, torch-style .grad, AdamW; sharding none, fp32, no checkpointing) and
+// ShardedParameters with the checkpointed UnitForward (every other setting), which gives the
+// same updates to float32 rounding. Because every rank sees the whole batch, the global
 // token and sequence counts are known locally; see NOTE [Global token normalisation] in
 // grpo_loss.h. Ranks sum their gradients, and all decisions (skip, clip) are taken on
 // all-reduced values, so ranks stay bitwise identical.
@@ -20,12 +23,23 @@
 #include "absl/status/statusor.h"
 #include "core/model/mimo_model.h"
 #include "learner/collective.h"
+#include "learner/flat_parameters.h"
 #include "learner/grpo_loss.h"
 #include "learner/learner_config.h"
 #include "learner/optimizer.h"
 #include "learner/rollout_batch.h"
+#include "learner/tensor_cursor.h"
+#include "learner/token_logprobs.h"
 
 namespace seamless {
+
+class UnitForward;
+struct GrpoBatchPlan;  // trainer.cc: the batch flattened into sequences and mini-batches
+
+// Per-rank bytes by component (seamless_learner_memory_bytes{component}).
+struct LearnerMemory {
+  int64_t weights = 0, gradients = 0, optimizer = 0, activations = 0, buffers = 0;
+};
 
 struct StepOutcome {
   int64_t step = 0;            // steps completed, this one included
@@ -41,11 +55,33 @@ class GrpoTrainer {
   static absl::StatusOr<std::unique_ptr<GrpoTrainer>> Create(MimoModel model, TrainerConfig config,
                                                              Collective* collective);
 
+  ~GrpoTrainer();
+
   absl::StatusOr<StepOutcome> Step(const RolloutBatch& batch);
 
   // Makes every rank hold rank 0's weights, optimizer state and counters.
   absl::Status SyncFromRank0();
 
+  // Consolidated weights and AdamW state under Hugging Face names, whatever the sharding.
+  // Every rank must call these together (sharded ranks gather); rank 0's result is complete.
+  absl::StatusOr<RawTensorMap> ExportWeights(DType dtype);
+  absl::StatusOr<RawTensorMap> ExportOptimizerState();
+  // The same, streamed one tensor at a time (tensor_cursor.h): every rank must drain them
+  // together under full sharding.
+  std::unique_ptr<TensorCursor> OpenWeights();
+  std::unique_ptr<TensorCursor> OpenOptimizerState();
+  // Whether reading weights takes every rank (full sharding gathers).
+  bool exports_need_all_ranks() const { return sharding_ == Sharding::kFull; }
+  // Loads consolidated state written by a learner of any world size and sharding.
+  absl::Status ImportState(const RawTensorMap& weights, const RawTensorMap& optimizer,
+                           int64_t optimizer_step);
+  int64_t optimizer_step() const;
+
+  Sharding sharding() const { return sharding_; }
+  LearnerMemory memory() const;
+
+  // The plain path's model and optimizer (sharding none without checkpointing): under other
+  // settings the module's parameters may be empty views, use the calls above.
   MimoModel& model() { return model_; }
   AdamW& optimizer() { return *optimizer_; }
   const TrainerConfig& config() const { return config_; }
@@ -67,13 +103,33 @@ class GrpoTrainer {
  private:
   GrpoTrainer(MimoModel model, TrainerConfig config, Collective* collective, LossAggMode mode);
 
+  using Plan = GrpoBatchPlan;
+  struct MiniBatchSums;
+  absl::StatusOr<std::vector<at::Tensor>> BehaviourLogProbs(const Plan& plan, double* diff_sum,
+                                                            double* diff_tokens);
+  absl::StatusOr<TokenLogProbs> Forward(const PackedSequences& packed, bool with_entropy);
+  absl::Status ForwardBackward(const Plan& plan, size_t minibatch,
+                               const std::vector<at::Tensor>& old_logp,
+                               std::pair<double, double>* diff, MiniBatchSums* sums);
+  // All-reduce, norm, clip and AdamW; false when the update was skipped.
+  absl::StatusOr<bool> Update(size_t minibatch, const MiniBatchSums& sums, int64_t global_tokens,
+                              double* norm, double* lr);
+  void ZeroGradients();
+  std::vector<std::pair<int64_t, int64_t>> MicroBatches(const Plan& plan, int64_t lo, int64_t hi)
+      const;
+  bool unit_path() const { return params_ != nullptr; }
+
   MimoModel model_;
   MimoModel reference_{nullptr};  // frozen initial policy, only when kl_coef > 0
   TrainerConfig config_;
   Collective* collective_;
   LossAggMode agg_mode_;
-  std::unique_ptr<AdamW> optimizer_;
-  std::vector<at::Tensor> trainable_;
+  std::unique_ptr<AdamW> optimizer_;             // plain path
+  std::vector<at::Tensor> trainable_;            // plain path
+  Sharding sharding_ = Sharding::kNone;
+  at::ScalarType compute_dtype_ = at::kFloat;
+  std::unique_ptr<ShardedParameters> params_;    // unit path
+  std::unique_ptr<UnitForward> unit_forward_;    // unit path
   int64_t step_ = 0;
   int64_t policy_version_ = 0;
   int64_t skipped_total_ = 0;

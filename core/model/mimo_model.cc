@@ -67,10 +67,15 @@ void MimoModelImpl::FillRope(AttentionContext& ctx, const at::Device& device) {
   ctx.sin = rope_sin_.index_select(0, flat).view({batch, 1, len, -1});
 }
 
-at::Tensor MimoModelImpl::Hidden(const at::Tensor& input_ids) {
+AttentionContext MimoModelImpl::FullContext(const at::Tensor& input_ids) {
   AttentionContext ctx = AttentionContext::Full(input_ids.size(0), input_ids.size(1), 0,
                                                 input_ids.device());
   FillRope(ctx, input_ids.device());
+  return ctx;
+}
+
+at::Tensor MimoModelImpl::Hidden(const at::Tensor& input_ids) {
+  AttentionContext ctx = FullContext(input_ids);
   at::Tensor x = model->embed_tokens(input_ids);
   for (auto& layer : *model->layers) x = layer->as<DecoderLayer>()->forward(x, ctx);
   return model->norm(x);

@@ -50,6 +50,9 @@ class MimoModelImpl : public torch::nn::Module {
 
   // Final hidden states (after model.norm) of a causal pass over int64 ids [B, T].
   at::Tensor Hidden(const at::Tensor& input_ids);
+  // The context of a full causal pass over ids [B, T] (RoPE filled in): what Hidden builds,
+  // for callers that run the layers one at a time (the learner's checkpointed units).
+  AttentionContext FullContext(const at::Tensor& input_ids);
   // LM head: hidden [..., H] -> logits [..., V].
   at::Tensor Logits(const at::Tensor& hidden);
   // MTP layer k over a whole sequence: [B, T-1, H] hidden states predicting tokens 2..T.

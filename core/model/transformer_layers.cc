@@ -22,10 +22,16 @@ at::Tensor ApplyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
   return x * cos + at::cat({-x2, x1}, -1) * sin;
 }
 
+thread_local int training_numerics_depth = 0;
+
 }  // namespace
 
+TrainingNumericsScope::TrainingNumericsScope() { ++training_numerics_depth; }
+TrainingNumericsScope::~TrainingNumericsScope() { --training_numerics_depth; }
+bool TrainingNumericsScope::active() { return training_numerics_depth > 0; }
+
 at::Tensor FusedParameters::Get(const std::vector<at::Tensor>& parts) {
-  if (at::GradMode::is_enabled()) return at::cat(parts);
+  if (TrainingNumerics()) return at::cat(parts);
   std::vector<std::pair<const void*, uint32_t>> key;
   for (const at::Tensor& p : parts) key.emplace_back(p.data_ptr(), p._version());
   if (!fused_.defined() || key != key_) {
@@ -40,7 +46,7 @@ RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 at::Tensor RmsNormImpl::forward(const at::Tensor& x) {
-  if (!at::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+  if (!TrainingNumerics() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
       weight.scalar_type() == at::kFloat) {
     // Inference on CPUs: one pass instead of five tensor ops (decode is op-overhead bound).
     const at::Tensor in = x.contiguous(), w = weight.contiguous();
@@ -94,7 +100,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
       at::linear(x, qkv_weight_.Get({q_proj->weight, k_proj->weight, v_proj->weight}),
                  qkv_bias_.Get({q_proj->bias, k_proj->bias, v_proj->bias}));
   if (ctx.cache != nullptr && len <= kCachedAttentionMaxQueries && x.device().is_cpu() &&
-      !at::GradMode::is_enabled() && x.scalar_type() == at::kFloat) {
+      !TrainingNumerics() && x.scalar_type() == at::kFloat) {
     // Decode and MTP verification on CPUs: see cached_attention.h.
     return o_proj(CachedAttentionStep(qkv, ctx, cache_layer_, heads_, kv_heads_));
   }
@@ -148,7 +154,7 @@ at::Tensor MlpImpl::forward(const at::Tensor& x) {
   at::Tensor gate_up = at::linear(x, gate_up_weight_.Get({gate_proj->weight, up_proj->weight}));
   const int64_t width = gate_proj->weight.size(0);
   at::Tensor gate = gate_up.narrow(-1, 0, width), up = gate_up.narrow(-1, width, width);
-  if (at::GradMode::is_enabled()) return down_proj(at::silu(gate) * up);
+  if (TrainingNumerics()) return down_proj(at::silu(gate) * up);
   // Inference: no temporaries; down_proj reads the strided half in place (lda = 2 * width).
   return down_proj(at::silu_(gate).mul_(up));
 }

@@ -13,6 +13,25 @@
 
 namespace seamless {
 
+// While one is alive on this thread, the modules compute exactly as they do under autograd
+// even with gradients off: no fused-weight cache (the learner rebinds parameters to gathered
+// or updated buffers that a cache keyed on data pointers would not notice) and no inference
+// fast paths whose rounding differs. The learner's checkpointed forward needs this, so that
+// its recomputation in the backward pass reproduces the forward it replaces.
+class TrainingNumericsScope {
+ public:
+  TrainingNumericsScope();
+  ~TrainingNumericsScope();
+  TrainingNumericsScope(const TrainingNumericsScope&) = delete;
+  TrainingNumericsScope& operator=(const TrainingNumericsScope&) = delete;
+  static bool active();
+};
+
+// Gradients on, or a TrainingNumericsScope: compute as training does.
+inline bool TrainingNumerics() {
+  return at::GradMode::is_enabled() || TrainingNumericsScope::active();
+}
+
 class RmsNormImpl : public torch::nn::Module {
  public:
   RmsNormImpl(int64_t dim, double eps);

@@ -1,0 +1,234 @@
+// learner.trainer.sharding, precision and activation checkpointing: every setting trains as
+// the plain single-rank trainer does, to rounding, over 1, 2 and 4 ranks; checkpoints move
+// between world sizes.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/model/test_models.h"
+#include "core/model/torch_raw_tensor.h"
+#include "learner/test_batches.h"
+#include "learner/trainer.h"
+
+namespace seamless {
+namespace {
+
+TrainerConfig Config() {
+  TrainerConfig c;
+  c.optim.lr = 1e-2;
+  c.optim.eps = 1.0;  // updates proportional to gradients (see trainer_test.cc)
+  c.optim.max_grad_norm = 0.5;
+  c.optim.weight_decay = 0.1;
+  c.mini_batch_groups = 2;
+  c.micro_batch_size = 2;
+  return c;
+}
+
+struct TrainRun {
+  std::vector<std::pair<std::string, at::Tensor>> weights;  // rank 0's, name order
+  RawTensorMap optimizer;
+  int64_t optimizer_step = 0;
+  std::vector<StepOutcome> outcomes;
+  std::vector<LearnerMemory> memory;  // per rank
+};
+
+std::vector<std::pair<std::string, at::Tensor>> Drain(TensorCursor& cursor) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const TensorEntry& e : cursor.entries()) {
+    auto t = cursor.Next();
+    EXPECT_TRUE(t.ok()) << t.status();
+    out.emplace_back(e.name, t->clone());
+  }
+  return out;
+}
+
+// `steps` steps of `batch` on `world` ranks (threads over Gloo). `resume`, when given, is
+// the consolidated state to start from.
+TrainRun Train(const RolloutBatch& batch, TrainerConfig config, int world, int steps,
+          bool double_precision, const TrainRun* resume = nullptr) {
+  InProcessRendezvous rendezvous;
+  std::vector<TrainRun> runs(world);
+  std::vector<std::string> errors(world);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) {
+    threads.emplace_back([&, r] {
+      auto fail = [&](const absl::Status& s) { errors[r] = s.ToString(); };
+      auto collective = rendezvous.Join(r, world);
+      if (!collective.ok()) return fail(collective.status());
+      MimoModel model = TinyTestModel();
+      if (double_precision) model->to(at::kDouble);
+      auto trainer = GrpoTrainer::Create(model, config, collective->get());
+      if (!trainer.ok()) return fail(trainer.status());
+      if (resume != nullptr) {
+        RawTensorMap weights;
+        for (const auto& [name, t] : resume->weights) {
+          weights[name] = *TensorToRaw(t, *FromScalarType(t.scalar_type()));
+        }
+        absl::Status s =
+            (*trainer)->ImportState(weights, resume->optimizer, resume->optimizer_step);
+        if (!s.ok()) return fail(s);
+      }
+      for (int i = 0; i < steps; ++i) {
+        auto outcome = (*trainer)->Step(batch);
+        if (!outcome.ok()) return fail(outcome.status());
+        runs[r].outcomes.push_back(*outcome);
+      }
+      auto cursor = (*trainer)->OpenWeights();
+      runs[r].weights = Drain(*cursor);
+      auto state = (*trainer)->ExportOptimizerState();
+      if (!state.ok()) return fail(state.status());
+      runs[r].optimizer = *state;
+      runs[r].optimizer_step = (*trainer)->optimizer_step();
+      runs[r].memory.push_back((*trainer)->memory());
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < world; ++r) EXPECT_EQ(errors[r], "") << "rank " << r;
+  TrainRun out = runs[0];
+  for (int r = 1; r < world; ++r) out.memory.push_back(runs[r].memory[0]);
+  return out;
+}
+
+double MaxDiff(const TrainRun& a, const TrainRun& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.weights.size(); ++i) {
+    EXPECT_EQ(a.weights[i].first, b.weights[i].first);
+    worst = std::max(worst,
+                     (a.weights[i].second - b.weights[i].second).abs().max().item<double>());
+  }
+  return worst;
+}
+
+// How far training moved the weights (so that a tolerance means something).
+double MaxUpdate(const TrainRun& trained, const TrainRun& initial) { return MaxDiff(trained, initial); }
+
+struct Mode {
+  const char* sharding;
+  bool checkpointing;
+};
+
+class ShardingTest : public ::testing::TestWithParam<Mode> {};
+
+TEST_P(ShardingTest, MatchesThePlainTrainerOnOneTwoAndFourRanks) {
+  MimoModel model = TinyTestModel();
+  // 3 groups of 3: 4 ranks get uneven shares (2, 2, 2, 3 sequences of the first mini-batch),
+  // so lock-step ranks pad with empty micro-batches.
+  RolloutBatch batch = testing::RandomBatch(model, 3, 3, /*seed=*/11);
+  const TrainerConfig plain = Config();
+  const TrainRun reference = Train(batch, plain, 1, 2, /*double_precision=*/true);
+  const TrainRun initial = Train(batch, plain, 1, 0, true);
+  const double moved = MaxUpdate(reference, initial);
+  ASSERT_GT(moved, 1e-4);
+  TrainerConfig config = plain;
+  config.sharding = GetParam().sharding;
+  config.activation_checkpointing = GetParam().checkpointing;
+  for (int world : {1, 2, 4}) {
+    TrainRun run = Train(batch, config, world, 2, true);
+    ASSERT_EQ(run.outcomes.size(), 2u);
+    // float64: summation order (ranks, micro-batches, the norm) leaves ~1e-15.
+    EXPECT_LT(MaxDiff(run, reference), 1e-10 * moved) << world << " ranks";
+    EXPECT_NEAR(run.outcomes[1].metrics.at("actor/pg_loss"),
+                reference.outcomes[1].metrics.at("actor/pg_loss"), 1e-12);
+    EXPECT_NEAR(run.outcomes[1].metrics.at("actor/grad_norm"),
+                reference.outcomes[1].metrics.at("actor/grad_norm"), 1e-9);
+    EXPECT_EQ(run.optimizer_step, reference.optimizer_step);
+    for (const auto& [name, t] : reference.optimizer) {
+      ASSERT_TRUE(run.optimizer.count(name)) << name;
+      EXPECT_EQ(run.optimizer.at(name).shape, t.shape) << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ShardingTest,
+                         ::testing::Values(Mode{"none", true}, Mode{"optimizer", false},
+                                           Mode{"gradients", false}, Mode{"full", false}),
+                         [](const auto& info) { return std::string(info.param.sharding); });
+
+TEST(ShardingMemoryTest, EachModeDividesWhatItShards) {
+  MimoModel model = TinyTestModel();
+  RolloutBatch batch = testing::RandomBatch(model, 2, 2, 3);
+  auto memory = [&](const char* sharding) {
+    TrainerConfig config = Config();
+    config.sharding = sharding;
+    return Train(batch, config, 2, 1, false).memory[0];
+  };
+  const LearnerMemory none = memory("none"), opt = memory("optimizer"),
+                      grads = memory("gradients"), full = memory("full");
+  EXPECT_GT(none.weights, 0);
+  EXPECT_EQ(opt.weights, none.weights);
+  EXPECT_LE(opt.optimizer, none.optimizer / 2 + 64);
+  EXPECT_EQ(opt.gradients, none.gradients);
+  EXPECT_LE(grads.gradients, none.gradients / 2 + 64);
+  EXPECT_LE(full.weights, none.weights / 2 + 64);
+  EXPECT_GT(full.buffers, 0);  // the gathered layer
+  EXPECT_GT(full.activations, 0);
+}
+
+TEST(ShardingCheckpointTest, StateWrittenByTwoRanksResumesOnOneTwoAndFour) {
+  MimoModel model = TinyTestModel();
+  RolloutBatch batch = testing::RandomBatch(model, 4, 2, 5);
+  TrainerConfig config = Config();
+  config.sharding = "full";
+  const TrainRun straight = Train(batch, config, 2, 2, false);
+  const TrainRun first = Train(batch, config, 2, 1, false);
+  const TrainRun same = Train(batch, config, 2, 1, false, &first);
+  EXPECT_EQ(MaxDiff(same, straight), 0.0) << "2 ranks -> 2 ranks must be bitwise";
+  for (int world : {1, 4}) {
+    TrainerConfig other = config;
+    other.sharding = world == 1 ? "none" : "full";
+    const TrainRun moved = Train(batch, other, world, 1, false, &first);
+    EXPECT_LT(MaxDiff(moved, straight), 1e-5) << "2 ranks -> " << world;
+  }
+}
+
+TEST(PrecisionTest, Bf16ComputeFollowsTheFloat32Update) {
+  MimoModel model = TinyTestModel();
+  RolloutBatch batch = testing::RandomBatch(model, 2, 4, 9);
+  TrainerConfig config = Config();
+  config.optim.weight_decay = 0;
+  const TrainRun initial = Train(batch, config, 1, 0, false);
+  const TrainRun fp32 = Train(batch, config, 1, 1, false);
+  config.precision = "bf16";
+  config.sharding = "full";
+  const TrainRun bf16 = Train(batch, config, 2, 1, false);
+  // The update directions agree (bf16 rounds activations to 8 bits of mantissa).
+  double dot = 0, a2 = 0, b2 = 0;
+  for (size_t i = 0; i < initial.weights.size(); ++i) {
+    at::Tensor a = (fp32.weights[i].second - initial.weights[i].second).to(at::kDouble);
+    at::Tensor b = (bf16.weights[i].second - initial.weights[i].second).to(at::kDouble);
+    dot += (a * b).sum().item<double>();
+    a2 += (a * a).sum().item<double>();
+    b2 += (b * b).sum().item<double>();
+  }
+  ASSERT_GT(a2, 0);
+  EXPECT_GT(dot / std::sqrt(a2 * b2), 0.95);
+  EXPECT_TRUE(std::isfinite(bf16.outcomes[0].metrics.at("actor/pg_loss")));
+}
+
+TEST(MicroBatchTest, TokenBudgetGivesTheSameUpdate) {
+  MimoModel model = TinyTestModel();
+  RolloutBatch batch = testing::RandomBatch(model, 2, 4, 13);
+  TrainerConfig config = Config();
+  config.micro_batch_size = 0;
+  const TrainRun whole = Train(batch, config, 1, 1, true);
+  config.max_tokens_per_micro_batch = 12;  // a few sequences per micro-batch
+  const TrainRun budget = Train(batch, config, 1, 1, true);
+  EXPECT_LT(MaxDiff(budget, whole), 1e-12);
+}
+
+TEST(ShardingConfigTest, BadValuesAreRefusedWithTheKey) {
+  auto collective = SingleRankCollective();
+  TrainerConfig config = Config();
+  config.sharding = "zero3";
+  auto t = GrpoTrainer::Create(TinyTestModel(), config, collective.get());
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("learner.trainer.sharding"), std::string::npos);
+  config = Config();
+  config.precision = "fp8";
+  t = GrpoTrainer::Create(TinyTestModel(), config, collective.get());
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("precision"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace seamless

@@ -1,0 +1,206 @@
+#include "learner/unit_forward.h"
+
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "core/model/transformer_layers.h"
+
+namespace seamless {
+
+struct UnitForward::Unit {
+  enum Kind { kEmbed, kLayer, kHead } kind;
+  int64_t layer = 0;                // kLayer
+  std::vector<FlatGroup*> groups;   // weights the unit reads
+};
+
+namespace {
+
+void ThrowIfError(const absl::Status& s) {
+  if (!s.ok()) throw std::runtime_error(std::string(s.message()));
+}
+
+// Keeps a unit's input; recomputes the unit in the backward pass.
+class UnitFunction : public torch::autograd::Function<UnitFunction> {
+ public:
+  // `anchor` requires grad, so that autograd reaches this node even when `input` (token ids)
+  // does not.
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                at::Tensor input, at::Tensor anchor,
+                                                int64_t engine, int64_t unit) {
+    ctx->saved_data["engine"] = engine;
+    ctx->saved_data["unit"] = unit;
+    ctx->save_for_backward({input});
+    auto* e = reinterpret_cast<UnitForward*>(engine);
+    return e->RunUnit(*reinterpret_cast<UnitForward::Unit*>(unit), input);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto* e = reinterpret_cast<UnitForward*>(ctx->saved_data["engine"].toInt());
+    auto* unit = reinterpret_cast<UnitForward::Unit*>(ctx->saved_data["unit"].toInt());
+    at::Tensor input = ctx->get_saved_variables()[0];
+    at::Tensor grad_input = e->BackwardUnit(*unit, input, grads);
+    return {grad_input, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+int64_t Handle(const void* p) { return reinterpret_cast<int64_t>(p); }
+
+}  // namespace
+
+UnitForward::UnitForward(MimoModel& model, ShardedParameters& params, Collective& collective,
+                         at::ScalarType compute_dtype)
+    : model_(model), params_(params), collective_(collective), dtype_(compute_dtype) {
+  FlatGroup* embed = params_.Find("embed");
+  FlatGroup* final_group = params_.Find("final");
+  auto unit = [&](Unit::Kind kind, int64_t layer, std::vector<FlatGroup*> groups) {
+    auto u = std::make_unique<Unit>();
+    u->kind = kind;
+    u->layer = layer;
+    for (FlatGroup* g : groups) {
+      if (g != nullptr) u->groups.push_back(g);
+    }
+    units_.push_back(std::move(u));
+  };
+  unit(Unit::kEmbed, 0, {embed});
+  for (int64_t i = 0; i < model_->config().num_hidden_layers; ++i) {
+    unit(Unit::kLayer, i, {params_.Find(absl::StrCat("model.layers.", i))});
+  }
+  // The tied LM head reads the embedding too.
+  if (model_->config().tie_word_embeddings) {
+    unit(Unit::kHead, 0, {final_group, embed});
+  } else {
+    unit(Unit::kHead, 0, {final_group});
+  }
+}
+
+UnitForward::~UnitForward() = default;
+
+absl::Status UnitForward::Materialize(const Unit& unit) {
+  for (FlatGroup* g : unit.groups) {
+    auto bytes = g->Materialize(collective_, dtype_);
+    if (!bytes.ok()) return bytes.status();
+    live_buffers_ += *bytes;
+  }
+  params_.NoteBufferBytes(live_buffers_);
+  return absl::OkStatus();
+}
+
+void UnitForward::Release(const Unit& unit) {
+  for (FlatGroup* g : unit.groups) g->Release();
+  live_buffers_ = 0;
+}
+
+absl::StatusOr<TokenLogProbs> UnitForward::LogProbs(const PackedSequences& packed,
+                                                    double temperature, bool with_entropy) {
+  TrainingNumericsScope numerics;
+  ids_ = packed.input_ids;
+  rows_ = packed.rows;
+  targets_ = packed.targets;
+  temperature_ = temperature;
+  with_entropy_ = with_entropy;
+  ctx_ = model_->FullContext(ids_);
+  if (dtype_ == at::kBFloat16 || dtype_ == at::kHalf) {
+    ctx_.cos = ctx_.cos.to(dtype_);
+    ctx_.sin = ctx_.sin.to(dtype_);
+  }
+  try {
+    at::Tensor anchor = at::zeros({}, at::kFloat).requires_grad_(true);
+    at::Tensor x = ids_;
+    std::vector<at::Tensor> out;
+    for (auto& unit : units_) {
+      out = UnitFunction::apply(x, anchor, Handle(this), Handle(unit.get()));
+      x = out[0];
+    }
+    TokenLogProbs result;
+    result.logp = out[0];
+    if (with_entropy) result.entropy = out[1];
+    return result;
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("learner forward: ", e.what()));
+  }
+}
+
+std::vector<at::Tensor> UnitForward::RunUnit(Unit& unit, const at::Tensor& input) {
+  TrainingNumericsScope numerics;
+  ThrowIfError(Materialize(unit));
+  std::vector<at::Tensor> out = Compute(unit, input);
+  Release(unit);
+  activation_bytes_ += int64_t(input.nbytes());
+  peak_activation_bytes_ = std::max(peak_activation_bytes_, activation_bytes_);
+  return out;
+}
+
+std::vector<at::Tensor> UnitForward::Compute(const Unit& unit, const at::Tensor& input) {
+  std::vector<at::Tensor> out;
+  switch (unit.kind) {
+    case Unit::kEmbed:
+      out.push_back(model_->model->embed_tokens(input).to(dtype_));
+      break;
+    case Unit::kLayer:
+      out.push_back(model_->model->layers[unit.layer]->as<DecoderLayer>()->forward(input, ctx_));
+      break;
+    case Unit::kHead: {
+      at::Tensor hidden = model_->model->norm(input);
+      at::Tensor flat = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows_);
+      // The vocabulary's log-softmax in float32 whatever the compute dtype.
+      at::Tensor logits = model_->Logits(flat);
+      logits = logits.to(at::promote_types(logits.scalar_type(), at::kFloat));
+      if (temperature_ != 1.0) logits = logits / temperature_;
+      at::Tensor logp_all = at::log_softmax(logits, -1);
+      out.push_back(logp_all.gather(1, targets_.unsqueeze(1)).squeeze(1));
+      out.push_back(with_entropy_ ? -(logp_all.exp() * logp_all).sum(-1)
+                                  : at::zeros_like(out[0]));
+      break;
+    }
+  }
+  return out;
+}
+
+at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
+                                     const std::vector<at::Tensor>& grad_outputs) {
+  activation_bytes_ -= int64_t(input.nbytes());
+  if (unit.kind == Unit::kEmbed) {
+    // The lookup's weight gradient is a scatter of the output gradient: no weights needed.
+    FlatGroup* g = unit.groups[0];
+    const at::Tensor& go = grad_outputs[0];
+    at::Tensor grad = at::zeros(g->members()[0].shape, g->master_dtype());
+    grad.index_add_(0, input.reshape({-1}), go.reshape({-1, go.size(-1)}).to(g->master_dtype()));
+    ThrowIfError(g->AccumulateGradients(collective_, {grad}));
+    return at::Tensor();
+  }
+  ThrowIfError(Materialize(unit));
+  at::Tensor x = input.detach().requires_grad_(true);
+  std::vector<at::Tensor> outputs, grads_out;
+  {
+    at::AutoGradMode enable(true);
+    std::vector<at::Tensor> all = Compute(unit, x);
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (i < grad_outputs.size() && grad_outputs[i].defined() && all[i].requires_grad()) {
+        outputs.push_back(all[i]);
+        grads_out.push_back(grad_outputs[i]);
+      }
+    }
+  }
+  std::vector<at::Tensor> wrt{x};
+  for (FlatGroup* g : unit.groups) {
+    for (const FlatGroup::Member& m : g->members()) wrt.push_back(m.param);
+  }
+  std::vector<at::Tensor> grads = torch::autograd::grad(outputs, wrt, grads_out,
+                                                        /*retain_graph=*/false,
+                                                        /*create_graph=*/false,
+                                                        /*allow_unused=*/true);
+  size_t k = 1;
+  for (FlatGroup* g : unit.groups) {
+    std::vector<at::Tensor> mine(grads.begin() + k, grads.begin() + k + g->members().size());
+    k += g->members().size();
+    ThrowIfError(g->AccumulateGradients(collective_, mine));
+  }
+  Release(unit);
+  return grads[0];
+}
+
+}  // namespace seamless
