@@ -1,11 +1,68 @@
 #include "learner/learner_service.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/service/grpc_status.h"
 #include "core/tensors/weight_stream.h"
 
 namespace seamless {
+namespace {
+
+// Cancels `context` once `timeout_s` pass without Progress().
+class StallWatchdog {
+ public:
+  StallWatchdog(grpc::ServerContext* context, double timeout_s)
+      : context_(context),
+        timeout_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(timeout_s))),
+        last_(std::chrono::steady_clock::now()),
+        thread_([this] { Run(); }) {}
+  ~StallWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Progress() {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_ = std::chrono::steady_clock::now();
+  }
+  bool fired() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fired_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!done_) {
+      const auto deadline = last_ + timeout_;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        fired_ = true;
+        context_->TryCancel();
+        return;
+      }
+      cv_.wait_until(lock, deadline);
+    }
+  }
+
+  grpc::ServerContext* context_;
+  const std::chrono::steady_clock::duration timeout_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::chrono::steady_clock::time_point last_;  // guarded by mu_
+  bool done_ = false;                           // guarded by mu_
+  bool fired_ = false;                          // guarded by mu_
+  std::thread thread_;                          // last: starts after the fields
+};
+
+}  // namespace
 
 LearnerServiceImpl::LearnerServiceImpl(Learner* learner,
                                        std::function<void(const StepOutcome&)> on_step,
@@ -42,14 +99,23 @@ grpc::Status LearnerServiceImpl::TrainStep(grpc::ServerContext* context,
 grpc::Status LearnerServiceImpl::GetWeights(grpc::ServerContext* context,
                                             const GetWeightsRequest* request,
                                             grpc::ServerWriter<WeightsMessage>* writer) {
-  auto found = learner_->publisher().WaitForVersion(request->min_version(), get_weights_timeout_s_);
+  WeightPublisher& publisher = learner_->publisher();
+  auto found = publisher.WaitForVersion(request->min_version(), get_weights_timeout_s_);
   if (!found.ok()) return ToGrpcStatus(found.status());
-  absl::Status sent = StreamWeights(*found->first, found->second, [&](const WeightsMessage& m) {
-    if (context->IsCancelled() || !writer->Write(m)) {
-      return absl::CancelledError("the client went away");
-    }
-    return absl::OkStatus();
-  });
+  // The source holds the parameters (the learner's lock) while it lives: a client that stops
+  // reading is cancelled after stall_timeout_s without a written message, like a pushed
+  // worker, so it cannot hold training up for longer.
+  StallWatchdog watchdog(context, publisher.options().stall_timeout_s);
+  absl::Status sent =
+      StreamWeights(*found->source, found->version, [&](WeightsMessage&& m) -> absl::Status {
+        if (context->IsCancelled() || !writer->Write(m)) {
+          return absl::CancelledError(watchdog.fired() ? "the client stopped reading"
+                                                       : "the client went away");
+        }
+        watchdog.Progress();
+        return absl::OkStatus();
+      });
+  found->source.reset();  // releases the parameters before the last round trip
   return ToGrpcStatus(sent);
 }
 

@@ -1,5 +1,6 @@
 // LearnerService (proto/learner.proto) over a rank-0 Learner: TrainStep assembles the streamed
-// batch and trains it, GetWeights streams the newest published version, Checkpoint saves.
+// batch and trains it, GetWeights streams the current version once it is >= min_version (from
+// the publisher's source: the parameters themselves, no kept copy), Checkpoint saves.
 #ifndef SEAMLESS_LEARNER_LEARNER_SERVICE_H_
 #define SEAMLESS_LEARNER_LEARNER_SERVICE_H_
 

@@ -2,14 +2,17 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
-#include <thread>
+#include <deque>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
+#include "core/model/torch_raw_tensor.h"
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
 #include "core/tensors/weight_stream.h"
@@ -18,16 +21,315 @@
 namespace seamless {
 namespace {
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// A kept map as a source that shares its ownership.
+class SharedMapSource final : public WeightSource {
+ public:
+  explicit SharedMapSource(std::shared_ptr<const RawTensorMap> map)
+      : map_(std::move(map)), inner_(*map_) {}
+  const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
+  absl::Status Read(size_t i, const Sink& sink) override { return inner_.Read(i, sink); }
+
+ private:
+  std::shared_ptr<const RawTensorMap> map_;
+  RawTensorMapSource inner_;
+};
+
+// One stream fanned out to several workers; see NOTE [weight push fan-out]. The producer
+// (Send, Close, Wait) is the publishing thread; each worker has a writer thread.
+class FanOut {
+ public:
+  struct Result {
+    std::string address;
+    absl::Status status;
+    bool dropped = false;  // cancelled for stalling
+  };
+
+  FanOut(const std::vector<std::string>& addresses, int64_t version,
+         const WeightPublisher::Options& options)
+      : version_(version), options_(options) {
+    const auto deadline = std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(int64_t(options.timeout_s * 1000));
+    for (const std::string& address : addresses) {
+      auto w = std::make_unique<Worker>();
+      w->address = address;
+      w->context.set_deadline(deadline);
+      w->progress = Clock::now();
+      workers_.push_back(std::move(w));
+    }
+    for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { Run(*w); });
+  }
+
+  ~FanOut() {
+    Abort();
+    for (auto& w : workers_) {
+      if (w->thread.joinable()) w->thread.join();
+    }
+  }
+
+  // Queues `message` for every live worker; waits while the window is full, dropping a
+  // worker that stalls. Unavailable once no worker is left.
+  absl::Status Send(WeightsMessage&& message) {
+    auto shared = std::make_shared<const WeightsMessage>(std::move(message));
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto wait_start = Clock::now();
+    bool waited = false;
+    while (true) {
+      size_t live = 0, slowest = produced_;
+      for (auto& w : workers_) {
+        if (w->done || w->dropped) continue;
+        ++live;
+        slowest = std::min(slowest, w->next);
+      }
+      if (live == 0) {
+        exhausted_ = true;
+        return absl::UnavailableError("every worker failed or was dropped");
+      }
+      if (produced_ - slowest < std::max<size_t>(options_.window_chunks, 1)) break;
+      waited = true;
+      bool dropped = false;
+      const auto next_check = DropStalledLocked(&dropped);
+      if (!dropped) cv_.wait_until(lock, next_check);
+    }
+    if (waited) wait_s_ += SecondsSince(wait_start);
+    window_.push_back({std::move(shared), Clock::now()});
+    ++produced_;
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // After the last message: waits for every worker's answer, dropping those that stall.
+  std::vector<Result> Wait() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      closed_ = true;
+      cv_.notify_all();
+      while (!std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->done; })) {
+        bool dropped = false;
+        const auto next_check = DropStalledLocked(&dropped);
+        if (!dropped) cv_.wait_until(lock, next_check);
+      }
+    }
+    for (auto& w : workers_) w->thread.join();
+    std::vector<Result> out;
+    for (auto& w : workers_) out.push_back({w->address, w->status, w->dropped});
+    return out;
+  }
+
+  // The stream will not be completed (the source failed): cancel every worker.
+  void Abort() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (aborted_) return;
+    aborted_ = true;
+    for (auto& w : workers_) {
+      if (!w->done) w->context.TryCancel();
+    }
+    cv_.notify_all();
+  }
+
+  double wait_s() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return wait_s_;
+  }
+  // Send failed because no worker was left (not the source's fault).
+  bool exhausted() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return exhausted_;
+  }
+
+ private:
+  struct Worker {
+    std::string address;
+    grpc::ClientContext context;
+    LoadWeightsResponse response;
+    size_t next = 0;            // guarded by mu_: messages written
+    Clock::time_point progress; // guarded by mu_: last write done (or the start)
+    bool done = false;          // guarded by mu_: the thread has its result
+    bool dropped = false;       // guarded by mu_
+    absl::Status status;        // guarded by mu_, once done
+    std::thread thread;
+  };
+  struct Queued {
+    std::shared_ptr<const WeightsMessage> message;
+    Clock::time_point at;  // when the producer queued it
+  };
+
+  // Drops every live worker that stalls now (sets *dropped); returns when the next one would.
+  Clock::time_point DropStalledLocked(bool* dropped) {
+    const auto now = Clock::now();
+    const auto stall = Seconds(options_.stall_timeout_s);
+    auto next_check = now + stall;
+    for (auto& w : workers_) {
+      if (w->done || w->dropped) continue;
+      // Waiting for a message it has not been given is not stalling.
+      if (w->next == produced_ && !closed_) continue;
+      auto since = w->progress;
+      if (w->next < produced_) since = std::max(since, window_[w->next - base_].at);
+      if (now - since >= stall) {
+        w->dropped = true;
+        *dropped = true;
+        w->context.TryCancel();
+        SLOG(WARNING) << "weights version " << version_ << ": dropping worker " << w->address
+                      << " from the push (no progress for " << options_.stall_timeout_s
+                      << " s, " << w->next << " of " << produced_ << " messages taken)";
+        TrimLocked();
+        cv_.notify_all();
+      } else {
+        next_check = std::min(next_check, since + stall);
+      }
+    }
+    return next_check;
+  }
+
+  // Frees the messages every live worker has written.
+  void TrimLocked() {
+    size_t keep_from = produced_;
+    for (auto& w : workers_) {
+      if (!w->done && !w->dropped) keep_from = std::min(keep_from, w->next);
+    }
+    while (base_ < keep_from) {
+      window_.pop_front();
+      ++base_;
+    }
+  }
+
+  void Run(Worker& w) {
+    auto stub = RolloutService::NewStub(MakeChannel(w.address));
+    std::unique_ptr<grpc::ClientWriter<WeightsMessage>> writer(
+        stub->LoadWeights(&w.context, &w.response));
+    bool wrote_all = false, write_failed = false;
+    while (true) {
+      std::shared_ptr<const WeightsMessage> message;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return w.next < produced_ || closed_ || aborted_ || w.dropped; });
+        if (aborted_ || w.dropped) break;
+        if (w.next == produced_) {  // closed_ and everything written
+          wrote_all = true;
+          break;
+        }
+        message = window_[w.next - base_].message;
+      }
+      if (!writer->Write(*message)) {
+        write_failed = true;
+        break;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      ++w.next;
+      w.progress = Clock::now();
+      TrimLocked();
+      cv_.notify_all();
+    }
+    if (wrote_all) writer->WritesDone();
+    const absl::Status finished = FromGrpcStatus(writer->Finish());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (w.dropped) {
+      w.status = absl::DeadlineExceededError(
+          absl::StrCat("dropped: no progress for ", options_.stall_timeout_s, " s"));
+    } else if (!finished.ok()) {
+      w.status = finished;  // the server's reason beats "closed the stream"
+    } else if (write_failed || !wrote_all) {
+      w.status = absl::UnavailableError("the worker closed the stream");
+    } else if (w.response.version() != version_) {
+      w.status = absl::InternalError(absl::StrCat("the worker serves version ",
+                                                  w.response.version(), " after loading ",
+                                                  version_));
+    }
+    w.done = true;
+    TrimLocked();
+    cv_.notify_all();
+  }
+
+  const int64_t version_;
+  const WeightPublisher::Options& options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Queued> window_;  // guarded by mu_: messages base_ .. produced_ - 1
+  size_t base_ = 0;            // guarded by mu_
+  size_t produced_ = 0;        // guarded by mu_
+  bool closed_ = false;        // guarded by mu_: no more messages
+  bool aborted_ = false;       // guarded by mu_
+  double wait_s_ = 0;          // guarded by mu_
+  bool exhausted_ = false;     // guarded by mu_
+};
+
+struct PushOutcome {
+  std::vector<FanOut::Result> results;
+  double wait_s = 0;
+  absl::Status source;  // the source's own error (not the workers')
+};
+
+// Reads `source` once and streams it to every address.
+PushOutcome PushToAll(WeightSource& source, int64_t version,
+                      const std::vector<std::string>& addresses,
+                      const WeightPublisher::Options& options) {
+  PushOutcome out;
+  if (addresses.empty()) return out;
+  FanOut fan(addresses, version, options);
+  absl::Status streamed = StreamWeights(
+      source, version, [&](WeightsMessage&& m) { return fan.Send(std::move(m)); });
+  if (!streamed.ok()) fan.Abort();
+  if (!fan.exhausted()) out.source = streamed;
+  out.results = fan.Wait();
+  out.wait_s = fan.wait_s();
+  return out;
 }
 
 }  // namespace
 
-WeightPublisher::WeightPublisher(Options options) : options_(std::move(options)) {}
+struct WeightPublisher::Counters {
+  explicit Counters(MetricsRegistry* r)
+      : dropped(r->GetCounter("seamless_learner_weight_push_dropped_total",
+                              "Workers dropped from a weight push (failed or stalled)")),
+        caught_up(r->GetCounter("seamless_learner_weight_catchup_total",
+                                "Catch-up pushes that brought a dropped worker up to date")),
+        behind(r->GetGauge("seamless_learner_weight_workers_behind",
+                           "Workers left to the catch-up, not on the newest version")) {}
+  Counter *dropped, *caught_up;
+  Gauge* behind;
+};
+
+WeightPublisher::WeightPublisher(Options options) : options_(std::move(options)) {
+  if (options_.metrics) counters_ = std::make_unique<Counters>(options_.metrics);
+  if (!options_.workers.empty()) catchup_ = std::thread([this] { CatchUpLoop(); });
+}
+
+WeightPublisher::~WeightPublisher() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (catchup_.joinable()) catchup_.join();
+}
+
+void WeightPublisher::SetSourceOpener(SourceOpener open) {
+  std::lock_guard<std::mutex> lock(mu_);
+  opener_ = std::move(open);
+  kept_.reset();
+}
 
 absl::Status WeightPublisher::Publish(MimoModel& model, int64_t version) {
-  const auto start = std::chrono::steady_clock::now();
+  bool has_opener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    has_opener = opener_ != nullptr;
+  }
+  if (has_opener) {
+    ParameterWeightSource source(model, options_.dtype);
+    return Publish(source, version);
+  }
+  const auto start = Clock::now();
   ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(model, options_.dtype));
   const double export_s = SecondsSince(start);
   absl::Status status =
@@ -37,65 +339,119 @@ absl::Status WeightPublisher::Publish(MimoModel& model, int64_t version) {
   return status;
 }
 
-absl::Status WeightPublisher::PublishExported(std::shared_ptr<const RawTensorMap> weights,
-                                              int64_t version) {
+absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
   PublishStats stats;
   stats.version = version;
-  for (const auto& [name, t] : *weights) stats.bytes += t.data.size();
-  SetLatest(weights, version);
-
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<absl::Status> results(options_.workers.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < options_.workers.size(); ++i) {
-    threads.emplace_back([&, i] {
-      results[i] = PushWeights(options_.workers[i], *weights, version, options_.timeout_s);
-    });
-  }
-  for (auto& t : threads) t.join();
-  stats.push_s = SecondsSince(start);
-  std::vector<std::string> failures;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].ok()) {
-      ++stats.workers_ok;
-    } else {
-      ++stats.workers_failed;
-      failures.push_back(absl::StrCat(options_.workers[i], ": ", results[i].message()));
-    }
-  }
+  stats.bytes = TotalBytes(source.specs());
+  std::vector<size_t> targets;
+  std::vector<std::string> addresses;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    latest_version_ = version;
+    for (size_t i = 0; i < options_.workers.size(); ++i) {
+      if (behind_.count(i)) continue;
+      targets.push_back(i);
+      addresses.push_back(options_.workers[i]);
+    }
+    stats.workers_behind = static_cast<int>(behind_.size());
+  }
+  cv_.notify_all();
+
+  const auto start = Clock::now();
+  PushOutcome pushed = PushToAll(source, version, addresses, options_);
+  stats.push_s = SecondsSince(start);
+  stats.wait_s = pushed.wait_s;
+  std::vector<std::string> failures;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t k = 0; k < pushed.results.size(); ++k) {
+      const FanOut::Result& r = pushed.results[k];
+      if (r.status.ok()) {
+        ++stats.workers_ok;
+        continue;
+      }
+      ++stats.workers_failed;
+      if (r.dropped) ++stats.workers_dropped;
+      behind_.insert(targets[k]);
+      failures.push_back(absl::StrCat(r.address, ": ", r.status.message()));
+    }
+    stats.workers_behind = static_cast<int>(behind_.size());
+    if (counters_) {
+      counters_->dropped->Increment(stats.workers_failed);
+      counters_->behind->Set(stats.workers_behind);
+    }
     stats_ = stats;
   }
+  if (!failures.empty()) cv_.notify_all();  // wake the catch-up
+  if (!pushed.source.ok()) {
+    return Annotate(pushed.source, absl::StrCat("publishing version ", version, " (",
+                                                failures.size(), " worker(s) left behind)"));
+  }
   if (!failures.empty()) {
-    return absl::UnavailableError(absl::StrCat("publishing version ", version, " failed on ",
-                                               failures.size(),
-                                               " worker(s): ", absl::StrJoin(failures, "; ")));
+    return absl::UnavailableError(absl::StrCat(
+        "publishing version ", version, " failed on ", failures.size(),
+        " worker(s), left to the catch-up: ", absl::StrJoin(failures, "; ")));
   }
   return absl::OkStatus();
 }
 
-void WeightPublisher::SetLatest(std::shared_ptr<const RawTensorMap> weights, int64_t version) {
+void WeightPublisher::SetVersion(int64_t version) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    latest_ = std::move(weights);
     latest_version_ = version;
   }
   cv_.notify_all();
 }
 
-absl::StatusOr<std::pair<std::shared_ptr<const RawTensorMap>, int64_t>>
-WeightPublisher::WaitForVersion(int64_t min_version, double timeout_s) {
-  std::unique_lock<std::mutex> lock(mu_);
-  const bool ready = cv_.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] {
-    return latest_ != nullptr && latest_version_ >= min_version;
-  });
-  if (!ready) {
-    return absl::DeadlineExceededError(absl::StrCat("no weights of version >= ", min_version,
-                                                    " within ", timeout_s,
-                                                    " s (latest: ", latest_version_, ")"));
+absl::Status WeightPublisher::PublishExported(std::shared_ptr<const RawTensorMap> weights,
+                                              int64_t version) {
+  SetLatest(weights, version);
+  SharedMapSource source(std::move(weights));
+  return Publish(source, version);
+}
+
+void WeightPublisher::SetLatest(std::shared_ptr<const RawTensorMap> weights, int64_t version) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    kept_ = std::move(weights);
+    kept_version_ = version;
+    latest_version_ = version;
   }
-  return std::make_pair(latest_, latest_version_);
+  cv_.notify_all();
+}
+
+absl::StatusOr<VersionedSource> WeightPublisher::OpenCurrent() {
+  SourceOpener opener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!opener_) {
+      if (!kept_) return absl::FailedPreconditionError("no weights published yet");
+      return VersionedSource{std::make_unique<SharedMapSource>(kept_), kept_version_};
+    }
+    opener = opener_;
+  }
+  return opener();  // outside mu_: it takes the owner's lock
+}
+
+absl::StatusOr<VersionedSource> WeightPublisher::WaitForVersion(int64_t min_version,
+                                                                double timeout_s) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool ready = cv_.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] {
+      return latest_version_ >= min_version && (opener_ != nullptr || kept_ != nullptr);
+    });
+    if (!ready) {
+      return absl::DeadlineExceededError(absl::StrCat("no weights of version >= ", min_version,
+                                                      " within ", timeout_s,
+                                                      " s (latest: ", latest_version_, ")"));
+    }
+  }
+  ASSIGN_OR_RETURN(VersionedSource source, OpenCurrent());
+  if (source.version < min_version) {  // a kept copy older than the version announced
+    return absl::UnavailableError(absl::StrCat("the current weights are version ",
+                                               source.version, ", not >= ", min_version));
+  }
+  return source;
 }
 
 PublishStats WeightPublisher::last_stats() const {
@@ -103,28 +459,127 @@ PublishStats WeightPublisher::last_stats() const {
   return stats_;
 }
 
+std::vector<std::string> WeightPublisher::behind() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (size_t i : behind_) out.push_back(options_.workers[i]);
+  return out;
+}
+
+void WeightPublisher::CatchUpLoop() {
+  double retry_s = options_.catchup_retry_s;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (behind_.empty()) {
+      retry_s = options_.catchup_retry_s;
+      cv_.wait(lock, [&] { return stop_ || !behind_.empty(); });
+      continue;
+    }
+    // Give the worker a moment (and Publish its answer) before retrying.
+    if (cv_.wait_for(lock, std::chrono::duration<double>(retry_s), [&] { return stop_; })) break;
+    const std::vector<size_t> behind(behind_.begin(), behind_.end());
+    lock.unlock();
+    bool all_ok = true;
+    for (size_t i : behind) {
+      const std::string& address = options_.workers[i];
+      // A cheap probe first: a worker that is down or hung costs no source (no owner's lock).
+      auto stub = RolloutService::NewStub(MakeChannel(address));
+      grpc::ClientContext probe;
+      probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      RolloutStatus status;
+      const grpc::Status probed = stub->Status(&probe, RolloutStatusRequest(), &status);
+      if (probed.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        status.set_policy_version(-1);  // alive; its version unknown
+      } else if (!probed.ok()) {
+        all_ok = false;
+        continue;
+      }
+      absl::StatusOr<VersionedSource> source = OpenCurrent();
+      if (!source.ok()) {
+        all_ok = false;
+        continue;
+      }
+      absl::Status result;
+      if (status.policy_version() != source->version) {
+        PushOutcome pushed = PushToAll(*source->source, source->version, {address}, options_);
+        result = !pushed.source.ok() ? pushed.source : pushed.results[0].status;
+      }
+      const int64_t version = source->version;
+      source->source.reset();  // releases the owner's lock
+      std::lock_guard<std::mutex> relock(mu_);
+      if (!result.ok()) {
+        all_ok = false;
+        SLOG(WARNING) << "catching up worker " << address << " with weights version " << version
+                      << ": " << result.message();
+      } else if (version >= latest_version_) {  // else: retry with the newer one
+        behind_.erase(i);
+        if (counters_) counters_->caught_up->Increment();
+        SLOG(INFO) << "worker " << address << " caught up with weights version " << version;
+      }
+    }
+    lock.lock();
+    if (counters_) counters_->behind->Set(static_cast<double>(behind_.size()));
+    retry_s = all_ok ? options_.catchup_retry_s
+                     : std::min(options_.catchup_max_retry_s, retry_s * 2);
+  }
+}
+
+ParameterWeightSource::ParameterWeightSource(MimoModel& model, DType dtype) {
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  for (const auto& item : model->named_parameters()) named.emplace_back(item.key(), item.value());
+  std::sort(named.begin(), named.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [name, p] : named) {
+    specs_.push_back({name, dtype, std::vector<int64_t>(p.sizes().begin(), p.sizes().end())});
+    params_.push_back(p.detach());
+  }
+}
+
+absl::Status ParameterWeightSource::Read(size_t i, const Sink& sink) {
+  if (i >= specs_.size()) {
+    return absl::OutOfRangeError(absl::StrCat("tensor ", i, " of ", specs_.size()));
+  }
+  const TensorSpec& spec = specs_[i];
+  ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(spec.dtype));
+  try {
+    at::NoGradGuard no_grad;
+    at::Tensor p = params_[i];
+    if (p.numel() == 0) return absl::OkStatus();
+    if (p.device().is_cpu() && p.scalar_type() == type && p.is_contiguous()) {
+      return sink(absl::string_view(static_cast<const char*>(p.data_ptr()),
+                                    p.numel() * p.element_size()));  // in place
+    }
+    // One chunk per slice, converted into a reused buffer: the slice is still in cache when
+    // the stream copies it into its message.
+    const int64_t slice = std::max<int64_t>(1, int64_t(kMaxChunkBytes / DTypeSize(spec.dtype)));
+    if (!buffer_.defined() || buffer_.scalar_type() != type) {
+      buffer_ = at::empty({slice}, at::TensorOptions().dtype(type));
+    }
+    at::Tensor flat = p.contiguous().view({-1});
+    const int64_t n = flat.numel();
+    for (int64_t offset = 0; offset < n; offset += slice) {
+      const int64_t len = std::min(slice, n - offset);
+      at::Tensor out = buffer_.narrow(0, 0, len);
+      out.copy_(flat.narrow(0, offset, len));
+      RETURN_IF_ERROR(sink(absl::string_view(static_cast<const char*>(out.data_ptr()),
+                                             size_t(len) * out.element_size())));
+    }
+    return absl::OkStatus();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("reading parameter '", spec.name, "': ", e.what_without_backtrace()));
+  }
+}
+
 absl::Status PushWeights(const std::string& address, const RawTensorMap& weights, int64_t version,
                          double timeout_s) {
-  auto stub = RolloutService::NewStub(MakeChannel(address));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(int64_t(timeout_s * 1000)));
-  LoadWeightsResponse response;
-  std::unique_ptr<grpc::ClientWriter<WeightsMessage>> writer(
-      stub->LoadWeights(&context, &response));
-  absl::Status sent = StreamWeights(weights, version, [&](const WeightsMessage& m) {
-    return writer->Write(m) ? absl::OkStatus()
-                            : absl::UnavailableError("the worker closed the stream");
-  });
-  writer->WritesDone();
-  absl::Status finished = FromGrpcStatus(writer->Finish());
-  if (!finished.ok()) return finished;  // the server's reason beats "closed the stream"
-  RETURN_IF_ERROR(sent);
-  if (response.version() != version) {
-    return absl::InternalError(
-        absl::StrCat("the worker serves version ", response.version(), " after loading ", version));
-  }
-  return absl::OkStatus();
+  WeightPublisher::Options options;
+  options.timeout_s = timeout_s;
+  options.stall_timeout_s = timeout_s;
+  RawTensorMapSource source(weights);
+  PushOutcome pushed = PushToAll(source, version, {address}, options);
+  if (!pushed.source.ok()) return pushed.source;
+  return pushed.results[0].status;
 }
 
 absl::Status BroadcastWeights(Collective& collective, MimoModel& model, int root) {

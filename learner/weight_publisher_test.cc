@@ -3,10 +3,14 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "core/model/model_files.h"
+#include "core/tensors/weight_source.h"
 #include "core/model/test_models.h"
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
@@ -44,7 +48,64 @@ class FakeRolloutWorker final : public RolloutService::Service {
   std::vector<std::string> names;
 };
 
+// A worker that, while `hang` is set, accepts a LoadWeights call and never reads from it (until
+// the call is cancelled); otherwise it assembles the stream and records its version.
+class HangingWorker final : public RolloutService::Service {
+ public:
+  grpc::Status LoadWeights(grpc::ServerContext* context,
+                           grpc::ServerReader<WeightsMessage>* reader,
+                           LoadWeightsResponse* response) override {
+    ++calls;
+    while (hang && !context->IsCancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    WeightAssembler assembler;
+    WeightsMessage m;
+    while (reader->Read(&m)) {
+      absl::Status s = assembler.Add(m);
+      if (!s.ok()) return ToGrpcStatus(s);
+    }
+    auto weights = assembler.Finish();
+    if (!weights.ok()) return ToGrpcStatus(weights.status());
+    version = assembler.version();
+    response->set_version(assembler.version());
+    return grpc::Status::OK;
+  }
+  std::atomic<bool> hang{true};
+  std::atomic<int> calls{0};
+  std::atomic<int64_t> version{-1};
+};
+
 namespace {
+
+std::string Address(const std::unique_ptr<GrpcServer>& server) {
+  return "127.0.0.1:" + std::to_string(server->port());
+}
+
+// 48 MiB in 1 MiB chunks: far more than gRPC buffers for a worker that does not read.
+RawTensorMap BigWeights() {
+  RawTensorMap m;
+  for (int i = 0; i < 3; ++i) {
+    RawTensor& t = m["w" + std::to_string(i)];
+    t.dtype = DType::kBF16;
+    t.shape = {8 << 20};
+    t.data.assign(16 << 20, char('a' + i));
+  }
+  return m;
+}
+
+// A source that holds `mu` for as long as it lives (as the learner's does).
+class LockedSource final : public WeightSource {
+ public:
+  LockedSource(std::mutex& mu, const RawTensorMap& m) : lock_(mu), inner_(m) {}
+  const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
+  absl::Status Read(size_t i, const Sink& sink) override { return inner_.Read(i, sink); }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  RawTensorMapSource inner_;
+};
 
 bool SameWeights(MimoModel& a, MimoModel& b) {
   auto pb = b->named_parameters();
@@ -78,7 +139,7 @@ TEST(WeightPublisherTest, PushesEveryTensorIncludingMtpToEveryWorker) {
   EXPECT_EQ(stats.bytes, uint64_t(model->config().ParameterCount()) * 4);
   auto latest = publisher.WaitForVersion(3, 0.1);
   ASSERT_TRUE(latest.ok());
-  EXPECT_EQ(latest->second, 3);
+  EXPECT_EQ(latest->version, 3);
   EXPECT_FALSE(publisher.WaitForVersion(4, 0.05).ok());
 }
 
@@ -97,6 +158,168 @@ TEST(WeightPublisherTest, AnUnreachableWorkerIsNamedAndTheVersionKept) {
   EXPECT_EQ(w1.version, 1);
   EXPECT_EQ(publisher.last_stats().workers_failed, 1);
   EXPECT_TRUE(publisher.WaitForVersion(1, 0.01).ok());
+}
+
+TEST(WeightPublisherTest, AHungWorkerIsDroppedWithinTheStallBoundAndCaughtUpLater) {
+  HangingWorker healthy, hung;
+  healthy.hang = false;
+  auto s1 = GrpcServer::Start("127.0.0.1:0", {&healthy});
+  auto s2 = GrpcServer::Start("127.0.0.1:0", {&hung});
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  const RawTensorMap weights = BigWeights();
+  WeightPublisher::Options options;
+  options.workers = {Address(*s1), Address(*s2)};
+  options.timeout_s = 120;  // the push deadline is not what bounds a hung worker
+  options.stall_timeout_s = 1;
+  options.window_chunks = 4;
+  options.catchup_retry_s = 0.2;
+  options.catchup_max_retry_s = 0.5;
+  MetricsRegistry metrics;
+  options.metrics = &metrics;
+  std::mutex params_mu;  // outlives the publisher, whose catch-up may open sources
+  std::atomic<int64_t> current{1};
+  WeightPublisher publisher(options);
+  publisher.SetSourceOpener([&]() -> absl::StatusOr<VersionedSource> {
+    auto source = std::make_unique<LockedSource>(params_mu, weights);
+    return VersionedSource{std::move(source), current};
+  });
+
+  RawTensorMapSource source(weights);
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status published;
+  {
+    std::lock_guard<std::mutex> lock(params_mu);  // as TrainStep holds the learner's lock
+    published = publisher.Publish(source, 1);
+  }
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(took, 30) << "Publish must not wait for the push deadline";
+  EXPECT_FALSE(published.ok());
+  EXPECT_NE(published.message().find(Address(*s2)), std::string::npos) << published;
+  PublishStats stats = publisher.last_stats();
+  EXPECT_EQ(healthy.version, 1);
+  EXPECT_EQ(stats.workers_ok, 1);
+  EXPECT_EQ(stats.workers_dropped, 1);
+  EXPECT_EQ(stats.workers_failed, 1);
+  EXPECT_GT(stats.wait_s, 0.5) << "the source waited for the hung worker until it was dropped";
+  EXPECT_EQ(publisher.behind(), std::vector<std::string>{Address(*s2)});
+  EXPECT_NE(metrics.RenderPrometheus().find("seamless_learner_weight_push_dropped_total 1\n"),
+            std::string::npos);
+
+  // The hung worker recovers: the catch-up pushes it the current version.
+  hung.hang = false;
+  for (int i = 0; i < 400 && hung.version != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(hung.version, 1);
+  for (int i = 0; i < 100 && !publisher.behind().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(publisher.behind().empty());
+  EXPECT_NE(metrics.RenderPrometheus().find("seamless_learner_weight_catchup_total 1\n"),
+            std::string::npos);
+
+  // Back in the fan-out: the next version reaches it with the regular push.
+  const int calls = hung.calls;
+  current = 2;
+  {
+    std::lock_guard<std::mutex> lock(params_mu);
+    RawTensorMapSource again(weights);
+    (void)publisher.Publish(again, 2);
+  }
+  EXPECT_EQ(hung.version, 2);
+  EXPECT_EQ(healthy.version, 2);
+  EXPECT_EQ(hung.calls, calls + 1);
+  EXPECT_EQ(publisher.last_stats().workers_ok, 2);
+  EXPECT_EQ(publisher.last_stats().workers_behind, 0);
+}
+
+TEST(WeightPublisherTest, GetWeightsStreamsTheCurrentVersionFromTheSource) {
+  MimoModel model = TinyTestModel();
+  std::mutex params_mu;
+  std::atomic<int64_t> current{0};
+  int opened = 0;
+  WeightPublisher publisher(WeightPublisher::Options{});
+  publisher.SetSourceOpener([&]() -> absl::StatusOr<VersionedSource> {
+    ++opened;
+    auto lock = std::make_shared<std::unique_lock<std::mutex>>(params_mu);
+    // The parameters, held still for as long as the source lives.
+    class Held final : public WeightSource {
+     public:
+      Held(MimoModel& m, std::shared_ptr<std::unique_lock<std::mutex>> lock)
+          : lock_(std::move(lock)), inner_(m, DType::kBF16) {}
+      const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
+      absl::Status Read(size_t i, const Sink& sink) override { return inner_.Read(i, sink); }
+
+     private:
+      std::shared_ptr<std::unique_lock<std::mutex>> lock_;
+      ParameterWeightSource inner_;
+    };
+    return VersionedSource{std::make_unique<Held>(model, lock), current};
+  });
+  EXPECT_EQ(publisher.WaitForVersion(0, 0.05).status().code(),
+            absl::StatusCode::kDeadlineExceeded) << "nothing is current yet";
+  publisher.SetVersion(0);
+  current = 3;
+  publisher.SetVersion(3);
+  EXPECT_EQ(publisher.WaitForVersion(4, 0.05).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(opened, 0);
+
+  auto found = publisher.WaitForVersion(2, 1);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->version, 3);
+  EXPECT_FALSE(params_mu.try_lock()) << "the source holds the parameters";
+  WeightAssembler assembler;
+  ASSERT_TRUE(StreamWeights(*found->source, found->version, [&](WeightsMessage&& m) {
+                return assembler.Add(m);
+              }).ok());
+  found->source.reset();
+  ASSERT_TRUE(params_mu.try_lock());
+  params_mu.unlock();
+  auto streamed = assembler.Finish();
+  ASSERT_TRUE(streamed.ok()) << streamed.status();
+  EXPECT_EQ(assembler.version(), 3);
+  auto exported = ExportWeights(model, DType::kBF16);
+  ASSERT_TRUE(exported.ok());
+  EXPECT_EQ(*streamed, *exported) << "one tensor at a time, same bytes as a full export";
+
+  // A waiter wakes when a newer version becomes current.
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    current = 4;
+    publisher.SetVersion(4);
+  });
+  auto newer = publisher.WaitForVersion(4, 5);
+  later.join();
+  ASSERT_TRUE(newer.ok());
+  EXPECT_EQ(newer->version, 4);
+}
+
+TEST(WeightPublisherTest, PublishingTheModelStreamsItsParametersWithAnOpener) {
+  FakeRolloutWorker w1, w2;
+  auto s1 = GrpcServer::Start("127.0.0.1:0", {&w1});
+  auto s2 = GrpcServer::Start("127.0.0.1:0", {&w2});
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  MimoModel model = TinyTestModel();
+  WeightPublisher::Options options;
+  options.workers = {Address(*s1), Address(*s2)};
+  options.dtype = DType::kBF16;
+  WeightPublisher publisher(options);
+  publisher.SetSourceOpener([&]() -> absl::StatusOr<VersionedSource> {
+    return VersionedSource{std::make_unique<ParameterWeightSource>(model, DType::kBF16), 5};
+  });
+  ASSERT_TRUE(publisher.Publish(model, 5).ok());
+  auto bf16 = ExportWeights(model, DType::kBF16);
+  ASSERT_TRUE(bf16.ok());
+  MimoModel rounded = TinyTestModel(TinyTestConfig(), 7);
+  ASSERT_TRUE(ImportWeights(rounded, *bf16, "bf16").ok());
+  for (FakeRolloutWorker* w : {&w1, &w2}) {
+    EXPECT_EQ(w->version, 5);
+    EXPECT_TRUE(SameWeights(w->model, rounded));
+  }
+  EXPECT_EQ(publisher.last_stats().bytes, uint64_t(model->config().ParameterCount()) * 2);
+  EXPECT_EQ(publisher.last_stats().export_s, 0) << "no copy was exported";
 }
 
 TEST(WeightPublisherTest, BroadcastWeightsOverGloo) {
