@@ -1,14 +1,88 @@
 #include "rollout/rollout_engine.h"
 
 #include <future>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
+#include "core/model/torch_raw_tensor.h"
 #include "rollout/continuous_batcher.h"
 
 namespace seamless {
+namespace {
+
+std::string ShapeText(at::IntArrayRef shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+// PrepareWeights (core/model/model_files.cc) without its full converted copy: the same checks
+// (keep them in step), but each value is the received bytes themselves, wrapped as a tensor of
+// the wire dtype that keeps `weights` alive. ApplyPreparedWeights' copy_ then converts them
+// (bf16 -> fp32, say) straight into the existing parameters. For parameters on an accelerator
+// the bytes are copied to it here, still in the wire dtype (half the bytes of fp32).
+absl::StatusOr<PreparedWeights> PrepareInPlace(MimoModel& model,
+                                               std::shared_ptr<RawTensorMap> weights,
+                                               const std::string& source) {
+  at::NoGradGuard no_grad;
+  PreparedWeights prepared;
+  std::set<std::string> used;
+  for (auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    auto found = weights->find(name);
+    if (found == weights->end()) {
+      return absl::NotFoundError(absl::StrCat(source, ": missing tensor '", name, "'"));
+    }
+    RawTensor& raw = found->second;
+    at::Tensor& param = item.value();
+    if (!param.sizes().equals(raw.shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has shape ",
+                                                     ShapeText(raw.shape), ", the model needs ",
+                                                     ShapeText(param.sizes())));
+    }
+    if (raw.dtype != DType::kF32 && raw.dtype != DType::kF16 && raw.dtype != DType::kBF16) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has dtype ",
+                                                     DTypeName(raw.dtype),
+                                                     "; weights must be F32, F16 or BF16"));
+    }
+    if (uint64_t(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has ",
+                                                     raw.data.size(), " bytes for its shape"));
+    }
+    ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(raw.dtype));
+    try {
+      at::Tensor value;
+      if (raw.data.empty()) {
+        value = at::empty(raw.shape, at::TensorOptions().dtype(type));
+      } else {
+        value = at::from_blob(raw.data.data(), raw.shape, [weights](void*) {},
+                              at::TensorOptions().dtype(type));
+      }
+      if (param.device() != value.device()) value = value.to(param.device());
+      prepared.bytes += static_cast<int64_t>(param.numel() * param.element_size());
+      prepared.assignments.emplace_back(param, std::move(value));
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat(source, ": tensor '", name,
+                                              "': ", e.what_without_backtrace()));
+    }
+    used.insert(name);
+  }
+  for (const auto& [name, raw] : *weights) {
+    if (used.count(name)) continue;
+    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
+                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
+    if (!harmless) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
+    }
+  }
+  return prepared;
+}
+
+}  // namespace
 
 struct RolloutEngine::Metrics {
   explicit Metrics(MetricsRegistry* r)
@@ -125,8 +199,8 @@ void RolloutEngine::LoadWeights(RawTensorMap tensors, int64_t version, WeightsCa
   wake_loader_.notify_one();
 }
 
-// Preparing weights (validation, conversion, copy to the device) runs here, beside generation;
-// only the final copy into the parameters happens between two decode steps.
+// Preparing weights (validation, the copy to an accelerator) runs here, beside generation;
+// only the final conversion into the parameters happens between two decode steps.
 void RolloutEngine::RunLoader() {
   while (true) {
     UnpreparedWeights job;
@@ -138,9 +212,9 @@ void RolloutEngine::RunLoader() {
       to_prepare_.pop_front();
     }
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<PreparedWeights> prepared = PrepareWeights(
-        batcher_->model(), job.tensors, absl::StrCat("weights version ", job.version));
-    job.tensors.clear();
+    absl::StatusOr<PreparedWeights> prepared =
+        PrepareInPlace(batcher_->model(), std::make_shared<RawTensorMap>(std::move(job.tensors)),
+                       absl::StrCat("weights version ", job.version));
     if (!prepared.ok()) {
       --loading_;
       SLOG(WARNING) << "rejected weights version " << job.version << ": " << prepared.status();
