@@ -91,9 +91,52 @@ std::string Fnv1a64Hex(const std::string& bytes) {
   return absl::StrFormat("%016x", h);
 }
 
+StreamedTensors StreamMap(const RawTensorMap& tensors) {
+  StreamedTensors out;
+  for (const auto& [name, t] : tensors) out.entries.push_back({name, t.dtype, t.shape});
+  out.fill = [&tensors](const TensorEntry& e, const ByteSink& sink) {
+    const std::string& data = tensors.at(e.name).data;
+    return sink(data.data(), data.size());
+  };
+  return out;
+}
+
 absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelConfig& config,
                                            const RawTensorMap& weights,
                                            const RawTensorMap& optimizer,
+                                           const CheckpointState& state, int64_t keep,
+                                           const std::map<std::string, std::string>& extra_files) {
+  return SaveCheckpoint(root, config, StreamMap(weights), StreamMap(optimizer), state, keep,
+                        extra_files);
+}
+
+namespace {
+
+// FNV-1a 64 of a file, read in pieces.
+absl::StatusOr<std::pair<uint64_t, std::string>> FileSizeAndChecksum(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::InternalError(absl::StrCat(path, ": ", std::strerror(errno)));
+  std::string buffer(size_t(8) << 20, '\0');
+  uint64_t h = 0xcbf29ce484222325ull, size = 0;
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) {
+    for (size_t i = 0; i < n; ++i) {
+      h ^= static_cast<unsigned char>(buffer[i]);
+      h *= 0x100000001b3ull;
+    }
+    size += n;
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  return std::make_pair(size, absl::StrFormat("%016x", h));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelConfig& config,
+                                           const StreamedTensors& weights,
+                                           const StreamedTensors& optimizer,
                                            const CheckpointState& state, int64_t keep,
                                            const std::map<std::string, std::string>& extra_files) {
   RETURN_IF_ERROR(MakeDirectories(root));
@@ -104,9 +147,12 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
   fs::remove_all(tmp, ec);
   RETURN_IF_ERROR(MakeDirectories(tmp));
 
+  // The tensors stream straight to disk; small files are written from memory.
+  RETURN_IF_ERROR(WriteSafetensorsFileStreaming(tmp + "/model.safetensors", weights.entries,
+                                                weights.fill));
+  RETURN_IF_ERROR(WriteSafetensorsFileStreaming(tmp + "/optimizer.safetensors",
+                                                optimizer.entries, optimizer.fill));
   std::map<std::string, std::string> files = extra_files;
-  files["model.safetensors"] = SerializeSafetensors(weights);
-  files["optimizer.safetensors"] = SerializeSafetensors(optimizer);
   files["learner_config.yaml"] = state.config_yaml;
   RETURN_IF_ERROR(WriteHfConfig(config, tmp + "/config.json"));
   ASSIGN_OR_RETURN(files["config.json"], ReadFileToString(tmp + "/config.json"));
@@ -122,6 +168,10 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
     if (file != "config.json") RETURN_IF_ERROR(WriteFile(tmp + "/" + file, bytes));
     RETURN_IF_ERROR(Fsync(tmp + "/" + file, false));
     manifest["files"][file] = {{"size", bytes.size()}, {"fnv1a64", Fnv1a64Hex(bytes)}};
+  }
+  for (const char* file : {"model.safetensors", "optimizer.safetensors"}) {
+    ASSIGN_OR_RETURN(auto sum, FileSizeAndChecksum(tmp + "/" + file));
+    manifest["files"][file] = {{"size", sum.first}, {"fnv1a64", sum.second}};
   }
   // The manifest is written last: its presence marks the files complete.
   RETURN_IF_ERROR(WriteFile(tmp + "/trainer_state.json", manifest.dump(2) + "\n"));

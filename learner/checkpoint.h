@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "core/model/model_config.h"
 #include "core/tensors/raw_tensor.h"
+#include "core/tensors/safetensors_writer.h"
 
 namespace seamless {
 
@@ -42,6 +43,19 @@ struct CheckpointContents {
   RawTensorMap weights;
   RawTensorMap optimizer;
 };
+
+// Tensors of one checkpoint file, produced one at a time (in name order) as they are written,
+// so that neither the weights nor the optimizer state is ever copied whole.
+struct StreamedTensors {
+  std::vector<TensorEntry> entries;
+  TensorFiller fill;
+};
+StreamedTensors StreamMap(const RawTensorMap& tensors);  // over a map that exists
+
+absl::StatusOr<std::string> SaveCheckpoint(
+    const std::string& root, const ModelConfig& config, const StreamedTensors& weights,
+    const StreamedTensors& optimizer, const CheckpointState& state, int64_t keep,
+    const std::map<std::string, std::string>& extra_files = {});
 
 // Writes a checkpoint of `weights` (the policy, every parameter) and `optimizer` state, then
 // keeps the `keep` newest. `extra_files` (name -> bytes) go beside the weights (tokenizer).

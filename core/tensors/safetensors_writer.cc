@@ -146,6 +146,14 @@ uint64_t TensorEntry::NumElements() const {
   return n;
 }
 
+absl::Status WriteSafetensorsFileStreaming(const std::string& path,
+                                           std::vector<TensorEntry> entries,
+                                           const TensorFiller& fill) {
+  std::sort(entries.begin(), entries.end(),
+            [](const TensorEntry& a, const TensorEntry& b) { return a.name < b.name; });
+  return WriteOneFile(path, entries, fill);
+}
+
 absl::Status WriteSafetensorsDirStreaming(const std::string& dir,
                                           std::vector<TensorEntry> entries,
                                           const TensorFiller& fill, uint64_t max_shard_bytes) {

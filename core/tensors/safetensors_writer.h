@@ -39,6 +39,11 @@ absl::Status WriteSafetensorsDirStreaming(const std::string& dir,
                                           const TensorFiller& fill,
                                           uint64_t max_shard_bytes = 5ull << 30);
 
+// One safetensors file at `path` (atomically, fsynced), tensors in name order.
+absl::Status WriteSafetensorsFileStreaming(const std::string& path,
+                                           std::vector<TensorEntry> entries,
+                                           const TensorFiller& fill);
+
 }  // namespace seamless
 
 #endif  // SEAMLESS_CORE_TENSORS_SAFETENSORS_WRITER_H_
