@@ -11,11 +11,12 @@
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
 #include "learner/checkpoint.h"
+#include "learner/cursor_source.h"
 
 namespace seamless {
 namespace {
 
-constexpr char kTrain = 'T', kPing = 'P', kStop = 'S';
+constexpr char kTrain = 'T', kPing = 'P', kStop = 'S', kCheckpoint = 'C', kExport = 'E';
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -70,37 +71,62 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(
     publish.workers.emplace_back(w);
   }
   std::unique_ptr<Learner> l(new Learner(config, collective, std::move(extra_files)));
+  l->publish_dtype_ = publish.dtype;
   ASSIGN_OR_RETURN(l->trainer_, GrpoTrainer::Create(std::move(model), config.trainer, collective));
   l->publisher_ = std::make_unique<WeightPublisher>(std::move(publish));
-  if (collective->rank() == 0 && config.resume && !config.checkpoint_dir.empty()) {
+  // Every rank resumes from the same files: sharded ranks each keep their own slices.
+  const bool sharded = l->trainer_->sharding() != Sharding::kNone;
+  if ((collective->rank() == 0 || sharded) && config.resume && !config.checkpoint_dir.empty()) {
     RETURN_IF_ERROR(l->Resume());
   }
   RETURN_IF_ERROR(l->trainer_->SyncFromRank0());
   if (collective->rank() == 0) {
-    // Version 0 (or the resumed one) is available to GetWeights from the start; workers are
-    // pushed a resumed version, since they start from the initial model.
-    ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(l->trainer_->model(), publish.dtype));
-    const int64_t version = l->trainer_->policy_version();
-    auto shared = std::make_shared<const RawTensorMap>(std::move(weights));
-    if (version > 0) {
-      absl::Status pushed = l->publisher_->PublishExported(shared, version);
-      if (!pushed.ok()) {
-        SLOG(WARNING) << pushed.message();
-      }
-    } else {
-      l->publisher_->SetLatest(shared, 0);
-    }
-    if (collective->world_size() > 1) l->pinger_ = std::thread([p = l.get()] { p->PingLoop(); });
+    // Pulls (GetWeights, the catch-up of a worker that fell behind) stream the current version
+    // straight from the parameters, under the command lock so that no step changes them
+    // meanwhile; followers take part in the gathers through an export command.
+    l->publisher_->SetSourceOpener([p = l.get()]() -> absl::StatusOr<VersionedSource> {
+      std::unique_lock<std::mutex> lock(p->command_mu_);
+      if (p->stopping_) return absl::UnavailableError("the learner is stopping");
+      RETURN_IF_ERROR(p->SendCommand(kExport, ""));
+      VersionedSource out;
+      out.version = p->trainer_->policy_version();
+      out.source = std::make_unique<CursorWeightSource>(p->trainer_->OpenWeights(),
+                                                        p->publish_dtype_, std::move(lock));
+      return out;
+    });
+  }
+  // Workers start from the initial model; a resumed version is pushed to them.
+  const int64_t version = l->trainer_->policy_version();
+  if (version > 0) {
+    std::unique_lock<std::mutex> lock(l->command_mu_);
+    absl::Status pushed = l->PublishCurrent(version);
+    if (!pushed.ok()) SLOG(WARNING) << pushed.message();
+  } else if (collective->rank() == 0) {
+    l->publisher_->SetVersion(0);
+  }
+  if (collective->rank() == 0 && collective->world_size() > 1) {
+    l->pinger_ = std::thread([p = l.get()] { p->PingLoop(); });
   }
   return l;
+}
+
+absl::Status Learner::PublishCurrent(int64_t version) {
+  if (collective_->rank() != 0) {
+    // Followers only take part in the gathers.
+    if (!trainer_->exports_need_all_ranks()) return absl::OkStatus();
+    return trainer_->OpenWeights()->Drain();
+  }
+  CursorWeightSource source(trainer_->OpenWeights(), publish_dtype_);
+  absl::Status published = publisher_->Publish(source, version);
+  RETURN_IF_ERROR(source.Finish());
+  return published;
 }
 
 absl::Status Learner::Resume() {
   ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(config_.checkpoint_dir));
   if (!loaded.has_value()) return absl::OkStatus();
-  RETURN_IF_ERROR(ImportWeights(trainer_->model(), loaded->weights, loaded->path));
   RETURN_IF_ERROR(
-      trainer_->optimizer().ImportState(loaded->optimizer, loaded->state.optimizer_step));
+      trainer_->ImportState(loaded->weights, loaded->optimizer, loaded->state.optimizer_step));
   trainer_->RestoreCounters(loaded->state.step, loaded->state.policy_version,
                             loaded->state.skipped_updates);
   SetTorchRngState(loaded->state.rng_state);
@@ -141,43 +167,74 @@ absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch) {
     RETURN_IF_ERROR(SendCommand(kTrain, BatchToProto(batch).SerializeAsString()));
   }
   ASSIGN_OR_RETURN(StepOutcome out, trainer_->Step(batch));
-  if (out.updates_applied > 0) {
-    absl::Status published = publisher_->Publish(trainer_->model(), out.policy_version);
-    const PublishStats stats = publisher_->last_stats();
-    out.metrics["timing_s/publish_weights"] = stats.export_s + stats.push_s;
-    if (!published.ok()) {
-      SLOG(WARNING) << published.message();
-    }
-  }
-  if (config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
-      out.step % config_.checkpoint_every == 0) {
-    ASSIGN_OR_RETURN(std::string path, SaveCheckpointNow(""));
-    out.metrics["timing_s/save_checkpoint"] = last_checkpoint_s_;
-  }
+  RETURN_IF_ERROR(AfterStep(out, &out));
   last_command_ = std::chrono::steady_clock::now();
   return out;
 }
 
+absl::Status Learner::AfterStep(const StepOutcome& outcome, StepOutcome* metrics_out) {
+  if (outcome.updates_applied > 0) {
+    absl::Status published = PublishCurrent(outcome.policy_version);
+    const PublishStats stats = publisher_->last_stats();
+    metrics_out->metrics["timing_s/publish_weights"] = stats.export_s + stats.push_s;
+    if (!published.ok()) SLOG(WARNING) << published.message();
+  }
+  if (checkpoint_due(outcome.step)) {
+    ASSIGN_OR_RETURN(std::string path, WriteCheckpoint(""));
+    metrics_out->metrics["timing_s/save_checkpoint"] = last_checkpoint_s_;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Learner::SaveCheckpointNow(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(command_mu_);
+  if (stopping_) return absl::FailedPreconditionError("the learner is stopping");
+  RETURN_IF_ERROR(SendCommand(kCheckpoint, ""));
+  return WriteCheckpoint(dir);
+}
+
+absl::StatusOr<std::string> Learner::WriteCheckpoint(const std::string& dir) {
+  if (collective_->rank() != 0) {
+    if (!trainer_->exports_need_all_ranks()) return std::string();
+    RETURN_IF_ERROR(trainer_->OpenWeights()->Drain());
+    RETURN_IF_ERROR(trainer_->OpenOptimizerState()->Drain());
+    return std::string();
+  }
   const std::string root = dir.empty() ? config_.checkpoint_dir : dir;
+  // Both cursors are drained whatever happens: under full sharding the followers gather too.
+  std::unique_ptr<TensorCursor> weights = trainer_->OpenWeights();
+  std::unique_ptr<TensorCursor> optimizer = trainer_->OpenOptimizerState();
+  auto finish = [&](absl::Status s) {
+    absl::Status a = weights->Drain(), b = optimizer->Drain();
+    return s.ok() ? (a.ok() ? b : a) : s;
+  };
   if (root.empty()) {
-    return absl::FailedPreconditionError("no checkpoint directory (set checkpoint_dir)");
+    return finish(absl::FailedPreconditionError("no checkpoint directory (set checkpoint_dir)"));
   }
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(trainer_->model(), DType::kF32));
   CheckpointState state;
   state.step = trainer_->step();
   state.policy_version = trainer_->policy_version();
   state.skipped_updates = trainer_->skipped_updates_total();
-  state.optimizer_step = trainer_->optimizer().step();
+  state.optimizer_step = trainer_->optimizer_step();
   state.rng_state = TorchRngState();
   state.config_yaml = ConfigToYaml(config_);
-  ASSIGN_OR_RETURN(std::string path, SaveCheckpoint(root, trainer_->model()->config(), weights,
-                                                    trainer_->optimizer().ExportState(), state,
-                                                    config_.keep_checkpoints, extra_files_));
+  auto streamed = [](TensorCursor& cursor) {
+    StreamedTensors out;
+    out.entries = cursor.entries();
+    out.fill = [&cursor](const TensorEntry& e, const ByteSink& sink) -> absl::Status {
+      ASSIGN_OR_RETURN(at::Tensor t, cursor.Next());
+      at::Tensor f32 = t.to(at::kFloat).contiguous();
+      return sink(static_cast<const char*>(f32.data_ptr()), f32.nbytes());
+    };
+    return out;
+  };
+  auto path = SaveCheckpoint(root, trainer_->model()->config(), streamed(*weights),
+                             streamed(*optimizer), state, config_.keep_checkpoints, extra_files_);
+  RETURN_IF_ERROR(finish(path.status()));
   last_checkpoint_s_ = SecondsSince(start);
-  SLOG(INFO) << "checkpoint " << path << " written in " << last_checkpoint_s_ << " s";
-  return path;
+  SLOG(INFO) << "checkpoint " << *path << " written in " << last_checkpoint_s_ << " s";
+  return *path;
 }
 
 absl::Status Learner::StopFollowers() {
@@ -199,6 +256,12 @@ absl::Status Learner::Follow() {
         break;
       case kStop:
         return absl::OkStatus();
+      case kCheckpoint:
+        RETURN_IF_ERROR(WriteCheckpoint("").status());
+        break;
+      case kExport:
+        if (trainer_->exports_need_all_ranks()) RETURN_IF_ERROR(trainer_->OpenWeights()->Drain());
+        break;
       case kTrain: {
         TrainBatchPart part;
         if (!part.ParseFromArray(message.data() + 1, int(message.size() - 1))) {
@@ -208,7 +271,10 @@ absl::Status Learner::Follow() {
         auto outcome = trainer_->Step(BatchFromProto({part}));
         if (!outcome.ok()) {
           SLOG(WARNING) << "rank " << collective_->rank() << ": " << outcome.status().message();
+          break;
         }
+        StepOutcome ignored;
+        RETURN_IF_ERROR(AfterStep(*outcome, &ignored));
         break;
       }
       default:

@@ -2,10 +2,12 @@
 // publishing and the coordination of ranks.
 //
 // Rank 0 is the leader: the scheduler talks to it only (LearnerService). For each command
-// (train a batch, stop) the leader broadcasts the command and its payload over the collective,
-// then every rank runs it in lock step; ranks > 0 sit in Follow(). Rank 0 alone writes
-// checkpoints and publishes weights (all ranks hold the same weights). While idle, the leader
-// pings the followers so that their waiting broadcast never reaches the collective timeout.
+// (train a batch, checkpoint, export weights for a pull, stop) the leader broadcasts the
+// command and its payload over the collective, then every rank runs it in lock step; ranks > 0
+// sit in Follow(). Rank 0 alone writes checkpoints and publishes weights; under full sharding
+// every rank takes part in gathering them (one group at a time, streamed: no rank ever holds
+// a whole copy). While idle, the leader pings the followers so that their waiting broadcast
+// never reaches the collective timeout.
 #ifndef SEAMLESS_LEARNER_LEARNER_H_
 #define SEAMLESS_LEARNER_LEARNER_H_
 
@@ -22,6 +24,7 @@
 #include "learner/learner_config.h"
 #include "learner/rollout_batch.h"
 #include "learner/trainer.h"
+#include "core/tensors/dtype.h"
 #include "learner/weight_publisher.h"
 
 namespace seamless {
@@ -60,6 +63,15 @@ class Learner {
           std::map<std::string, std::string> extra_files);
   absl::Status Resume();
   absl::Status SendCommand(char kind, std::string payload);  // caller holds command_mu_
+  // Publishing and checkpointing after a step, run by every rank in the same order (the
+  // followers only take part in the gathers). Caller holds command_mu_ on the leader.
+  absl::Status AfterStep(const StepOutcome& outcome, StepOutcome* metrics_out);
+  absl::Status PublishCurrent(int64_t version);
+  absl::StatusOr<std::string> WriteCheckpoint(const std::string& root);
+  bool checkpoint_due(int64_t step) const {
+    return config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
+           step % config_.checkpoint_every == 0;
+  }
   void PingLoop();
 
   LearnerConfig config_;
@@ -67,6 +79,7 @@ class Learner {
   std::map<std::string, std::string> extra_files_;
   std::unique_ptr<GrpoTrainer> trainer_;
   std::unique_ptr<WeightPublisher> publisher_;
+  DType publish_dtype_ = DType::kF32;
   std::string resumed_from_;
   double last_checkpoint_s_ = 0;
 

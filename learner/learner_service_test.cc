@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "core/model/model_files.h"
@@ -116,6 +117,105 @@ TEST(LearnerTest, TwoRanksTrainInLockStep) {
   for (const auto& b : batches) ASSERT_TRUE((*alone)->TrainStep(b).ok());
   auto a = Params((*alone)->trainer().model()), b = Params(learners[0]->trainer().model());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].allclose(b[i], 1e-5, 1e-6));
+}
+
+// Rank 0's consolidated weights; every rank drains its cursor (full sharding gathers).
+std::vector<at::Tensor> Consolidated(std::vector<std::unique_ptr<Learner>>& learners) {
+  std::vector<std::vector<at::Tensor>> out(learners.size());
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < learners.size(); ++r) {
+    threads.emplace_back([&, r] {
+      auto cursor = learners[r]->trainer().OpenWeights();
+      for (size_t i = 0; i < cursor->entries().size(); ++i) {
+        auto t = cursor->Next();
+        ASSERT_TRUE(t.ok()) << t.status();
+        out[r].push_back(t->clone());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return out[0];
+}
+
+// `world` learner ranks over in-process Gloo that train `batches` (rank 0 leads).
+std::vector<std::unique_ptr<Learner>> TrainRanks(int world, const LearnerConfig& config,
+                                                 const std::vector<RolloutBatch>& batches,
+                                                 InProcessRendezvous& rendezvous,
+                                                 std::vector<std::unique_ptr<Collective>>& cs) {
+  cs.resize(world);
+  std::vector<std::unique_ptr<Learner>> learners(world);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) {
+    threads.emplace_back([&, r] {
+      auto c = rendezvous.Join(r, world);
+      ASSERT_TRUE(c.ok());
+      cs[r] = std::move(*c);
+      auto l = Learner::Create(TinyTestModel(), config, cs[r].get());
+      ASSERT_TRUE(l.ok()) << l.status();
+      learners[r] = std::move(*l);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<std::thread> followers;
+  for (int r = 1; r < world; ++r) {
+    followers.emplace_back([&, r] { EXPECT_TRUE(learners[r]->Follow().ok()); });
+  }
+  for (const auto& b : batches) {
+    auto outcome = learners[0]->TrainStep(b);
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+  }
+  EXPECT_TRUE(learners[0]->StopFollowers().ok());
+  for (auto& t : followers) t.join();
+  return learners;
+}
+
+// Full sharding: checkpoints are one consolidated model directory, written while every rank
+// gathers; 2 ranks resume them bitwise, 1 rank to float32 rounding.
+TEST(LearnerTest, FullyShardedRanksCheckpointAndResume) {
+  const std::vector<RolloutBatch> batches = Batches(4);
+  LearnerConfig config = Config();
+  config.trainer.sharding = "full";
+  std::vector<at::Tensor> straight;
+  {
+    InProcessRendezvous rv;
+    std::vector<std::unique_ptr<Collective>> cs;
+    auto learners = TrainRanks(2, config, batches, rv, cs);
+    straight = Consolidated(learners);
+  }
+  const std::string tmp = testing::TestTempDir();
+  const std::string dir = tmp + "/sharded";
+  config.checkpoint_dir = dir;
+  config.checkpoint_every = 2;
+  {
+    InProcessRendezvous rv;
+    std::vector<std::unique_ptr<Collective>> cs;
+    TrainRanks(2, config, {batches[0], batches[1]}, rv, cs);
+  }
+  auto loaded = LoadModelDir(dir + "/step_00000002");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const std::string copy = tmp + "/sharded_copy";
+  std::filesystem::copy(dir, copy, std::filesystem::copy_options::recursive);
+  {
+    InProcessRendezvous rv;
+    std::vector<std::unique_ptr<Collective>> cs;
+    auto learners = TrainRanks(2, config, {batches[2], batches[3]}, rv, cs);
+    EXPECT_EQ(learners[0]->resumed_from(), dir + "/step_00000002");
+    EXPECT_TRUE(Bitwise(Consolidated(learners), straight));
+  }
+  LearnerConfig one = config;
+  one.trainer.sharding = "none";
+  one.checkpoint_every = 0;
+  one.checkpoint_dir = copy;
+  auto single = SingleRankCollective();
+  auto alone = Learner::Create(TinyTestModel(), one, single.get());
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ((*alone)->trainer().step(), 2);
+  for (int i = 2; i < 4; ++i) ASSERT_TRUE((*alone)->TrainStep(batches[i]).ok());
+  std::vector<std::unique_ptr<Learner>> just_one;
+  just_one.push_back(std::move(*alone));
+  const std::vector<at::Tensor> a = Consolidated(just_one);  // name order, as `straight`
+  ASSERT_EQ(a.size(), straight.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].allclose(straight[i], 1e-5, 1e-6));
 }
 
 TEST(LearnerServiceTest, TrainStepGetWeightsAndCheckpointOverGrpc) {
