@@ -212,17 +212,19 @@ void RolloutEngine::RunLoader() {
       to_prepare_.pop_front();
     }
     const auto start = std::chrono::steady_clock::now();
+    auto buffers = std::make_shared<RawTensorMap>(std::move(job.tensors));
     absl::StatusOr<PreparedWeights> prepared =
-        PrepareInPlace(batcher_->model(), std::make_shared<RawTensorMap>(std::move(job.tensors)),
-                       absl::StrCat("weights version ", job.version));
+        PrepareInPlace(batcher_->model(), buffers, absl::StrCat("weights version ", job.version));
     if (!prepared.ok()) {
+      KeepSpare(std::move(buffers));
       --loading_;
       SLOG(WARNING) << "rejected weights version " << job.version << ": " << prepared.status();
       job.done(prepared.status(), -1);
       continue;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    weights_.push_back({std::make_shared<PreparedWeights>(std::move(*prepared)), job.version,
+    weights_.push_back({std::make_shared<PreparedWeights>(std::move(*prepared)),
+                        std::move(buffers), job.version,
                         [this, start, done = std::move(job.done)](absl::Status status, int64_t v) {
                           if (metrics_) {
                             metrics_->weight_load->Observe(std::chrono::duration<double>(
@@ -233,6 +235,20 @@ void RolloutEngine::RunLoader() {
                         }});
     wake_.notify_one();
   }
+}
+
+void RolloutEngine::KeepSpare(std::shared_ptr<RawTensorMap> buffers) {
+  // Only once nothing else points into them (views on an accelerator copy do not).
+  if (!buffers || buffers.use_count() != 1) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  spare_weights_ = std::move(*buffers);
+}
+
+RawTensorMap RolloutEngine::TakeSpareWeights() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RawTensorMap out = std::move(spare_weights_);
+  spare_weights_.clear();
+  return out;
 }
 
 AbortCounts RolloutEngine::AbortAndWait(AbortSpec spec) {
@@ -383,7 +399,11 @@ void RolloutEngine::Run() {
     PublishStats();
     Deliver(out);
     for (auto& [done, counts] : abort_results) done(counts);
-    for (PendingWeights& w : weights) w.done(absl::OkStatus(), w.version);
+    for (PendingWeights& w : weights) {
+      w.weights.reset();  // the views; then the bytes can be reused
+      KeepSpare(std::move(w.buffers));
+      w.done(absl::OkStatus(), w.version);
+    }
   }
 }
 

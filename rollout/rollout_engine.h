@@ -64,6 +64,10 @@ class RolloutEngine {
   // rejected with the old version still serving.
   void LoadWeights(RawTensorMap tensors, int64_t version, WeightsCallback done);
 
+  // The buffers of the last weight set applied (or rejected), for the next stream to assemble
+  // into (WeightAssembler::Reuse); empty if there are none. The engine keeps one such set.
+  RawTensorMap TakeSpareWeights();
+
   // Blocking conveniences for tests and benchmarks.
   AbortCounts AbortAndWait(AbortSpec spec);
   absl::Status LoadWeightsAndWait(RawTensorMap tensors, int64_t version);
@@ -84,7 +88,8 @@ class RolloutEngine {
     WeightsCallback done;
   };
   struct PendingWeights {
-    std::shared_ptr<PreparedWeights> weights;
+    std::shared_ptr<PreparedWeights> weights;  // views of `buffers`
+    std::shared_ptr<RawTensorMap> buffers;     // the received bytes
     int64_t version;
     WeightsCallback done;
   };
@@ -95,6 +100,7 @@ class RolloutEngine {
   void RunLoader();
   void Deliver(std::vector<RolloutSample>& samples);
   void PublishStats();
+  void KeepSpare(std::shared_ptr<RawTensorMap> buffers);
 
   std::unique_ptr<ContinuousBatcher> batcher_;  // engine thread only (after construction)
   const int64_t max_queued_;
@@ -113,6 +119,7 @@ class RolloutEngine {
 
   std::condition_variable wake_loader_;
   std::deque<UnpreparedWeights> to_prepare_;                 // guarded by mu_
+  RawTensorMap spare_weights_;                               // guarded by mu_
   std::atomic<int> loading_{0};                              // weight sets not yet serving
   std::chrono::steady_clock::time_point started_;
   double idle_seconds_ = 0;                                  // engine thread

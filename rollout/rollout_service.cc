@@ -157,6 +157,7 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
                      LoadWeightsResponse* response)
       : engine_(engine), service_(service), response_(response) {
     service_->WeightsLoading(true);
+    assembler_.Reuse(engine_->TakeSpareWeights());  // the last version's buffers, if free
     StartRead(&message_);
   }
 

@@ -4,6 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/init.h>
 
+#include "core/model/row_linear.h"
+
 namespace seamless {
 
 MimoBackboneImpl::MimoBackboneImpl(const ModelConfig& c) {
@@ -82,8 +84,8 @@ at::Tensor MimoModelImpl::Hidden(const at::Tensor& input_ids) {
 }
 
 at::Tensor MimoModelImpl::Logits(const at::Tensor& hidden) {
-  if (lm_head) return lm_head(hidden);
-  return at::matmul(hidden, model->embed_tokens->weight.t());
+  // InferenceLinear: at::linear, or at decode time a pass at memory speed (row_linear.h).
+  return InferenceLinear(hidden, lm_head ? lm_head->weight : model->embed_tokens->weight);
 }
 
 at::Tensor MimoModelImpl::RunMtp(int64_t k, const at::Tensor& hidden, const at::Tensor& next_ids,

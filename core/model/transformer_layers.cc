@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "core/model/kv_cache.h"
+#include "core/model/row_linear.h"
 
 namespace seamless {
 namespace {
@@ -97,12 +98,13 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
   // three passes over the activations, and autograd flows through the cat.
   const int64_t q_width = heads_ * head_dim_, kv_width = kv_heads_ * head_dim_;
   at::Tensor qkv =
-      at::linear(x, qkv_weight_.Get({q_proj->weight, k_proj->weight, v_proj->weight}),
-                 qkv_bias_.Get({q_proj->bias, k_proj->bias, v_proj->bias}));
+      InferenceLinear(x, qkv_weight_.Get({q_proj->weight, k_proj->weight, v_proj->weight}),
+                      qkv_bias_.Get({q_proj->bias, k_proj->bias, v_proj->bias}));
   if (ctx.cache != nullptr && len <= kCachedAttentionMaxQueries && x.device().is_cpu() &&
       !TrainingNumerics() && x.scalar_type() == at::kFloat) {
     // Decode and MTP verification on CPUs: see cached_attention.h.
-    return o_proj(CachedAttentionStep(qkv, ctx, cache_layer_, heads_, kv_heads_));
+    return InferenceLinear(CachedAttentionStep(qkv, ctx, cache_layer_, heads_, kv_heads_),
+                           o_proj->weight);
   }
   at::Tensor q = qkv.narrow(-1, 0, q_width).view({batch, len, heads_, head_dim_}).transpose(1, 2);
   at::Tensor k =
@@ -140,7 +142,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
     out = Attend(q, k, v, ctx.Mask());
   }
   out = out.transpose(1, 2).reshape({batch, len, heads_ * head_dim_});
-  return o_proj(out);
+  return InferenceLinear(out, o_proj->weight);
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c) {
@@ -151,12 +153,13 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
   // gate and up in one GEMM (see AttentionImpl::forward).
-  at::Tensor gate_up = at::linear(x, gate_up_weight_.Get({gate_proj->weight, up_proj->weight}));
+  at::Tensor gate_up =
+      InferenceLinear(x, gate_up_weight_.Get({gate_proj->weight, up_proj->weight}));
   const int64_t width = gate_proj->weight.size(0);
   at::Tensor gate = gate_up.narrow(-1, 0, width), up = gate_up.narrow(-1, width, width);
   if (TrainingNumerics()) return down_proj(at::silu(gate) * up);
   // Inference: no temporaries; down_proj reads the strided half in place (lda = 2 * width).
-  return down_proj(at::silu_(gate).mul_(up));
+  return InferenceLinear(at::silu_(gate).mul_(up), down_proj->weight);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int64_t cache_layer) {

@@ -21,18 +21,9 @@ inline uint64_t Load64(const char* p) {
   std::memcpy(&v, p, 8);
   return v;
 }
-inline uint32_t Load32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 inline uint64_t Round(uint64_t acc, uint64_t input) {
   acc += input * kP2;
   return Rotl(acc, 31) * kP1;
-}
-inline uint64_t MergeRound(uint64_t acc, uint64_t v) {
-  acc ^= Round(0, v);
-  return acc * kP1 + kP4;
 }
 
 absl::Status Bad(const std::string& why) {
@@ -42,35 +33,31 @@ absl::Status Bad(const std::string& why) {
 }  // namespace
 
 uint64_t Hash64(absl::string_view bytes, uint64_t seed) {
+  // Four lanes of Fletcher sums over 64-bit words: adds only, no carried multiply, so it runs
+  // at memory speed (the compiler vectorises the lanes).
+  uint64_t a[4] = {seed, seed ^ kP1, seed ^ kP2, seed ^ kP3};
+  uint64_t b[4] = {kP4, kP4, kP4, kP4};
   const char* p = bytes.data();
   const size_t len = bytes.size();
-  const char* const end = p + len;
-  uint64_t h;
-  if (len >= 32) {
-    uint64_t v1 = seed + kP1 + kP2, v2 = seed + kP2, v3 = seed, v4 = seed - kP1;
-    const char* const limit = end - 32;
-    do {
-      v1 = Round(v1, Load64(p));
-      v2 = Round(v2, Load64(p + 8));
-      v3 = Round(v3, Load64(p + 16));
-      v4 = Round(v4, Load64(p + 24));
-      p += 32;
-    } while (p <= limit);
-    h = Rotl(v1, 1) + Rotl(v2, 7) + Rotl(v3, 12) + Rotl(v4, 18);
-    h = MergeRound(h, v1);
-    h = MergeRound(h, v2);
-    h = MergeRound(h, v3);
-    h = MergeRound(h, v4);
-  } else {
-    h = seed + kP5;
+  const char* const stripes_end = p + (len & ~size_t(31));
+  for (; p < stripes_end; p += 32) {
+    for (int j = 0; j < 4; ++j) {
+      a[j] += Load64(p + 8 * j);
+      b[j] += a[j];
+    }
   }
-  h += len;
-  for (; p + 8 <= end; p += 8) h = Rotl(h ^ Round(0, Load64(p)), 27) * kP1 + kP4;
-  if (p + 4 <= end) {
-    h = Rotl(h ^ (uint64_t(Load32(p)) * kP1), 23) * kP2 + kP3;
-    p += 4;
+  // The last 0..31 bytes as zero-padded words (the length, mixed in below, tells them apart).
+  char tail[32] = {};
+  std::memcpy(tail, p, size_t(bytes.data() + len - p));
+  for (int j = 0; j < 4; ++j) {
+    a[j] += Load64(tail + 8 * j);
+    b[j] += a[j];
   }
-  for (; p < end; ++p) h = Rotl(h ^ (uint64_t(static_cast<unsigned char>(*p)) * kP5), 11) * kP1;
+  uint64_t h = seed + kP5 + len;
+  for (int j = 0; j < 4; ++j) {
+    h = Rotl(h ^ Round(0, a[j]), 27) * kP1 + kP4;
+    h = Rotl(h ^ Round(0, b[j]), 31) * kP2 + kP3;
+  }
   h ^= h >> 33;
   h *= kP2;
   h ^= h >> 29;
@@ -180,6 +167,12 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
         // Reserve the tensor's bytes once (no growth by repeated appends), within what the
         // begin message announced for the whole stream.
         const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
+        auto old = spare_.find(c.name());
+        if (old != spare_.end()) {
+          t.data = std::move(old->second.data);
+          t.data.clear();  // keeps the capacity
+          spare_.erase(old);
+        }
         if (want <= begin_.total_bytes() - std::min(bytes_, begin_.total_bytes())) {
           try {
             t.data.reserve(want);
@@ -232,6 +225,7 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
         }
       }
       ended_ = true;
+      spare_.clear();
       return absl::OkStatus();
     }
     case WeightsMessage::PART_NOT_SET:

@@ -8,7 +8,7 @@
 // 0; only the end message carries the checksum. The receiver checks nothing but the version of
 // the begin message: the end message's version, tensor count, total bytes and checksum are
 // what it compares with what arrived (begin's total bytes only bounds how much it reserves).
-// The checksum chains Hash64 (XXH64) over the stream in order:
+// The checksum chains Hash64 over the stream in order:
 //   c = 0;  for each tensor: c = Hash64(name, c);  for each of its chunks: c = Hash64(data, c)
 // so both sides hash exactly the chunks they send and receive, at memory speed, as they pass.
 //
@@ -32,8 +32,12 @@ namespace seamless {
 
 constexpr size_t kMaxChunkBytes = 1 << 20;
 
-// XXH64 (Yann Collet's xxHash, 64-bit variant) of `bytes` with `seed`: four independent
-// 64-bit multiply-rotate lanes over 32-byte stripes, so it runs at memory speed.
+// A 64-bit checksum of `bytes` chained from `seed`, word at a time at memory speed: 64-bit
+// little-endian words go round-robin into four lanes, each keeping Fletcher's two sums
+// (a += word; b += a: any changed word changes a, any moved word changes b); the tail is one
+// zero-padded word per lane; the eight sums, the seed and the length are then mixed and
+// avalanched with xxHash64's constants. Detects corruption, truncation and reordering; it is
+// not meant to resist a forger.
 uint64_t Hash64(absl::string_view bytes, uint64_t seed = 0);
 
 // Receives the stream's messages in order; it may move from the message. An error stops the
@@ -52,6 +56,10 @@ absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const W
 
 class WeightAssembler {
  public:
+  // Buffers of an earlier stream to assemble into: a tensor of the same name takes over its
+  // old bytes' capacity, so a receiver of version after version reuses memory it has already
+  // touched instead of faulting in fresh pages. Call before the first Add.
+  void Reuse(RawTensorMap spare) { spare_ = std::move(spare); }
   // Feeds the next message. An error means the stream is unusable.
   absl::Status Add(const WeightsMessage& message);
   // The tensors, once the end message has arrived and every check passed. Each tensor's
@@ -64,6 +72,7 @@ class WeightAssembler {
   int64_t version_ = -1;
   WeightStreamInfo begin_;
   RawTensorMap tensors_;
+  RawTensorMap spare_;   // Reuse()
   std::string current_;  // tensor receiving chunks
   uint64_t bytes_ = 0;
   uint64_t checksum_ = 0;

@@ -107,12 +107,30 @@ TEST(WeightStreamTest, SendErrorsStopTheStream) {
   EXPECT_EQ(sent, 3);
 }
 
-TEST(WeightStreamTest, Hash64IsXxh64) {
-  EXPECT_EQ(Hash64(""), 0xEF46DB3751D8E999ull);
-  EXPECT_EQ(Hash64("a"), 0xD24EC4F1A98C6E5Bull);
-  EXPECT_EQ(Hash64("abc"), 0x44BC2CF5AD770999ull);
-  EXPECT_EQ(Hash64("Nobody inspects the spammish repetition"), 0xFBCEA83C8A378BF1ull);
-  EXPECT_EQ(Hash64("xxhash", 20141025), 0xB559B98D844E0635ull);
+TEST(WeightStreamTest, Hash64SeesEveryChangedMovedOrMissingByte) {
+  std::mt19937 rng(5);
+  std::string data(1000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  const uint64_t h = Hash64(data, 7);
+  EXPECT_EQ(Hash64(data, 7), h);
+  EXPECT_NE(Hash64(data, 8), h) << "the seed chains chunks";
+  for (size_t i : {0u, 7u, 8u, 31u, 32u, 500u, 990u, 999u}) {
+    for (int bit : {0, 7}) {
+      std::string flipped = data;
+      flipped[i] ^= char(1 << bit);
+      EXPECT_NE(Hash64(flipped, 7), h) << "byte " << i << " bit " << bit;
+    }
+  }
+  std::string moved = data;
+  std::swap(moved[0], moved[40]);  // two words of the same lane
+  if (moved != data) EXPECT_NE(Hash64(moved, 7), h);
+  std::string words = data;
+  std::swap_ranges(words.begin(), words.begin() + 8, words.begin() + 32);  // whole words
+  if (words != data) EXPECT_NE(Hash64(words, 7), h);
+  for (size_t n : {999u, 992u, 968u, 1u, 0u}) {
+    EXPECT_NE(Hash64(absl::string_view(data).substr(0, n), 7), h) << n << " bytes";
+  }
+  EXPECT_NE(Hash64(std::string(8, '\0')), Hash64(std::string(16, '\0'))) << "zero tails";
 }
 
 TEST(WeightStreamTest, TheChecksumComesOnlyWithTheEnd) {
