@@ -1,8 +1,13 @@
 // seamless bench learner: GRPO training throughput on the default model (tokens/s and FLOP/s
 // against the matmul ceiling measured in the same run), the 2-rank Gloo all-reduce of a
 // gradient as a share of the step, checkpoint save/load times, and weight publishing over
-// loopback gRPC against a plain copy of the same bytes. Readable lines, then one JSON line.
+// loopback gRPC to a real rollout worker (stream + apply, bf16) against a plain loopback TCP copy
+// of the same bytes. Readable lines, then one JSON line.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +27,10 @@
 #include "learner/collective.h"
 #include "learner/trainer.h"
 #include "learner/weight_publisher.h"
+#include "core/model/model_loading.h"
+#include "rollout/continuous_batcher.h"
+#include "rollout/rollout_engine.h"
+#include "rollout/rollout_service.h"
 #include "nlohmann/json.hpp"
 #include "proto/rollout.grpc.pb.h"
 #include "tools/bench_util.h"
@@ -30,24 +39,6 @@
 
 namespace seamless {
 namespace {
-
-// A rollout worker's receiving side without a model: assemble and verify the stream.
-class SinkWorker final : public RolloutService::Service {
- public:
-  grpc::Status LoadWeights(grpc::ServerContext*, grpc::ServerReader<WeightsMessage>* reader,
-                           LoadWeightsResponse* response) override {
-    WeightAssembler assembler;
-    WeightsMessage m;
-    while (reader->Read(&m)) {
-      absl::Status s = assembler.Add(m);
-      if (!s.ok()) return ToGrpcStatus(s);
-    }
-    auto done = assembler.Finish();
-    if (!done.ok()) return ToGrpcStatus(done.status());
-    response->set_version(assembler.version());
-    return grpc::Status::OK;
-  }
-};
 
 RolloutBatch SyntheticBatch(const ModelConfig& c, int64_t groups, int64_t group_size,
                             int64_t prompt_len, int64_t response_len) {
@@ -73,11 +64,124 @@ RolloutBatch SyntheticBatch(const ModelConfig& c, int64_t groups, int64_t group_
   return batch;
 }
 
+// --- Weight publishing at size: publish + apply vs a plain loopback copy -------------------
+
+// Best seconds of `rounds` copies of `bytes` bytes over a TCP socket on 127.0.0.1 between two
+// threads: the sender sends a buffer of that size, the receiver receives all of it into another.
+absl::StatusOr<double> LoopbackCopySeconds(uint64_t bytes, int64_t rounds) {
+  std::string src(bytes, '\1'), dst(bytes, '\0');
+  double best = 1e30;
+  for (int64_t r = 0; r < rounds; ++r) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (listener < 0) return absl::InternalError("socket() failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listener, 1) != 0 ||
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ::close(listener);
+      return absl::InternalError("binding a loopback socket failed");
+    }
+    const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(client);
+      ::close(listener);
+      return absl::InternalError("connecting over loopback failed");
+    }
+    const int server = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+    bool ok = server >= 0;
+    const auto start = std::chrono::steady_clock::now();
+    std::thread sender([&] {
+      for (uint64_t at = 0; ok && at < bytes;) {
+        const ssize_t n = ::send(client, src.data() + at, std::min<uint64_t>(bytes - at, 1 << 22), 0);
+        if (n <= 0) return;
+        at += uint64_t(n);
+      }
+    });
+    uint64_t got = 0;
+    while (ok && got < bytes) {
+      const ssize_t n = ::recv(server, &dst[got], bytes - got, 0);
+      if (n <= 0) break;
+      got += uint64_t(n);
+    }
+    const double s = SecondsSince(start);
+    ::shutdown(client, SHUT_RDWR);
+    sender.join();
+    ::close(client);
+    if (server >= 0) ::close(server);
+    if (got != bytes) return absl::InternalError("the loopback copy came up short");
+    best = std::min(best, s);
+  }
+  return best;
+}
+
+struct PublishMeasurement {
+  double publish_s = 1e30;  // best Publish: stream + the worker's apply
+  double copy_s = 0;        // best plain loopback copy of publish_bytes
+  uint64_t bytes = 0;
+};
+
+// A real rollout worker (engine + RolloutService on loopback, its own copy of the model)
+// receiving publishes of `model`'s parameters in `dtype` and applying them, against a plain
+// loopback copy of the same number of bytes.
+absl::StatusOr<PublishMeasurement> MeasurePublish(MimoModel& model, DType dtype,
+                                                  int64_t rounds) {
+  MimoModel worker_model(model->config());
+  EngineOptions eo;
+  eo.max_running = 1;
+  eo.max_len = 64;
+  ASSIGN_OR_RETURN(auto batcher, ContinuousBatcher::Create(worker_model, eo, /*eos_id=*/0));
+  std::unique_ptr<RolloutEngine> engine = RolloutEngine::Start(std::move(batcher), nullptr);
+  RolloutGrpcService service(engine.get(), nullptr);
+  ASSIGN_OR_RETURN(auto server, GrpcServer::Start("127.0.0.1:0", {&service}));
+
+  WeightPublisher::Options po;
+  po.workers = {"127.0.0.1:" + std::to_string(server->port())};
+  po.dtype = dtype;
+  int64_t version = 0;
+  WeightPublisher publisher(po);
+  publisher.SetSourceOpener([&]() -> absl::StatusOr<VersionedSource> {
+    return VersionedSource{std::make_unique<ParameterWeightSource>(model, dtype), version};
+  });
+  PublishMeasurement m;
+  for (int64_t r = 0; r < rounds; ++r) {
+    version = r + 1;
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(publisher.Publish(model, version));
+    m.publish_s = std::min(m.publish_s, SecondsSince(start));
+    m.bytes = publisher.last_stats().bytes;
+  }
+  if (engine->Status().weight_version != version) {
+    return absl::InternalError("the worker does not serve the published version");
+  }
+  server->Shutdown();
+  engine.reset();
+  ASSIGN_OR_RETURN(m.copy_s, LoopbackCopySeconds(m.bytes, 3));
+  return m;
+}
+
+void PrintPublish(const PublishMeasurement& m, const std::string& dtype) {
+  std::printf("publish %.1f MB %s + apply:        %8.4f s; loopback copy %.4f s (%.2fx)\n",
+              double(m.bytes) / 1e6, dtype.c_str(), m.publish_s, m.copy_s,
+              m.publish_s / m.copy_s);
+}
+
+void AddPublishJson(const PublishMeasurement& m, nlohmann::json* out) {
+  (*out)["publish_s"] = m.publish_s;
+  (*out)["copy_s"] = m.copy_s;
+  (*out)["publish_bytes"] = m.bytes;
+  (*out)["publish_vs_copy"] = m.publish_s / m.copy_s;
+}
+
 }  // namespace
 
 absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   int64_t groups = 8, group_size = 4, prompt_len = 64, response_len = 192, micro = 8, rounds = 3;
-  std::string scratch = "/tmp/seamless-bench-learner";
+  std::string scratch = "/tmp/seamless-bench-learner", model_name = "default", publish_dtype = "BF16";
+  bool publish_only = false;
   FlagSet flags("seamless bench learner [flags]",
                 "GRPO training on the default model (CPU, fp32): training tokens/s and FLOP/s as\n"
                 "a share of the fp32 matmul ceiling (train FLOPs = 3 x forward), the 2-rank Gloo\n"
@@ -90,9 +194,24 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   flags.AddInt("micro-batch-size", &micro, "Sequences per forward/backward");
   flags.AddInt("rounds", &rounds, "Timed rounds (best is reported)");
   flags.AddString("scratch", &scratch, "Directory for the checkpoint measurement");
+  flags.AddString("model", &model_name, "Hugging Face model directory or 'default'");
+  flags.AddString("publish-dtype", &publish_dtype, "Wire dtype of the publish measurement");
+  flags.AddBool("publish-only", &publish_only,
+                "Measure only publishing (a real model's training step is slow on a CPU)");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
 
-  MimoModel model = CreateDefaultModel(0);
+  ASSIGN_OR_RETURN(LoadedModel loaded_model, LoadModelOrDefault(model_name));
+  MimoModel model = loaded_model.model;
+  auto wire = ParseDType(publish_dtype);
+  if (!wire) return absl::InvalidArgumentError("--publish-dtype: " + publish_dtype);
+  if (publish_only) {
+    ASSIGN_OR_RETURN(PublishMeasurement pm, MeasurePublish(model, *wire, rounds));
+    PrintPublish(pm, publish_dtype);
+    nlohmann::json out = {{"bench", "learner"}, {"parameters", model->config().ParameterCount()}};
+    AddPublishJson(pm, &out);
+    std::printf("%s\n", out.dump().c_str());
+    return absl::OkStatus();
+  }
   const ModelConfig config = model->config();
   RolloutBatch batch = SyntheticBatch(config, groups, group_size, prompt_len, response_len);
   const int64_t sequences = groups * group_size, seq_len = prompt_len + response_len;
@@ -172,25 +291,10 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   const double load_s = SecondsSince(start);
   std::printf("checkpoint save / load:            %8.4f s / %.4f s\n", save_s, load_s);
 
-  // 4. Publishing over loopback gRPC vs copying the same bytes.
-  SinkWorker sink;
-  ASSIGN_OR_RETURN(auto server, GrpcServer::Start("127.0.0.1:0", {&sink}));
-  WeightPublisher::Options po;
-  po.workers = {"127.0.0.1:" + std::to_string(server->port())};
-  WeightPublisher publisher(po);
-  double publish_s = 1e30, copy_s = 1e30;
-  uint64_t bytes = 0;
-  for (int64_t r = 0; r < rounds; ++r) {
-    start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(publisher.Publish(trainer->model(), r + 1));
-    publish_s = std::min(publish_s, SecondsSince(start));
-    bytes = publisher.last_stats().bytes;
-    start = std::chrono::steady_clock::now();
-    RawTensorMap copy = weights;  // every tensor's bytes, copied once
-    copy_s = std::min(copy_s, SecondsSince(start));
-  }
-  std::printf("publish %.1f MB (export + gRPC):   %8.4f s; plain copy %.4f s (%.1fx)\n",
-              double(bytes) / 1e6, publish_s, copy_s, publish_s / copy_s);
+  // 4. Publishing to a real rollout worker over loopback gRPC (and its apply) vs a plain
+  //    loopback copy of the same bytes.
+  ASSIGN_OR_RETURN(PublishMeasurement pm, MeasurePublish(trainer->model(), *wire, rounds));
+  PrintPublish(pm, publish_dtype);
 
   nlohmann::json out = {{"bench", "learner"},
                         {"sequences", sequences},
@@ -203,11 +307,8 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
                         {"gloo_allreduce_s", allreduce_s},
                         {"gloo_allreduce_share_2rank", allreduce_share},
                         {"checkpoint_save_s", save_s},
-                        {"checkpoint_load_s", load_s},
-                        {"publish_s", publish_s},
-                        {"publish_bytes", bytes},
-                        {"plain_copy_s", copy_s},
-                        {"publish_vs_copy", publish_s / copy_s}};
+                        {"checkpoint_load_s", load_s}};
+  AddPublishJson(pm, &out);
   std::printf("%s\n", out.dump().c_str());
   return absl::OkStatus();
 }
