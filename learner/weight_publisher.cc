@@ -54,14 +54,16 @@ class FanOut {
     bool dropped = false;  // cancelled for stalling
   };
 
-  FanOut(const std::vector<std::string>& addresses, int64_t version,
+  FanOut(const std::vector<std::string>& addresses,
+         const std::vector<std::shared_ptr<grpc::Channel>>& channels, int64_t version,
          const WeightPublisher::Options& options)
       : version_(version), options_(options) {
     const auto deadline = std::chrono::system_clock::now() +
                           std::chrono::milliseconds(int64_t(options.timeout_s * 1000));
-    for (const std::string& address : addresses) {
+    for (size_t i = 0; i < addresses.size(); ++i) {
       auto w = std::make_unique<Worker>();
-      w->address = address;
+      w->address = addresses[i];
+      w->channel = channels[i];
       w->context.set_deadline(deadline);
       w->progress = Clock::now();
       workers_.push_back(std::move(w));
@@ -149,6 +151,7 @@ class FanOut {
  private:
   struct Worker {
     std::string address;
+    std::shared_ptr<grpc::Channel> channel;
     grpc::ClientContext context;
     LoadWeightsResponse response;
     size_t next = 0;            // guarded by mu_: messages written
@@ -203,7 +206,7 @@ class FanOut {
   }
 
   void Run(Worker& w) {
-    auto stub = RolloutService::NewStub(MakeChannel(w.address));
+    auto stub = RolloutService::NewStub(w.channel);
     std::unique_ptr<grpc::ClientWriter<WeightsMessage>> writer(
         stub->LoadWeights(&w.context, &w.response));
     bool wrote_all = false, write_failed = false;
@@ -269,13 +272,14 @@ struct PushOutcome {
   absl::Status source;  // the source's own error (not the workers')
 };
 
-// Reads `source` once and streams it to every address.
+// Reads `source` once and streams it to every address (over `channels`, one each).
 PushOutcome PushToAll(WeightSource& source, int64_t version,
                       const std::vector<std::string>& addresses,
+                      const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                       const WeightPublisher::Options& options) {
   PushOutcome out;
   if (addresses.empty()) return out;
-  FanOut fan(addresses, version, options);
+  FanOut fan(addresses, channels, version, options);
   absl::Status streamed = StreamWeights(
       source, version, [&](WeightsMessage&& m) { return fan.Send(std::move(m)); });
   if (!streamed.ok()) fan.Abort();
@@ -301,6 +305,9 @@ struct WeightPublisher::Counters {
 
 WeightPublisher::WeightPublisher(Options options) : options_(std::move(options)) {
   if (options_.metrics) counters_ = std::make_unique<Counters>(options_.metrics);
+  // One channel per worker for the publisher's life: gRPC reconnects it when a worker
+  // restarts, and a push does not pay for a new connection.
+  for (const std::string& address : options_.workers) channels_.push_back(MakeChannel(address));
   if (!options_.workers.empty()) catchup_ = std::thread([this] { CatchUpLoop(); });
 }
 
@@ -345,6 +352,7 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
   stats.bytes = TotalBytes(source.specs());
   std::vector<size_t> targets;
   std::vector<std::string> addresses;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
   {
     std::lock_guard<std::mutex> lock(mu_);
     latest_version_ = version;
@@ -352,13 +360,14 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
       if (behind_.count(i)) continue;
       targets.push_back(i);
       addresses.push_back(options_.workers[i]);
+      channels.push_back(channels_[i]);
     }
     stats.workers_behind = static_cast<int>(behind_.size());
   }
   cv_.notify_all();
 
   const auto start = Clock::now();
-  PushOutcome pushed = PushToAll(source, version, addresses, options_);
+  PushOutcome pushed = PushToAll(source, version, addresses, channels, options_);
   stats.push_s = SecondsSince(start);
   stats.wait_s = pushed.wait_s;
   std::vector<std::string> failures;
@@ -483,7 +492,7 @@ void WeightPublisher::CatchUpLoop() {
     for (size_t i : behind) {
       const std::string& address = options_.workers[i];
       // A cheap probe first: a worker that is down or hung costs no source (no owner's lock).
-      auto stub = RolloutService::NewStub(MakeChannel(address));
+      auto stub = RolloutService::NewStub(channels_[i]);
       grpc::ClientContext probe;
       probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
       RolloutStatus status;
@@ -501,7 +510,8 @@ void WeightPublisher::CatchUpLoop() {
       }
       absl::Status result;
       if (status.policy_version() != source->version) {
-        PushOutcome pushed = PushToAll(*source->source, source->version, {address}, options_);
+        PushOutcome pushed =
+            PushToAll(*source->source, source->version, {address}, {channels_[i]}, options_);
         result = !pushed.source.ok() ? pushed.source : pushed.results[0].status;
       }
       const int64_t version = source->version;
@@ -577,7 +587,7 @@ absl::Status PushWeights(const std::string& address, const RawTensorMap& weights
   options.timeout_s = timeout_s;
   options.stall_timeout_s = timeout_s;
   RawTensorMapSource source(weights);
-  PushOutcome pushed = PushToAll(source, version, {address}, options);
+  PushOutcome pushed = PushToAll(source, version, {address}, {MakeChannel(address)}, options);
   if (!pushed.source.ok()) return pushed.source;
   return pushed.results[0].status;
 }

@@ -56,6 +56,10 @@
 #include "core/tensors/weight_source.h"
 #include "learner/collective.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
 namespace seamless {
 
 struct PublishStats {
@@ -127,6 +131,7 @@ class WeightPublisher {
   void CatchUpLoop();
 
   const Options options_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;  // one per worker; immutable
   std::unique_ptr<Counters> counters_;
   mutable std::mutex mu_;
   std::condition_variable cv_;                  // version changes, stop
