@@ -82,9 +82,11 @@ ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& optio
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device_);
   const int64_t context = max_len_ + 2;
   KvCache::Paging paging;
-  paging.tokens = options.kv_cache_tokens > 0
-                      ? options.kv_cache_tokens
-                      : options.max_running * std::min<int64_t>(context, 4096);
+  // The default (engine_options.h): 4k tokens a slot, and at least one whole context.
+  paging.tokens =
+      options.kv_cache_tokens > 0
+          ? options.kv_cache_tokens
+          : std::max(context, options.max_running * std::min<int64_t>(context, 4096));
   paging.block_tokens = options.kv_block_tokens;
   paging.mtp_groups = speculative_ ? 1 : 0;  // decoding uses MTP layer 0 only
   cache_ = std::make_unique<KvCache>(config, options.max_running, context, paging, f32);

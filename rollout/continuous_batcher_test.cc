@@ -476,6 +476,20 @@ TEST(ContinuousBatcherTest, APromptLargerThanThePoolIsAnErrorNamingTheSizes) {
   EXPECT_THAT(refused.status().message(), HasSubstr("too few tokens"));
 }
 
+// The default pool: 4k tokens a slot past 4k-token contexts, and always one whole context.
+TEST(ContinuousBatcherTest, TheDefaultPoolHolds4kTokensASlotAndOneWholeContext) {
+  ModelConfig config = TinyTestConfig();
+  config.max_position_embeddings = 10002;  // max_len 10000
+  MimoModel model = TinyTestModel(config);
+  auto two = MakePagedBatcher(model, 2, "off", 0, 16);
+  EXPECT_EQ(two->max_len(), 10000);
+  EXPECT_EQ(two->kv_blocks_total(), 10002 / 16 + 1) << "one whole context";
+  auto four = MakePagedBatcher(model, 4, "off", 0, 16);
+  EXPECT_EQ(four->max_len(), 10000);
+  EXPECT_EQ(four->kv_blocks_total(), 4 * 4096 / 16);
+  EXPECT_EQ(four->kv_cache_bytes(), 2 * 2 * 1024 * 16 * 2 * 8 * 4) << "2 layers, no MTP pool";
+}
+
 // Siblings hold the prompt's full blocks once; each copies only the block it writes into.
 TEST(ContinuousBatcherTest, SiblingsShareThePromptsBlocks) {
   MimoModel model = TinyTestModel();

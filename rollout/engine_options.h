@@ -18,11 +18,12 @@ struct EngineOptions {
   bool continuous = true;            // false: static batching, refill only when all finished
   bool share_prefill = true;         // a group's samples reuse one prompt prefill
   // KV cache pool in tokens, shared by the running sequences (every layer holds this many).
-  // 0: max_running x min(max_len + 2, 4096). Up to 4k-token contexts that is what the old
-  // per-slot cache held, so nothing changes; past that, a full context per slot is rarely used
-  // (RL answers are mostly far shorter than the limit, and a long one takes blocks that short
-  // ones left free), and 64 slots of a 32k context would be 2M tokens (48 GiB for a 0.5B
-  // model in fp32) instead of 256k (6 GiB).
+  // 0: max_running x min(max_len + 2, 4096), and at least one whole context (max_len + 2).
+  // Up to 4k-token contexts that is what a cache of max_running full contexts held, so
+  // nothing changes; past that, a full context per slot is rarely used (RL answers are mostly
+  // far shorter than the limit, and a long one takes blocks that short ones left free), and
+  // 64 slots of a 32k context would be 2M tokens (50 GiB for the 0.5B MiMo shape in fp32)
+  // instead of 256k (6.25 GiB). A sequence never outgrows the pool: max_len is capped to it.
   int64_t kv_cache_tokens = 0;
   int64_t kv_block_tokens = 16;      // tokens per KV cache block (the unit sequences grow by)
 
@@ -41,7 +42,7 @@ struct EngineOptions {
       "Samples of a group reuse the prompt's prefill (false: prefill each, for comparison)");
     v("kv_cache_tokens", kv_cache_tokens,
       "KV cache pool in tokens shared by all sequences (paged in blocks); 0: max_running x "
-      "min(max_len + 2, 4096)");
+      "min(max_len + 2, 4096), at least max_len + 2");
     v("kv_block_tokens", kv_block_tokens, "Tokens per KV cache block");
   }
 

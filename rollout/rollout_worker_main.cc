@@ -39,7 +39,7 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
   flags.AddString("speculative", &options.speculative, "MTP speculative decoding: auto, on, off");
   flags.AddInt("kv-cache-tokens", &options.kv_cache_tokens,
                "KV cache pool in tokens, shared by all sequences; 0: max-running x "
-               "min(max-len + 2, 4096)");
+               "min(max-len + 2, 4096), at least max-len + 2");
   flags.AddInt("kv-block-tokens", &options.kv_block_tokens, "Tokens per KV cache block");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
   if (listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
