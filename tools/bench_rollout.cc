@@ -120,6 +120,7 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   std::string model_name = "default", mtp_model_name, device_name = "cpu";
   int64_t requests = 256, batch = 64, prompt_len = 24, short_len = 32, long_factor = 8;
   int64_t decode_context = 128, mtp_tokens = 256, mtp_train_steps = 300;
+  int64_t kv_block_tokens = EngineOptions().kv_block_tokens;
   double long_share = 0.1;
   FlagSet flags("seamless bench rollout [flags]",
                 "The rollout engine's figures on one model in one process: continuous vs static\n"
@@ -141,6 +142,9 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   flags.AddInt("decode-context", &decode_context,
                "Context length around which decode FLOP/s is measured");
   flags.AddInt("mtp-tokens", &mtp_tokens, "Tokens generated per MTP measurement");
+  flags.AddInt("kv-block-tokens", &kv_block_tokens,
+               "Tokens per KV cache block (512 on the default model: one block per sequence, "
+               "the contiguous layout as a baseline)");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
   ASSIGN_OR_RETURN(at::Device device, ParseDevice(device_name));
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(model_name));
@@ -165,6 +169,7 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   EngineOptions plain;
   plain.max_running = batch;
   plain.speculative = "off";
+  plain.kv_block_tokens = kv_block_tokens;
   EngineOptions fixed = plain;
   fixed.continuous = false;
   ASSIGN_OR_RETURN(RunResult static_run, RunRequests(model, fixed, tail));
@@ -245,6 +250,7 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
     EngineOptions b1;
     b1.max_running = 1;
     b1.speculative = "off";
+    b1.kv_block_tokens = kv_block_tokens;
     EngineOptions b1_spec = b1;
     b1_spec.speculative = "on";
     double best_plain = 1e30, best_spec = 1e30;
