@@ -309,7 +309,8 @@ void ContinuousBatcher::Admit(std::vector<RolloutSample>* finished) {
     const int64_t slot = free_slots_.back();
     if (share) cache_->Attach(slot, group->prefix);
     // NOTE [KV block admission and preemption]
-    if (!FitsBlocks(slot, n, running_.empty() ? 2 : cache_->block_tokens())) {
+    const int64_t growth = running_.empty() ? 2 : std::max<int64_t>(2, cache_->block_tokens());
+    if (!FitsBlocks(slot, n, growth)) {
       cache_->Reset(slot);
       if (!running_.empty()) break;  // running sequences will return blocks
       // Nothing runs: only kept prompt blocks can be in the way, and without them a lone
