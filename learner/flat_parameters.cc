@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/torch_raw_tensor.h"
 #include "learner/optimizer.h"
@@ -88,7 +89,12 @@ FlatGroup::FlatGroup(std::string name, std::vector<Member> members, bool trainab
     BindViews(full_);
     shard_ = full_.narrow(0, begin, chunk_);
   }
-  if (!trainable_) return;
+}
+
+void FlatGroup::AllocateState() {
+  if (!trainable_ || exp_avg_.defined()) return;
+  const auto f = at::TensorOptions().dtype(master_);
+  const int64_t begin = int64_t(rank_) * chunk_;
   if (sharding_ == Sharding::kNone || sharding_ == Sharding::kOptimizer) {
     full_grad_ = at::zeros({padded()}, f);
     shard_grad_ = full_grad_.narrow(0, begin, chunk_);
@@ -148,11 +154,18 @@ absl::Status FlatGroup::AccumulateGradients(Collective& collective,
     }
     return absl::OkStatus();
   }
-  // Gradient sharding: sum this unit's gradient over ranks now, keep only the chunk.
-  at::Tensor flat = at::zeros({padded()}, master_);
-  for (size_t i = 0; i < members_.size(); ++i) {
-    if (!grads[i].defined()) continue;
-    flat.narrow(0, members_[i].offset, members_[i].numel).copy_(grads[i].reshape({-1}));
+  // Gradient sharding: sum this unit's gradient over ranks now, keep only the chunk. A lone
+  // member that fills the padded buffer (the embedding) is reduced in place, not copied.
+  at::Tensor flat;
+  if (members_.size() == 1 && grads[0].defined() && members_[0].numel == padded() &&
+      grads[0].is_contiguous() && grads[0].scalar_type() == master_) {
+    flat = grads[0].view({-1});
+  } else {
+    flat = at::zeros({padded()}, master_);
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (!grads[i].defined()) continue;
+      flat.narrow(0, members_[i].offset, members_[i].numel).copy_(grads[i].reshape({-1}));
+    }
   }
   if (world_ == 1) {
     shard_grad_.add_(flat);
@@ -228,6 +241,10 @@ absl::StatusOr<std::unique_ptr<ShardedParameters>> ShardedParameters::Create(
     sp->groups_.emplace_back(g, std::move(members[g]), !(mtp && freeze_mtp), collective->rank(),
                              collective->world_size(), sharding);
   }
+  // The module's former storage is free now but still resident (heap pages that the new,
+  // mmapped buffers did not reuse): hand it back before the gradients and moments come.
+  ReleaseFreedMemory();
+  for (FlatGroup& g : sp->groups_) g.AllocateState();
   return sp;
 }
 
@@ -263,7 +280,7 @@ absl::StatusOr<double> ShardedParameters::GradNorm() {
   at::NoGradGuard no_grad;
   std::vector<double> sum{0.0};
   for (FlatGroup& g : groups_) {
-    if (g.trainable()) sum[0] += g.shard_grad().to(at::kDouble).pow(2).sum().item<double>();
+    if (g.trainable()) sum[0] += SquaredNorm(g.shard_grad());
   }
   if (sharding_ != Sharding::kNone) RETURN_IF_ERROR(AllReduceDoubles(*collective_, &sum));
   return std::sqrt(sum[0]);

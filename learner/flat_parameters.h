@@ -59,6 +59,10 @@ class FlatGroup {
   FlatGroup(std::string name, std::vector<Member> members, bool trainable, int rank, int world,
             Sharding sharding);
 
+  // Gradient buffers and AdamW moments (trainable groups), after every group took over its
+  // weights.
+  void AllocateState();
+
   const std::string& name() const { return name_; }
   bool trainable() const { return trainable_; }
   const std::vector<Member>& members() const { return members_; }

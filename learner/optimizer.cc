@@ -29,9 +29,30 @@ AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, OptimizerCo
   }
 }
 
+namespace {
+
+// Element-wise updates run over slices of this many elements: each op's temporaries (the
+// denominator) then cost a slice, not a copy of the largest parameter, and the results are
+// the same, element by element.
+constexpr int64_t kSliceElements = int64_t{1} << 20;
+
+}  // namespace
+
 void AdamWUpdate(at::Tensor p, const at::Tensor& grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
                  double lr, bool decay, const OptimizerConfig& config, int64_t step) {
   at::NoGradGuard no_grad;
+  const int64_t n = p.numel();
+  if (n > kSliceElements && p.is_contiguous() && grad.is_contiguous() &&
+      exp_avg.is_contiguous() && exp_avg_sq.is_contiguous()) {
+    at::Tensor pf = p.view({-1}), gf = grad.reshape({-1}), mf = exp_avg.view({-1}),
+               vf = exp_avg_sq.view({-1});
+    for (int64_t at = 0; at < n; at += kSliceElements) {
+      const int64_t len = std::min(kSliceElements, n - at);
+      AdamWUpdate(pf.narrow(0, at, len), gf.narrow(0, at, len), mf.narrow(0, at, len),
+                  vf.narrow(0, at, len), lr, decay, config, step);
+    }
+    return;
+  }
   const double bias1 = 1.0 - std::pow(config.beta1, double(step));
   const double bias2 = 1.0 - std::pow(config.beta2, double(step));
   const double step_size = lr / bias1;
@@ -41,6 +62,18 @@ void AdamWUpdate(at::Tensor p, const at::Tensor& grad, at::Tensor exp_avg, at::T
   exp_avg_sq.mul_(config.beta2).addcmul_(grad, grad, 1.0 - config.beta2);
   at::Tensor denom = (exp_avg_sq.sqrt() / bias2_sqrt).add_(config.eps);
   p.addcdiv_(exp_avg, denom, -step_size);
+}
+
+double SquaredNorm(const at::Tensor& t) {
+  at::NoGradGuard no_grad;
+  if (!t.defined()) return 0;
+  at::Tensor flat = t.reshape({-1});
+  double sum = 0;
+  for (int64_t at = 0; at < flat.numel(); at += kSliceElements) {
+    const int64_t len = std::min(kSliceElements, flat.numel() - at);
+    sum += flat.narrow(0, at, len).to(at::kDouble).pow(2).sum().item<double>();
+  }
+  return sum;
 }
 
 void AdamW::Step(double lr) {
@@ -93,10 +126,7 @@ std::vector<at::Tensor> AdamW::StateTensors() {
 double GradNorm(const std::vector<at::Tensor>& grads) {
   at::NoGradGuard no_grad;
   double sum = 0;
-  for (const at::Tensor& g : grads) {
-    if (!g.defined()) continue;
-    sum += g.to(at::kDouble).pow(2).sum().item<double>();
-  }
+  for (const at::Tensor& g : grads) sum += SquaredNorm(g);
   return std::sqrt(sum);
 }
 

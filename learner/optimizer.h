@@ -53,6 +53,8 @@ class AdamW {
   int64_t step_ = 0;
 };
 
+// Sum of squares of `t` in float64, a slice at a time (no float64 copy of the whole).
+double SquaredNorm(const at::Tensor& t);
 // The global L2 norm of the gradients (float64 accumulation). Non-finite if any element is.
 double GradNorm(const std::vector<at::Tensor>& grads);
 // Scales the gradients by max_norm / (norm + 1e-6) when norm > max_norm (torch's

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/log.h"
+#include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
 #include "core/model/torch_raw_tensor.h"
@@ -148,6 +149,7 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
                                                            collective));
     t->unit_forward_ =
         std::make_unique<UnitForward>(t->model_, *t->params_, *collective, t->compute_dtype_);
+    ReleaseFreedMemory();  // the module's former storage (sharded away) back to the kernel
     return t;
   }
   std::vector<std::pair<std::string, at::Tensor>> params;

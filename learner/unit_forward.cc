@@ -167,11 +167,19 @@ at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
     // The lookup's weight gradient is a scatter of the output gradient: no weights needed.
     FlatGroup* g = unit.groups[0];
     const at::Tensor& go = grad_outputs[0];
-    at::Tensor grad = at::zeros(g->members()[0].shape, g->master_dtype());
-    grad.index_add_(0, input.reshape({-1}), go.reshape({-1, go.size(-1)}).to(g->master_dtype()));
+    at::Tensor rows = go.reshape({-1, go.size(-1)}).to(g->master_dtype());
+    const FlatGroup::Member& m = g->members()[0];
+    if (g->full_grad().defined()) {  // straight into the accumulated gradient
+      g->full_grad().narrow(0, m.offset, m.numel).view(m.shape).index_add_(0, input.reshape({-1}),
+                                                                          rows);
+      return at::Tensor();
+    }
+    at::Tensor grad = at::zeros(m.shape, g->master_dtype());
+    grad.index_add_(0, input.reshape({-1}), rows);
     ThrowIfError(g->AccumulateGradients(collective_, {grad}));
     return at::Tensor();
   }
+  if (unit.kind == Unit::kHead) return BackwardHead(unit, input, grad_outputs);
   ThrowIfError(Materialize(unit));
   at::Tensor x = input.detach().requires_grad_(true);
   std::vector<at::Tensor> outputs, grads_out;
@@ -193,13 +201,92 @@ at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
                                                         /*retain_graph=*/false,
                                                         /*create_graph=*/false,
                                                         /*allow_unused=*/true);
+  Release(unit);  // the gathered weights go before the gradients are reduced
+  at::Tensor grad_input = grads[0];
   size_t k = 1;
   for (FlatGroup* g : unit.groups) {
     std::vector<at::Tensor> mine(grads.begin() + k, grads.begin() + k + g->members().size());
+    for (size_t j = k; j < k + g->members().size(); ++j) grads[j] = at::Tensor();
     k += g->members().size();
     ThrowIfError(g->AccumulateGradients(collective_, mine));
   }
+  return grad_input;
+}
+
+namespace {
+
+// Index of the member called `name` in `g`, or -1.
+int MemberIndex(const FlatGroup& g, const std::string& name) {
+  for (size_t i = 0; i < g.members().size(); ++i) {
+    if (g.members()[i].name == name) return int(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+// The head's backward without a vocabulary-sized temporary where it can: autograd stops at
+// the logits (the LM matrix enters detached), and the matrix's gradient dlogits^T @ hidden is
+// added in place into the accumulated gradient (none / optimizer sharding). Under gradient
+// sharding the product needs a buffer for the reduce-scatter anyway.
+at::Tensor UnitForward::BackwardHead(Unit& unit, const at::Tensor& input,
+                                     const std::vector<at::Tensor>& grad_outputs) {
+  ThrowIfError(Materialize(unit));
+  const bool tied = model_->config().tie_word_embeddings;
+  FlatGroup* final_group = unit.groups[0];
+  FlatGroup* matrix_group = tied ? unit.groups[1] : final_group;
+  const int matrix_index =
+      MemberIndex(*matrix_group, tied ? "model.embed_tokens.weight" : "lm_head.weight");
+  const int norm_index = MemberIndex(*final_group, "model.norm.weight");
+  if (matrix_index < 0 || norm_index < 0) throw std::runtime_error("head parameters not found");
+  const FlatGroup::Member& matrix = matrix_group->members()[size_t(matrix_index)];
+  at::Tensor x = input.detach().requires_grad_(true);
+  at::Tensor flat, logits;
+  std::vector<at::Tensor> outputs, grads_out;
+  {
+    at::AutoGradMode enable(true);
+    at::Tensor hidden = model_->model->norm(x);
+    flat = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows_);
+    logits = at::matmul(flat, matrix.param.detach().t());
+    at::Tensor scaled = logits.to(at::promote_types(logits.scalar_type(), at::kFloat));
+    if (temperature_ != 1.0) scaled = scaled / temperature_;
+    at::Tensor logp_all = at::log_softmax(scaled, -1);
+    std::vector<at::Tensor> all{logp_all.gather(1, targets_.unsqueeze(1)).squeeze(1)};
+    if (with_entropy_) all.push_back(-(logp_all.exp() * logp_all).sum(-1));
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (i < grad_outputs.size() && grad_outputs[i].defined()) {
+        outputs.push_back(all[i]);
+        grads_out.push_back(grad_outputs[i]);
+      }
+    }
+  }
+  const at::Tensor norm_weight = final_group->members()[size_t(norm_index)].param;
+  std::vector<at::Tensor> grads = torch::autograd::grad(outputs, {x, norm_weight, logits}, grads_out,
+                                                        false, false, /*allow_unused=*/true);
   Release(unit);
+  const at::ScalarType master = matrix_group->master_dtype();
+  at::Tensor dlogits = grads[2].to(master), rows = flat.detach().to(master);
+  grads[2] = at::Tensor();
+  at::Tensor matrix_grad;  // left undefined when added in place
+  if (matrix_group->full_grad().defined()) {
+    matrix_group->full_grad()
+        .narrow(0, matrix.offset, matrix.numel)
+        .view(matrix.shape)
+        .addmm_(dlogits.t(), rows);
+  } else {
+    matrix_grad = at::mm(dlogits.t(), rows);
+  }
+  std::vector<at::Tensor> final_grads(final_group->members().size());
+  final_grads[size_t(norm_index)] = grads[1];
+  if (tied) {
+    ThrowIfError(final_group->AccumulateGradients(collective_, final_grads));
+    if (matrix_grad.defined()) {
+      ThrowIfError(matrix_group->AccumulateGradients(collective_, {matrix_grad}));
+    }
+  } else {
+    final_grads[size_t(matrix_index)] = matrix_grad;
+    ThrowIfError(final_group->AccumulateGradients(collective_, final_grads));
+  }
   return grads[0];
 }
 

@@ -54,6 +54,8 @@ class UnitForward {
 
  private:
   std::vector<at::Tensor> Compute(const Unit& unit, const at::Tensor& input);
+  at::Tensor BackwardHead(Unit& unit, const at::Tensor& input,
+                          const std::vector<at::Tensor>& grad_outputs);
   absl::Status Materialize(const Unit& unit);
   void Release(const Unit& unit);
 

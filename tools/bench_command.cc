@@ -20,6 +20,8 @@ const std::vector<Bench>& AllBenches() {
       {"model", "matmul ceiling, forward and decode tokens/s of the model", RunBenchModel},
       {"learner", "training tokens/s and FLOP share, Gloo all-reduce share, checkpoint and publish times",
        RunBenchLearner},
+      {"learner-memory", "peak RSS per learner rank by component, any sharding (a process per rank)",
+       RunBenchLearnerMemory},
       {"reward", "math checks/s, sandboxed vs bare program launches/s", RunBenchReward},
       {"rollout", "continuous vs static batching, decode FLOP/s, MTP speed-up, weight swap",
        RunBenchRollout},

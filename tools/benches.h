@@ -15,6 +15,7 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args);
 absl::Status RunBenchRecipe(const std::vector<std::string>& args);
 absl::Status RunBenchReward(const std::vector<std::string>& args);
 absl::Status RunBenchLearner(const std::vector<std::string>& args);
+absl::Status RunBenchLearnerMemory(const std::vector<std::string>& args);
 absl::Status RunBenchRollout(const std::vector<std::string>& args);
 absl::Status RunBenchTokenizer(const std::vector<std::string>& args);
 

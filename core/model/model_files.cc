@@ -1,10 +1,13 @@
 #include "core/model/model_files.h"
 
+#include "core/base/process_memory.h"
+
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/torch_raw_tensor.h"
 #include "core/tensors/safetensors.h"
@@ -28,12 +31,14 @@ absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype) {
 }
 
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
-                                               const std::string& source) {
+                                               const std::string& source,
+                                               const std::string& only) {
   at::NoGradGuard no_grad;
   PreparedWeights prepared;
   std::set<std::string> used;
   for (auto& item : model->named_parameters()) {
     const std::string& name = item.key();
+    if (!only.empty() && name != only) continue;
     auto found = weights.find(name);
     if (found == weights.end()) {
       return absl::NotFoundError(absl::StrCat(source, ": missing tensor '", name, "'"));
@@ -62,7 +67,7 @@ absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensor
     used.insert(name);
   }
   for (const auto& [name, raw] : weights) {
-    if (used.count(name)) continue;
+    if (used.count(name) || !only.empty()) continue;
     const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
                           (name == "lm_head.weight" && model->config().tie_word_embeddings);
     if (!harmless) {
@@ -88,12 +93,46 @@ absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Loads `weights` into a fresh model a tensor at a time, freeing each file tensor once it is
+// copied: the peak is the model plus the file's bytes, not also a converted copy of them
+// (PrepareWeights' all-or-nothing swap is for live models; a fresh one has nothing to keep).
+absl::Status ImportIntoFreshModel(MimoModel& model, RawTensorMap& weights,
+                                  const std::string& source) {
+  at::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) {
+    auto found = weights.find(item.key());
+    if (found == weights.end()) {
+      return absl::NotFoundError(absl::StrCat(source, ": missing tensor '", item.key(), "'"));
+    }
+    RawTensorMap one;
+    one.insert(weights.extract(found));
+    // The shape and dtype checks and their messages are PrepareWeights', on one tensor.
+    ASSIGN_OR_RETURN(PreparedWeights prepared, PrepareWeights(model, one, source, item.key()));
+    ApplyPreparedWeights(prepared);
+  }
+  for (const auto& [name, raw] : weights) {
+    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
+                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
+    if (!harmless) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadHfConfig(dir + "/config.json"));
   ASSIGN_OR_RETURN(RawTensorMap weights, ReadSafetensorsDir(dir));
   try {
     MimoModel model(config);
-    RETURN_IF_ERROR(ImportWeights(model, weights, dir));
+    RETURN_IF_ERROR(ImportIntoFreshModel(model, weights, dir));
+    weights.clear();
+    ReleaseFreedMemory();
     return model;
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat(dir, ": building the model failed: ",

@@ -32,8 +32,10 @@ struct PreparedWeights {
   std::vector<std::pair<at::Tensor, at::Tensor>> assignments;  // (parameter, new value)
   int64_t bytes = 0;
 };
+// `only`: prepare just this parameter (the other tensors of `weights` are not checked).
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
-                                               const std::string& source);
+                                               const std::string& source,
+                                               const std::string& only = "");
 // Copies prepared values into their parameters; cannot fail half-way on shapes or names.
 void ApplyPreparedWeights(const PreparedWeights& prepared);
 

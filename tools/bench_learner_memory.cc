@@ -1,0 +1,250 @@
+// seamless bench learner-memory: a learner rank's peak resident memory while it trains, by
+// component, on a real model (--model DIR). Each rank runs as its own process (this binary,
+// rank flags added), so that a peak belongs to one rank; ranks rendezvous over loopback Gloo.
+// `seamless bench learner --model` runs it twice: unsharded on one rank, and fully sharded
+// over two.
+#include "tools/bench_learner_memory.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/base/flags.h"
+#include "core/base/process_memory.h"
+#include "core/base/status_macros.h"
+#include "core/model/model_loading.h"
+#include "learner/collective.h"
+#include "learner/trainer.h"
+#include "tools/benches.h"
+
+extern char** environ;
+
+namespace seamless {
+namespace {
+
+// Groups of random prompts and responses (the memory of a step does not depend on the tokens).
+RolloutBatch RandomTokens(const ModelConfig& c, const LearnerMemoryOptions& o) {
+  std::mt19937_64 rng(7);
+  RolloutBatch batch;
+  for (int64_t g = 0; g < o.groups; ++g) {
+    RolloutGroup group;
+    group.group_id = absl::StrCat("g", g);
+    std::vector<int32_t> prompt(size_t(o.prompt_len));
+    for (auto& t : prompt) t = int32_t(rng() % uint64_t(c.vocab_size));
+    for (int64_t i = 0; i < o.group_size; ++i) {
+      RolloutSequence s;
+      s.prompt_ids = prompt;
+      for (int64_t j = 0; j < o.response_len; ++j) {
+        s.response_ids.push_back(int32_t(rng() % uint64_t(c.vocab_size)));
+        s.behaviour_logprobs.push_back(-float(std::log(double(c.vocab_size))));
+      }
+      s.reward = double(i % 2);
+      group.sequences.push_back(std::move(s));
+    }
+    batch.groups.push_back(std::move(group));
+  }
+  return batch;
+}
+
+// One rank: load, train, print a JSON line of figures.
+absl::Status RunRank(const LearnerMemoryOptions& o) {
+  ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(o.model));
+  const int64_t params = loaded.model->config().ParameterCount();
+  const int64_t after_load = PeakResidentBytes();
+  RendezvousOptions rv;
+  rv.rank = o.rank;
+  rv.world_size = int(o.ranks);
+  rv.master_port = o.master_port;
+  ASSIGN_OR_RETURN(std::unique_ptr<Collective> collective, ConnectCollective(rv));
+  TrainerConfig config;
+  config.sharding = o.sharding;
+  config.precision = o.precision;
+  config.activation_checkpointing = o.checkpointing;
+  config.micro_batch_size = 0;
+  config.optim.lr = 1e-6;
+  RolloutBatch batch = RandomTokens(loaded.model->config(), o);
+  ASSIGN_OR_RETURN(auto trainer, GrpoTrainer::Create(loaded.model, config, collective.get()));
+  loaded.model = MimoModel(nullptr);  // the trainer holds the only reference
+  const int64_t after_create = PeakResidentBytes();
+  double step_s = 0;
+  std::vector<int64_t> step_peaks;
+  for (int64_t i = 0; i < o.steps; ++i) {
+    ASSIGN_OR_RETURN(StepOutcome out, trainer->Step(batch));
+    step_s = out.metrics["timing_s/update_actor"];
+    step_peaks.push_back(PeakResidentBytes());
+  }
+  const LearnerMemory m = trainer->memory();
+  nlohmann::json j = {{"rank", o.rank},
+                      {"params", params},
+                      {"peak_rss_bytes", PeakResidentBytes()},
+                      {"peak_rss_after_load_bytes", after_load},
+                      {"peak_rss_after_create_bytes", after_create},
+                      {"peak_rss_after_each_step_bytes", step_peaks},
+                      {"rss_end_bytes", ResidentBytesNow()},
+                      {"weights_bytes", m.weights},
+                      {"gradients_bytes", m.gradients},
+                      {"optimizer_bytes", m.optimizer},
+                      {"activations_bytes", m.activations},
+                      {"buffers_bytes", m.buffers},
+                      {"step_s", step_s}};
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return absl::InternalError("bind() on loopback failed");
+  }
+  ::close(fd);
+  return int(ntohs(addr.sin_port));
+}
+
+std::vector<std::string> ChildArgs(const LearnerMemoryOptions& o, int rank, int port) {
+  return {"bench",
+          "learner-memory",
+          "--model=" + o.model,
+          "--sharding=" + o.sharding,
+          "--precision=" + o.precision,
+          absl::StrCat("--checkpointing=", o.checkpointing ? "true" : "false"),
+          absl::StrCat("--ranks=", o.ranks),
+          absl::StrCat("--groups=", o.groups),
+          absl::StrCat("--group-size=", o.group_size),
+          absl::StrCat("--prompt-len=", o.prompt_len),
+          absl::StrCat("--response-len=", o.response_len),
+          absl::StrCat("--steps=", o.steps),
+          absl::StrCat("--rank=", rank),
+          absl::StrCat("--master-port=", port)};
+}
+
+// Starts this binary with `args`, stdout to `out_path`.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, const std::string& out_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::vector<std::string> argv_s{"/proc/self/exe"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return absl::InternalError(absl::StrCat("posix_spawn: ", std::strerror(rc)));
+  return pid;
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> MeasureLearnerMemory(const LearnerMemoryOptions& options) {
+  ASSIGN_OR_RETURN(int port, FreePort());
+  std::vector<pid_t> pids;
+  std::vector<std::string> outputs;
+  for (int r = 0; r < options.ranks; ++r) {
+    outputs.push_back(absl::StrFormat("/tmp/seamless-learner-memory-%d-%d.jsonl", getpid(), r));
+    ASSIGN_OR_RETURN(pid_t pid, Spawn(ChildArgs(options, r, port), outputs.back()));
+    pids.push_back(pid);
+  }
+  absl::Status status;
+  for (pid_t pid : pids) {
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+      status = absl::InternalError(absl::StrCat(
+          "a learner-memory rank failed (", WIFSIGNALED(wstatus) ? "killed by signal " : "exit ",
+          WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus),
+          "); its error is on stderr above"));
+    }
+  }
+  nlohmann::json result = {{"sharding", options.sharding},
+                           {"precision", options.precision},
+                           {"ranks", options.ranks},
+                           {"per_rank", nlohmann::json::array()}};
+  double worst = 0;
+  for (const std::string& path : outputs) {
+    std::ifstream in(path);
+    std::string line, last;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line[0] == '{') last = line;
+    }
+    std::remove(path.c_str());
+    if (last.empty()) continue;
+    nlohmann::json j = nlohmann::json::parse(last);
+    worst = std::max(worst, j["peak_rss_bytes"].get<double>() / j["params"].get<double>());
+    result["params"] = j["params"];
+    result["per_rank"].push_back(j);
+  }
+  RETURN_IF_ERROR(status);
+  if (result["per_rank"].size() != size_t(options.ranks)) {
+    return absl::InternalError("a learner-memory rank printed no figures");
+  }
+  result["bytes_per_param"] = worst;  // the worst rank's peak RSS per model parameter
+  return result;
+}
+
+absl::Status RunBenchLearnerMemory(const std::vector<std::string>& args) {
+  LearnerMemoryOptions o;
+  int64_t rank = -1, ranks = 1, port = 0;
+  FlagSet flags("seamless bench learner-memory [--model DIR] [--sharding S] [--ranks N] [flags]",
+                "Peak resident memory of each learner rank (its own process) over a few GRPO\n"
+                "steps on synthetic tokens, with the learner's own account by component\n"
+                "(weights, gradients, optimizer, activations, buffers). Ends with a JSON line;\n"
+                "bytes_per_param is the worst rank's peak RSS divided by the parameter count.");
+  flags.AddString("model", &o.model, "Model directory or 'default'");
+  flags.AddString("sharding", &o.sharding, "none | optimizer | gradients | full");
+  flags.AddString("precision", &o.precision, "fp32 | bf16");
+  flags.AddBool("checkpointing", &o.checkpointing, "Per-layer activation checkpointing");
+  flags.AddInt("ranks", &ranks, "Learner ranks (processes over loopback Gloo)");
+  flags.AddInt("groups", &o.groups, "Prompt groups per batch");
+  flags.AddInt("group-size", &o.group_size, "Samples per group");
+  flags.AddInt("prompt-len", &o.prompt_len, "Prompt tokens per sample");
+  flags.AddInt("response-len", &o.response_len, "Response tokens per sample");
+  flags.AddInt("steps", &o.steps, "Training steps (the first allocates gradients and moments)");
+  flags.AddInt("rank", &rank, "(internal) run as this rank and print its figures");
+  flags.AddInt("master-port", &port, "(internal) loopback rendezvous port");
+  RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
+  if (ranks < 1 || ranks > 16) {
+    return absl::InvalidArgumentError(absl::StrCat("--ranks ", ranks, " is not in [1, 16]"));
+  }
+  o.ranks = int(ranks);
+  if (rank >= 0) {
+    o.rank = int(rank);
+    o.master_port = int(port);
+    return RunRank(o);
+  }
+  ASSIGN_OR_RETURN(nlohmann::json r, MeasureLearnerMemory(o));
+  for (const auto& j : r["per_rank"]) {
+    const double p = j["params"].get<double>();
+    std::printf(
+        "rank %d: peak RSS %.2f GiB = %.2f bytes/param (after loading %.2f); weights %.2f, "
+        "gradients %.2f, optimizer %.2f, activations %.3f, buffers %.3f bytes/param\n",
+        j["rank"].get<int>(), j["peak_rss_bytes"].get<double>() / (1 << 30),
+        j["peak_rss_bytes"].get<double>() / p, j["peak_rss_after_load_bytes"].get<double>() / p,
+        j["weights_bytes"].get<double>() / p, j["gradients_bytes"].get<double>() / p,
+        j["optimizer_bytes"].get<double>() / p, j["activations_bytes"].get<double>() / p,
+        j["buffers_bytes"].get<double>() / p);
+  }
+  std::printf("%s\n", r.dump().c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace seamless
