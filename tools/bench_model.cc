@@ -40,10 +40,7 @@ double DecodeTokensPerSecond(MimoModel& model, int64_t batch, int64_t prompt_len
                              int reps) {
   c10::InferenceMode inference;
   const int64_t vocab = model->config().vocab_size;
-  // Whole 16-token blocks per slot: the pool of KvCache's 3-argument constructor is
-  // slots x max_len tokens, fewer blocks than the slots need when max_len is not a multiple.
-  const int64_t max_len = (prompt_len + steps + 1 + 15) / 16 * 16;
-  KvCache cache(model->config(), batch, max_len,
+  KvCache cache(model->config(), batch, prompt_len + steps + 1,
                 at::TensorOptions().dtype(at::kFloat).device(g_device));
   std::vector<int64_t> slots(batch);
   for (int64_t b = 0; b < batch; ++b) slots[b] = b;

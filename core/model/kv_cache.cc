@@ -6,9 +6,24 @@
 
 namespace seamless {
 
+namespace {
+
+// Tokens of a pool that holds num_slots whole sequences of max_len tokens: every slot rounds
+// its last block up, so it is num_slots x BlocksFor(max_len) blocks, not num_slots x max_len
+// tokens (fewer blocks when max_len is not a multiple of the block).
+KvCache::Paging WholeSlots(int64_t num_slots, int64_t max_len) {
+  KvCache::Paging paging;
+  paging.block_tokens = 16;
+  paging.tokens =
+      num_slots * ((max_len + paging.block_tokens - 1) / paging.block_tokens) * paging.block_tokens;
+  return paging;
+}
+
+}  // namespace
+
 KvCache::KvCache(const ModelConfig& config, int64_t num_slots, int64_t max_len,
                  at::TensorOptions options)
-    : KvCache(config, num_slots, max_len, Paging{num_slots * max_len, 16, -1}, options) {}
+    : KvCache(config, num_slots, max_len, WholeSlots(num_slots, max_len), options) {}
 
 KvCache::KvCache(const ModelConfig& config, int64_t num_slots, int64_t max_len,
                  const Paging& paging, at::TensorOptions options)

@@ -40,8 +40,8 @@ class KvCache {
     bool empty() const { return blocks.empty(); }
   };
 
-  // A pool as large as the old contiguous cache: num_slots x max_len tokens per group, in
-  // blocks of 16 (tests and benchmarks that fill every slot).
+  // A pool that holds every slot at max_len: num_slots x BlocksFor(max_len) blocks of 16
+  // tokens per group (tests and benchmarks that fill every slot).
   KvCache(const ModelConfig& config, int64_t num_slots, int64_t max_len,
           at::TensorOptions options = at::kFloat);
   // A pool of paging.tokens tokens per group. max_len bounds each sequence.

@@ -71,6 +71,20 @@ TEST(KvCacheTest, ReserveFailsWhenThePoolRunsOutAndResetReturnsWhatWasTaken) {
   EXPECT_EQ(cache.free_blocks(0), 4);
 }
 
+TEST(KvCacheTest, TheWholeSlotsPoolHoldsEverySlotAtMaxLenWhenMaxLenIsNotAMultipleOfABlock) {
+  // 64 slots of 20 tokens: 2 blocks of 16 each, 128 blocks (64 x 20 tokens would be 80).
+  const int64_t slots = 64;
+  const int64_t max_len = 20;
+  KvCache cache(TinyTestConfig(), slots, max_len);
+  EXPECT_EQ(cache.block_tokens(), 16);
+  EXPECT_EQ(cache.num_blocks(), slots * cache.BlocksFor(max_len));
+  for (int64_t s = 0; s < slots; ++s) {
+    ASSERT_TRUE(cache.Reserve(0, s, max_len)) << "slot " << s << " ran out of blocks";
+    cache.set_length(0, s, max_len);
+  }
+  EXPECT_EQ(cache.free_blocks(0), 0);
+}
+
 TEST(KvCacheTest, PrefixesAreSharedAndCopiedBeforeAWrite) {
   KvCache cache = SmallPool(TinyTestConfig(), 3, 40, 4);
   ASSERT_TRUE(cache.Reserve(0, 0, 6));
