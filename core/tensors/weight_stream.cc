@@ -6,6 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace seamless {
 namespace {
@@ -66,8 +69,13 @@ uint64_t Hash64(absl::string_view bytes, uint64_t seed) {
   return h;
 }
 
-absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsSend& send,
-                           size_t max_chunk_bytes) {
+namespace {
+
+// The stream of `source`: `info(message)` for begin and end, `chunk(spec, dtype name, offset,
+// data)` for every chunk. See StreamWeights.
+template <typename InfoFn, typename ChunkFn>
+absl::Status StreamParts(WeightSource& source, int64_t version, size_t max_chunk_bytes,
+                         const InfoFn& info_fn, const ChunkFn& chunk_fn) {
   const std::vector<TensorSpec>& specs = source.specs();
   for (size_t i = 1; i < specs.size(); ++i) {
     if (!(specs[i - 1].name < specs[i].name)) {
@@ -84,7 +92,7 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
   {
     WeightsMessage begin;
     *begin.mutable_begin() = info;
-    RETURN_IF_ERROR(send(std::move(begin)));
+    RETURN_IF_ERROR(info_fn(std::move(begin)));
   }
   uint64_t checksum = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -94,16 +102,11 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
     uint64_t offset = 0;
     checksum = Hash64(spec.name, checksum);
     auto emit = [&](const char* data, size_t len) {
-      WeightsMessage msg;
-      TensorChunk* chunk = msg.mutable_chunk();
-      chunk->set_name(spec.name);
-      chunk->set_dtype(dtype);
-      for (int64_t d : spec.shape) chunk->add_shape(d);
-      chunk->set_byte_offset(offset);
-      chunk->set_data(data, len);
-      checksum = Hash64(chunk->data(), checksum);
+      const absl::string_view bytes(data, len);
+      checksum = Hash64(bytes, checksum);
+      RETURN_IF_ERROR(chunk_fn(spec, dtype, offset, bytes));
       offset += len;
-      return send(std::move(msg));
+      return absl::OkStatus();
     };
     RETURN_IF_ERROR(source.Read(i, [&](absl::string_view piece) -> absl::Status {
       if (offset + piece.size() > expected) {
@@ -126,13 +129,271 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
   info.set_checksum(checksum);
   WeightsMessage end;
   *end.mutable_end() = info;
-  return send(std::move(end));
+  return info_fn(std::move(end));
+}
+
+TensorChunk ChunkHeader(const TensorSpec& spec, const std::string& dtype, uint64_t offset) {
+  TensorChunk chunk;
+  chunk.set_name(spec.name);
+  chunk.set_dtype(dtype);
+  for (int64_t d : spec.shape) chunk.add_shape(d);
+  chunk.set_byte_offset(offset);
+  return chunk;
+}
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// Wire tags (field number << 3 | wire type 2, length-delimited).
+constexpr uint32_t kChunkTag = (WeightsMessage::kChunkFieldNumber << 3) | 2;
+constexpr uint32_t kDataTag = (TensorChunk::kDataFieldNumber << 3) | 2;
+
+}  // namespace
+
+absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsSend& send,
+                           size_t max_chunk_bytes) {
+  return StreamParts(
+      source, version, max_chunk_bytes, [&](WeightsMessage&& m) { return send(std::move(m)); },
+      [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
+          absl::string_view data) {
+        WeightsMessage msg;
+        *msg.mutable_chunk() = ChunkHeader(spec, dtype, offset);
+        msg.mutable_chunk()->set_data(data.data(), data.size());
+        return send(std::move(msg));
+      });
+}
+
+absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
+                                     const SerializedWeightsSend& send, size_t max_chunk_bytes) {
+  return StreamParts(
+      source, version, max_chunk_bytes,
+      [&](WeightsMessage&& m) { return send(m.SerializeAsString(), {}); },
+      [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
+          absl::string_view data) {
+        // WeightsMessage{chunk = TensorChunk{name, dtype, shape, byte_offset, data}} by hand:
+        // the header fields as protobuf writes them, then the data field's tag and length;
+        // the data itself follows in the second part. (An empty data field is written too,
+        // which is valid: the parser reads it as the default.)
+        const std::string fields = ChunkHeader(spec, dtype, offset).SerializeAsString();
+        const uint64_t chunk_len =
+            fields.size() + VarintSize(kDataTag) + VarintSize(data.size()) + data.size();
+        std::string head;
+        head.reserve(fields.size() + 24);
+        AppendVarint(kChunkTag, &head);
+        AppendVarint(chunk_len, &head);
+        head += fields;
+        AppendVarint(kDataTag, &head);
+        AppendVarint(data.size(), &head);
+        return send(std::move(head), data);
+      });
 }
 
 absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const WeightsSend& send,
                            size_t max_chunk_bytes) {
   RawTensorMapSource source(tensors);
   return StreamWeights(source, version, send, max_chunk_bytes);
+}
+
+absl::StatusOr<RawTensor*> WeightAssembler::StartChunk(const std::string& name,
+                                                     const std::string& dtype_name,
+                                                     absl::Span<const int64_t> shape,
+                                                     uint64_t byte_offset, uint64_t size) {
+  if (ended_) return Bad("message after the end");
+  if (!begun_) return Bad("chunk before the begin message");
+  auto dtype = ParseDType(dtype_name);
+  if (!dtype) return Bad(absl::StrCat("tensor '", name, "': unknown dtype '", dtype_name, "'"));
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) {
+    if (byte_offset != 0) {
+      return Bad(absl::StrCat("tensor '", name, "': first chunk at offset ", byte_offset));
+    }
+    if (!current_.empty() && name <= current_) {
+      return Bad(absl::StrCat("tensor '", name, "' out of order"));
+    }
+    RawTensor t;
+    t.dtype = *dtype;
+    t.shape.assign(shape.begin(), shape.end());
+    for (int64_t d : t.shape) {
+      if (d < 0) return Bad(absl::StrCat("tensor '", name, "': negative dimension"));
+    }
+    // Reserve the tensor's bytes once (no growth by repeated appends), within what the
+    // begin message announced for the whole stream.
+    const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
+    auto old = spare_.find(name);
+    if (old != spare_.end()) {
+      t.data = std::move(old->second.data);
+      t.data.clear();  // keeps the capacity
+      spare_.erase(old);
+    }
+    if (want <= begin_.total_bytes() - std::min(bytes_, begin_.total_bytes())) {
+      try {
+        t.data.reserve(want);
+      } catch (const std::bad_alloc&) {
+        return Bad(absl::StrCat("tensor '", name, "': cannot hold ", want, " bytes"));
+      }
+    }
+    it = tensors_.emplace(name, std::move(t)).first;
+    current_ = name;
+    checksum_ = Hash64(name, checksum_);
+  } else if (name != current_) {
+    return Bad(absl::StrCat("tensor '", name, "' resumed after another tensor"));
+  }
+  RawTensor& t = it->second;
+  if (t.dtype != *dtype || !std::equal(t.shape.begin(), t.shape.end(), shape.begin(),
+                                       shape.end())) {
+    return Bad(absl::StrCat("tensor '", name, "': dtype or shape changed between chunks"));
+  }
+  if (byte_offset != t.data.size()) {
+    return Bad(absl::StrCat("tensor '", name, "': chunk at offset ", byte_offset, ", expected ",
+                            t.data.size()));
+  }
+  const uint64_t expected = t.NumElements() * DTypeSize(t.dtype);
+  if (t.data.size() + size > expected) {
+    return Bad(absl::StrCat("tensor '", name, "': more bytes than its shape holds"));
+  }
+  return &t;
+}
+
+void WeightAssembler::ChunkAppended(const RawTensor& t, uint64_t size) {
+  bytes_ += size;
+  checksum_ = Hash64(absl::string_view(t.data).substr(t.data.size() - size), checksum_);
+}
+
+namespace {
+
+// Consecutive pieces as one protobuf input stream, without copying them.
+class PiecesInputStream final : public google::protobuf::io::ZeroCopyInputStream {
+ public:
+  explicit PiecesInputStream(absl::Span<const absl::string_view> pieces) : pieces_(pieces) {}
+  bool Next(const void** data, int* size) override {
+    while (index_ < pieces_.size()) {
+      const absl::string_view p = pieces_[index_];
+      if (at_ < p.size()) {
+        const size_t n = std::min<size_t>(p.size() - at_, size_t{1} << 30);
+        *data = p.data() + at_;
+        *size = static_cast<int>(n);
+        at_ += n;
+        count_ += n;
+        return true;
+      }
+      ++index_;
+      at_ = 0;
+    }
+    return false;
+  }
+  void BackUp(int count) override {
+    at_ -= count;
+    count_ -= count;
+  }
+  bool Skip(int count) override {
+    const void* data;
+    int size;
+    while (count > 0) {
+      if (!Next(&data, &size)) return false;
+      if (size > count) {
+        BackUp(size - count);
+        return true;
+      }
+      count -= size;
+    }
+    return true;
+  }
+  int64_t ByteCount() const override { return static_cast<int64_t>(count_); }
+
+ private:
+  absl::Span<const absl::string_view> pieces_;
+  size_t index_ = 0, at_ = 0, count_ = 0;
+};
+
+}  // namespace
+
+absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> pieces) {
+  using google::protobuf::io::CodedInputStream;
+  using google::protobuf::internal::WireFormatLite;
+  uint64_t total = 0;
+  for (absl::string_view p : pieces) total += p.size();
+  auto parse_whole = [&]() -> absl::Status {
+    PiecesInputStream in(pieces);
+    WeightsMessage message;
+    if (!message.ParseFromZeroCopyStream(&in)) return Bad("a message does not parse");
+    return Add(message);
+  };
+  if (total >= uint64_t{1} << 31) return Bad("message of 2 GiB or more");
+  PiecesInputStream in(pieces);
+  CodedInputStream coded(&in);
+  coded.SetTotalBytesLimit(static_cast<int>(total));
+  // The fast path: WeightsMessage{chunk} with the chunk's data as its last field.
+  uint32_t chunk_len = 0;
+  if (coded.ReadTag() != kChunkTag || !coded.ReadVarint32(&chunk_len) ||
+      uint64_t(coded.CurrentPosition()) + chunk_len != total) {
+    return parse_whole();
+  }
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  uint64_t byte_offset = 0;
+  while (true) {
+    const uint32_t tag = coded.ReadTag();
+    if (tag == 0) return parse_whole();  // no data field (an empty chunk written by others)
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const auto wire = WireFormatLite::GetTagWireType(tag);
+    bool ok = true;
+    if (field == TensorChunk::kNameFieldNumber && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      ok = WireFormatLite::ReadString(&coded, &name);
+    } else if (field == TensorChunk::kDtypeFieldNumber &&
+               wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      ok = WireFormatLite::ReadString(&coded, &dtype);
+    } else if (field == TensorChunk::kShapeFieldNumber &&
+               wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {  // packed
+      uint32_t len;
+      ok = coded.ReadVarint32(&len);
+      const auto limit = coded.PushLimit(static_cast<int>(len));
+      while (ok && coded.BytesUntilLimit() > 0) {
+        uint64_t d;
+        ok = coded.ReadVarint64(&d);
+        shape.push_back(static_cast<int64_t>(d));
+      }
+      coded.PopLimit(limit);
+    } else if (field == TensorChunk::kShapeFieldNumber &&
+               wire == WireFormatLite::WIRETYPE_VARINT) {  // unpacked
+      uint64_t d;
+      ok = coded.ReadVarint64(&d);
+      shape.push_back(static_cast<int64_t>(d));
+    } else if (field == TensorChunk::kByteOffsetFieldNumber &&
+               wire == WireFormatLite::WIRETYPE_VARINT) {
+      ok = coded.ReadVarint64(&byte_offset);
+    } else if (field == TensorChunk::kDataFieldNumber &&
+               wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t len;
+      if (!coded.ReadVarint32(&len)) return Bad("a chunk does not parse");
+      if (uint64_t(coded.CurrentPosition()) + len != total) return parse_whole();  // not last
+      ASSIGN_OR_RETURN(RawTensor * t, StartChunk(name, dtype, shape, byte_offset, len));
+      const size_t at = t->data.size();
+      t->data.resize(at + len);  // within the reserved capacity
+      if (!coded.ReadRaw(&t->data[at], static_cast<int>(len))) {
+        t->data.resize(at);
+        return Bad(absl::StrCat("tensor '", name, "': a chunk's data does not parse"));
+      }
+      ChunkAppended(*t, len);
+      return absl::OkStatus();
+    } else {
+      ok = WireFormatLite::SkipField(&coded, tag);
+    }
+    if (!ok) return Bad("a chunk does not parse");
+  }
 }
 
 absl::Status WeightAssembler::Add(const WeightsMessage& message) {
@@ -145,63 +406,12 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
       version_ = begin_.version();
       return absl::OkStatus();
     case WeightsMessage::kChunk: {
-      if (!begun_) return Bad("chunk before the begin message");
       const TensorChunk& c = message.chunk();
-      auto dtype = ParseDType(c.dtype());
-      if (!dtype) return Bad(absl::StrCat("tensor '", c.name(), "': unknown dtype '", c.dtype(), "'"));
-      auto it = tensors_.find(c.name());
-      if (it == tensors_.end()) {
-        if (c.byte_offset() != 0) {
-          return Bad(absl::StrCat("tensor '", c.name(), "': first chunk at offset ",
-                                  c.byte_offset()));
-        }
-        if (!current_.empty() && c.name() <= current_) {
-          return Bad(absl::StrCat("tensor '", c.name(), "' out of order"));
-        }
-        RawTensor t;
-        t.dtype = *dtype;
-        t.shape.assign(c.shape().begin(), c.shape().end());
-        for (int64_t d : t.shape) {
-          if (d < 0) return Bad(absl::StrCat("tensor '", c.name(), "': negative dimension"));
-        }
-        // Reserve the tensor's bytes once (no growth by repeated appends), within what the
-        // begin message announced for the whole stream.
-        const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
-        auto old = spare_.find(c.name());
-        if (old != spare_.end()) {
-          t.data = std::move(old->second.data);
-          t.data.clear();  // keeps the capacity
-          spare_.erase(old);
-        }
-        if (want <= begin_.total_bytes() - std::min(bytes_, begin_.total_bytes())) {
-          try {
-            t.data.reserve(want);
-          } catch (const std::bad_alloc&) {
-            return Bad(absl::StrCat("tensor '", c.name(), "': cannot hold ", want, " bytes"));
-          }
-        }
-        it = tensors_.emplace(c.name(), std::move(t)).first;
-        current_ = c.name();
-        checksum_ = Hash64(c.name(), checksum_);
-      } else if (c.name() != current_) {
-        return Bad(absl::StrCat("tensor '", c.name(), "' resumed after another tensor"));
-      }
-      RawTensor& t = it->second;
-      if (t.dtype != *dtype || !std::equal(t.shape.begin(), t.shape.end(), c.shape().begin(),
-                                           c.shape().end())) {
-        return Bad(absl::StrCat("tensor '", c.name(), "': dtype or shape changed between chunks"));
-      }
-      if (c.byte_offset() != t.data.size()) {
-        return Bad(absl::StrCat("tensor '", c.name(), "': chunk at offset ", c.byte_offset(),
-                                ", expected ", t.data.size()));
-      }
-      const uint64_t expected = t.NumElements() * DTypeSize(t.dtype);
-      if (t.data.size() + c.data().size() > expected) {
-        return Bad(absl::StrCat("tensor '", c.name(), "': more bytes than its shape holds"));
-      }
-      t.data.append(c.data());
-      bytes_ += c.data().size();
-      checksum_ = Hash64(c.data(), checksum_);
+      ASSIGN_OR_RETURN(RawTensor * t,
+                       StartChunk(c.name(), c.dtype(), c.shape(), c.byte_offset(),
+                                  c.data().size()));
+      t->data.append(c.data());
+      ChunkAppended(*t, c.data().size());
       return absl::OkStatus();
     }
     case WeightsMessage::kEnd: {

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/tensors/raw_tensor.h"
 #include "core/tensors/weight_source.h"
 #include "proto/common.pb.h"
@@ -54,6 +55,16 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
 absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const WeightsSend& send,
                            size_t max_chunk_bytes = kMaxChunkBytes);
 
+// The same stream, each message already serialized in two parts: `head`, then `data` (a
+// chunk's bytes, valid only during the call; empty for begin and end). head + data is the
+// serialized WeightsMessage, so a transport that sends byte buffers (gRPC slices) copies each
+// chunk's bytes once, into its buffer, instead of into a message and again into the wire
+// format.
+using SerializedWeightsSend = std::function<absl::Status(std::string head, absl::string_view data)>;
+absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
+                                     const SerializedWeightsSend& send,
+                                     size_t max_chunk_bytes = kMaxChunkBytes);
+
 class WeightAssembler {
  public:
   // Buffers of an earlier stream to assemble into: a tensor of the same name takes over its
@@ -62,12 +73,24 @@ class WeightAssembler {
   void Reuse(RawTensorMap spare) { spare_ = std::move(spare); }
   // Feeds the next message. An error means the stream is unusable.
   absl::Status Add(const WeightsMessage& message);
+  // The same for a serialized message given as consecutive pieces (a gRPC byte buffer's
+  // slices): a chunk whose data field comes last (as every protobuf serializer and
+  // StreamSerializedWeights write it) is copied once, from the pieces straight into its
+  // tensor; any other message is parsed and fed to Add.
+  absl::Status AddSerialized(absl::Span<const absl::string_view> pieces);
   // The tensors, once the end message has arrived and every check passed. Each tensor's
   // bytes were reserved once, at its first chunk, and appended to in place.
   absl::StatusOr<RawTensorMap> Finish();
   int64_t version() const { return version_; }
 
  private:
+  // Checks a chunk of `size` bytes against the stream so far and returns its tensor, which
+  // the caller appends the bytes to and then passes to ChunkAppended.
+  absl::StatusOr<RawTensor*> StartChunk(const std::string& name, const std::string& dtype_name,
+                                        absl::Span<const int64_t> shape, uint64_t byte_offset,
+                                        uint64_t size);
+  void ChunkAppended(const RawTensor& t, uint64_t size);
+
   bool begun_ = false, ended_ = false;
   int64_t version_ = -1;
   WeightStreamInfo begin_;

@@ -212,5 +212,108 @@ TEST(WeightStreamTest, ASourceStreamsInPiecesAndIsCheckedAgainstItsSpecs) {
   EXPECT_FALSE(ended);
 }
 
+// The serialized stream of `w` as whole messages (head + data).
+std::vector<std::string> SerializedStream(const RawTensorMap& w, int64_t version, size_t chunk) {
+  std::vector<std::string> out;
+  RawTensorMapSource source(w);
+  EXPECT_TRUE(StreamSerializedWeights(source, version, [&](std::string head,
+                                                           absl::string_view data) {
+                out.push_back(head + std::string(data));
+                return absl::OkStatus();
+              }, chunk).ok());
+  return out;
+}
+
+// `bytes` cut into pieces of `piece` bytes (the slices a transport hands over).
+std::vector<absl::string_view> Pieces(const std::string& bytes, size_t piece) {
+  std::vector<absl::string_view> out;
+  for (size_t at = 0; at < bytes.size(); at += piece) {
+    out.push_back(absl::string_view(bytes).substr(at, piece));
+  }
+  return out;
+}
+
+absl::StatusOr<RawTensorMap> AssembleSerialized(const std::vector<std::string>& msgs,
+                                                size_t piece) {
+  WeightAssembler a;
+  for (const std::string& m : msgs) {
+    const std::vector<absl::string_view> pieces = Pieces(m, piece);
+    absl::Status s = a.AddSerialized(pieces);
+    if (!s.ok()) return s;
+  }
+  return a.Finish();
+}
+
+TEST(WeightStreamTest, SerializedStreamIsTheSameMessages) {
+  const RawTensorMap w = Weights();
+  const auto msgs = Stream(w, 7, 5000);
+  const auto serialized = SerializedStream(w, 7, 5000);
+  ASSERT_EQ(serialized.size(), msgs.size());
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    WeightsMessage parsed;
+    ASSERT_TRUE(parsed.ParseFromString(serialized[i])) << "message " << i;
+    EXPECT_EQ(parsed.SerializeAsString(), msgs[i].SerializeAsString()) << "message " << i;
+  }
+}
+
+TEST(WeightStreamTest, SerializedMessagesAssembleFromAnyPieces) {
+  const RawTensorMap w = Weights();
+  const auto serialized = SerializedStream(w, 7, 5000);
+  for (size_t piece : {1u, 3u, 7u, 64u, 4999u, 1u << 20}) {
+    auto back = AssembleSerialized(serialized, piece);
+    ASSERT_TRUE(back.ok()) << "pieces of " << piece << ": " << back.status();
+    EXPECT_EQ(*back, w) << "pieces of " << piece;
+  }
+  // What protobuf itself writes (no data field for an empty chunk) assembles too.
+  std::vector<std::string> by_protobuf;
+  for (const auto& m : Stream(w, 7, 5000)) by_protobuf.push_back(m.SerializeAsString());
+  auto back = AssembleSerialized(by_protobuf, 100);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, w);
+}
+
+TEST(WeightStreamTest, ASerializedChunkWithItsDataFirstIsParsedWhole) {
+  RawTensorMap w;
+  w["x"].dtype = DType::kBF16;
+  w["x"].shape = {3};
+  w["x"].data = "abcdef";
+  auto msgs = Stream(w, 1, 5000);  // begin, x, end
+  ASSERT_EQ(msgs.size(), 3u);
+  // Two serialized TensorChunks concatenated merge into one: data first, then the header.
+  TensorChunk data_only, header_only = msgs[1].chunk();
+  data_only.set_data(header_only.data());
+  header_only.clear_data();
+  const std::string chunk = data_only.SerializeAsString() + header_only.SerializeAsString();
+  std::string message = "\x12";  // WeightsMessage.chunk, length-delimited
+  message.push_back(static_cast<char>(chunk.size()));
+  message += chunk;
+  auto back = AssembleSerialized(
+      {msgs[0].SerializeAsString(), message, msgs[2].SerializeAsString()}, 5);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, w);
+}
+
+TEST(WeightStreamTest, CutOffOrTamperedSerializedStreamsAreRejected) {
+  const auto serialized = SerializedStream(Weights(), 7, 5000);
+  auto cut = serialized;
+  cut.pop_back();
+  EXPECT_THAT(AssembleSerialized(cut, 64).status().message(), HasSubstr("cut off"));
+
+  auto flipped = serialized;
+  flipped[1][flipped[1].size() - 10] ^= 1;  // in the data
+  EXPECT_THAT(AssembleSerialized(flipped, 64).status().message(), HasSubstr("checksum"));
+
+  auto truncated = serialized;
+  truncated[2].resize(truncated[2].size() - 1);  // a message cut inside its data
+  EXPECT_FALSE(AssembleSerialized(truncated, 64).ok());
+
+  auto missing_chunk = serialized;
+  missing_chunk.erase(missing_chunk.begin() + 2);
+  EXPECT_THAT(AssembleSerialized(missing_chunk, 64).status().message(), HasSubstr("offset"));
+
+  EXPECT_THAT(AssembleSerialized({std::string("\xff\xff")}, 64).status().message(),
+              HasSubstr("does not parse"));
+}
+
 }  // namespace
 }  // namespace seamless
