@@ -143,6 +143,8 @@ struct LearnerConfig {
   std::string publish_dtype = "F32";  // F32 | BF16 | F16 on the wire
   std::string rollout_workers;        // comma-separated HOST:PORT to push weights to
   double collective_timeout_s = 1800;
+  std::string device = "cpu";     // cpu, cuda, cuda:N or auto (one GPU per rank)
+  std::string backend = "gloo";   // collectives: gloo, or nccl on GPU builds
 
   template <typename V>
   void VisitFields(V& v) {
@@ -155,6 +157,8 @@ struct LearnerConfig {
     v("publish_dtype", publish_dtype, "dtype of published weights: F32 | BF16 | F16");
     v("rollout_workers", rollout_workers, "Comma-separated rollout workers to push weights to");
     v("collective_timeout_s", collective_timeout_s, "Timeout of one c10d collective");
+    v("device", device, "cpu, cuda, cuda:N or auto (one GPU per rank)");
+    v("backend", backend, "Collective backend: gloo, or nccl on GPU builds");
   }
 };
 

@@ -93,9 +93,8 @@ std::string StepLine(const StepOutcome& o) {
 }  // namespace
 
 absl::Status RunLearner(const std::vector<std::string>& args) {
-  std::string config_file, listen = "0.0.0.0:50060", metrics_listen, metrics_jsonl,
-                           backend = "gloo";
-  std::string model, checkpoint_dir, rollout_workers, device_name = "cpu";
+  std::string config_file, listen = "0.0.0.0:50060", metrics_listen, metrics_jsonl, backend;
+  std::string model, checkpoint_dir, rollout_workers, device_name;
   bool print_config = false;
   FlagSet flags(
       "seamless learner [--config FILE] [--listen HOST:PORT] [flags]",
@@ -110,8 +109,10 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
   flags.AddString("checkpoint-dir", &checkpoint_dir, "Checkpoint root (overrides config)");
   flags.AddString("rollout-workers", &rollout_workers,
                   "Comma-separated rollout workers to push weights to (overrides config)");
-  flags.AddString("backend", &backend, "Collective backend: gloo, or nccl on GPU builds");
-  flags.AddString("device", &device_name, "cpu, cuda, cuda:N or auto (one GPU per rank)");
+  flags.AddString("backend", &backend,
+                  "Collective backend: gloo, or nccl on GPU builds (overrides config)");
+  flags.AddString("device", &device_name,
+                  "cpu, cuda, cuda:N or auto, one GPU per rank (overrides config)");
   flags.AddString("metrics-listen", &metrics_listen, "Serve /metrics on HOST:PORT (empty: off)");
   flags.AddString("metrics-jsonl", &metrics_jsonl, "Append each step's metrics to this file");
   flags.AddBool("print-config", &print_config, "Print the resolved config and exit");
@@ -123,16 +124,18 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
   if (flags.WasSet("model")) config.model = model;
   if (flags.WasSet("checkpoint-dir")) config.checkpoint_dir = checkpoint_dir;
   if (flags.WasSet("rollout-workers")) config.rollout_workers = rollout_workers;
+  if (flags.WasSet("backend")) config.backend = backend;
+  if (flags.WasSet("device")) config.device = device_name;
   if (print_config) {
     std::fputs(ConfigToYaml(config).c_str(), stdout);
     return absl::OkStatus();
   }
 
   ASSIGN_OR_RETURN(RendezvousOptions rendezvous, RendezvousFromEnv());
-  rendezvous.backend = backend;
+  rendezvous.backend = config.backend;
   rendezvous.timeout_s = config.collective_timeout_s;
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(config.model));
-  ASSIGN_OR_RETURN(at::Device device, ParseDevice(device_name));
+  ASSIGN_OR_RETURN(at::Device device, ParseDevice(config.device));
   loaded.model->to(device);
   SLOG(INFO) << "rank " << rendezvous.rank << " of " << rendezvous.world_size << ": joining "
              << rendezvous.master_addr << ":" << rendezvous.master_port;

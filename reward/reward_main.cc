@@ -199,6 +199,7 @@ absl::Status RunRewardServer(const std::vector<std::string>& args) {
   CommonFlags common;
   std::string listen, metrics_listen;
   int64_t queue_capacity = RewardConfig().queue_capacity;
+  bool print_config = false;
   FlagSet flags("seamless reward-server --listen HOST:PORT [--metrics-listen HOST:PORT] [flags]",
                 "Serves RewardService: the math verifier and the sandboxed code runner (bubblewrap),\n"
                 "on a bounded worker pool (RESOURCE_EXHAUSTED when full), with grpc.health.v1 and\n"
@@ -206,12 +207,17 @@ absl::Status RunRewardServer(const std::vector<std::string>& args) {
   flags.AddString("listen", &listen, "gRPC address to serve on (port 0 picks a free port)");
   flags.AddString("metrics-listen", &metrics_listen, "HTTP address for /metrics and /healthz");
   flags.AddInt("queue-capacity", &queue_capacity, "Samples waiting at most (config: queue_capacity)");
+  flags.AddBool("print-config", &print_config, "Print the resolved config and exit");
   common.Add(&flags);
   flags.SetEpilog("config keys:\n" + DescribeConfig(RewardConfig()));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
-  if (listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
   ASSIGN_OR_RETURN(RewardConfig config, common.Resolve(flags));
   if (flags.WasSet("queue-capacity")) config.queue_capacity = queue_capacity;
+  if (print_config) {
+    std::fputs(ConfigToYaml(config).c_str(), stdout);
+    return absl::OkStatus();
+  }
+  if (listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
 
   MetricsRegistry registry;
   ASSIGN_OR_RETURN(std::unique_ptr<RewardEngine> engine, RewardEngine::Create(config, &registry));

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -15,9 +16,29 @@
 
 namespace seamless {
 
+namespace {
+
+// A "Key:   N kB" field of /proc/PID/status in bytes (0 when absent or unreadable).
+int64_t StatusKilobytes(pid_t pid, const std::string& key) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::string digits;
+    for (char c : line) {
+      if (c >= '0' && c <= '9') digits += c;
+    }
+    int64_t kb = 0;
+    return absl::SimpleAtoi(digits, &kb) ? kb * 1024 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<RoleProcess>> RoleProcess::Start(
     const std::string& name, const std::string& binary, const std::vector<std::string>& args,
-    const std::string& log_path) {
+    const std::string& log_path, const std::vector<std::string>& env) {
   int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) {
     return absl::PermissionDeniedError(absl::StrCat("cannot write ", log_path, ": ",
@@ -32,6 +53,7 @@ absl::StatusOr<std::unique_ptr<RoleProcess>> RoleProcess::Start(
   if (pid == 0) {
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
+    for (const std::string& kv : env) putenv(const_cast<char*>(kv.c_str()));
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(binary.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -100,17 +122,14 @@ bool RoleProcess::Running() {
 
 int64_t RoleProcess::ResidentBytes() const {
   if (pid_ <= 0 || exit_code_ >= 0) return 0;
-  std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      int64_t kb = 0;
-      std::string digits;
-      for (char c : line) if (c >= '0' && c <= '9') digits += c;
-      if (absl::SimpleAtoi(digits, &kb)) return kb * 1024;
-    }
+  return StatusKilobytes(pid_, "VmRSS:");
+}
+
+int64_t RoleProcess::PeakResidentBytes() {
+  if (pid_ > 0 && exit_code_ < 0) {
+    peak_resident_ = std::max(peak_resident_, StatusKilobytes(pid_, "VmHWM:"));
   }
-  return 0;
+  return peak_resident_;
 }
 
 void RoleProcess::Terminate(std::chrono::seconds grace) {

@@ -17,11 +17,11 @@ namespace seamless {
 
 class RoleProcess {
  public:
-  // Starts `binary args...` with output to `log_path`.
-  static absl::StatusOr<std::unique_ptr<RoleProcess>> Start(const std::string& name,
-                                                            const std::string& binary,
-                                                            const std::vector<std::string>& args,
-                                                            const std::string& log_path);
+  // Starts `binary args...` with output to `log_path`, and `env` ("KEY=VALUE") added to
+  // this process's environment.
+  static absl::StatusOr<std::unique_ptr<RoleProcess>> Start(
+      const std::string& name, const std::string& binary, const std::vector<std::string>& args,
+      const std::string& log_path, const std::vector<std::string>& env = {});
   ~RoleProcess();  // SIGKILLs a process still running
 
   // Waits for "listening on HOST:PORT" in the log; returns "127.0.0.1:PORT".
@@ -33,6 +33,9 @@ class RoleProcess {
   int exit_code() const { return exit_code_; }
   // Resident memory in bytes (0 once exited).
   int64_t ResidentBytes() const;
+  // Peak resident memory since it started (the kernel's VmHWM) in bytes; the last value read
+  // while it ran once it exited.
+  int64_t PeakResidentBytes();
   void Terminate(std::chrono::seconds grace);  // SIGTERM, then SIGKILL after `grace`
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }
@@ -42,6 +45,7 @@ class RoleProcess {
   pid_t pid_ = -1;
   int exit_code_ = -1;
   size_t read_offset_ = 0;
+  int64_t peak_resident_ = 0;
   std::string partial_;
 };
 

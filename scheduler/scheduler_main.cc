@@ -59,7 +59,7 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   SchedulerConfig config;
   std::string config_file, train_data, val_data, model = "default", rollout, rewards, learner,
                                                   listen, run_dir;
-  bool resume = false, skip_malformed = false;
+  bool resume = false, skip_malformed = false, print_config = false;
   int64_t steps = -1, reward_threads = 8;
   FlagSet flags("seamless scheduler --train-data F --rollout-workers A,B --reward-servers C "
                 "--learner D [flags]",
@@ -80,10 +80,15 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   flags.AddBool("skip-malformed", &skip_malformed, "Skip and count malformed data lines");
   flags.AddInt("steps", &steps, "Training steps (overrides the config)");
   flags.AddInt("reward-threads", &reward_threads, "Reward calls in flight at most");
+  flags.AddBool("print-config", &print_config, "Print the resolved config and exit");
   flags.SetEpilog("config keys:\n" + DescribeConfig(config));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
   if (!config_file.empty()) RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
   if (steps >= 0) config.steps = steps;
+  if (print_config) {
+    std::fputs(ConfigToYaml(config).c_str(), stdout);
+    return absl::OkStatus();
+  }
   if (train_data.empty()) return absl::InvalidArgumentError("--train-data FILE is required");
   const auto workers = SplitList(rollout), servers = SplitList(rewards);
   if (workers.empty()) return absl::InvalidArgumentError("--rollout-workers is required");

@@ -1,12 +1,15 @@
-// `seamless train`'s whole configuration: one resolved copy goes to RUN_DIR/config.yaml.
+// `seamless train`'s whole configuration: one resolved copy goes to RUN_DIR/config.yaml, and
+// each role's section to the file that role is started with (`--config RUN_DIR/ROLE.yaml`).
 #ifndef SEAMLESS_SCHEDULER_TRAIN_CONFIG_H_
 #define SEAMLESS_SCHEDULER_TRAIN_CONFIG_H_
 
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "learner/learner_config.h"
-#include "rollout/engine_options.h"
+#include "reward/reward_config.h"
+#include "rollout/worker_config.h"
 #include "scheduler/builtin_task.h"
 #include "scheduler/scheduler_config.h"
 
@@ -14,6 +17,7 @@ namespace seamless {
 
 struct SftWarmStart {
   int64_t steps = 600;              // 0: no warm start (train from --model as it is)
+  std::string data;                 // prompt/response JSONL (`seamless sft --data`); empty: built-in
   int64_t examples = 4000;          // built-in task SFT examples
   int64_t batch_size = 32;
   double lr = 3e-3;
@@ -26,6 +30,9 @@ struct SftWarmStart {
   template <typename V>
   void VisitFields(V& v) {
     v("steps", steps, "SFT updates before RL (0: none)");
+    v("data", data,
+      "JSONL of {\"prompt\", \"response\"} pairs (as `seamless sft --data`); empty: the "
+      "built-in task's");
     v("examples", examples, "SFT examples generated from the built-in task");
     v("batch_size", batch_size, "Sequences per SFT update");
     v("lr", lr, "SFT peak learning rate");
@@ -68,9 +75,15 @@ struct TrainConfig {
   SftWarmStart sft;
   int64_t rollout_workers = 2;
   int64_t reward_servers = 1;
-  EngineOptions rollout;
+  int64_t learner_ranks = 1;
+  RolloutWorkerConfig rollout;
+  RewardConfig reward;
   SchedulerConfig scheduler;
   LearnerConfig learner;
+
+  // Every key in its valid range (the error names the key and the range); checked before
+  // anything starts. Needs no model: the model-dependent checks are in train_plan.h.
+  absl::Status Validate() const;
 
   template <typename V>
   void VisitFields(V& v) {
@@ -84,9 +97,14 @@ struct TrainConfig {
     v("sft", sft, "Supervised warm start before RL");
     v("rollout_workers", rollout_workers, "Rollout worker processes");
     v("reward_servers", reward_servers, "Reward server processes");
-    v("rollout", rollout, "Rollout engine of each worker");
-    v("scheduler", scheduler, "The scheduler");
-    v("learner", learner, "The learner (one rank)");
+    v("learner_ranks", learner_ranks,
+      "Learner processes (data-parallel ranks on loopback; rank 0 serves the scheduler)");
+    v("rollout", rollout, "Each rollout worker (its --config)");
+    v("reward", reward, "Each reward server (its --config)");
+    v("scheduler", scheduler, "The scheduler (its --config)");
+    v("learner", learner,
+      "Every learner rank (its --config; model, checkpoint_dir, rollout_workers and resume "
+      "are set by train)");
   }
 };
 

@@ -1,0 +1,433 @@
+#include "scheduler/train_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+#include "core/model/capacity_plan.h"
+#include "core/tokenizer/char_tokenizer.h"
+#include "nlohmann/json.hpp"
+#include "scheduler/prompt_dataset.h"
+
+namespace seamless {
+namespace {
+
+// Fixed per-process figures, not derived: LibTorch's and OpenBLAS's runtime, gRPC threads and
+// allocator slack (a learner or worker of the default model measures ~0.2 GiB in all), and the
+// scheduler's tokenizer and prompts.
+constexpr uint64_t kTorchProcessBytes = 400ull << 20;
+constexpr uint64_t kRewardServerBytes = 200ull << 20;
+constexpr uint64_t kSchedulerBytes = 300ull << 20;
+
+absl::Status Range(const std::string& key, double value, double lo, double hi) {
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  auto show = [](double v) {
+    return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : absl::StrCat(v);
+  };
+  return absl::InvalidArgumentError(absl::StrCat(key, " is ", value, "; valid range [", show(lo),
+                                                 ", ", show(hi), "]"));
+}
+
+absl::Status OneOf(const std::string& key, const std::string& value,
+                   std::initializer_list<const char*> valid) {
+  for (const char* v : valid) {
+    if (value == v) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(key, " is '", value, "'; valid values: ",
+                                                 absl::StrJoin(valid, " | ")));
+}
+
+absl::Status Prefixed(const absl::Status& s, const std::string& section) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(section, ".", s.message()));
+}
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::string Gib(uint64_t bytes) { return absl::StrFormat("%.1f GiB", bytes / kGiB); }
+
+}  // namespace
+
+absl::Status TrainConfig::Validate() const {
+  RETURN_IF_ERROR(Range("rollout_workers", rollout_workers, 1, 256));
+  RETURN_IF_ERROR(Range("reward_servers", reward_servers, 1, 64));
+  RETURN_IF_ERROR(Range("learner_ranks", learner_ranks, 1, 64));
+  RETURN_IF_ERROR(Range("task_train_prompts", task_train_prompts, 1, 1e9));
+  RETURN_IF_ERROR(Range("task_val_prompts", task_val_prompts, 0, 1e9));
+  RETURN_IF_ERROR(Prefixed(task.Validate(), "task"));
+  // SFT.
+  RETURN_IF_ERROR(Range("sft.steps", sft.steps, 0, 1e9));
+  RETURN_IF_ERROR(Range("sft.examples", sft.examples, 1, 1e9));
+  RETURN_IF_ERROR(Range("sft.batch_size", sft.batch_size, 1, 1e6));
+  RETURN_IF_ERROR(Range("sft.lr", sft.lr, 1e-12, 10));
+  RETURN_IF_ERROR(Range("sft.warmup_steps", sft.warmup_steps, 0, 1e9));
+  RETURN_IF_ERROR(OneOf("sft.schedule", sft.schedule, {"constant", "cosine"}));
+  RETURN_IF_ERROR(Range("sft.mtp_loss_weight", sft.mtp_loss_weight, 0, 1e6));
+  // Rollout workers.
+  RETURN_IF_ERROR(Prefixed(rollout.engine.Validate(), "rollout"));
+  RETURN_IF_ERROR(OneOf("rollout.speculative", rollout.engine.speculative, {"auto", "on", "off"}));
+  RETURN_IF_ERROR(Range("rollout.kv_block_tokens", rollout.engine.kv_block_tokens, 1, 1 << 20));
+  // Reward servers.
+  RETURN_IF_ERROR(Range("reward.workers", reward.workers, 0, 4096));
+  RETURN_IF_ERROR(Range("reward.queue_capacity", reward.queue_capacity, 1, 1e9));
+  RETURN_IF_ERROR(Range("reward.default_deadline_seconds", reward.default_deadline_seconds, 1e-3,
+                        1e6));
+  RETURN_IF_ERROR(OneOf("reward.code.mode", reward.code.mode,
+                        {"strict", "soft", "pass_rate", "all_or_nothing"}));
+  RETURN_IF_ERROR(OneOf("reward.code.comparison", reward.code.comparison,
+                        {"exact", "whitespace", "float"}));
+  // Scheduler.
+  const SchedulerConfig& s = scheduler;
+  RETURN_IF_ERROR(Range("scheduler.steps", s.steps, 0, 1e9));
+  // GRPO's advantage compares samples of one prompt: one sample has no group to compare with.
+  RETURN_IF_ERROR(Range("scheduler.group_size", s.group_size, 2, 4096));
+  RETURN_IF_ERROR(Range("scheduler.batch_groups", s.batch_groups, 1, 1e6));
+  RETURN_IF_ERROR(Range("scheduler.max_launch_rounds", s.max_launch_rounds, 1, 1e6));
+  RETURN_IF_ERROR(Range("scheduler.max_inflight_per_worker", s.max_inflight_per_worker, 1, 1e6));
+  RETURN_IF_ERROR(Range("scheduler.easy_pool_prob", s.easy_pool_prob, 0, 1));
+  RETURN_IF_ERROR(Range("scheduler.max_staleness", s.max_staleness, 0, 1e6));
+  RETURN_IF_ERROR(Range("scheduler.lookahead_batches", s.lookahead_batches, 0, 1e6));
+  RETURN_IF_ERROR(Range("scheduler.lease_seconds", s.lease_seconds, 1e-3, kInf));
+  RETURN_IF_ERROR(Range("scheduler.reward_deadline_seconds", s.reward_deadline_seconds, 1e-3, kInf));
+  RETURN_IF_ERROR(Range("scheduler.reward_retries", s.reward_retries, 0, 1000));
+  RETURN_IF_ERROR(Range("scheduler.eval_every", s.eval_every, 0, 1e9));
+  RETURN_IF_ERROR(Range("scheduler.eval_prompts", s.eval_prompts, 0, 1e9));
+  RETURN_IF_ERROR(Range("scheduler.eval_temperature", s.eval_temperature, 0, 100));
+  RETURN_IF_ERROR(Range("scheduler.eval_samples", s.eval_samples, 1, 4096));
+  RETURN_IF_ERROR(Range("scheduler.eval_max_new_tokens", s.eval_max_new_tokens, 0, 1e7));
+  RETURN_IF_ERROR(Prefixed(s.sampling.Validate(), "scheduler.sampling"));
+  // Learner.
+  const TrainerConfig& t = learner.trainer;
+  RETURN_IF_ERROR(OneOf("learner.trainer.sharding", t.sharding,
+                        {"none", "optimizer", "gradients", "full"}));
+  RETURN_IF_ERROR(OneOf("learner.trainer.precision", t.precision, {"fp32", "bf16"}));
+  RETURN_IF_ERROR(Range("learner.trainer.mini_batch_groups", t.mini_batch_groups, 0, 1e6));
+  RETURN_IF_ERROR(Range("learner.trainer.micro_batch_size", t.micro_batch_size, 0, 1e6));
+  RETURN_IF_ERROR(Range("learner.trainer.epochs", t.epochs, 1, 1000));
+  RETURN_IF_ERROR(Range("learner.trainer.max_tokens_per_micro_batch",
+                        t.max_tokens_per_micro_batch, 0, 1e9));
+  RETURN_IF_ERROR(OneOf("learner.trainer.grpo.loss_agg_mode", t.grpo.loss_agg_mode,
+                        {"token-mean", "seq-mean-token-sum", "seq-mean-token-mean"}));
+  RETURN_IF_ERROR(OneOf("learner.trainer.grpo.old_logprobs", t.grpo.old_logprobs,
+                        {"rollout", "recompute"}));
+  RETURN_IF_ERROR(Range("learner.trainer.grpo.clip_ratio_low", t.grpo.clip_ratio_low, 0, 1));
+  RETURN_IF_ERROR(Range("learner.trainer.grpo.clip_ratio_high", t.grpo.clip_ratio_high, 0, 100));
+  RETURN_IF_ERROR(Range("learner.trainer.grpo.temperature", t.grpo.temperature, 1e-6, 100));
+  RETURN_IF_ERROR(Range("learner.trainer.optim.lr", t.optim.lr, 1e-12, 10));
+  RETURN_IF_ERROR(Range("learner.trainer.optim.beta1", t.optim.beta1, 0, 0.999999));
+  RETURN_IF_ERROR(Range("learner.trainer.optim.beta2", t.optim.beta2, 0, 0.999999999));
+  RETURN_IF_ERROR(Range("learner.trainer.optim.max_grad_norm", t.optim.max_grad_norm, 0, kInf));
+  RETURN_IF_ERROR(Range("learner.trainer.optim.warmup_steps", t.optim.warmup_steps, 0, 1e9));
+  RETURN_IF_ERROR(OneOf("learner.trainer.optim.schedule", t.optim.schedule,
+                        {"constant", "cosine"}));
+  RETURN_IF_ERROR(Range("learner.trainer.optim.min_lr_ratio", t.optim.min_lr_ratio, 0, 1));
+  RETURN_IF_ERROR(Range("learner.checkpoint_every", learner.checkpoint_every, 0, 1e9));
+  RETURN_IF_ERROR(Range("learner.keep_checkpoints", learner.keep_checkpoints, 1, 1e6));
+  RETURN_IF_ERROR(OneOf("learner.publish_dtype", learner.publish_dtype, {"F32", "BF16", "F16"}));
+  RETURN_IF_ERROR(OneOf("learner.backend", learner.backend, {"gloo", "nccl"}));
+  RETURN_IF_ERROR(Range("learner.collective_timeout_s", learner.collective_timeout_s, 1, kInf));
+  // Keys that `seamless train` sets itself: a value given here would be silently replaced.
+  const LearnerConfig defaults;
+  if (learner.model != defaults.model) {
+    return absl::InvalidArgumentError("learner.model is set by seamless train: use model: (or "
+                                      "--model DIR) instead");
+  }
+  if (learner.checkpoint_dir != defaults.checkpoint_dir) {
+    return absl::InvalidArgumentError(
+        "learner.checkpoint_dir is set by seamless train (RUN_DIR/checkpoints): remove it");
+  }
+  if (learner.rollout_workers != defaults.rollout_workers) {
+    return absl::InvalidArgumentError(
+        "learner.rollout_workers is set by seamless train (the workers it starts): remove it");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelConfig> ReadTrainModelConfig(const std::string& model) {
+  if (model.empty() || model == "default") {
+    ModelConfig c;  // as DefaultModelConfig() (default_model.h, which needs LibTorch)
+    c.vocab_size = CharTokenizer().vocab_size();
+    c.bos_token_id = CharTokenizer::kBos;
+    c.eos_token_id = CharTokenizer::kEos;
+    return c;
+  }
+  const std::string path = model + "/config.json";
+  if (!FileExists(path)) {
+    return absl::NotFoundError(absl::StrCat("model ", model, ": no config.json (expected a "
+                                            "Hugging Face model directory or 'default')"));
+  }
+  return ReadHfConfig(path);
+}
+
+int64_t RolloutKvTokens(const RolloutWorkerConfig& rollout, const ModelConfig& model) {
+  const EngineOptions& e = rollout.engine;
+  const int64_t limit = model.max_position_embeddings - 2;
+  const int64_t context = (e.max_len > 0 ? std::min(e.max_len, limit) : limit) + 2;
+  const int64_t tokens = e.kv_cache_tokens > 0
+                             ? e.kv_cache_tokens
+                             : std::max(context, e.max_running * std::min<int64_t>(context, 4096));
+  const int64_t block = std::max<int64_t>(1, e.kv_block_tokens);
+  return (tokens + block - 1) / block * block;
+}
+
+int64_t RolloutSequenceLimit(const RolloutWorkerConfig& rollout, const ModelConfig& model) {
+  const EngineOptions& e = rollout.engine;
+  const int64_t limit = model.max_position_embeddings - 2;
+  const int64_t max_len = e.max_len > 0 ? std::min(e.max_len, limit) : limit;
+  return std::min(max_len, RolloutKvTokens(rollout, model) - 2);
+}
+
+namespace {
+
+absl::Status CheckIds(const std::vector<int32_t>& ids, int64_t vocab_size,
+                      const std::string& where) {
+  for (int32_t id : ids) {
+    if (id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": token id ", id, " is outside the model's vocabulary [0, ", vocab_size - 1,
+          "] (config.json vocab_size ", vocab_size, "): the tokenizer does not match the model"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DataFit> CheckPromptData(const std::string& path, const Tokenizer& tokenizer,
+                                        int64_t vocab_size, int64_t sequence_limit,
+                                        int64_t max_new_tokens) {
+  ASSIGN_OR_RETURN(PromptDataset data, LoadPromptDataset(path));
+  DataFit fit;
+  fit.records = static_cast<int64_t>(data.records.size());
+  if (fit.records == 0) return absl::InvalidArgumentError(path + ": no prompts");
+  ChatOptions chat;  // as the scheduler renders them (scheduler_main.cc)
+  for (const PromptRecord& r : data.records) {
+    const std::string where = absl::StrCat(path, ":", r.line);
+    ASSIGN_OR_RETURN(std::string text, RenderPrompt(tokenizer, r.prompt, chat, where));
+    auto ids = tokenizer.Encode(text);
+    if (!ids.ok()) return Annotate(ids.status(), where + ": prompt");
+    RETURN_IF_ERROR(CheckIds(*ids, vocab_size, where + ": prompt"));
+    const int64_t n = static_cast<int64_t>(ids->size());
+    if (n + max_new_tokens > sequence_limit) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": the prompt is ", n, " tokens with the model's tokenizer; with ",
+          "scheduler.sampling.max_new_tokens ", max_new_tokens, " that exceeds the ",
+          sequence_limit, " tokens a rollout sequence may hold (the model's context, ",
+          "rollout.max_len and rollout.kv_cache_tokens, less 2)"));
+    }
+    fit.longest = std::max(fit.longest, n);
+  }
+  return fit;
+}
+
+absl::StatusOr<DataFit> CheckSftData(const std::string& path, const Tokenizer& tokenizer,
+                                     int64_t vocab_size, int64_t context) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  DataFit fit;
+  int64_t line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    const std::string where = absl::StrCat(path, ":", line_no);
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") ||
+        !j["prompt"].is_string() || !j.contains("response") || !j["response"].is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": expected {\"prompt\": string, \"response\": string}"));
+    }
+    int64_t n = 1;  // EOS
+    for (const char* field : {"prompt", "response"}) {
+      auto ids = tokenizer.Encode(j[field].get<std::string>());
+      if (!ids.ok()) return Annotate(ids.status(), absl::StrCat(where, ": ", field));
+      RETURN_IF_ERROR(CheckIds(*ids, vocab_size, absl::StrCat(where, ": ", field)));
+      n += static_cast<int64_t>(ids->size());
+    }
+    if (n > context) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": prompt and response are ", n, " tokens with the model's tokenizer (EOS "
+          "included), more than the model's context of ", context));
+    }
+    fit.longest = std::max(fit.longest, n);
+    ++fit.records;
+  }
+  if (fit.records == 0) return absl::InvalidArgumentError(path + ": no examples");
+  return fit;
+}
+
+uint64_t TrainMemoryPlan::total() const {
+  uint64_t t = 0;
+  for (const Role& r : roles) t += r.bytes * static_cast<uint64_t>(r.count);
+  return std::max(t, sft_bytes);
+}
+
+std::string TrainMemoryPlan::Describe() const {
+  std::string out;
+  for (const Role& r : roles) {
+    absl::StrAppend(&out, absl::StrFormat("  %d x %s: %s each (%s)\n", r.count, r.name,
+                                          Gib(r.bytes), r.why));
+  }
+  if (sft_bytes > 0) absl::StrAppend(&out, "  SFT warm start (alone, before): ", Gib(sft_bytes), "\n");
+  return out;
+}
+
+namespace {
+
+LearnerPlanOptions LearnerOptions(const TrainConfig& c, const ModelConfig& model,
+                                  int64_t longest_prompt) {
+  const TrainerConfig& t = c.learner.trainer;
+  LearnerPlanOptions o;
+  o.ranks = c.learner_ranks;
+  o.sharding = ParseSharding(t.sharding).value_or(Sharding::kNone);
+  o.precision = ParsePrecision(t.precision).value_or(Precision::kFp32);
+  const int64_t response = c.scheduler.sampling.max_new_tokens;
+  const int64_t seq = std::min<int64_t>(longest_prompt + response, model.max_position_embeddings);
+  const int64_t group_seqs = t.GroupsPerUpdate(c.scheduler.batch_groups) * c.scheduler.group_size;
+  const int64_t rank_seqs = std::max<int64_t>(1, (group_seqs + o.ranks - 1) / o.ranks);
+  int64_t seqs = t.micro_batch_size > 0 ? std::min(t.micro_batch_size, rank_seqs) : rank_seqs;
+  if (t.max_tokens_per_micro_batch > 0) {
+    seqs = std::min(seqs, std::max<int64_t>(1, t.max_tokens_per_micro_batch / std::max<int64_t>(1, seq)));
+  }
+  o.tokens_per_micro_batch = std::max<int64_t>(1, seqs * seq);
+  o.logit_tokens_per_micro_batch = seqs * std::min(response, seq);
+  o.seq_len = seq;
+  o.freeze_mtp = t.freeze_mtp;
+  return o;
+}
+
+}  // namespace
+
+TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
+                                int64_t longest_prompt, int64_t longest_sft) {
+  TrainMemoryPlan plan;
+  plan.longest_prompt = longest_prompt;
+  const uint64_t params = static_cast<uint64_t>(model.ParameterCount());
+  // Learner ranks.
+  {
+    TrainMemoryPlan::Role r;
+    r.name = "learner rank";
+    r.count = c.learner_ranks;
+    if (c.learner.device == "cpu") {
+      const LearnerMemoryPlan l = EstimateLearnerMemory(model, LearnerOptions(c, model, longest_prompt));
+      r.bytes = l.total() + kTorchProcessBytes;
+      r.why = absl::StrFormat("sharding %s over %d, %s: %.1f B/param state + %s activations and "
+                              "buffers + %s runtime",
+                              c.learner.trainer.sharding, c.learner_ranks,
+                              c.learner.trainer.precision,
+                              double(l.weights + l.compute_weights + l.gradients + l.optimizer) /
+                                  std::max<uint64_t>(1, params),
+                              Gib(l.activations + l.buffers), Gib(kTorchProcessBytes));
+    } else {
+      // On a GPU only the model's host copy before it moves there counts here.
+      r.bytes = params * 4 + kTorchProcessBytes;
+      r.why = absl::StrCat("on ", c.learner.device, ": the fp32 host copy while loading");
+    }
+    plan.roles.push_back(r);
+  }
+  // Rollout workers: fp32 weights on CPU (4 B/param) and their KV pool in fp32.
+  {
+    TrainMemoryPlan::Role r;
+    r.name = "rollout worker";
+    r.count = c.rollout_workers;
+    RolloutPlanOptions ro;
+    ro.weight_bytes = 4;
+    ro.kv_bytes = 4;
+    ro.runtime_overhead_bytes = kTorchProcessBytes;
+    const RolloutMemoryPlan p = EstimateRolloutMemory(model, ro, ~0ull >> 2);
+    const int64_t kv_tokens = RolloutKvTokens(c.rollout, model);
+    // Speculative decoding keeps the MTP layer's cache too; without MTP only the main stack.
+    const bool mtp = model.num_nextn_predict_layers > 0 && c.rollout.engine.speculative != "off";
+    const uint64_t per_token =
+        p.kv_bytes_per_token / static_cast<uint64_t>(model.num_hidden_layers +
+                                                     model.num_nextn_predict_layers) *
+        static_cast<uint64_t>(model.num_hidden_layers + (mtp ? 1 : 0));
+    const uint64_t kv = static_cast<uint64_t>(kv_tokens) * per_token;
+    const uint64_t logits = static_cast<uint64_t>(c.rollout.engine.max_running) *
+                            static_cast<uint64_t>(model.vocab_size) * 4 * 2;
+    if (c.rollout.device == "cpu") {
+      r.bytes = p.weights + kv + logits + kTorchProcessBytes;
+      r.why = absl::StrFormat("%s fp32 weights + KV cache %d tokens x %d B = %s + %s runtime",
+                              Gib(p.weights), kv_tokens, per_token, Gib(kv),
+                              Gib(kTorchProcessBytes + logits));
+    } else {
+      r.bytes = p.weights + kTorchProcessBytes;
+      r.why = absl::StrCat("on ", c.rollout.device, ": the fp32 host copy while loading");
+    }
+    plan.roles.push_back(r);
+  }
+  plan.roles.push_back({"reward server", c.reward_servers, kRewardServerBytes,
+                        "verifier workers and queue"});
+  plan.roles.push_back({"scheduler", 1, kSchedulerBytes, "tokenizer, prompts and ledger"});
+  if (c.sft.steps > 0 && longest_sft > 0) {
+    LearnerPlanOptions so;
+    so.tokens_per_micro_batch = c.sft.batch_size * longest_sft;
+    so.seq_len = longest_sft;
+    so.freeze_mtp = false;
+    plan.sft_bytes = EstimateLearnerMemory(model, so).total() + kTorchProcessBytes;
+  }
+  return plan;
+}
+
+absl::Status CheckTrainFits(const TrainConfig& c, const ModelConfig& model,
+                            const TrainMemoryPlan& plan, uint64_t available,
+                            const std::string& what) {
+  if (available == 0) return absl::OkStatus();  // no /proc/meminfo: nothing to check against
+  uint64_t others = 0;
+  for (const auto& r : plan.roles) {
+    if (r.name != "learner rank") others += r.bytes * static_cast<uint64_t>(r.count);
+  }
+  const auto& worker = plan.roles[1];
+  if (others > available) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: the rollout workers, reward servers and scheduler alone need %s, %s available "
+        "(MemAvailable): %d rollout worker(s) x %s (%s); try a smaller rollout.kv_cache_tokens "
+        "or fewer rollout_workers",
+        what, Gib(others), Gib(available), worker.count, Gib(worker.bytes), worker.why));
+  }
+  if (plan.sft_bytes > available) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: the SFT warm start needs %s (one rank, unsharded fp32), %s available "
+        "(MemAvailable); try sft.steps: 0 or a smaller sft.batch_size",
+        what, Gib(plan.sft_bytes), Gib(available)));
+  }
+  if (c.learner.device != "cpu") return absl::OkStatus();
+  // What is left for each learner rank, less its process runtime (CheckLearnerFits counts
+  // the training state, buffers and activations only).
+  const uint64_t left = (available - others) / static_cast<uint64_t>(c.learner_ranks);
+  const uint64_t per_rank = left > kTorchProcessBytes ? left - kTorchProcessBytes : 0;
+  absl::Status fits = CheckLearnerFits(model, LearnerOptions(c, model, plan.longest_prompt),
+                                       per_rank, what);
+  if (fits.ok()) return fits;
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "%s (MemAvailable %s; %d rollout worker(s) x %s, reward and scheduler %s leave %s for "
+      "%d learner rank(s); refused before loading the model)",
+      fits.message(), Gib(available), worker.count, Gib(worker.bytes),
+      Gib(others - worker.bytes * static_cast<uint64_t>(worker.count)), Gib(available - others),
+      c.learner_ranks));
+}
+
+uint64_t MemAvailableBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MemAvailable:", 0) != 0) continue;
+    std::string digits;
+    for (char ch : line) {
+      if (ch >= '0' && ch <= '9') digits += ch;
+    }
+    uint64_t kb = 0;
+    return absl::SimpleAtoi(digits, &kb) ? kb * 1024 : 0;
+  }
+  return 0;
+}
+
+}  // namespace seamless
