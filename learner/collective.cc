@@ -140,8 +140,13 @@ class ProcessGroupCollective : public Collective {
       return absl::OkStatus();
     }
 #endif
-    std::vector<at::Tensor> one{full};
-    RETURN_IF_ERROR(AllReduceSum(one));
+    // In slices, so that Gloo's buffers stay small next to a vocabulary-sized gradient.
+    constexpr int64_t kSlice = int64_t{1} << 23;
+    at::Tensor flat = full.view({-1});
+    for (int64_t at = 0; at < flat.numel(); at += kSlice) {
+      std::vector<at::Tensor> one{flat.narrow(0, at, std::min(kSlice, flat.numel() - at))};
+      RETURN_IF_ERROR(AllReduceSum(one));
+    }
     shard.copy_(full.narrow(0, int64_t(rank()) * n, n).view(shard.sizes()));
     return absl::OkStatus();
   }

@@ -131,6 +131,26 @@ absl::StatusOr<int64_t> FlatGroup::Materialize(Collective& collective, at::Scala
   return int64_t(cast.nbytes());
 }
 
+absl::StatusOr<at::Tensor> FlatGroup::GatherPiece(Collective& collective, size_t member,
+                                                  int64_t begin, int64_t numel,
+                                                  at::ScalarType dtype) {
+  at::NoGradGuard no_grad;
+  const int64_t start = members_[member].offset + begin;
+  if (full_.defined()) return full_.narrow(0, start, numel).to(dtype);
+  at::Tensor piece = at::zeros({numel}, master_);
+  const int64_t mine = int64_t(rank_) * chunk_;
+  const Overlap o = Intersect(start, numel, mine, chunk_);
+  if (!o.empty()) {
+    piece.narrow(0, o.begin - start, o.end - o.begin)
+        .copy_(shard_.narrow(0, o.begin - mine, o.end - o.begin));
+  }
+  if (world_ > 1) {
+    std::vector<at::Tensor> one{piece};
+    RETURN_IF_ERROR(collective.AllReduceSum(one));
+  }
+  return piece.to(dtype);
+}
+
 void FlatGroup::Release() {
   if (!bound_elsewhere_) return;
   bound_elsewhere_ = false;
@@ -177,6 +197,30 @@ absl::Status FlatGroup::AccumulateGradients(Collective& collective,
   return absl::OkStatus();
 }
 
+absl::Status FlatGroup::AccumulateGradientPiece(Collective& collective, size_t member,
+                                                int64_t begin, const at::Tensor& grad) {
+  if (!trainable_) return absl::OkStatus();
+  at::NoGradGuard no_grad;
+  const Member& m = members_[member];
+  at::Tensor piece = grad.reshape({-1}).to(master_);
+  const int64_t start = m.offset + begin;  // flat coordinates
+  if (full_grad_.defined()) {
+    full_grad_.narrow(0, start, piece.numel()).add_(piece);
+    return absl::OkStatus();
+  }
+  if (world_ > 1) {
+    piece = piece.contiguous();
+    std::vector<at::Tensor> one{piece};
+    RETURN_IF_ERROR(collective.AllReduceSum(one));
+  }
+  const Overlap o = Intersect(start, piece.numel(), int64_t(rank_) * chunk_, chunk_);
+  if (!o.empty()) {
+    shard_grad_.narrow(0, o.begin - int64_t(rank_) * chunk_, o.end - o.begin)
+        .add_(piece.narrow(0, o.begin - start, o.end - o.begin));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status FlatGroup::GatherUpdatedWeights(Collective& collective) {
   if (world_ == 1 || !full_.defined()) return absl::OkStatus();
   return collective.AllGather(shard_, full_);
@@ -209,7 +253,8 @@ std::string GroupOf(const std::string& name) {
     }
   }
   if (name == "model.embed_tokens.weight") return "embed";
-  return "final";  // model.norm.weight, lm_head.weight
+  if (name == "lm_head.weight") return "lm_head";
+  return "final";  // model.norm.weight
 }
 
 }  // namespace
@@ -230,7 +275,7 @@ absl::StatusOr<std::unique_ptr<ShardedParameters>> ShardedParameters::Create(
   }
   auto rank_of = [&](const std::string& g) {
     if (g == "embed") return 0;
-    if (g == "final") return 2;
+    if (g == "final" || g == "lm_head") return 2;
     return absl::StartsWith(g, "model.mtp_layers.") ? 3 : 1;
   };
   std::stable_sort(order.begin(), order.end(),

@@ -83,11 +83,24 @@ class FlatGroup {
   // Points the module's parameters at the whole group in `dtype` (gathering it under `full`,
   // casting it for bf16). Returns the bytes of the temporary copy made (0 if none).
   absl::StatusOr<int64_t> Materialize(Collective& collective, at::ScalarType dtype);
+  // Elements [begin, begin + numel) of member `member`'s weights in `dtype`: a view where this
+  // rank holds the whole buffer, else summed over ranks from each rank's part (every rank
+  // must ask for the same pieces in the same order). Lets the vocabulary-sized matrices be
+  // used a slice of rows at a time under full sharding.
+  absl::StatusOr<at::Tensor> GatherPiece(Collective& collective, size_t member, int64_t begin,
+                                         int64_t numel, at::ScalarType dtype);
   // Undoes Materialize: parameters back to views of the full buffer, or empty under `full`.
   void Release();
   // Adds the gradients of this group's members (one per member, undefined = zero) to this
   // rank's gradient: into the full gradient, or reduce-scattered into the chunk.
   absl::Status AccumulateGradients(Collective& collective, const std::vector<at::Tensor>& grads);
+  // The same for a piece of one member's gradient: `grad` holds the member's flat elements
+  // [begin, begin + grad.numel()). Under gradient sharding every rank must pass the same
+  // pieces in the same order; the piece is summed over ranks and this rank keeps its part.
+  // (The vocabulary-sized matrices are reduced so, a slice of rows at a time, so that their
+  // whole gradient never exists at once.)
+  absl::Status AccumulateGradientPiece(Collective& collective, size_t member, int64_t begin,
+                                       const at::Tensor& grad);
   // After the AdamW step on the chunk: refresh the full buffer from every rank's chunk
   // (optimizer and gradients sharding).
   absl::Status GatherUpdatedWeights(Collective& collective);

@@ -100,7 +100,9 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(
   if (version > 0) {
     std::unique_lock<std::mutex> lock(l->command_mu_);
     absl::Status pushed = l->PublishCurrent(version);
-    if (!pushed.ok()) SLOG(WARNING) << pushed.message();
+    if (!pushed.ok()) {
+      SLOG(WARNING) << pushed.message();
+    }
   } else if (collective->rank() == 0) {
     l->publisher_->SetVersion(0);
   }
@@ -177,7 +179,9 @@ absl::Status Learner::AfterStep(const StepOutcome& outcome, StepOutcome* metrics
     absl::Status published = PublishCurrent(outcome.policy_version);
     const PublishStats stats = publisher_->last_stats();
     metrics_out->metrics["timing_s/publish_weights"] = stats.export_s + stats.push_s;
-    if (!published.ok()) SLOG(WARNING) << published.message();
+    if (!published.ok()) {
+      SLOG(WARNING) << published.message();
+    }
   }
   if (checkpoint_due(outcome.step)) {
     ASSIGN_OR_RETURN(std::string path, WriteCheckpoint(""));

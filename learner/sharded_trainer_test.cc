@@ -45,7 +45,8 @@ std::vector<std::pair<std::string, at::Tensor>> Drain(TensorCursor& cursor) {
 // `steps` steps of `batch` on `world` ranks (threads over Gloo). `resume`, when given, is
 // the consolidated state to start from.
 TrainRun Train(const RolloutBatch& batch, TrainerConfig config, int world, int steps,
-          bool double_precision, const TrainRun* resume = nullptr) {
+          bool double_precision, const TrainRun* resume = nullptr,
+          const ModelConfig& model_config = TinyTestConfig()) {
   InProcessRendezvous rendezvous;
   std::vector<TrainRun> runs(world);
   std::vector<std::string> errors(world);
@@ -55,7 +56,7 @@ TrainRun Train(const RolloutBatch& batch, TrainerConfig config, int world, int s
       auto fail = [&](const absl::Status& s) { errors[r] = s.ToString(); };
       auto collective = rendezvous.Join(r, world);
       if (!collective.ok()) return fail(collective.status());
-      MimoModel model = TinyTestModel();
+      MimoModel model = TinyTestModel(model_config);
       if (double_precision) model->to(at::kDouble);
       auto trainer = GrpoTrainer::Create(model, config, collective->get());
       if (!trainer.ok()) return fail(trainer.status());
@@ -143,6 +144,22 @@ INSTANTIATE_TEST_SUITE_P(Modes, ShardingTest,
                          ::testing::Values(Mode{"none", true}, Mode{"optimizer", false},
                                            Mode{"gradients", false}, Mode{"full", false}),
                          [](const auto& info) { return std::string(info.param.sharding); });
+
+// An untied LM head is its own group, read a slice of rows at a time like the embedding.
+TEST(ShardingTest, UntiedHeadMatchesThePlainTrainer) {
+  ModelConfig untied = TinyTestConfig();
+  untied.tie_word_embeddings = false;
+  MimoModel model = TinyTestModel(untied);
+  RolloutBatch batch = testing::RandomBatch(model, 3, 3, 17);
+  const TrainRun reference = Train(batch, Config(), 1, 2, true, nullptr, untied);
+  const TrainRun initial = Train(batch, Config(), 1, 0, true, nullptr, untied);
+  const double moved = MaxDiff(reference, initial);
+  ASSERT_GT(moved, 1e-4);
+  TrainerConfig config = Config();
+  config.sharding = "full";
+  const TrainRun run = Train(batch, config, 2, 2, true, nullptr, untied);
+  EXPECT_LT(MaxDiff(run, reference), 1e-10 * moved);
+}
 
 TEST(ShardingMemoryTest, EachModeDividesWhatItShards) {
   MimoModel model = TinyTestModel();

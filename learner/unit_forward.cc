@@ -18,6 +18,9 @@ struct UnitForward::Unit {
 
 namespace {
 
+// Rows of a vocabulary-sized matrix handled at once: about 32 MiB of float32.
+int64_t RowsPerPiece(int64_t width) { return std::max<int64_t>(1, (int64_t{1} << 23) / width); }
+
 void ThrowIfError(const absl::Status& s) {
   if (!s.ok()) throw std::runtime_error(std::string(s.message()));
 }
@@ -56,6 +59,8 @@ UnitForward::UnitForward(MimoModel& model, ShardedParameters& params, Collective
     : model_(model), params_(params), collective_(collective), dtype_(compute_dtype) {
   FlatGroup* embed = params_.Find("embed");
   FlatGroup* final_group = params_.Find("final");
+  embed_ = embed;
+  matrix_ = model_->config().tie_word_embeddings ? embed : params_.Find("lm_head");
   auto unit = [&](Unit::Kind kind, int64_t layer, std::vector<FlatGroup*> groups) {
     auto u = std::make_unique<Unit>();
     u->kind = kind;
@@ -65,16 +70,13 @@ UnitForward::UnitForward(MimoModel& model, ShardedParameters& params, Collective
     }
     units_.push_back(std::move(u));
   };
-  unit(Unit::kEmbed, 0, {embed});
+  // The vocabulary-sized matrices are never gathered whole: the embedding and the head read
+  // them a slice of rows at a time (GatherPiece), so these units materialise nothing else.
+  unit(Unit::kEmbed, 0, {});
   for (int64_t i = 0; i < model_->config().num_hidden_layers; ++i) {
     unit(Unit::kLayer, i, {params_.Find(absl::StrCat("model.layers.", i))});
   }
-  // The tied LM head reads the embedding too.
-  if (model_->config().tie_word_embeddings) {
-    unit(Unit::kHead, 0, {final_group, embed});
-  } else {
-    unit(Unit::kHead, 0, {final_group});
-  }
+  unit(Unit::kHead, 0, {final_group});
 }
 
 UnitForward::~UnitForward() = default;
@@ -138,7 +140,7 @@ std::vector<at::Tensor> UnitForward::Compute(const Unit& unit, const at::Tensor&
   std::vector<at::Tensor> out;
   switch (unit.kind) {
     case Unit::kEmbed:
-      out.push_back(model_->model->embed_tokens(input).to(dtype_));
+      out.push_back(EmbedPiecewise(input));
       break;
     case Unit::kLayer:
       out.push_back(model_->model->layers[unit.layer]->as<DecoderLayer>()->forward(input, ctx_));
@@ -147,7 +149,7 @@ std::vector<at::Tensor> UnitForward::Compute(const Unit& unit, const at::Tensor&
       at::Tensor hidden = model_->model->norm(input);
       at::Tensor flat = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows_);
       // The vocabulary's log-softmax in float32 whatever the compute dtype.
-      at::Tensor logits = model_->Logits(flat);
+      at::Tensor logits = HeadLogits(flat);
       logits = logits.to(at::promote_types(logits.scalar_type(), at::kFloat));
       if (temperature_ != 1.0) logits = logits / temperature_;
       at::Tensor logp_all = at::log_softmax(logits, -1);
@@ -165,7 +167,7 @@ at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
   activation_bytes_ -= int64_t(input.nbytes());
   if (unit.kind == Unit::kEmbed) {
     // The lookup's weight gradient is a scatter of the output gradient: no weights needed.
-    FlatGroup* g = unit.groups[0];
+    FlatGroup* g = embed_;
     const at::Tensor& go = grad_outputs[0];
     at::Tensor rows = go.reshape({-1, go.size(-1)}).to(g->master_dtype());
     const FlatGroup::Member& m = g->members()[0];
@@ -174,9 +176,18 @@ at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
                                                                           rows);
       return at::Tensor();
     }
-    at::Tensor grad = at::zeros(m.shape, g->master_dtype());
-    grad.index_add_(0, input.reshape({-1}), rows);
-    ThrowIfError(g->AccumulateGradients(collective_, {grad}));
+    // Gradient sharding: a slice of vocabulary rows at a time (see AccumulateGradientPiece).
+    const at::Tensor ids = input.reshape({-1});
+    const int64_t vocab = m.shape[0], width = m.shape[1];
+    for (int64_t v0 = 0; v0 < vocab; v0 += RowsPerPiece(width)) {
+      const int64_t v1 = std::min(vocab, v0 + RowsPerPiece(width));
+      at::Tensor piece = at::zeros({v1 - v0, width}, g->master_dtype());
+      at::Tensor sel = ((ids >= v0) & (ids < v1)).nonzero().squeeze(1);
+      if (sel.numel() > 0) {
+        piece.index_add_(0, ids.index_select(0, sel) - v0, rows.index_select(0, sel));
+      }
+      ThrowIfError(g->AccumulateGradientPiece(collective_, 0, v0 * width, piece));
+    }
     return at::Tensor();
   }
   if (unit.kind == Unit::kHead) return BackwardHead(unit, input, grad_outputs);
@@ -213,41 +224,62 @@ at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
   return grad_input;
 }
 
-namespace {
-
-// Index of the member called `name` in `g`, or -1.
-int MemberIndex(const FlatGroup& g, const std::string& name) {
-  for (size_t i = 0; i < g.members().size(); ++i) {
-    if (g.members()[i].name == name) return int(i);
+at::Tensor UnitForward::HeadLogits(const at::Tensor& flat) {
+  const FlatGroup::Member& m = matrix_->members()[0];
+  const int64_t vocab = m.shape[0], width = m.shape[1];
+  std::vector<at::Tensor> parts;
+  for (int64_t v0 = 0; v0 < vocab; v0 += RowsPerPiece(width)) {
+    const int64_t v1 = std::min(vocab, v0 + RowsPerPiece(width));
+    auto piece = matrix_->GatherPiece(collective_, 0, v0 * width, (v1 - v0) * width, dtype_);
+    ThrowIfError(piece.status());
+    parts.push_back(at::matmul(flat, piece->view({v1 - v0, width}).t()));
   }
-  return -1;
+  return parts.size() == 1 ? parts[0] : at::cat(parts, 1);
 }
 
-}  // namespace
+at::Tensor UnitForward::EmbedPiecewise(const at::Tensor& ids_in) {
+  const FlatGroup::Member& m = embed_->members()[0];
+  const int64_t vocab = m.shape[0], width = m.shape[1];
+  const at::Tensor ids = ids_in.reshape({-1});
+  at::Tensor out = at::empty({ids.numel(), width}, dtype_);
+  for (int64_t v0 = 0; v0 < vocab; v0 += RowsPerPiece(width)) {
+    const int64_t v1 = std::min(vocab, v0 + RowsPerPiece(width));
+    auto piece = embed_->GatherPiece(collective_, 0, v0 * width, (v1 - v0) * width, dtype_);
+    ThrowIfError(piece.status());
+    at::Tensor sel = ((ids >= v0) & (ids < v1)).nonzero().squeeze(1);
+    if (sel.numel() > 0) {
+      out.index_copy_(0, sel, piece->view({v1 - v0, width}).index_select(0, ids.index_select(0, sel) - v0));
+    }
+  }
+  std::vector<int64_t> shape = ids_in.sizes().vec();
+  shape.push_back(width);
+  return out.view(shape);
+}
 
-// The head's backward without a vocabulary-sized temporary where it can: autograd stops at
-// the logits (the LM matrix enters detached), and the matrix's gradient dlogits^T @ hidden is
-// added in place into the accumulated gradient (none / optimizer sharding). Under gradient
-// sharding the product needs a buffer for the reduce-scatter anyway.
+// The head's backward, a slice of vocabulary rows at a time: autograd runs from the outputs
+// to the logits and from the hidden rows back to the input; between them one sweep over the
+// matrix gives both d(hidden) = dlogits @ W and dW = dlogits^T @ hidden, so neither W nor dW
+// exists whole (under full sharding nothing of size [V, H] is ever allocated).
 at::Tensor UnitForward::BackwardHead(Unit& unit, const at::Tensor& input,
                                      const std::vector<at::Tensor>& grad_outputs) {
   ThrowIfError(Materialize(unit));
-  const bool tied = model_->config().tie_word_embeddings;
   FlatGroup* final_group = unit.groups[0];
-  FlatGroup* matrix_group = tied ? unit.groups[1] : final_group;
-  const int matrix_index =
-      MemberIndex(*matrix_group, tied ? "model.embed_tokens.weight" : "lm_head.weight");
-  const int norm_index = MemberIndex(*final_group, "model.norm.weight");
-  if (matrix_index < 0 || norm_index < 0) throw std::runtime_error("head parameters not found");
-  const FlatGroup::Member& matrix = matrix_group->members()[size_t(matrix_index)];
+  const at::Tensor norm_weight = final_group->members()[0].param;
   at::Tensor x = input.detach().requires_grad_(true);
   at::Tensor flat, logits;
-  std::vector<at::Tensor> outputs, grads_out;
   {
     at::AutoGradMode enable(true);
     at::Tensor hidden = model_->model->norm(x);
     flat = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows_);
-    logits = at::matmul(flat, matrix.param.detach().t());
+  }
+  {
+    at::NoGradGuard no_grad;
+    logits = HeadLogits(flat.detach());
+  }
+  logits.requires_grad_(true);
+  std::vector<at::Tensor> outputs, grads_out;
+  {
+    at::AutoGradMode enable(true);
     at::Tensor scaled = logits.to(at::promote_types(logits.scalar_type(), at::kFloat));
     if (temperature_ != 1.0) scaled = scaled / temperature_;
     at::Tensor logp_all = at::log_softmax(scaled, -1);
@@ -260,32 +292,29 @@ at::Tensor UnitForward::BackwardHead(Unit& unit, const at::Tensor& input,
       }
     }
   }
-  const at::Tensor norm_weight = final_group->members()[size_t(norm_index)].param;
-  std::vector<at::Tensor> grads = torch::autograd::grad(outputs, {x, norm_weight, logits}, grads_out,
-                                                        false, false, /*allow_unused=*/true);
-  Release(unit);
-  const at::ScalarType master = matrix_group->master_dtype();
-  at::Tensor dlogits = grads[2].to(master), rows = flat.detach().to(master);
-  grads[2] = at::Tensor();
-  at::Tensor matrix_grad;  // left undefined when added in place
-  if (matrix_group->full_grad().defined()) {
-    matrix_group->full_grad()
-        .narrow(0, matrix.offset, matrix.numel)
-        .view(matrix.shape)
-        .addmm_(dlogits.t(), rows);
-  } else {
-    matrix_grad = at::mm(dlogits.t(), rows);
-  }
-  std::vector<at::Tensor> final_grads(final_group->members().size());
-  final_grads[size_t(norm_index)] = grads[1];
-  if (tied) {
-    ThrowIfError(final_group->AccumulateGradients(collective_, final_grads));
-    if (matrix_grad.defined()) {
-      ThrowIfError(matrix_group->AccumulateGradients(collective_, {matrix_grad}));
+  at::Tensor dlogits = torch::autograd::grad(outputs, {logits}, grads_out)[0];
+  const at::ScalarType master = matrix_->master_dtype();
+  const FlatGroup::Member& m = matrix_->members()[0];
+  const int64_t vocab = m.shape[0], width = m.shape[1];
+  at::Tensor dflat = at::zeros_like(flat);
+  const at::Tensor rows = flat.detach().to(master);
+  {
+    at::NoGradGuard no_grad;
+    for (int64_t v0 = 0; v0 < vocab; v0 += RowsPerPiece(width)) {
+      const int64_t v1 = std::min(vocab, v0 + RowsPerPiece(width));
+      at::Tensor d = dlogits.narrow(1, v0, v1 - v0);
+      auto piece = matrix_->GatherPiece(collective_, 0, v0 * width, (v1 - v0) * width, dtype_);
+      ThrowIfError(piece.status());
+      dflat.add_(at::matmul(d.to(dtype_), piece->view({v1 - v0, width})));
+      ThrowIfError(matrix_->AccumulateGradientPiece(collective_, 0, v0 * width,
+                                                    at::mm(d.to(master).t(), rows)));
     }
-  } else {
-    final_grads[size_t(matrix_index)] = matrix_grad;
-    ThrowIfError(final_group->AccumulateGradients(collective_, final_grads));
+  }
+  std::vector<at::Tensor> grads =
+      torch::autograd::grad({flat}, {x, norm_weight}, {dflat}, false, false, true);
+  Release(unit);
+  if (grads[1].defined()) {
+    ThrowIfError(final_group->AccumulateGradientPiece(collective_, 0, 0, grads[1]));
   }
   return grads[0];
 }

@@ -56,6 +56,10 @@ class UnitForward {
   std::vector<at::Tensor> Compute(const Unit& unit, const at::Tensor& input);
   at::Tensor BackwardHead(Unit& unit, const at::Tensor& input,
                           const std::vector<at::Tensor>& grad_outputs);
+  // The LM head's logits [N, V] for hidden rows `flat`, a slice of vocabulary rows at a time.
+  at::Tensor HeadLogits(const at::Tensor& flat);
+  // The embedding of `ids`, a slice of vocabulary rows at a time.
+  at::Tensor EmbedPiecewise(const at::Tensor& ids);
   absl::Status Materialize(const Unit& unit);
   void Release(const Unit& unit);
 
@@ -64,6 +68,8 @@ class UnitForward {
   Collective& collective_;
   at::ScalarType dtype_;
   std::vector<std::unique_ptr<Unit>> units_;
+  FlatGroup* embed_ = nullptr;   // the input embedding
+  FlatGroup* matrix_ = nullptr;  // the LM head's matrix: the embedding when tied, else lm_head
   // State of the current micro-batch, read by the units.
   AttentionContext ctx_;
   at::Tensor ids_, rows_, targets_;
