@@ -75,8 +75,6 @@ absl::Status TrainConfig::Validate() const {
   RETURN_IF_ERROR(Range("sft.mtp_loss_weight", sft.mtp_loss_weight, 0, 1e6));
   // Rollout workers.
   RETURN_IF_ERROR(Prefixed(rollout.engine.Validate(), "rollout"));
-  RETURN_IF_ERROR(OneOf("rollout.speculative", rollout.engine.speculative, {"auto", "on", "off"}));
-  RETURN_IF_ERROR(Range("rollout.kv_block_tokens", rollout.engine.kv_block_tokens, 1, 1 << 20));
   // Reward servers.
   RETURN_IF_ERROR(Range("reward.workers", reward.workers, 0, 4096));
   RETURN_IF_ERROR(Range("reward.queue_capacity", reward.queue_capacity, 1, 1e9));
