@@ -44,6 +44,18 @@ void SetTorchRngState(const std::string& bytes) {
   gen.set_state(state);
 }
 
+// The trainer's step with LibTorch's exceptions as a Status: whatever escapes the trainer's
+// own checks (an allocation that fails, a kernel's shape check) becomes an error that names
+// the step, out of memory as RESOURCE_EXHAUSTED with what to change, never an UNKNOWN from
+// gRPC or a crash.
+absl::StatusOr<StepOutcome> GuardedStep(GrpoTrainer& trainer, const RolloutBatch& batch) {
+  try {
+    return trainer.Step(batch);
+  } catch (const std::exception& e) {
+    return TorchExceptionToStatus(e, absl::StrCat("training step ", trainer.step() + 1));
+  }
+}
+
 }  // namespace
 
 Learner::Learner(LearnerConfig config, Collective* collective,
@@ -168,7 +180,7 @@ absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch) {
   if (collective_->world_size() > 1) {
     RETURN_IF_ERROR(SendCommand(kTrain, BatchToProto(batch).SerializeAsString()));
   }
-  ASSIGN_OR_RETURN(StepOutcome out, trainer_->Step(batch));
+  ASSIGN_OR_RETURN(StepOutcome out, GuardedStep(*trainer_, batch));
   RETURN_IF_ERROR(AfterStep(out, &out));
   last_command_ = std::chrono::steady_clock::now();
   return out;
@@ -272,7 +284,7 @@ absl::Status Learner::Follow() {
           return absl::DataLossError("unreadable batch from the leader");
         }
         // A batch the trainer rejects is rejected on every rank alike; keep following.
-        auto outcome = trainer_->Step(BatchFromProto({part}));
+        auto outcome = GuardedStep(*trainer_, BatchFromProto({part}));
         if (!outcome.ok()) {
           SLOG(WARNING) << "rank " << collective_->rank() << ": " << outcome.status().message();
           break;

@@ -249,3 +249,24 @@ TEST(ShardingConfigTest, BadValuesAreRefusedWithTheKey) {
 
 }  // namespace
 }  // namespace seamless
+
+namespace seamless {
+namespace {
+
+TEST(TorchErrorsTest, OutOfMemoryIsResourceExhaustedWithWhatToChange) {
+  const absl::Status oom = TorchExceptionToStatus(
+      c10::Error(c10::SourceLocation{"f", "file.cc", 1},
+                 "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"),
+      "training step 3");
+  EXPECT_EQ(oom.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(oom.message().find("training step 3"), std::string::npos);
+  EXPECT_NE(oom.message().find("sharding: full"), std::string::npos);
+  EXPECT_EQ(TorchExceptionToStatus(std::bad_alloc(), "x").code(),
+            absl::StatusCode::kResourceExhausted);
+  const absl::Status other = TorchExceptionToStatus(std::runtime_error("shape\nframe #0"), "y");
+  EXPECT_EQ(other.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(other.message(), "y: shape");  // no backtrace
+}
+
+}  // namespace
+}  // namespace seamless

@@ -56,13 +56,31 @@ const RolloutSequence& PaddingSequence() {
   return *s;
 }
 
+}  // namespace
+
+absl::Status TorchExceptionToStatus(const std::exception& e, const std::string& context) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  std::string what = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
+  what = what.substr(0, what.find('\n'));
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr ||
+      what.find("alloc") != std::string::npos || what.find("out of memory") != std::string::npos) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        context, ": out of memory (", what,
+        "); lower learner.trainer.max_tokens_per_micro_batch or micro_batch_size, or use "
+        "learner.trainer.sharding: full or more ranks"));
+  }
+  return absl::InternalError(absl::StrCat(context, ": ", what));
+}
+
+namespace {
+
 // loss.backward(), with LibTorch's exceptions (out of memory, a failed collective inside a
 // checkpointed unit) as a Status.
 absl::Status RunBackward(const at::Tensor& loss) {
   try {
     loss.backward();
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("learner backward pass: ", e.what()));
+    return TorchExceptionToStatus(e, "learner backward pass");
   }
   return absl::OkStatus();
 }
@@ -343,7 +361,7 @@ absl::StatusOr<TokenLogProbs> GrpoTrainer::Forward(const PackedSequences& packed
   try {
     return ResponseLogProbs(model_, packed, config_.grpo.temperature, with_entropy);
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("learner forward pass: ", e.what()));
+    return TorchExceptionToStatus(e, "learner forward pass");
   }
 }
 

@@ -34,6 +34,10 @@
 namespace seamless {
 
 class UnitForward;
+
+// A LibTorch exception as a Status naming `context`: its message without the C++ backtrace;
+// an allocation failure is RESOURCE_EXHAUSTED with the settings that lower memory.
+absl::Status TorchExceptionToStatus(const std::exception& e, const std::string& context);
 struct GrpoBatchPlan;  // trainer.cc: the batch flattened into sequences and mini-batches
 
 // Per-rank bytes by component (seamless_learner_memory_bytes{component}).

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/model/transformer_layers.h"
+#include "learner/trainer.h"
 
 namespace seamless {
 
@@ -122,7 +123,7 @@ absl::StatusOr<TokenLogProbs> UnitForward::LogProbs(const PackedSequences& packe
     if (with_entropy) result.entropy = out[1];
     return result;
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("learner forward: ", e.what()));
+    return TorchExceptionToStatus(e, "learner forward pass");
   }
 }
 
