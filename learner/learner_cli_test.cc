@@ -94,12 +94,17 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
   ASSERT_TRUE(worker_port.ok()) << worker_port.status();
 
   const std::string master = "MASTER_PORT=" + std::to_string(FreePort());
+  // Fully sharded ranks: publishing and checkpoints gather from both processes.
+  const std::string config = dir + "/learner.yaml";
+  ASSERT_TRUE(WriteFileAtomically(config, "trainer:\n  sharding: full\n").ok());
   auto rank1 = ChildProcess::Start({"/usr/bin/env", "RANK=1", "WORLD_SIZE=2",
-                                    "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(), "learner"});
+                                    "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(), "learner",
+                                    "--config", config});
   ASSERT_TRUE(rank1.ok());
   auto rank0 = ChildProcess::Start(
       {"/usr/bin/env", "RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(),
-       "learner", "--listen", "127.0.0.1:0", "--checkpoint-dir", dir + "/ck", "--rollout-workers",
+       "learner", "--config", config, "--listen", "127.0.0.1:0", "--checkpoint-dir", dir + "/ck",
+       "--rollout-workers",
        "127.0.0.1:" + std::to_string(*worker_port), "--metrics-jsonl", dir + "/metrics.jsonl"});
   ASSERT_TRUE(rank0.ok());
   auto port = rank0->WaitForListeningPort();
@@ -139,6 +144,7 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
   auto metrics = ReadFileToString(dir + "/metrics.jsonl");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->find("\"actor/pg_loss\""), std::string::npos);
+  EXPECT_NE(metrics->find("\"perf/memory_optimizer_bytes\""), std::string::npos);
 
   // A restarted rank 0 (alone now) resumes from the checkpoint.
   auto again = ChildProcess::Start(

@@ -8,10 +8,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "core/base/config.h"
 #include "core/base/file_util.h"
 #include "core/base/flags.h"
 #include "core/base/log.h"
+#include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/metrics.h"
@@ -65,13 +67,28 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// Step metrics as Prometheus gauges: actor/pg_loss -> seamless_learner_actor_pg_loss.
+// Step metrics as Prometheus gauges: actor/pg_loss -> seamless_learner_actor_pg_loss, and the
+// memory account perf/memory_weights_bytes -> seamless_learner_memory_bytes{component="weights"}
+// (this rank's bytes; rank 0 serves /metrics), plus the process's peak resident bytes.
 void ExportGauges(MetricsRegistry& registry, const std::map<std::string, double>& metrics) {
   for (const auto& [name, value] : metrics) {
+    absl::string_view component = name;
+    if (absl::ConsumePrefix(&component, "perf/memory_") &&
+        absl::ConsumeSuffix(&component, "_bytes")) {
+      registry
+          .GetGauge("seamless_learner_memory_bytes",
+                    "Bytes this learner rank holds, by component (weights, gradients, optimizer, "
+                    "activations, buffers)",
+                    {{"component", std::string(component)}})
+          ->Set(value);
+      continue;
+    }
     const std::string g =
         "seamless_learner_" + absl::StrReplaceAll(name, {{"/", "_"}, {"-", "_"}, {".", "_"}});
     registry.GetGauge(g, "Last step's " + name)->Set(value);
   }
+  registry.GetGauge("seamless_learner_peak_rss_bytes", "Peak resident bytes of this rank")
+      ->Set(double(PeakResidentBytes()));
 }
 
 std::string StepLine(const StepOutcome& o) {
