@@ -351,11 +351,16 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     const uint64_t kv = static_cast<uint64_t>(kv_tokens) * per_token;
     const uint64_t logits = static_cast<uint64_t>(c.rollout.engine.max_running) *
                             static_cast<uint64_t>(model.vocab_size) * 4 * 2;
+    // A worker keeps the last weight set it received (in learner.publish_dtype) to receive
+    // the next one into (RolloutEngine::TakeSpareWeights).
+    const uint64_t wire = params * (c.learner.publish_dtype == "F32" ? 4 : 2);
     if (c.rollout.device == "cpu") {
-      r.bytes = p.weights + kv + logits + kTorchProcessBytes;
-      r.why = absl::StrFormat("%s fp32 weights + KV cache %d tokens x %d B = %s + %s runtime",
-                              Gib(p.weights), kv_tokens, per_token, Gib(kv),
-                              Gib(kTorchProcessBytes + logits));
+      r.bytes = p.weights + wire + kv + logits + kTorchProcessBytes;
+      r.why = absl::StrFormat(
+          "%s fp32 weights + %s received weight set (%s) + KV cache %d tokens x %d B = %s + %s "
+          "runtime",
+          Gib(p.weights), Gib(wire), c.learner.publish_dtype, kv_tokens, per_token, Gib(kv),
+          Gib(kTorchProcessBytes + logits));
     } else {
       r.bytes = p.weights + kTorchProcessBytes;
       r.why = absl::StrCat("on ", c.rollout.device, ": the fp32 host copy while loading");
