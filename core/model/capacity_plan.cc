@@ -112,12 +112,6 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
   plan.weights = CeilDiv(p * 4, full ? ranks : 1);
   plan.items.push_back({"weights", plan.weights,
                         absl::StrCat(Grouped(p), " params x 4 B fp32 master", per_rank(full))});
-  if (bf16 && !full) {
-    plan.compute_weights = p * 2;
-    plan.items.push_back({"bf16 weights", plan.compute_weights,
-                          absl::StrCat(Grouped(p), " params x 2 B bf16 compute copy",
-                                       per_rank(false))});
-  }
   plan.gradients = CeilDiv(pt * 4, shard_grads ? ranks : 1);
   plan.items.push_back({"gradients", plan.gradients,
                         absl::StrCat(Grouped(pt), " trainable params x 4 B fp32",
@@ -127,27 +121,24 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
                         absl::StrCat(Grouped(pt), " trainable params x 8 B AdamW m, v",
                                      per_rank(shard_optim))});
 
-  // The largest unit gathered at once: a layer (an MTP layer is the largest when present), or
-  // the embedding matrix (gathered for the input embedding, and for the LM head when tied).
+  // As learner/unit_forward.h runs it: one decoder layer's weights exist whole at a time
+  // (gathered in fp32 under full sharding, then cast for bf16; cast alone for bf16 without
+  // it), and the vocabulary-sized matrices are only ever read a piece of 2^23 elements at a
+  // time (gathered, cast), never whole. No prefetch.
   const uint64_t layer = static_cast<uint64_t>(
-      c.num_nextn_predict_layers > 0 ? MtpLayerParameters(c) : DecoderLayerParameters(c));
-  const uint64_t embedding = static_cast<uint64_t>(c.vocab_size * c.hidden_size);
-  const uint64_t unit = std::max(layer, embedding);
-  const std::string unit_name = unit == embedding
-      ? absl::StrCat("the embedding ", c.vocab_size, " x ", c.hidden_size)
-      : "one layer";
-  if (shard_optim) {
-    // Full sharding gathers parameters in the compute dtype before each use; lighter sharding
-    // gathers the updated fp32 parameters after each sharded optimizer step.
-    const uint64_t bytes = full ? compute_bytes : 4;
-    plan.buffers = 2 * unit * bytes;
-    plan.items.push_back({"buffers", plan.buffers,
-                          absl::StrCat("2 (prefetch) x ", unit_name, " (", Grouped(unit),
-                                       " params) x ", bytes, " B ", full ? dtype : "fp32",
-                                       full ? " all-gathered parameters"
-                                            : " all-gathered updated parameters")});
+      std::max(DecoderLayerParameters(c), MtpLayerParameters(c)));
+  const uint64_t piece = uint64_t(1) << 23;
+  const uint64_t layer_bytes = (full ? layer * 4 : 0) + (bf16 ? layer * 2 : 0);
+  const uint64_t piece_bytes = (full ? piece * 4 : 0) + (bf16 ? piece * 2 : 0);
+  plan.buffers = layer_bytes + piece_bytes;
+  if (plan.buffers > 0) {
+    plan.items.push_back(
+        {"buffers", plan.buffers,
+         absl::StrCat("one layer (", Grouped(layer), " params) and one vocabulary piece (",
+                      Grouped(piece), " values)", full ? ", all-gathered fp32" : "",
+                      bf16 ? ", cast to bf16" : "", "; the embedding and head are never whole")});
   } else {
-    plan.items.push_back({"buffers", 0, "nothing sharded: gradients are all-reduced in place"});
+    plan.items.push_back({"buffers", 0, "no gathers or casts: the modules read the weights"});
   }
 
   const uint64_t tokens = static_cast<uint64_t>(std::max<int64_t>(1, o.tokens_per_micro_batch));
@@ -169,6 +160,7 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
   const uint64_t recompute = (tokens * layer_per_token + attention) * compute_bytes;
   const uint64_t logits = logit_tokens * c.vocab_size * 4 * 3;
   plan.activations = saved + recompute + logits;
+  plan.runtime = o.runtime_overhead_bytes;
   plan.items.push_back(
       {"activations", plan.activations,
        absl::StrCat(Gib(saved), " saved layer inputs (", tokens, " tokens x ", h, " hidden x ",
@@ -177,6 +169,8 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
                     " values + ", c.num_attention_heads, " heads x ", keys_per_query,
                     " keys of attention, x ", compute_bytes, " B) + ", Gib(logits), " logits (",
                     logit_tokens, " tokens x ", c.vocab_size, " vocab x 4 B x 3)")});
+  plan.items.push_back({"runtime", plan.runtime,
+                        "the process: LibTorch, collectives, allocator slack (stated)"});
   return plan;
 }
 

@@ -61,6 +61,9 @@ struct LearnerPlanOptions {
   // Longest sequence (keys per query in attention); 0: min(tokens, max_position_embeddings).
   int64_t seq_len = 0;
   bool freeze_mtp = true;  // TrainerConfig::freeze_mtp: MTP layers get no grads or optimizer
+  // What a learner process holds besides its tensors: LibTorch, Gloo or NCCL, allocator slack
+  // (measured 0.71-0.75 GiB on CPU at 0.5B, bench learner-memory; a GPU adds its CUDA context).
+  uint64_t runtime_overhead_bytes = uint64_t(0.75 * (1ull << 30));
 };
 
 struct LearnerMemoryPlan {
@@ -73,10 +76,11 @@ struct LearnerMemoryPlan {
   uint64_t optimizer = 0;
   uint64_t buffers = 0;      // all-gather / prefetch buffers
   uint64_t activations = 0;  // saved inputs + recomputed layer + logits
+  uint64_t runtime = 0;      // the process's own (LearnerPlanOptions::runtime_overhead_bytes)
   std::vector<MemoryItem> items;  // the same figures with their arithmetic, in that order
 
   uint64_t total() const {
-    return weights + compute_weights + gradients + optimizer + buffers + activations;
+    return weights + compute_weights + gradients + optimizer + buffers + activations + runtime;
   }
 };
 
