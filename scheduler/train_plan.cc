@@ -22,9 +22,10 @@
 namespace seamless {
 namespace {
 
-// Fixed per-process figures, not derived: LibTorch's and OpenBLAS's runtime, gRPC threads and
-// allocator slack (a learner or worker of the default model measures ~0.2 GiB in all), and the
-// scheduler's tokenizer and prompts.
+// Fixed per-process figures, not derived: a rollout worker's LibTorch and OpenBLAS runtime,
+// gRPC threads and allocator slack (a 0.5B worker measures 0.35 GiB beyond its weights and KV
+// cache once listening; the learner's is LearnerPlanOptions::runtime_overhead_bytes), a reward
+// server, and the scheduler's tokenizer and prompts.
 constexpr uint64_t kTorchProcessBytes = 400ull << 20;
 constexpr uint64_t kRewardServerBytes = 200ull << 20;
 constexpr uint64_t kSchedulerBytes = 300ull << 20;
@@ -316,14 +317,14 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     r.count = c.learner_ranks;
     if (c.learner.device == "cpu") {
       const LearnerMemoryPlan l = EstimateLearnerMemory(model, LearnerOptions(c, model, longest_prompt));
-      r.bytes = l.total() + kTorchProcessBytes;
+      r.bytes = l.total();  // its runtime (LibTorch, Gloo, allocator slack) included
       r.why = absl::StrFormat("sharding %s over %d, %s: %.1f B/param state + %s activations and "
                               "buffers + %s runtime",
                               c.learner.trainer.sharding, c.learner_ranks,
                               c.learner.trainer.precision,
                               double(l.weights + l.compute_weights + l.gradients + l.optimizer) /
                                   std::max<uint64_t>(1, params),
-                              Gib(l.activations + l.buffers), Gib(kTorchProcessBytes));
+                              Gib(l.activations + l.buffers), Gib(l.runtime));
     } else {
       // On a GPU only the model's host copy before it moves there counts here.
       r.bytes = params * 4 + kTorchProcessBytes;
@@ -375,7 +376,7 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     so.tokens_per_micro_batch = c.sft.batch_size * longest_sft;
     so.seq_len = longest_sft;
     so.freeze_mtp = false;
-    plan.sft_bytes = EstimateLearnerMemory(model, so).total() + kTorchProcessBytes;
+    plan.sft_bytes = EstimateLearnerMemory(model, so).total();
   }
   return plan;
 }
@@ -392,8 +393,8 @@ absl::Status CheckTrainFits(const TrainConfig& c, const ModelConfig& model,
   if (others > available) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "%s: the rollout workers, reward servers and scheduler alone need %s, %s available "
-        "(MemAvailable): %d rollout worker(s) x %s (%s); try a smaller rollout.kv_cache_tokens "
-        "or fewer rollout_workers",
+        "(MemAvailable): %d rollout worker(s) x %s (%s); try fewer rollout_workers, a smaller "
+        "rollout.kv_cache_tokens or rollout.device: cuda",
         what, Gib(others), Gib(available), worker.count, Gib(worker.bytes), worker.why));
   }
   if (plan.sft_bytes > available) {
@@ -403,10 +404,8 @@ absl::Status CheckTrainFits(const TrainConfig& c, const ModelConfig& model,
         what, Gib(plan.sft_bytes), Gib(available)));
   }
   if (c.learner.device != "cpu") return absl::OkStatus();
-  // What is left for each learner rank, less its process runtime (CheckLearnerFits counts
-  // the training state, buffers and activations only).
-  const uint64_t left = (available - others) / static_cast<uint64_t>(c.learner_ranks);
-  const uint64_t per_rank = left > kTorchProcessBytes ? left - kTorchProcessBytes : 0;
+  // What is left for each learner rank (CheckLearnerFits counts its runtime too).
+  const uint64_t per_rank = (available - others) / static_cast<uint64_t>(c.learner_ranks);
   absl::Status fits = CheckLearnerFits(model, LearnerOptions(c, model, plan.longest_prompt),
                                        per_rank, what);
   if (fits.ok()) return fits;
