@@ -548,12 +548,54 @@ absl::StatusOr<bool> GrpoTrainer::Update(size_t m, const MiniBatchSums& sums,
   return true;
 }
 
+void GrpoTrainer::FillStepMetrics(const Plan& plan, const StepTotals& t, StepOutcome* out) const {
+  const double tokens = std::max(t.sums[kTokens], 1.0);
+  const double n = double(plan.seqs.size());
+  auto& mt = out->metrics;
+  mt["actor/pg_loss"] = t.finite_updates ? t.pg_loss_sum / t.finite_updates : 0;
+  mt["actor/pg_clipfrac"] = t.sums[kClipped] / tokens;
+  mt["actor/pg_clipfrac_lower"] = t.sums[kClippedLower] / tokens;
+  mt["actor/ppo_kl"] = t.sums[kPpoKl] / tokens;
+  mt["actor/entropy"] = t.sums[kEntropy] / tokens;
+  if (reference_) mt["actor/kl_loss"] = t.finite_updates ? t.sums[kKl] / t.finite_updates : 0;
+  mt["actor/grad_norm"] = t.finite_updates ? t.grad_norm_sum / t.finite_updates : 0;
+  mt["actor/lr"] = t.last_lr;
+  mt["actor/updates"] = double(out->updates_applied);
+  mt["actor/skipped_updates"] = double(out->updates_skipped);
+  mt["actor/skipped_updates_total"] = double(skipped_total_);
+  mt["actor/policy_version"] = double(policy_version_);
+  mt["critic/score/mean"] = plan.score_sum / n;
+  mt["critic/score/max"] = plan.score_max;
+  mt["critic/score/min"] = plan.score_min;
+  mt["critic/rewards/mean"] = plan.reward_sum / n;
+  mt["critic/advantages/mean"] =
+      plan.response_tokens > 0 ? plan.adv_token_sum / plan.response_tokens : 0;
+  mt["critic/advantages/max"] = plan.adv_max > -1e300 ? plan.adv_max : 0;
+  mt["critic/advantages/min"] = plan.adv_min < 1e300 ? plan.adv_min : 0;
+  mt["response_length/mean"] = plan.response_tokens / n;
+  mt["response_length/max"] = plan.len_max;
+  mt["response_length/min"] = plan.len_min;
+  mt["prompt_length/mean"] = plan.prompt_tokens / n;
+  if (t.diff[1] > 0) mt["training/rollout_logprob_abs_diff_mean"] = t.diff[0] / t.diff[1];
+  if (t.old_logprob_s >= 0) mt["timing_s/old_log_prob"] = t.old_logprob_s;
+  mt["timing_s/update_actor"] = t.elapsed_s;
+  mt["perf/total_num_tokens"] = plan.prompt_tokens + plan.response_tokens;
+  // verl: tokens of the batch per second per rank.
+  mt["perf/throughput"] =
+      (plan.prompt_tokens + plan.response_tokens) / t.elapsed_s / collective_->world_size();
+  const LearnerMemory mem = memory();
+  mt["perf/memory_weights_bytes"] = double(mem.weights);
+  mt["perf/memory_gradients_bytes"] = double(mem.gradients);
+  mt["perf/memory_optimizer_bytes"] = double(mem.optimizer);
+  mt["perf/memory_activations_bytes"] = double(mem.activations);
+  mt["perf/memory_buffers_bytes"] = double(mem.buffers);
+}
+
 absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
   const auto start = std::chrono::steady_clock::now();
   const ModelConfig& mc = model_->config();
   RETURN_IF_ERROR(ValidateBatch(batch, mc.vocab_size, mc.max_position_embeddings));
   TrainingNumericsScope numerics;
-  const int world = collective_->world_size();
 
   Plan plan;
   for (const RolloutGroup& group : batch.groups) AddGroup(group, config_.grpo, &plan);
@@ -617,45 +659,9 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
   out.policy_version = policy_version_;
 
   const double elapsed = SecondsSince(start);
-  const double tokens = std::max(totals[kTokens], 1.0);
-  const double n = double(num_seqs);
-  auto& mt = out.metrics;
-  mt["actor/pg_loss"] = finite_updates ? pg_loss_sum / finite_updates : 0;
-  mt["actor/pg_clipfrac"] = totals[kClipped] / tokens;
-  mt["actor/pg_clipfrac_lower"] = totals[kClippedLower] / tokens;
-  mt["actor/ppo_kl"] = totals[kPpoKl] / tokens;
-  mt["actor/entropy"] = totals[kEntropy] / tokens;
-  if (reference_) mt["actor/kl_loss"] = finite_updates ? totals[kKl] / finite_updates : 0;
-  mt["actor/grad_norm"] = finite_updates ? grad_norm_sum / finite_updates : 0;
-  mt["actor/lr"] = last_lr;
-  mt["actor/updates"] = double(out.updates_applied);
-  mt["actor/skipped_updates"] = double(out.updates_skipped);
-  mt["actor/skipped_updates_total"] = double(skipped_total_);
-  mt["actor/policy_version"] = double(policy_version_);
-  mt["critic/score/mean"] = plan.score_sum / n;
-  mt["critic/score/max"] = plan.score_max;
-  mt["critic/score/min"] = plan.score_min;
-  mt["critic/rewards/mean"] = plan.reward_sum / n;
-  mt["critic/advantages/mean"] =
-      plan.response_tokens > 0 ? plan.adv_token_sum / plan.response_tokens : 0;
-  mt["critic/advantages/max"] = plan.adv_max > -1e300 ? plan.adv_max : 0;
-  mt["critic/advantages/min"] = plan.adv_min < 1e300 ? plan.adv_min : 0;
-  mt["response_length/mean"] = plan.response_tokens / n;
-  mt["response_length/max"] = plan.len_max;
-  mt["response_length/min"] = plan.len_min;
-  mt["prompt_length/mean"] = plan.prompt_tokens / n;
-  if (diff[1] > 0) mt["training/rollout_logprob_abs_diff_mean"] = diff[0] / diff[1];
-  if (recompute) mt["timing_s/old_log_prob"] = old_logprob_s;
-  mt["timing_s/update_actor"] = elapsed;
-  mt["perf/total_num_tokens"] = plan.prompt_tokens + plan.response_tokens;
-  // verl: tokens of the batch per second per rank.
-  mt["perf/throughput"] = (plan.prompt_tokens + plan.response_tokens) / elapsed / world;
-  const LearnerMemory mem = memory();
-  mt["perf/memory_weights_bytes"] = double(mem.weights);
-  mt["perf/memory_gradients_bytes"] = double(mem.gradients);
-  mt["perf/memory_optimizer_bytes"] = double(mem.optimizer);
-  mt["perf/memory_activations_bytes"] = double(mem.activations);
-  mt["perf/memory_buffers_bytes"] = double(mem.buffers);
+  StepTotals t{totals, pg_loss_sum, grad_norm_sum, last_lr, finite_updates, diff,
+               recompute ? old_logprob_s : -1.0, elapsed};
+  FillStepMetrics(plan, t, &out);
   return out;
 }
 

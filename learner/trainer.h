@@ -119,6 +119,16 @@ class GrpoTrainer {
   absl::StatusOr<bool> Update(size_t minibatch, const MiniBatchSums& sums, int64_t global_tokens,
                               double* norm, double* lr);
   void ZeroGradients();
+  // What a step reports (verl's names), from its sums.
+  struct StepTotals {
+    std::vector<double> sums;
+    double pg_loss_sum, grad_norm_sum, last_lr;
+    int64_t finite_updates;
+    std::vector<double> diff;  // |rollout - learner| log-prob sum, tokens
+    double old_logprob_s;      // < 0: not recomputed
+    double elapsed_s;
+  };
+  void FillStepMetrics(const Plan& plan, const StepTotals& t, StepOutcome* out) const;
   std::vector<std::pair<int64_t, int64_t>> MicroBatches(const Plan& plan, int64_t lo, int64_t hi)
       const;
   bool unit_path() const { return params_ != nullptr; }
