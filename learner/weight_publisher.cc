@@ -1,9 +1,12 @@
 #include "learner/weight_publisher.h"
 
+#include <grpc/slice.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/sync_stream.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <numeric>
 
@@ -22,6 +25,18 @@ namespace seamless {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr char kLoadWeightsMethod[] = "/seamless.RolloutService/LoadWeights";
+
+// head + data as one byte buffer: a single slice, so `data` is copied once, here.
+grpc::ByteBuffer SerializedMessage(const std::string& head, absl::string_view data) {
+  grpc_slice slice = grpc_slice_malloc(head.size() + data.size());
+  char* out = reinterpret_cast<char*>(GRPC_SLICE_START_PTR(slice));
+  std::memcpy(out, head.data(), head.size());
+  if (!data.empty()) std::memcpy(out + head.size(), data.data(), data.size());
+  grpc::Slice owned(slice, grpc::Slice::STEAL_REF);
+  return grpc::ByteBuffer(&owned, 1);
+}
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -78,10 +93,10 @@ class FanOut {
     }
   }
 
-  // Queues `message` for every live worker; waits while the window is full, dropping a
-  // worker that stalls. Unavailable once no worker is left.
-  absl::Status Send(WeightsMessage&& message) {
-    auto shared = std::make_shared<const WeightsMessage>(std::move(message));
+  // Queues `message` (a serialized WeightsMessage) for every live worker; waits while the
+  // window is full, dropping a worker that stalls. Unavailable once no worker is left.
+  absl::Status Send(grpc::ByteBuffer&& message) {
+    auto shared = std::make_shared<const grpc::ByteBuffer>(std::move(message));
     std::unique_lock<std::mutex> lock(mu_);
     const auto wait_start = Clock::now();
     bool waited = false;
@@ -162,7 +177,7 @@ class FanOut {
     std::thread thread;
   };
   struct Queued {
-    std::shared_ptr<const WeightsMessage> message;
+    std::shared_ptr<const grpc::ByteBuffer> message;
     Clock::time_point at;  // when the producer queued it
   };
 
@@ -206,12 +221,17 @@ class FanOut {
   }
 
   void Run(Worker& w) {
-    auto stub = RolloutService::NewStub(w.channel);
-    std::unique_ptr<grpc::ClientWriter<WeightsMessage>> writer(
-        stub->LoadWeights(&w.context, &w.response));
+    // RolloutService.LoadWeights with the messages already serialized (the generated stub
+    // would serialize a WeightsMessage, copying every chunk once more); this is the call the
+    // stub makes, writing byte buffers. Writing one shares its slices, copying nothing.
+    const grpc::internal::RpcMethod method(kLoadWeightsMethod,
+                                           grpc::internal::RpcMethod::CLIENT_STREAMING);
+    std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+        grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(w.channel.get(), method,
+                                                                      &w.context, &w.response));
     bool wrote_all = false, write_failed = false;
     while (true) {
-      std::shared_ptr<const WeightsMessage> message;
+      std::shared_ptr<const grpc::ByteBuffer> message;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return w.next < produced_ || closed_ || aborted_ || w.dropped; });
@@ -280,8 +300,10 @@ PushOutcome PushToAll(WeightSource& source, int64_t version,
   PushOutcome out;
   if (addresses.empty()) return out;
   FanOut fan(addresses, channels, version, options);
-  absl::Status streamed = StreamWeights(
-      source, version, [&](WeightsMessage&& m) { return fan.Send(std::move(m)); });
+  absl::Status streamed = StreamSerializedWeights(
+      source, version, [&](std::string head, absl::string_view data) {
+        return fan.Send(SerializedMessage(head, data));
+      });
   if (!streamed.ok()) fan.Abort();
   if (!fan.exhausted()) out.source = streamed;
   out.results = fan.Wait();

@@ -151,10 +151,10 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
   GenerateStreamMessage incoming_;
 };
 
-class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
+class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   LoadWeightsReactor(RolloutEngine* engine, RolloutGrpcService* service,
-                     LoadWeightsResponse* response)
+                     grpc::ByteBuffer* response)
       : engine_(engine), service_(service), response_(response) {
     service_->WeightsLoading(true);
     assembler_.Reuse(engine_->TakeSpareWeights());  // the last version's buffers, if free
@@ -163,7 +163,7 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
 
   void OnReadDone(bool ok) override {
     if (ok) {
-      absl::Status added = assembler_.Add(message_);
+      absl::Status added = AddMessage();
       if (!added.ok()) {
         // Stop reading; the old version keeps serving.
         Done(ToGrpcStatus(absl::InvalidArgumentError(
@@ -181,7 +181,14 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
     }
     const int64_t version = assembler_.version();
     engine_->LoadWeights(std::move(*tensors), version, [this](absl::Status status, int64_t v) {
-      response_->set_version(v);
+      LoadWeightsResponse response;
+      response.set_version(v);
+      bool own = false;
+      if (status.ok() &&
+          !grpc::SerializationTraits<LoadWeightsResponse>::Serialize(response, response_, &own)
+               .ok()) {
+        status = absl::InternalError("serializing the LoadWeights response failed");
+      }
       Done(ToGrpcStatus(status));
     });
   }
@@ -189,6 +196,20 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
   void OnDone() override { delete this; }
 
  private:
+  // Feeds message_ to the assembler: its slices (shared, not copied) are parsed in place.
+  absl::Status AddMessage() {
+    slices_.clear();
+    if (!message_.Dump(&slices_).ok()) return absl::InternalError("reading a message failed");
+    pieces_.clear();
+    for (const grpc::Slice& s : slices_) {
+      pieces_.emplace_back(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    absl::Status added = assembler_.AddSerialized(pieces_);
+    slices_.clear();
+    message_.Clear();
+    return added;
+  }
+
   void Done(const grpc::Status& status) {
     service_->WeightsLoading(false);
     Finish(status);
@@ -196,8 +217,10 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<WeightsMessage> {
 
   RolloutEngine* engine_;
   RolloutGrpcService* service_;
-  LoadWeightsResponse* response_;
-  WeightsMessage message_;
+  grpc::ByteBuffer* response_;
+  grpc::ByteBuffer message_;
+  std::vector<grpc::Slice> slices_;         // message_'s, while it is parsed
+  std::vector<absl::string_view> pieces_;   // views of slices_
   WeightAssembler assembler_;
 };
 
@@ -230,8 +253,8 @@ grpc::ServerUnaryReactor* RolloutGrpcService::Abort(grpc::CallbackServerContext*
   return reactor;
 }
 
-grpc::ServerReadReactor<WeightsMessage>* RolloutGrpcService::LoadWeights(
-    grpc::CallbackServerContext* context, LoadWeightsResponse* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* RolloutGrpcService::LoadWeights(
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
   return new LoadWeightsReactor(engine_, this, response);
 }
 

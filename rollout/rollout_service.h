@@ -12,7 +12,10 @@
 
 namespace seamless {
 
-class RolloutGrpcService final : public RolloutService::CallbackService {
+// LoadWeights is served raw (byte buffers): its chunks are parsed straight into the weight
+// set (WeightAssembler::AddSerialized) instead of into messages first.
+class RolloutGrpcService final
+    : public RolloutService::WithRawCallbackMethod_LoadWeights<RolloutService::CallbackService> {
  public:
   // `set_serving(false)` is called while a weight stream loads (health: NOT_SERVING) and
   // `set_serving(true)` once it serves again; it may be empty.
@@ -22,8 +25,9 @@ class RolloutGrpcService final : public RolloutService::CallbackService {
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* context,
                                   const AbortRequest* request, AbortResponse* response) override;
-  grpc::ServerReadReactor<WeightsMessage>* LoadWeights(grpc::CallbackServerContext* context,
-                                                       LoadWeightsResponse* response) override;
+  // A stream of serialized WeightsMessage; answers a serialized LoadWeightsResponse.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* LoadWeights(grpc::CallbackServerContext* context,
+                                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const RolloutStatusRequest* request,
                                    RolloutStatus* response) override;

@@ -20,6 +20,7 @@
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
 #include "core/model/model_files.h"
+#include "core/model/torch_raw_tensor.h"
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
 #include "core/tensors/weight_stream.h"
@@ -124,7 +125,61 @@ struct PublishMeasurement {
   double publish_s = 1e30;  // best Publish: stream + the worker's apply
   double copy_s = 0;        // best plain loopback copy of publish_bytes
   uint64_t bytes = 0;
+  // Stages, each timed alone (best of the rounds), to show where a publish's time goes:
+  double source_s = 1e30;   // the sender's work: read + convert the parameters, checksum, and
+                            // copy each chunk into its wire buffer (no network)
+  double assemble_s = 1e30; // the receiver's work: parse those buffers into the weight set
+                            // and checksum it (no network)
+  double apply_s = 1e30;    // the worker's apply: wire dtype -> its parameters (copy_)
 };
+
+// The stages of MeasurePublish without gRPC (see PublishMeasurement), best of `rounds`. As in
+// the worker, each round reuses the last round's buffers (no fresh pages).
+absl::Status MeasurePublishStages(MimoModel& model, MimoModel& worker_model, DType dtype,
+                                  int64_t rounds, PublishMeasurement* m) {
+  std::vector<std::string> messages;
+  RawTensorMap weights;
+  for (int64_t r = 0; r < rounds; ++r) {
+    size_t count = 0;
+    auto start = std::chrono::steady_clock::now();
+    {
+      ParameterWeightSource source(model, dtype);
+      RETURN_IF_ERROR(StreamSerializedWeights(source, 1, [&](std::string head,
+                                                             absl::string_view data) {
+        if (count == messages.size()) messages.emplace_back();
+        std::string& out = messages[count++];
+        out.assign(head);
+        out.append(data.data(), data.size());
+        return absl::OkStatus();
+      }));
+    }
+    m->source_s = std::min(m->source_s, SecondsSince(start));
+    start = std::chrono::steady_clock::now();
+    WeightAssembler assembler;
+    assembler.Reuse(std::move(weights));
+    for (size_t i = 0; i < count; ++i) {
+      const absl::string_view piece(messages[i]);
+      RETURN_IF_ERROR(assembler.AddSerialized(absl::MakeConstSpan(&piece, 1)));
+    }
+    ASSIGN_OR_RETURN(weights, assembler.Finish());
+    m->assemble_s = std::min(m->assemble_s, SecondsSince(start));
+    std::vector<std::pair<at::Tensor, at::Tensor>> wire;  // the parameters, their wire bytes
+    for (auto& item : worker_model->named_parameters()) {
+      auto found = weights.find(item.key());
+      if (found == weights.end()) return absl::NotFoundError("no weights for " + item.key());
+      RawTensor& raw = found->second;
+      ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(raw.dtype));
+      wire.emplace_back(item.value(), at::from_blob(raw.data.data(), raw.shape, type));
+    }
+    start = std::chrono::steady_clock::now();
+    {
+      at::NoGradGuard no_grad;
+      for (auto& [param, value] : wire) param.detach().copy_(value);
+    }
+    m->apply_s = std::min(m->apply_s, SecondsSince(start));
+  }
+  return absl::OkStatus();
+}
 
 // A real rollout worker (engine + RolloutService on loopback, its own copy of the model)
 // receiving publishes of `model`'s parameters in `dtype` and applying them, against a plain
@@ -161,6 +216,7 @@ absl::StatusOr<PublishMeasurement> MeasurePublish(MimoModel& model, DType dtype,
     ASSIGN_OR_RETURN(double copy_s, LoopbackCopySeconds(src, dst, 1));
     m.copy_s = std::min(m.copy_s, copy_s);
   }
+  RETURN_IF_ERROR(MeasurePublishStages(model, worker_model, dtype, std::max<int64_t>(rounds, 3), &m));
   if (engine->Status().weight_version != version) {
     return absl::InternalError("the worker does not serve the published version");
   }
@@ -173,6 +229,10 @@ void PrintPublish(const PublishMeasurement& m, const std::string& dtype) {
   std::printf("publish %.1f MB %s + apply:        %8.4f s; loopback copy %.4f s (%.2fx)\n",
               double(m.bytes) / 1e6, dtype.c_str(), m.publish_s, m.copy_s,
               m.publish_s / m.copy_s);
+  std::printf("  stages alone: sender %.4f s, receiver parse %.4f s, apply %.4f s (%.2fx, "
+              "%.2fx, %.2fx the copy)\n",
+              m.source_s, m.assemble_s, m.apply_s, m.source_s / m.copy_s,
+              m.assemble_s / m.copy_s, m.apply_s / m.copy_s);
 }
 
 void AddPublishJson(const PublishMeasurement& m, nlohmann::json* out) {
@@ -180,6 +240,9 @@ void AddPublishJson(const PublishMeasurement& m, nlohmann::json* out) {
   (*out)["copy_s"] = m.copy_s;
   (*out)["publish_bytes"] = m.bytes;
   (*out)["publish_vs_copy"] = m.publish_s / m.copy_s;
+  (*out)["publish_sender_s"] = m.source_s;
+  (*out)["publish_receiver_s"] = m.assemble_s;
+  (*out)["publish_apply_s"] = m.apply_s;
 }
 
 }  // namespace
