@@ -410,9 +410,10 @@ absl::Status CheckTrainFits(const TrainConfig& c, const ModelConfig& model,
                                        per_rank, what);
   if (fits.ok()) return fits;
   return absl::ResourceExhaustedError(absl::StrFormat(
-      "%s (MemAvailable %s; %d rollout worker(s) x %s, reward and scheduler %s leave %s for "
-      "%d learner rank(s); refused before loading the model)",
-      fits.message(), Gib(available), worker.count, Gib(worker.bytes),
+      "%s (MemAvailable %s; %d rollout worker(s) x %s (%s; fewer workers or a smaller "
+      "rollout.kv_cache_tokens leave more), reward and scheduler %s leave %s for %d learner "
+      "rank(s); refused before loading the model)",
+      fits.message(), Gib(available), worker.count, Gib(worker.bytes), worker.why,
       Gib(others - worker.bytes * static_cast<uint64_t>(worker.count)), Gib(available - others),
       c.learner_ranks));
 }
