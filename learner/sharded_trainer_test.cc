@@ -231,6 +231,15 @@ TEST(MicroBatchTest, TokenBudgetGivesTheSameUpdate) {
   config.max_tokens_per_micro_batch = 12;  // a few sequences per micro-batch
   const TrainRun budget = Train(batch, config, 1, 1, true);
   EXPECT_LT(MaxDiff(budget, whole), 1e-12);
+  // On the unit path a budget packs each micro-batch into one row: sequences attend within
+  // themselves only, RoPE restarts per sequence, and the update is the same.
+  config.activation_checkpointing = true;
+  config.max_tokens_per_micro_batch = 24;
+  const TrainRun packed = Train(batch, config, 1, 1, true);
+  EXPECT_LT(MaxDiff(packed, whole), 1e-12);
+  config.sharding = "full";
+  const TrainRun packed_sharded = Train(batch, config, 2, 1, true);
+  EXPECT_LT(MaxDiff(packed_sharded, whole), 1e-12);
 }
 
 TEST(ShardingConfigTest, BadValuesAreRefusedWithTheKey) {

@@ -44,6 +44,33 @@ PackedSequences PackSequences(const std::vector<const RolloutSequence*>& sequenc
   return p;
 }
 
+PackedSequences PackSequencesInRow(const std::vector<const RolloutSequence*>& sequences,
+                                   const at::Device& device) {
+  PackedSequences p;
+  std::vector<int64_t> ids, rows, targets;
+  for (const RolloutSequence* s : sequences) {
+    const int64_t start = int64_t(ids.size()), prompt = int64_t(s->prompt_ids.size());
+    ids.insert(ids.end(), s->prompt_ids.begin(), s->prompt_ids.end());
+    ids.insert(ids.end(), s->response_ids.begin(), s->response_ids.end());
+    for (size_t j = 0; j < s->response_ids.size(); ++j) {
+      rows.push_back(start + prompt + int64_t(j) - 1);
+      targets.push_back(s->response_ids[j]);
+    }
+    p.response_lengths.push_back(int64_t(s->response_ids.size()));
+    p.segment_lengths.push_back(int64_t(ids.size()) - start);
+  }
+  p.total_tokens = int64_t(ids.size());
+  auto to_tensor = [&](const std::vector<int64_t>& v) {
+    return at::tensor(at::ArrayRef<int64_t>(v), at::kLong).to(device);
+  };
+  p.input_ids = to_tensor(ids).view({1, -1});
+  p.rows = to_tensor(rows);
+  p.targets = to_tensor(targets);
+  p.mtp_rows = to_tensor({});
+  p.mtp_targets = to_tensor({});
+  return p;
+}
+
 TokenLogProbs LogProbsOfTargets(MimoModel& model, const at::Tensor& hidden, const at::Tensor& rows,
                                 const at::Tensor& targets, double temperature, bool with_entropy) {
   at::Tensor flat = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);

@@ -25,10 +25,16 @@ struct PackedSequences {
   at::Tensor mtp_targets;  // [M]
   std::vector<int64_t> response_lengths;
   int64_t total_tokens = 0;  // prompt + response tokens, without padding
+  // Set by PackSequencesInRow: the sequences' lengths, laid end to end in one row.
+  std::vector<int64_t> segment_lengths;
 };
 
 PackedSequences PackSequences(const std::vector<const RolloutSequence*>& sequences,
                               const at::Device& device = at::kCPU);
+// The sequences end to end in one row [1, sum of lengths], no padding (no MTP rows): for a
+// forward that attends within each sequence only (MimoModel::PackedContext).
+PackedSequences PackSequencesInRow(const std::vector<const RolloutSequence*>& sequences,
+                                   const at::Device& device = at::kCPU);
 
 struct TokenLogProbs {
   at::Tensor logp;     // [N]

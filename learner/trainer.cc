@@ -337,22 +337,30 @@ std::vector<Range> GrpoTrainer::MicroBatches(const Plan& plan, int64_t lo, int64
   std::vector<Range> out;
   const int64_t size = config_.micro_batch_size > 0 ? config_.micro_batch_size : hi - lo;
   const int64_t budget = config_.max_tokens_per_micro_batch;
-  int64_t begin = lo, longest = 0;
+  int64_t begin = lo, longest = 0, packed_tokens = 0;
   for (int64_t i = lo; i < hi; ++i) {
     const int64_t len =
         int64_t(plan.seqs[i]->prompt_ids.size() + plan.seqs[i]->response_ids.size());
     const int64_t n = i - begin + 1;
     const bool over_count = n > std::max<int64_t>(size, 1);
-    const bool over_tokens = budget > 0 && n > 1 && n * std::max(longest, len) > budget;
+    // Packed rows cost their tokens; padded ones sequences x the longest.
+    const int64_t cost = packs() ? packed_tokens + len : n * std::max(longest, len);
+    const bool over_tokens = budget > 0 && n > 1 && cost > budget;
     if (over_count || over_tokens) {
       out.emplace_back(begin, i);
       begin = i;
       longest = 0;
+      packed_tokens = 0;
     }
     longest = std::max(longest, len);
+    packed_tokens += len;
   }
   if (begin < hi) out.emplace_back(begin, hi);
   return out;
+}
+
+PackedSequences GrpoTrainer::Pack(const std::vector<const RolloutSequence*>& seqs) const {
+  return packs() ? PackSequencesInRow(seqs) : PackSequences(seqs);
 }
 
 absl::StatusOr<TokenLogProbs> GrpoTrainer::Forward(const PackedSequences& packed,
@@ -391,7 +399,7 @@ absl::StatusOr<std::vector<at::Tensor>> GrpoTrainer::BehaviourLogProbs(const Pla
   for (const auto& [mb_lo, mb_hi] : plan.minibatches) {
     const auto [lo, hi] = Shard(mb_lo, mb_hi, rank, world);
     for (const auto& [a, b] : MicroBatches(plan, lo, hi)) {
-      PackedSequences packed = PackSequences(plan.Subset(a, b), device);
+      PackedSequences packed = Pack(plan.Subset(a, b));
       // Sharded ranks gather in the forward pass, so they all run it, in the same order.
       ASSIGN_OR_RETURN(TokenLogProbs tl, Forward(packed, false));
       int64_t offset = 0;
@@ -447,13 +455,13 @@ absl::Status GrpoTrainer::ForwardBackward(const Plan& plan, size_t m,
     bool padding = round >= micro.size();
     PackedSequences packed;
     if (!padding) {
-      packed = PackSequences(plan.Subset(micro[round].first, micro[round].second), at::kCPU);
+      packed = Pack(plan.Subset(micro[round].first, micro[round].second));
       if (packed.targets.numel() == 0) {
         if (!lock_step) continue;
         padding = true;  // a rank in lock step runs every round
       }
     }
-    if (padding) packed = PackSequences({&PaddingSequence()}, at::kCPU);
+    if (padding) packed = Pack({&PaddingSequence()});
     ASSIGN_OR_RETURN(TokenLogProbs tl, Forward(packed, /*with_entropy=*/true));
     if (padding) {
       RETURN_IF_ERROR(RunBackward((tl.logp.sum() * 0.0)));

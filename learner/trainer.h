@@ -132,6 +132,9 @@ class GrpoTrainer {
   std::vector<std::pair<int64_t, int64_t>> MicroBatches(const Plan& plan, int64_t lo, int64_t hi)
       const;
   bool unit_path() const { return params_ != nullptr; }
+  // Micro-batches by token budget on the unit path are packed into one row (no padding).
+  bool packs() const { return unit_path() && config_.max_tokens_per_micro_batch > 0; }
+  PackedSequences Pack(const std::vector<const RolloutSequence*>& seqs) const;
 
   MimoModel model_;
   MimoModel reference_{nullptr};  // frozen initial policy, only when kl_coef > 0

@@ -105,7 +105,9 @@ absl::StatusOr<TokenLogProbs> UnitForward::LogProbs(const PackedSequences& packe
   targets_ = packed.targets;
   temperature_ = temperature;
   with_entropy_ = with_entropy;
-  ctx_ = model_->FullContext(ids_);
+  ctx_ = packed.segment_lengths.empty()
+             ? model_->FullContext(ids_)
+             : model_->PackedContext(packed.segment_lengths, ids_.device());
   if (dtype_ == at::kBFloat16 || dtype_ == at::kHalf) {
     ctx_.cos = ctx_.cos.to(dtype_);
     ctx_.sin = ctx_.sin.to(dtype_);

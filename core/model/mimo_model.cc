@@ -4,6 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/init.h>
 
+#include <limits>
+
 #include "core/model/row_linear.h"
 
 namespace seamless {
@@ -73,6 +75,29 @@ AttentionContext MimoModelImpl::FullContext(const at::Tensor& input_ids) {
   AttentionContext ctx = AttentionContext::Full(input_ids.size(0), input_ids.size(1), 0,
                                                 input_ids.device());
   FillRope(ctx, input_ids.device());
+  return ctx;
+}
+
+AttentionContext MimoModelImpl::PackedContext(const std::vector<int64_t>& lengths,
+                                              const at::Device& device) {
+  int64_t total = 0;
+  for (int64_t n : lengths) total += n;
+  AttentionContext ctx = AttentionContext::Full(1, total, 0, device);
+  std::vector<int64_t> positions, segment;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    for (int64_t t = 0; t < lengths[s]; ++t) {
+      positions.push_back(t);
+      segment.push_back(int64_t(s));
+    }
+  }
+  auto i64 = at::TensorOptions().dtype(at::kLong);
+  ctx.positions = at::tensor(positions, i64).to(device).view({1, total});
+  at::Tensor seg = at::tensor(segment, i64).to(device);
+  at::Tensor other = seg.view({-1, 1}) != seg.view({1, -1});  // [query, key]
+  ctx.mask = ctx.mask.view({total, total})
+                 .masked_fill(other, -std::numeric_limits<float>::infinity())
+                 .view({1, 1, 1, total, total});
+  FillRope(ctx, device);
   return ctx;
 }
 

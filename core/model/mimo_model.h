@@ -53,6 +53,10 @@ class MimoModelImpl : public torch::nn::Module {
   // The context of a full causal pass over ids [B, T] (RoPE filled in): what Hidden builds,
   // for callers that run the layers one at a time (the learner's checkpointed units).
   AttentionContext FullContext(const at::Tensor& input_ids);
+  // The context of one row holding several sequences end to end, `lengths` tokens each:
+  // RoPE positions restart at each sequence, and a token sees only the earlier tokens of its
+  // own sequence. Packing micro-batches so, padding costs no FLOPs.
+  AttentionContext PackedContext(const std::vector<int64_t>& lengths, const at::Device& device);
   // LM head: hidden [..., H] -> logits [..., V].
   at::Tensor Logits(const at::Tensor& hidden);
   // MTP layer k over a whole sequence: [B, T-1, H] hidden states predicting tokens 2..T.
