@@ -119,9 +119,9 @@ TEST(TrainConfigTest, EveryKeyReachesItsRole) {
   const nlohmann::json printed = LastJsonLine(r.out);
   const std::string run = dir + "/run";
   {
-    std::string resolved;
-    ASSERT_TRUE(ReadFileToString(run + "/config.yaml").ok());
-    resolved = *ReadFileToString(run + "/config.yaml");
+    auto read = ReadFileToString(run + "/config.yaml");
+    ASSERT_TRUE(read.ok()) << read.status();
+    const std::string& resolved = *read;
     EXPECT_EQ(resolved, ConfigToYaml(config)) << FirstDifference(ConfigToYaml(config), resolved);
   }
 
@@ -212,9 +212,11 @@ std::string WriteModelDir(const std::string& dir, const std::string& config_json
   const std::string model = dir + "/model";
   EXPECT_TRUE(MakeDirectories(model).ok());
   EXPECT_TRUE(WriteFileAtomically(model + "/config.json", config_json).ok());
-  EXPECT_TRUE(WriteFileAtomically(model + "/seamless_tokenizer.json",
-                                  *ReadFileToString(dir + "/default/seamless_tokenizer.json"))
-                  .ok());
+  auto tokenizer = ReadFileToString(dir + "/default/seamless_tokenizer.json");
+  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
+  if (tokenizer.ok()) {
+    EXPECT_TRUE(WriteFileAtomically(model + "/seamless_tokenizer.json", *tokenizer).ok());
+  }
   return model;
 }
 
