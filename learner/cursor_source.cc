@@ -24,18 +24,19 @@ absl::Status CursorWeightSource::Read(size_t i, const Sink& sink) {
                                             ", expected ", next_));
   }
   ++next_;
-  ASSIGN_OR_RETURN(at::Tensor t, cursor_->Next());
   ASSIGN_OR_RETURN(at::ScalarType wire, ToScalarType(dtype_));
-  at::Tensor bytes = t.to(wire).contiguous();
-  return sink(absl::string_view(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes()));
+  return cursor_->NextInPieces([&](const at::Tensor& piece) {
+    at::Tensor bytes = piece.to(wire).contiguous();
+    return sink(absl::string_view(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes()));
+  });
 }
 
 absl::Status CursorWeightSource::Finish() {
   absl::Status status;
   while (next_ < specs_.size()) {
     ++next_;
-    auto t = cursor_->Next();
-    if (!t.ok() && status.ok()) status = t.status();
+    absl::Status s = cursor_->NextInPieces([](const at::Tensor&) { return absl::OkStatus(); });
+    if (!s.ok() && status.ok()) status = s;
   }
   return status;
 }

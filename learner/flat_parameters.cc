@@ -151,6 +151,25 @@ absl::StatusOr<at::Tensor> FlatGroup::GatherPiece(Collective& collective, size_t
   return piece.to(dtype);
 }
 
+absl::StatusOr<at::Tensor> FlatGroup::GatherStatePiece(Collective& collective, bool exp_avg,
+                                                       int64_t begin, int64_t numel) {
+  at::NoGradGuard no_grad;
+  const at::Tensor& chunk = exp_avg ? exp_avg_ : exp_avg_sq_;
+  const int64_t start = members_[0].offset + begin;
+  at::Tensor piece = at::zeros({numel}, master_);
+  const int64_t mine = int64_t(rank_) * chunk_;
+  const Overlap o = Intersect(start, numel, mine, chunk_);
+  if (!o.empty()) {
+    piece.narrow(0, o.begin - start, o.end - o.begin)
+        .copy_(chunk.narrow(0, o.begin - mine, o.end - o.begin));
+  }
+  if (world_ > 1) {
+    std::vector<at::Tensor> one{piece};
+    RETURN_IF_ERROR(collective.AllReduceSum(one));
+  }
+  return piece;
+}
+
 void FlatGroup::Release() {
   if (!bound_elsewhere_) return;
   bound_elsewhere_ = false;
@@ -502,6 +521,36 @@ class GroupCursor final : public TensorCursor {
     }
     const FlatGroup::Member& m = *item.member;
     return flat_.narrow(0, m.offset, m.numel).view(m.shape);
+  }
+
+  // A group of one large member held in chunks (the embedding, an untied head under full
+  // sharding) streams in pieces; anything else is gathered whole as Next() does.
+  absl::Status NextInPieces(const PieceFn& fn) override {
+    if (position_ >= items_.size()) return absl::OutOfRangeError("cursor past its last tensor");
+    const Item& item = items_[position_];
+    const FlatGroup::Member& m = *item.member;
+    constexpr int64_t kPiece = int64_t{1} << 23;
+    if (item.group->full().defined() || item.group->members().size() != 1 || m.numel <= kPiece) {
+      auto t = Next();
+      if (!t.ok()) return t.status();
+      return fn(*t);
+    }
+    ++position_;
+    flat_ = at::Tensor();
+    group_ = nullptr;  // nothing gathered is kept
+    for (int64_t at = 0; at < m.numel; at += kPiece) {
+      const int64_t n = std::min(kPiece, m.numel - at);
+      at::Tensor piece;
+      if (item.buffer == Buffer::kWeights) {
+        ASSIGN_OR_RETURN(piece, item.group->GatherPiece(*collective_, 0, at, n,
+                                                        item.group->master_dtype()));
+      } else {
+        ASSIGN_OR_RETURN(piece, item.group->GatherStatePiece(
+                                    *collective_, item.buffer == Buffer::kExpAvg, at, n));
+      }
+      RETURN_IF_ERROR(fn(piece));
+    }
+    return absl::OkStatus();
   }
 
  private:

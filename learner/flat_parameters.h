@@ -89,6 +89,9 @@ class FlatGroup {
   // used a slice of rows at a time under full sharding.
   absl::StatusOr<at::Tensor> GatherPiece(Collective& collective, size_t member, int64_t begin,
                                          int64_t numel, at::ScalarType dtype);
+  // The same for the AdamW moments (exp_avg or exp_avg_sq) of a single-member group.
+  absl::StatusOr<at::Tensor> GatherStatePiece(Collective& collective, bool exp_avg,
+                                              int64_t begin, int64_t numel);
   // Undoes Materialize: parameters back to views of the full buffer, or empty under `full`.
   void Release();
   // Adds the gradients of this group's members (one per member, undefined = zero) to this

@@ -239,9 +239,10 @@ absl::StatusOr<std::string> Learner::WriteCheckpoint(const std::string& dir) {
     StreamedTensors out;
     out.entries = cursor.entries();
     out.fill = [&cursor](const TensorEntry& e, const ByteSink& sink) -> absl::Status {
-      ASSIGN_OR_RETURN(at::Tensor t, cursor.Next());
-      at::Tensor f32 = t.to(at::kFloat).contiguous();
-      return sink(static_cast<const char*>(f32.data_ptr()), f32.nbytes());
+      return cursor.NextInPieces([&](const at::Tensor& piece) {
+        at::Tensor f32 = piece.to(at::kFloat).contiguous();
+        return sink(static_cast<const char*>(f32.data_ptr()), f32.nbytes());
+      });
     };
     return out;
   };

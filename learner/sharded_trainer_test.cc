@@ -279,3 +279,63 @@ TEST(TorchErrorsTest, OutOfMemoryIsResourceExhaustedWithWhatToChange) {
 
 }  // namespace
 }  // namespace seamless
+
+namespace seamless {
+namespace {
+
+// A vocabulary-sized matrix past one piece (2^23 values) streams in pieces under full
+// sharding; the pieces are the gathered tensor.
+TEST(ShardingCursorTest, LargeMatricesStreamInPiecesEqualToTheWhole) {
+  ModelConfig big = TinyTestConfig();
+  big.vocab_size = 70000;  // 70000 x hidden 128 = 8.96M values: two pieces
+  MimoModel reference = TinyTestModel(big);
+  const RolloutBatch batch = testing::RandomBatch(reference, 2, 2, 3);
+  InProcessRendezvous rendezvous;
+  std::vector<std::map<std::string, at::Tensor>> pieces(2), whole(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      auto c = rendezvous.Join(r, 2);
+      TrainerConfig config;
+      config.sharding = "full";
+      auto trainer = GrpoTrainer::Create(TinyTestModel(big), config, c->get());
+      if (!trainer.ok()) {
+        errors[r] = trainer.status().ToString();
+        return;
+      }
+      auto stepped = (*trainer)->Step(batch);  // moments that are not zero
+      if (!stepped.ok()) errors[r] = stepped.status().ToString();
+      for (auto open : {&GrpoTrainer::OpenWeights, &GrpoTrainer::OpenOptimizerState}) {
+        auto cursor = ((**trainer).*open)();
+        for (const TensorEntry& e : cursor->entries()) {
+          std::vector<at::Tensor> parts;
+          absl::Status s = cursor->NextInPieces([&](const at::Tensor& p) {
+            parts.push_back(p.reshape({-1}).clone());
+            return absl::OkStatus();
+          });
+          if (!s.ok()) errors[r] = s.ToString();
+          pieces[r][e.name] = at::cat(parts);
+        }
+      }
+      for (auto open : {&GrpoTrainer::OpenWeights, &GrpoTrainer::OpenOptimizerState}) {
+        auto cursor = ((**trainer).*open)();
+        for (const TensorEntry& e : cursor->entries()) {
+          whole[r][e.name] = cursor->Next()->reshape({-1}).clone();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  ASSERT_TRUE(whole[0].count("model.embed_tokens.weight"));
+  EXPECT_GT(whole[0]["exp_avg_sq.model.embed_tokens.weight"].abs().max().item<double>(), 0.0);
+  for (const auto& [name, t] : whole[0]) {
+    ASSERT_TRUE(pieces[0].count(name)) << name;
+    EXPECT_TRUE(pieces[0][name].equal(t)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace seamless

@@ -23,12 +23,22 @@ class TensorCursor {
   virtual const std::vector<TensorEntry>& entries() const = 0;
   // The next tensor of entries(), float32, valid until the next call.
   virtual absl::StatusOr<at::Tensor> Next() = 0;
+  // The next tensor as consecutive flat pieces (row-major order), each valid during its call:
+  // what streams use, so that a vocabulary-sized matrix under full sharding is never gathered
+  // whole. By default one piece, the whole tensor.
+  using PieceFn = std::function<absl::Status(const at::Tensor& piece)>;
+  virtual absl::Status NextInPieces(const PieceFn& fn) {
+    auto t = Next();
+    if (!t.ok()) return t.status();
+    return fn(*t);
+  }
 
   // Reads every remaining tensor (followers take part in the gathers).
   absl::Status Drain() {
+    const PieceFn ignore = [](const at::Tensor&) { return absl::OkStatus(); };
     for (size_t i = position_; i < entries().size(); ++i) {
-      auto t = Next();
-      if (!t.ok()) return t.status();
+      absl::Status s = NextInPieces(ignore);
+      if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }
