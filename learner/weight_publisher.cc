@@ -28,16 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kLoadWeightsMethod[] = "/seamless.RolloutService/LoadWeights";
 
-// head + data as one byte buffer: a single slice, so `data` is copied once, here.
-grpc::ByteBuffer SerializedMessage(const std::string& head, absl::string_view data) {
-  grpc_slice slice = grpc_slice_malloc(head.size() + data.size());
-  char* out = reinterpret_cast<char*>(GRPC_SLICE_START_PTR(slice));
-  std::memcpy(out, head.data(), head.size());
-  if (!data.empty()) std::memcpy(out + head.size(), data.data(), data.size());
-  grpc::Slice owned(slice, grpc::Slice::STEAL_REF);
-  return grpc::ByteBuffer(&owned, 1);
-}
-
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -45,6 +35,33 @@ double SecondsSince(Clock::time_point start) {
 Clock::duration Seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
+
+// Each message as one gRPC slice, written in place by StreamSerializedWeights and handed to
+// `send` as a byte buffer that shares the slice.
+class SliceSink final : public SerializedWeightsSink {
+ public:
+  explicit SliceSink(std::function<absl::Status(grpc::ByteBuffer&&)> send)
+      : send_(std::move(send)) {}
+  ~SliceSink() override {
+    if (pending_) grpc_slice_unref(slice_);
+  }
+  char* Allocate(size_t size) override {
+    if (pending_) grpc_slice_unref(slice_);
+    slice_ = grpc_slice_malloc(size);
+    pending_ = true;
+    return reinterpret_cast<char*>(GRPC_SLICE_START_PTR(slice_));
+  }
+  absl::Status Send() override {
+    grpc::Slice owned(slice_, grpc::Slice::STEAL_REF);
+    pending_ = false;
+    return send_(grpc::ByteBuffer(&owned, 1));
+  }
+
+ private:
+  std::function<absl::Status(grpc::ByteBuffer&&)> send_;
+  grpc_slice slice_;
+  bool pending_ = false;
+};
 
 // A kept map as a source that shares its ownership.
 class SharedMapSource final : public WeightSource {
@@ -300,10 +317,8 @@ PushOutcome PushToAll(WeightSource& source, int64_t version,
   PushOutcome out;
   if (addresses.empty()) return out;
   FanOut fan(addresses, channels, version, options);
-  absl::Status streamed = StreamSerializedWeights(
-      source, version, [&](std::string head, absl::string_view data) {
-        return fan.Send(SerializedMessage(head, data));
-      });
+  SliceSink sink([&](grpc::ByteBuffer&& m) { return fan.Send(std::move(m)); });
+  absl::Status streamed = StreamSerializedWeights(source, version, sink);
   if (!streamed.ok()) fan.Abort();
   if (!fan.exhausted()) out.source = streamed;
   out.results = fan.Wait();

@@ -144,14 +144,24 @@ absl::Status MeasurePublishStages(MimoModel& model, MimoModel& worker_model, DTy
     auto start = std::chrono::steady_clock::now();
     {
       ParameterWeightSource source(model, dtype);
-      RETURN_IF_ERROR(StreamSerializedWeights(source, 1, [&](std::string head,
-                                                             absl::string_view data) {
-        if (count == messages.size()) messages.emplace_back();
-        std::string& out = messages[count++];
-        out.assign(head);
-        out.append(data.data(), data.size());
-        return absl::OkStatus();
-      }));
+      // Messages written into the last round's strings (resize keeps their capacity).
+      struct Sink final : SerializedWeightsSink {
+        std::vector<std::string>* messages;
+        size_t* count;
+        char* Allocate(size_t size) override {
+          if (*count == messages->size()) messages->emplace_back();
+          std::string& out = (*messages)[*count];
+          out.resize(size);
+          return out.data();
+        }
+        absl::Status Send() override {
+          ++*count;
+          return absl::OkStatus();
+        }
+      } sink;
+      sink.messages = &messages;
+      sink.count = &count;
+      RETURN_IF_ERROR(StreamSerializedWeights(source, 1, sink));
     }
     m->source_s = std::min(m->source_s, SecondsSince(start));
     start = std::chrono::steady_clock::now();

@@ -35,28 +35,52 @@ absl::Status Bad(const std::string& why) {
 
 }  // namespace
 
-uint64_t Hash64(absl::string_view bytes, uint64_t seed) {
+Hash64State::Hash64State(uint64_t seed)
+    : a_{seed, seed ^ kP1, seed ^ kP2, seed ^ kP3}, b_{kP4, kP4, kP4, kP4}, seed_(seed) {}
+
+void Hash64State::Stripes(const char* p, size_t stripes) {
   // Four lanes of Fletcher sums over 64-bit words: adds only, no carried multiply, so it runs
   // at memory speed (the compiler vectorises the lanes).
-  uint64_t a[4] = {seed, seed ^ kP1, seed ^ kP2, seed ^ kP3};
-  uint64_t b[4] = {kP4, kP4, kP4, kP4};
-  const char* p = bytes.data();
-  const size_t len = bytes.size();
-  const char* const stripes_end = p + (len & ~size_t(31));
-  for (; p < stripes_end; p += 32) {
+  uint64_t a[4] = {a_[0], a_[1], a_[2], a_[3]}, b[4] = {b_[0], b_[1], b_[2], b_[3]};
+  for (const char* const end = p + 32 * stripes; p < end; p += 32) {
     for (int j = 0; j < 4; ++j) {
       a[j] += Load64(p + 8 * j);
       b[j] += a[j];
     }
   }
+  for (int j = 0; j < 4; ++j) {
+    a_[j] = a[j];
+    b_[j] = b[j];
+  }
+}
+
+void Hash64State::Update(const char* p, size_t n) {
+  len_ += n;
+  if (partial_len_ > 0) {
+    const size_t take = std::min(n, 32 - partial_len_);
+    std::memcpy(partial_ + partial_len_, p, take);
+    partial_len_ += take;
+    p += take;
+    n -= take;
+    if (partial_len_ < 32) return;
+    Stripes(partial_, 1);
+    partial_len_ = 0;
+  }
+  Stripes(p, n / 32);
+  partial_len_ = n % 32;
+  if (partial_len_ > 0) std::memcpy(partial_, p + (n - partial_len_), partial_len_);
+}
+
+uint64_t Hash64State::Finish() const {
+  uint64_t a[4] = {a_[0], a_[1], a_[2], a_[3]}, b[4] = {b_[0], b_[1], b_[2], b_[3]};
   // The last 0..31 bytes as zero-padded words (the length, mixed in below, tells them apart).
   char tail[32] = {};
-  std::memcpy(tail, p, size_t(bytes.data() + len - p));
+  if (partial_len_ > 0) std::memcpy(tail, partial_, partial_len_);
   for (int j = 0; j < 4; ++j) {
     a[j] += Load64(tail + 8 * j);
     b[j] += a[j];
   }
-  uint64_t h = seed + kP5 + len;
+  uint64_t h = seed_ + kP5 + len_;
   for (int j = 0; j < 4; ++j) {
     h = Rotl(h ^ Round(0, a[j]), 27) * kP1 + kP4;
     h = Rotl(h ^ Round(0, b[j]), 31) * kP2 + kP3;
@@ -69,10 +93,27 @@ uint64_t Hash64(absl::string_view bytes, uint64_t seed) {
   return h;
 }
 
+uint64_t Hash64(absl::string_view bytes, uint64_t seed) {
+  Hash64State state(seed);
+  state.Update(bytes.data(), bytes.size());
+  return state.Finish();
+}
+
+void CopyAndHash(char* dst, const char* src, size_t n, Hash64State* state) {
+  // Blocks that stay in the first-level cache between the copy and the hash: one pass over
+  // the source instead of two.
+  constexpr size_t kBlock = 16 << 10;
+  for (size_t at = 0; at < n; at += kBlock) {
+    const size_t len = std::min(kBlock, n - at);
+    std::memcpy(dst + at, src + at, len);
+    state->Update(dst + at, len);
+  }
+}
+
 namespace {
 
 // The stream of `source`: `info(message)` for begin and end, `chunk(spec, dtype name, offset,
-// data)` for every chunk. See StreamWeights.
+// data, &checksum)` for every chunk, which chains the checksum over `data`. See StreamWeights.
 template <typename InfoFn, typename ChunkFn>
 absl::Status StreamParts(WeightSource& source, int64_t version, size_t max_chunk_bytes,
                          const InfoFn& info_fn, const ChunkFn& chunk_fn) {
@@ -102,9 +143,7 @@ absl::Status StreamParts(WeightSource& source, int64_t version, size_t max_chunk
     uint64_t offset = 0;
     checksum = Hash64(spec.name, checksum);
     auto emit = [&](const char* data, size_t len) {
-      const absl::string_view bytes(data, len);
-      checksum = Hash64(bytes, checksum);
-      RETURN_IF_ERROR(chunk_fn(spec, dtype, offset, bytes));
+      RETURN_IF_ERROR(chunk_fn(spec, dtype, offset, absl::string_view(data, len), &checksum));
       offset += len;
       return absl::OkStatus();
     };
@@ -169,7 +208,8 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
   return StreamParts(
       source, version, max_chunk_bytes, [&](WeightsMessage&& m) { return send(std::move(m)); },
       [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
-          absl::string_view data) {
+          absl::string_view data, uint64_t* checksum) {
+        *checksum = Hash64(data, *checksum);
         WeightsMessage msg;
         *msg.mutable_chunk() = ChunkHeader(spec, dtype, offset);
         msg.mutable_chunk()->set_data(data.data(), data.size());
@@ -178,16 +218,28 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
 }
 
 absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
-                                     const SerializedWeightsSend& send, size_t max_chunk_bytes) {
+                                     SerializedWeightsSink& sink, size_t max_chunk_bytes) {
+  auto send_bytes = [&](absl::string_view head, absl::string_view data,
+                        uint64_t* checksum) -> absl::Status {
+    char* out = sink.Allocate(head.size() + data.size());
+    if (out == nullptr) return absl::ResourceExhaustedError("no buffer for a weight message");
+    std::memcpy(out, head.data(), head.size());
+    // The piece is still in cache (a source converts a chunk at a time): hashing it there and
+    // then copying it whole (glibc's large copy streams past the cache) beats CopyAndHash,
+    // whose block copies would pull the buffer into the cache (measured by bench learner).
+    if (checksum != nullptr) *checksum = Hash64(data, *checksum);
+    if (!data.empty()) std::memcpy(out + head.size(), data.data(), data.size());
+    return sink.Send();
+  };
   return StreamParts(
       source, version, max_chunk_bytes,
-      [&](WeightsMessage&& m) { return send(m.SerializeAsString(), {}); },
+      [&](WeightsMessage&& m) { return send_bytes(m.SerializeAsString(), {}, nullptr); },
       [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
-          absl::string_view data) {
+          absl::string_view data, uint64_t* checksum) {
         // WeightsMessage{chunk = TensorChunk{name, dtype, shape, byte_offset, data}} by hand:
-        // the header fields as protobuf writes them, then the data field's tag and length;
-        // the data itself follows in the second part. (An empty data field is written too,
-        // which is valid: the parser reads it as the default.)
+        // the header fields as protobuf writes them, then the data field's tag and length,
+        // then the data. (An empty data field is written too, which is valid: the parser
+        // reads it as the default.)
         const std::string fields = ChunkHeader(spec, dtype, offset).SerializeAsString();
         const uint64_t chunk_len =
             fields.size() + VarintSize(kDataTag) + VarintSize(data.size()) + data.size();
@@ -198,7 +250,7 @@ absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
         head += fields;
         AppendVarint(kDataTag, &head);
         AppendVarint(data.size(), &head);
-        return send(std::move(head), data);
+        return send_bytes(head, data, checksum);
       });
 }
 
@@ -268,9 +320,9 @@ absl::StatusOr<RawTensor*> WeightAssembler::StartChunk(const std::string& name,
   return &t;
 }
 
-void WeightAssembler::ChunkAppended(const RawTensor& t, uint64_t size) {
+void WeightAssembler::ChunkAppended(uint64_t size, uint64_t checksum) {
   bytes_ += size;
-  checksum_ = Hash64(absl::string_view(t.data).substr(t.data.size() - size), checksum_);
+  checksum_ = checksum;
 }
 
 namespace {
@@ -383,11 +435,21 @@ absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> 
       ASSIGN_OR_RETURN(RawTensor * t, StartChunk(name, dtype, shape, byte_offset, len));
       const size_t at = t->data.size();
       t->data.resize(at + len);  // within the reserved capacity
-      if (!coded.ReadRaw(&t->data[at], static_cast<int>(len))) {
-        t->data.resize(at);
-        return Bad(absl::StrCat("tensor '", name, "': a chunk's data does not parse"));
+      // Copied from the pieces as they are, hashed as it goes.
+      Hash64State state(checksum_);
+      for (size_t done = 0; done < len;) {
+        const void* piece;
+        int size;
+        if (!coded.GetDirectBufferPointer(&piece, &size)) {
+          t->data.resize(at);
+          return Bad(absl::StrCat("tensor '", name, "': a chunk's data does not parse"));
+        }
+        const size_t n = std::min<size_t>(size_t(size), len - done);
+        CopyAndHash(&t->data[at + done], static_cast<const char*>(piece), n, &state);
+        coded.Skip(static_cast<int>(n));
+        done += n;
       }
-      ChunkAppended(*t, len);
+      ChunkAppended(len, state.Finish());
       return absl::OkStatus();
     } else {
       ok = WireFormatLite::SkipField(&coded, tag);
@@ -411,7 +473,7 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
                        StartChunk(c.name(), c.dtype(), c.shape(), c.byte_offset(),
                                   c.data().size()));
       t->data.append(c.data());
-      ChunkAppended(*t, c.data().size());
+      ChunkAppended(c.data().size(), Hash64(c.data(), checksum_));
       return absl::OkStatus();
     }
     case WeightsMessage::kEnd: {

@@ -41,6 +41,26 @@ constexpr size_t kMaxChunkBytes = 1 << 20;
 // not meant to resist a forger.
 uint64_t Hash64(absl::string_view bytes, uint64_t seed = 0);
 
+// Hash64 over bytes that arrive in parts: Update(p1, n1), Update(p2, n2), ... then Finish()
+// is Hash64 of their concatenation.
+class Hash64State {
+ public:
+  explicit Hash64State(uint64_t seed = 0);
+  void Update(const char* p, size_t n);
+  uint64_t Finish() const;
+
+ private:
+  void Stripes(const char* p, size_t stripes);  // whole 32-byte stripes
+  uint64_t a_[4], b_[4];
+  uint64_t seed_;
+  uint64_t len_ = 0;
+  char partial_[32];  // bytes of a stripe not yet complete
+  size_t partial_len_ = 0;
+};
+
+// Copies n bytes from src to dst and feeds them to `state`, in one pass over src.
+void CopyAndHash(char* dst, const char* src, size_t n, Hash64State* state);
+
 // Receives the stream's messages in order; it may move from the message. An error stops the
 // stream (a closed connection, say) and is returned.
 using WeightsSend = std::function<absl::Status(WeightsMessage&&)>;
@@ -55,14 +75,22 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
 absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const WeightsSend& send,
                            size_t max_chunk_bytes = kMaxChunkBytes);
 
-// The same stream, each message already serialized in two parts: `head`, then `data` (a
-// chunk's bytes, valid only during the call; empty for begin and end). head + data is the
-// serialized WeightsMessage, so a transport that sends byte buffers (gRPC slices) copies each
-// chunk's bytes once, into its buffer, instead of into a message and again into the wire
-// format.
-using SerializedWeightsSend = std::function<absl::Status(std::string head, absl::string_view data)>;
+// Where a stream of serialized messages goes (a transport that sends byte buffers, such as
+// gRPC slices): each message is written into a buffer the sink allocates, then sent.
+class SerializedWeightsSink {
+ public:
+  virtual ~SerializedWeightsSink() = default;
+  // A buffer of `size` bytes for the next message (null: out of memory).
+  virtual char* Allocate(size_t size) = 0;
+  // Sends the message just written into the buffer of the last Allocate.
+  virtual absl::Status Send() = 0;
+};
+
+// The same stream, each message serialized straight into the sink's buffer: a chunk's bytes
+// are copied once, from the source's piece into the buffer, instead of into a message and
+// again into the wire format.
 absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
-                                     const SerializedWeightsSend& send,
+                                     SerializedWeightsSink& sink,
                                      size_t max_chunk_bytes = kMaxChunkBytes);
 
 class WeightAssembler {
@@ -85,11 +113,12 @@ class WeightAssembler {
 
  private:
   // Checks a chunk of `size` bytes against the stream so far and returns its tensor, which
-  // the caller appends the bytes to and then passes to ChunkAppended.
+  // the caller appends the bytes to and then calls ChunkAppended.
   absl::StatusOr<RawTensor*> StartChunk(const std::string& name, const std::string& dtype_name,
                                         absl::Span<const int64_t> shape, uint64_t byte_offset,
                                         uint64_t size);
-  void ChunkAppended(const RawTensor& t, uint64_t size);
+  // The chunk's `size` bytes are appended; `checksum` is the stream's checksum after them.
+  void ChunkAppended(uint64_t size, uint64_t checksum);
 
   bool begun_ = false, ended_ = false;
   int64_t version_ = -1;

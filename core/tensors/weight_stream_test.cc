@@ -133,6 +133,27 @@ TEST(WeightStreamTest, Hash64SeesEveryChangedMovedOrMissingByte) {
   EXPECT_NE(Hash64(std::string(8, '\0')), Hash64(std::string(16, '\0'))) << "zero tails";
 }
 
+TEST(WeightStreamTest, Hash64StateInPartsIsHash64OfTheWhole) {
+  std::mt19937 rng(9);
+  std::string data(5000, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  for (size_t len : {0u, 1u, 31u, 32u, 33u, 100u, 4999u, 5000u}) {
+    const absl::string_view bytes(data.data(), len);
+    for (size_t part : {1u, 5u, 31u, 32u, 64u, 1000u}) {
+      Hash64State state(11);
+      for (size_t at = 0; at < len; at += part) {
+        state.Update(bytes.data() + at, std::min(part, len - at));
+      }
+      EXPECT_EQ(state.Finish(), Hash64(bytes, 11)) << len << " bytes in parts of " << part;
+    }
+    std::string copy(len, '\0');
+    Hash64State copied(11);
+    CopyAndHash(copy.data(), bytes.data(), len, &copied);
+    EXPECT_EQ(copy, bytes);
+    EXPECT_EQ(copied.Finish(), Hash64(bytes, 11));
+  }
+}
+
 TEST(WeightStreamTest, TheChecksumComesOnlyWithTheEnd) {
   auto msgs = Stream(Weights(), 7, 5000);
   EXPECT_EQ(msgs.front().begin().checksum(), 0u);
@@ -212,16 +233,29 @@ TEST(WeightStreamTest, ASourceStreamsInPiecesAndIsCheckedAgainstItsSpecs) {
   EXPECT_FALSE(ended);
 }
 
-// The serialized stream of `w` as whole messages (head + data).
+// Collects serialized messages.
+class StringSink final : public SerializedWeightsSink {
+ public:
+  char* Allocate(size_t size) override {
+    next_.assign(size, '\0');
+    return next_.data();
+  }
+  absl::Status Send() override {
+    messages.push_back(next_);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> messages;
+
+ private:
+  std::string next_;
+};
+
+// The serialized stream of `w` as whole messages.
 std::vector<std::string> SerializedStream(const RawTensorMap& w, int64_t version, size_t chunk) {
-  std::vector<std::string> out;
   RawTensorMapSource source(w);
-  EXPECT_TRUE(StreamSerializedWeights(source, version, [&](std::string head,
-                                                           absl::string_view data) {
-                out.push_back(head + std::string(data));
-                return absl::OkStatus();
-              }, chunk).ok());
-  return out;
+  StringSink sink;
+  EXPECT_TRUE(StreamSerializedWeights(source, version, sink, chunk).ok());
+  return sink.messages;
 }
 
 // `bytes` cut into pieces of `piece` bytes (the slices a transport hands over).
