@@ -433,9 +433,11 @@ absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> 
       if (!coded.ReadVarint32(&len)) return Bad("a chunk does not parse");
       if (uint64_t(coded.CurrentPosition()) + len != total) return parse_whole();  // not last
       ASSIGN_OR_RETURN(RawTensor * t, StartChunk(name, dtype, shape, byte_offset, len));
+      // Copied from the pieces as they are and hashed as it goes, a block at a time: the
+      // string grows a block at a time (within its reserved capacity), so the zeros resize
+      // writes stay in the first-level cache until the copy overwrites them.
+      constexpr size_t kBlock = 16 << 10;
       const size_t at = t->data.size();
-      t->data.resize(at + len);  // within the reserved capacity
-      // Copied from the pieces as they are, hashed as it goes.
       Hash64State state(checksum_);
       for (size_t done = 0; done < len;) {
         const void* piece;
@@ -444,8 +446,11 @@ absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> 
           t->data.resize(at);
           return Bad(absl::StrCat("tensor '", name, "': a chunk's data does not parse"));
         }
-        const size_t n = std::min<size_t>(size_t(size), len - done);
-        CopyAndHash(&t->data[at + done], static_cast<const char*>(piece), n, &state);
+        const size_t n = std::min<size_t>({size_t(size), len - done, kBlock});
+        t->data.resize(at + done + n);
+        char* dst = &t->data[at + done];
+        std::memcpy(dst, piece, n);
+        state.Update(dst, n);
         coded.Skip(static_cast<int>(n));
         done += n;
       }
