@@ -29,29 +29,6 @@ at::Tensor Empty(at::ScalarType dtype) { return at::empty({0}, dtype); }
 
 }  // namespace
 
-absl::StatusOr<Sharding> ParseSharding(const std::string& name) {
-  if (name == "none") return Sharding::kNone;
-  if (name == "optimizer") return Sharding::kOptimizer;
-  if (name == "gradients") return Sharding::kGradients;
-  if (name == "full") return Sharding::kFull;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "learner.trainer.sharding '", name, "' is not one of none | optimizer | gradients | full"));
-}
-
-const char* ShardingName(Sharding s) {
-  switch (s) {
-    case Sharding::kNone:
-      return "none";
-    case Sharding::kOptimizer:
-      return "optimizer";
-    case Sharding::kGradients:
-      return "gradients";
-    case Sharding::kFull:
-      return "full";
-  }
-  return "?";
-}
-
 FlatGroup::FlatGroup(std::string name, std::vector<Member> members, bool trainable, int rank,
                      int world, Sharding sharding)
     : name_(std::move(name)),

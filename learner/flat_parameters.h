@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/model/capacity_plan.h"
 #include "core/model/mimo_model.h"
 #include "core/tensors/raw_tensor.h"
 #include "learner/collective.h"
@@ -34,9 +35,8 @@
 
 namespace seamless {
 
-enum class Sharding { kNone, kOptimizer, kGradients, kFull };
-absl::StatusOr<Sharding> ParseSharding(const std::string& name);
-const char* ShardingName(Sharding sharding);
+// Sharding (none | optimizer | gradients | full) is core/model/capacity_plan.h's, which
+// accounts for the same layout.
 
 // Bytes this rank holds, by component (seamless_learner_memory_bytes{component}).
 struct ParameterMemory {

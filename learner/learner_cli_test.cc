@@ -85,6 +85,24 @@ RolloutBatch SmallBatch() {
   return batch;
 }
 
+// A model too large for this machine is refused from its config.json, before any weights are
+// read (the directory has none), with the numbers and what to change.
+TEST(LearnerCliTest, AModelThatCannotFitIsRefusedBeforeLoading) {
+  const std::string dir = testing::TestTempDir();
+  ASSERT_TRUE(WriteFileAtomically(
+                  dir + "/config.json",
+                  R"({"model_type": "qwen2", "vocab_size": 152064, "hidden_size": 8192,
+                      "intermediate_size": 29568, "num_hidden_layers": 80,
+                      "num_attention_heads": 64, "num_key_value_heads": 8,
+                      "max_position_embeddings": 32768})")
+                  .ok());
+  auto r = RunCommand(SeamlessBinary() + " learner --listen 127.0.0.1:0 --model " + dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("GiB per rank"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("available"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("model.safetensors"), std::string::npos) << "refused before loading";
+}
+
 TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
   const std::string dir = testing::TestTempDir();
   auto worker = ChildProcess::Start(

@@ -17,6 +17,7 @@
 #include "core/base/status_macros.h"
 #include "core/metrics/http_server.h"
 #include "core/metrics/metrics.h"
+#include "core/model/capacity_plan.h"
 #include "core/model/default_model.h"
 #include "core/model/device.h"
 #include "core/model/model_files.h"
@@ -107,6 +108,26 @@ std::string StepLine(const StepOutcome& o) {
                       o.updates_skipped);
 }
 
+// A model directory whose learner state cannot fit this machine is refused from its
+// config.json alone, before a byte of weights is read (CPU ranks; a GPU's memory is the
+// device's, which the plan checks: seamless plan).
+absl::Status CheckModelFitsBeforeLoading(const LearnerConfig& config, int world_size,
+                                         const std::string& device) {
+  if (IsDefaultModelName(config.model) || device != "cpu") return absl::OkStatus();
+  ASSIGN_OR_RETURN(ModelConfig model, ReadHfConfig(config.model + "/config.json"));
+  LearnerPlanOptions o;
+  o.ranks = world_size;
+  ASSIGN_OR_RETURN(o.sharding, ParseSharding(config.trainer.sharding));
+  o.precision = config.trainer.precision == "bf16" ? Precision::kBf16 : Precision::kFp32;
+  o.freeze_mtp = config.trainer.freeze_mtp;
+  if (config.trainer.max_tokens_per_micro_batch > 0) {
+    o.tokens_per_micro_batch = config.trainer.max_tokens_per_micro_batch;
+  }
+  const uint64_t available = MachineAvailableBytes();
+  if (available == 0) return absl::OkStatus();
+  return CheckLearnerFits(model, o, available, config.model);
+}
+
 }  // namespace
 
 absl::Status RunLearner(const std::vector<std::string>& args) {
@@ -151,6 +172,7 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(RendezvousOptions rendezvous, RendezvousFromEnv());
   rendezvous.backend = config.backend;
   rendezvous.timeout_s = config.collective_timeout_s;
+  RETURN_IF_ERROR(CheckModelFitsBeforeLoading(config, rendezvous.world_size, config.device));
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(config.model));
   ASSIGN_OR_RETURN(at::Device device, ParseDevice(config.device));
   loaded.model->to(device);

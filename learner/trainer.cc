@@ -125,7 +125,12 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
                                                                  TrainerConfig config,
                                                                  Collective* collective) {
   ASSIGN_OR_RETURN(LossAggMode mode, ParseLossAggMode(config.grpo.loss_agg_mode));
-  ASSIGN_OR_RETURN(Sharding sharding, ParseSharding(config.sharding));
+  absl::StatusOr<Sharding> parsed = ParseSharding(config.sharding);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learner.trainer.sharding: ", parsed.status().message()));
+  }
+  const Sharding sharding = *parsed;
   if (config.grpo.old_logprobs != "rollout" && config.grpo.old_logprobs != "recompute") {
     return absl::InvalidArgumentError(absl::StrCat("grpo.old_logprobs '", config.grpo.old_logprobs,
                                                    "' is not rollout or recompute"));

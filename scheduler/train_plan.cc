@@ -1,5 +1,7 @@
 #include "scheduler/train_plan.h"
 
+#include "core/base/process_memory.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -418,19 +420,6 @@ absl::Status CheckTrainFits(const TrainConfig& c, const ModelConfig& model,
       c.learner_ranks));
 }
 
-uint64_t MemAvailableBytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("MemAvailable:", 0) != 0) continue;
-    std::string digits;
-    for (char ch : line) {
-      if (ch >= '0' && ch <= '9') digits += ch;
-    }
-    uint64_t kb = 0;
-    return absl::SimpleAtoi(digits, &kb) ? kb * 1024 : 0;
-  }
-  return 0;
-}
+uint64_t MemAvailableBytes() { return MachineAvailableBytes(); }
 
 }  // namespace seamless

@@ -31,4 +31,16 @@ int64_t ResidentBytesNow() { return StatusKilobytes("VmRSS"); }
 
 void ReleaseFreedMemory() { malloc_trim(0); }
 
+uint64_t MachineAvailableBytes() {
+  FILE* f = std::fopen("/proc/meminfo", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long kb = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return uint64_t(kb) * 1024;
+}
+
 }  // namespace seamless

@@ -10,6 +10,8 @@ namespace seamless {
 int64_t PeakResidentBytes();
 // Current resident set size (VmRSS) in bytes; 0 where /proc is unavailable.
 int64_t ResidentBytesNow();
+// The machine's MemAvailable (/proc/meminfo) in bytes; 0 where unreadable.
+uint64_t MachineAvailableBytes();
 // Returns freed heap memory to the kernel (malloc_trim): after a large load whose temporaries
 // would otherwise stay resident and count against the peak of what follows.
 void ReleaseFreedMemory();
