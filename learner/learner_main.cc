@@ -120,9 +120,10 @@ absl::Status CheckModelFitsBeforeLoading(const LearnerConfig& config, int world_
   ASSIGN_OR_RETURN(o.sharding, ParseSharding(config.trainer.sharding));
   o.precision = config.trainer.precision == "bf16" ? Precision::kBf16 : Precision::kFp32;
   o.freeze_mtp = config.trainer.freeze_mtp;
-  if (config.trainer.max_tokens_per_micro_batch > 0) {
-    o.tokens_per_micro_batch = config.trainer.max_tokens_per_micro_batch;
-  }
+  // The batches' sizes are the scheduler's: count activations only for a configured token
+  // budget, else refuse on what is certain (state, buffers, the process).
+  o.tokens_per_micro_batch = std::max<int64_t>(1, config.trainer.max_tokens_per_micro_batch);
+  o.logit_tokens_per_micro_batch = o.tokens_per_micro_batch;
   const uint64_t available = MachineAvailableBytes();
   if (available == 0) return absl::OkStatus();
   return CheckLearnerFits(model, o, available, config.model);
