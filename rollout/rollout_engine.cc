@@ -20,7 +20,7 @@ std::string ShapeText(at::IntArrayRef shape) {
 }
 
 // PrepareWeights (core/model/model_files.cc) without its full converted copy: the same checks
-// (keep them in step), but each value is the received bytes themselves, wrapped as a tensor of
+// (CheckWeightTensor, CheckNoUnexpectedTensors), but each value is the received bytes themselves, wrapped as a tensor of
 // the wire dtype that keeps `weights` alive. ApplyPreparedWeights' copy_ then converts them
 // (bf16 -> fp32, say) straight into the existing parameters. For parameters on an accelerator
 // the bytes are copied to it here, still in the wire dtype (half the bytes of fp32).
@@ -38,20 +38,7 @@ absl::StatusOr<PreparedWeights> PrepareInPlace(MimoModel& model,
     }
     RawTensor& raw = found->second;
     at::Tensor& param = item.value();
-    if (!param.sizes().equals(raw.shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has shape ",
-                                                     ShapeText(raw.shape), ", the model needs ",
-                                                     ShapeText(param.sizes())));
-    }
-    if (raw.dtype != DType::kF32 && raw.dtype != DType::kF16 && raw.dtype != DType::kBF16) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has dtype ",
-                                                     DTypeName(raw.dtype),
-                                                     "; weights must be F32, F16 or BF16"));
-    }
-    if (uint64_t(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has ",
-                                                     raw.data.size(), " bytes for its shape"));
-    }
+    RETURN_IF_ERROR(CheckWeightTensor(param, raw, name, source));
     ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(raw.dtype));
     try {
       at::Tensor value;
@@ -70,15 +57,7 @@ absl::StatusOr<PreparedWeights> PrepareInPlace(MimoModel& model,
     }
     used.insert(name);
   }
-  for (const auto& [name, raw] : *weights) {
-    if (used.count(name)) continue;
-    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
-                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
-    if (!harmless) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
-    }
-  }
+  RETURN_IF_ERROR(CheckNoUnexpectedTensors(model, *weights, used, source));
   return prepared;
 }
 

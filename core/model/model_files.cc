@@ -30,6 +30,40 @@ absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype) {
   return out;
 }
 
+absl::Status CheckWeightTensor(const at::Tensor& param, const RawTensor& raw,
+                               const std::string& name, const std::string& source) {
+  if (!param.sizes().equals(raw.shape)) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has shape ",
+                                                   ShapeText(raw.shape), ", the model needs ",
+                                                   ShapeText(param.sizes())));
+  }
+  if (raw.dtype != DType::kF32 && raw.dtype != DType::kF16 && raw.dtype != DType::kBF16) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has dtype ",
+                                                   DTypeName(raw.dtype),
+                                                   "; weights must be F32, F16 or BF16"));
+  }
+  if (uint64_t(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has ",
+                                                   raw.data.size(), " bytes for its shape"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weights,
+                                      const std::set<std::string>& used,
+                                      const std::string& source) {
+  for (const auto& [name, raw] : weights) {
+    if (used.count(name)) continue;
+    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
+                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
+    if (!harmless) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
                                                const std::string& source,
                                                const std::string& only) {
@@ -45,16 +79,7 @@ absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensor
     }
     const RawTensor& raw = found->second;
     at::Tensor& param = item.value();
-    if (!param.sizes().equals(raw.shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has shape ",
-                                                     ShapeText(raw.shape), ", the model needs ",
-                                                     ShapeText(param.sizes())));
-    }
-    if (raw.dtype != DType::kF32 && raw.dtype != DType::kF16 && raw.dtype != DType::kBF16) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": tensor '", name, "' has dtype ",
-                                                     DTypeName(raw.dtype),
-                                                     "; weights must be F32, F16 or BF16"));
-    }
+    RETURN_IF_ERROR(CheckWeightTensor(param, raw, name, source));
     ASSIGN_OR_RETURN(at::Tensor value, RawToTensor(raw));
     try {
       value = value.to(param.device(), param.dtype());
@@ -66,14 +91,8 @@ absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensor
     prepared.assignments.emplace_back(param, std::move(value));
     used.insert(name);
   }
-  for (const auto& [name, raw] : weights) {
-    if (used.count(name) || !only.empty()) continue;
-    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
-                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
-    if (!harmless) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
-    }
+  if (only.empty()) {
+    RETURN_IF_ERROR(CheckNoUnexpectedTensors(model, weights, used, source));
   }
   return prepared;
 }
@@ -112,14 +131,7 @@ absl::Status ImportIntoFreshModel(MimoModel& model, RawTensorMap& weights,
     ASSIGN_OR_RETURN(PreparedWeights prepared, PrepareWeights(model, one, source, item.key()));
     ApplyPreparedWeights(prepared);
   }
-  for (const auto& [name, raw] : weights) {
-    const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
-                          (name == "lm_head.weight" && model->config().tie_word_embeddings);
-    if (!harmless) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": unexpected tensor '", name, "' (not part of this model)"));
-    }
-  }
+  RETURN_IF_ERROR(CheckNoUnexpectedTensors(model, weights, {}, source));
   return absl::OkStatus();
 }
 

@@ -3,6 +3,7 @@
 #ifndef SEAMLESS_CORE_MODEL_MODEL_FILES_H_
 #define SEAMLESS_CORE_MODEL_MODEL_FILES_H_
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,15 @@ struct PreparedWeights {
   std::vector<std::pair<at::Tensor, at::Tensor>> assignments;  // (parameter, new value)
   int64_t bytes = 0;
 };
+// The checks every weight import makes of one tensor against its parameter: the shape, a
+// float dtype (F32, F16, BF16), the byte count; errors name `source` and the tensor.
+absl::Status CheckWeightTensor(const at::Tensor& param, const RawTensor& raw,
+                               const std::string& name, const std::string& source);
+// An error naming the first tensor of `weights` outside `used` that the model has no
+// parameter for (a leftover rotary inv_freq, or lm_head.weight of a tied model, is harmless).
+absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weights,
+                                      const std::set<std::string>& used,
+                                      const std::string& source);
 // `only`: prepare just this parameter (the other tensors of `weights` are not checked).
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
                                                const std::string& source,
