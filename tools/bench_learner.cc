@@ -34,6 +34,7 @@
 #include "rollout/rollout_service.h"
 #include "nlohmann/json.hpp"
 #include "proto/rollout.grpc.pb.h"
+#include "tools/bench_learner_memory.h"
 #include "tools/bench_util.h"
 #include "tools/benches.h"
 #include "tools/subcommand.h"
@@ -257,10 +258,39 @@ void AddPublishJson(const PublishMeasurement& m, nlohmann::json* out) {
 
 }  // namespace
 
+// bytes_per_param (one rank, sharding none, activation checkpointing) and
+// bytes_per_param_full_2ranks (per rank, full sharding over two), each a peak RSS per
+// parameter of rank processes of their own (tools/bench_learner_memory.h).
+absl::StatusOr<nlohmann::json> MeasureMemoryAtSize(const std::string& model) {
+  LearnerMemoryOptions o;
+  o.model = model;
+  ASSIGN_OR_RETURN(nlohmann::json unsharded, MeasureLearnerMemory(o));
+  o.sharding = "full";
+  o.ranks = 2;
+  ASSIGN_OR_RETURN(nlohmann::json full, MeasureLearnerMemory(o));
+  for (const auto* r : {&unsharded, &full}) {
+    for (const auto& j : (*r)["per_rank"]) {
+      const double p = j["params"].get<double>();
+      std::printf("memory, sharding %s over %d rank(s), rank %d: peak %.2f bytes/param "
+                  "(weights %.2f, gradients %.2f, optimizer %.2f, activations %.3f, "
+                  "buffers %.3f)\n",
+                  (*r)["sharding"].get<std::string>().c_str(), (*r)["ranks"].get<int>(),
+                  j["rank"].get<int>(), j["peak_rss_bytes"].get<double>() / p,
+                  j["weights_bytes"].get<double>() / p, j["gradients_bytes"].get<double>() / p,
+                  j["optimizer_bytes"].get<double>() / p,
+                  j["activations_bytes"].get<double>() / p, j["buffers_bytes"].get<double>() / p);
+    }
+  }
+  return nlohmann::json{{"bytes_per_param", unsharded["bytes_per_param"]},
+                        {"bytes_per_param_full_2ranks", full["bytes_per_param"]},
+                        {"memory_unsharded", unsharded},
+                        {"memory_full_2ranks", full}};
+}
+
 absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   int64_t groups = 8, group_size = 4, prompt_len = 64, response_len = 192, micro = 8, rounds = 3;
   std::string scratch = "/tmp/seamless-bench-learner", model_name = "default", publish_dtype = "BF16";
-  bool publish_only = false;
+  bool publish_only = false, memory = false;
   FlagSet flags("seamless bench learner [flags]",
                 "GRPO training on the default model (CPU, fp32): training tokens/s and FLOP/s as\n"
                 "a share of the fp32 matmul ceiling (train FLOPs = 3 x forward), the 2-rank Gloo\n"
@@ -277,16 +307,29 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   flags.AddString("publish-dtype", &publish_dtype, "Wire dtype of the publish measurement");
   flags.AddBool("publish-only", &publish_only,
                 "Measure only publishing (a real model's training step is slow on a CPU)");
+  flags.AddBool("memory", &memory,
+                 "Measure each rank's peak memory (a process per rank): unsharded on one rank and "
+                 "fully sharded on two; on by default with --model");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
+  const bool at_size = !IsDefaultModelName(model_name);
+  if (!flags.WasSet("memory")) memory = at_size;
 
+  // Before this process loads the model, so that the rank processes have the memory.
+  nlohmann::json memory_json = nlohmann::json::object();
+  if (memory) {
+    ASSIGN_OR_RETURN(memory_json, MeasureMemoryAtSize(model_name));
+  }
   ASSIGN_OR_RETURN(LoadedModel loaded_model, LoadModelOrDefault(model_name));
   MimoModel model = loaded_model.model;
   auto wire = ParseDType(publish_dtype);
   if (!wire) return absl::InvalidArgumentError("--publish-dtype: " + publish_dtype);
-  if (publish_only) {
+  // A real model's plain fp32 training step on this CPU would take minutes and most of the
+  // memory: at size the bench measures memory (above) and publishing.
+  if (publish_only || at_size) {
     ASSIGN_OR_RETURN(PublishMeasurement pm, MeasurePublish(model, *wire, rounds));
     PrintPublish(pm, publish_dtype);
     nlohmann::json out = {{"bench", "learner"}, {"parameters", model->config().ParameterCount()}};
+    out.update(memory_json);
     AddPublishJson(pm, &out);
     std::printf("%s\n", out.dump().c_str());
     return absl::OkStatus();
