@@ -433,6 +433,30 @@ void GrpoTrainer::ZeroGradients() {
   }
 }
 
+PolicyLossInputs GrpoTrainer::LossInputs(const Plan& plan, std::pair<int64_t, int64_t> micro,
+                                          const PackedSequences& packed, const TokenLogProbs& tl,
+                                          const std::vector<at::Tensor>& old_logp,
+                                          int64_t global_tokens, int64_t global_seqs) {
+  PolicyLossInputs in;
+  in.logp = tl.logp;
+  in.entropy = tl.entropy;
+  std::vector<at::Tensor> olds;
+  std::vector<float> adv_tokens;
+  for (int64_t i = micro.first; i < micro.second; ++i) {
+    olds.push_back(old_logp[i]);
+    adv_tokens.insert(adv_tokens.end(), plan.seqs[i]->response_ids.size(),
+                      float(plan.advantage[i]));
+  }
+  in.old_logp = at::cat(olds);
+  in.advantages = at::tensor(at::ArrayRef<float>(adv_tokens));
+  in.weights = AggregationWeights(packed.response_lengths, agg_mode_, global_tokens, global_seqs);
+  if (reference_) {
+    at::NoGradGuard no_grad;
+    in.ref_logp = ResponseLogProbs(reference_, packed, config_.grpo.temperature, false).logp;
+  }
+  return in;
+}
+
 absl::Status GrpoTrainer::ForwardBackward(const Plan& plan, size_t m,
                                           const std::vector<at::Tensor>& old_logp,
                                           std::pair<double, double>* diff, MiniBatchSums* sums) {
@@ -472,25 +496,8 @@ absl::Status GrpoTrainer::ForwardBackward(const Plan& plan, size_t m,
       RETURN_IF_ERROR(RunBackward((tl.logp.sum() * 0.0)));
       continue;
     }
-    const auto [a, b] = micro[round];
-    PolicyLossInputs in;
-    in.logp = tl.logp;
-    in.entropy = tl.entropy;
-    std::vector<at::Tensor> olds;
-    std::vector<float> adv_tokens;
-    for (int64_t i = a; i < b; ++i) {
-      olds.push_back(old_logp[i]);
-      adv_tokens.insert(adv_tokens.end(), plan.seqs[i]->response_ids.size(),
-                        float(plan.advantage[i]));
-    }
-    in.old_logp = at::cat(olds);
-    in.advantages = at::tensor(at::ArrayRef<float>(adv_tokens));
-    in.weights =
-        AggregationWeights(packed.response_lengths, agg_mode_, global_tokens, global_seqs);
-    if (reference_) {
-      at::NoGradGuard no_grad;
-      in.ref_logp = ResponseLogProbs(reference_, packed, g.temperature, false).logp;
-    }
+    PolicyLossInputs in = LossInputs(plan, micro[round], packed, tl, old_logp, global_tokens,
+                                     global_seqs);
     if (diff != nullptr) {
       at::NoGradGuard no_grad;
       diff->first += (tl.logp.detach() - in.old_logp).abs().sum().item<double>();

@@ -115,6 +115,11 @@ class GrpoTrainer {
   absl::Status ForwardBackward(const Plan& plan, size_t minibatch,
                                const std::vector<at::Tensor>& old_logp,
                                std::pair<double, double>* diff, MiniBatchSums* sums);
+  // The loss's per-token inputs for micro-batch [first, second) of `plan`.
+  PolicyLossInputs LossInputs(const Plan& plan, std::pair<int64_t, int64_t> micro,
+                              const PackedSequences& packed, const TokenLogProbs& tl,
+                              const std::vector<at::Tensor>& old_logp, int64_t global_tokens,
+                              int64_t global_seqs);
   // All-reduce, norm, clip and AdamW; false when the update was skipped.
   absl::StatusOr<bool> Update(size_t minibatch, const MiniBatchSums& sums, int64_t global_tokens,
                               double* norm, double* lr);
