@@ -17,9 +17,7 @@ using testing::RunCommand;
 std::string Bin() { return testing::SeamlessBinary(); }
 
 nlohmann::json LastJsonLine(const std::string& out) {
-  const size_t end = out.find_last_not_of('\n');
-  const size_t begin = out.rfind('\n', end);
-  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
+  return nlohmann::json::parse(testing::LastLine(out));
 }
 
 // A small config.json in HF's layout.

@@ -31,9 +31,7 @@ using testing::RunCommand;
 std::string Bin() { return testing::SeamlessBinary(); }
 
 nlohmann::json LastJsonLine(const std::string& out) {
-  const size_t end = out.find_last_not_of('\n');
-  const size_t begin = out.rfind('\n', end);
-  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
+  return nlohmann::json::parse(testing::LastLine(out));
 }
 
 // Changes every field from its value by type: bools flip, integers + 1, reals halve (0 ->

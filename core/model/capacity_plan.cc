@@ -90,6 +90,26 @@ int64_t TrainableParameters(const ModelConfig& config, bool freeze_mtp) {
   return freeze_mtp ? all - config.num_nextn_predict_layers * MtpLayerParameters(config) : all;
 }
 
+namespace {
+
+// As learner/unit_forward.h runs it: one decoder layer's weights exist whole at a time
+// (gathered in fp32 under full sharding, then cast for bf16; cast alone for bf16 without
+// it), and the vocabulary-sized matrices are only ever read a piece of 2^23 elements at a
+// time (gathered, cast), never whole. No prefetch.
+MemoryItem BuffersItem(const ModelConfig& c, bool full, bool bf16) {
+  const uint64_t layer = static_cast<uint64_t>(
+      std::max(DecoderLayerParameters(c), MtpLayerParameters(c)));
+  const uint64_t piece = uint64_t(1) << 23;
+  const uint64_t bytes = (full ? (layer + piece) * 4 : 0) + (bf16 ? (layer + piece) * 2 : 0);
+  if (bytes == 0) return {"buffers", 0, "no gathers or casts: the modules read the weights"};
+  return {"buffers", bytes,
+          absl::StrCat("one layer (", Grouped(layer), " params) and one vocabulary piece (",
+                       Grouped(piece), " values)", full ? ", all-gathered fp32" : "",
+                       bf16 ? ", cast to bf16" : "", "; the embedding and head are never whole")};
+}
+
+}  // namespace
+
 LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanOptions& o) {
   LearnerMemoryPlan plan;
   const uint64_t ranks = std::max<int64_t>(1, o.ranks);
@@ -121,25 +141,8 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
                         absl::StrCat(Grouped(pt), " trainable params x 8 B AdamW m, v",
                                      per_rank(shard_optim))});
 
-  // As learner/unit_forward.h runs it: one decoder layer's weights exist whole at a time
-  // (gathered in fp32 under full sharding, then cast for bf16; cast alone for bf16 without
-  // it), and the vocabulary-sized matrices are only ever read a piece of 2^23 elements at a
-  // time (gathered, cast), never whole. No prefetch.
-  const uint64_t layer = static_cast<uint64_t>(
-      std::max(DecoderLayerParameters(c), MtpLayerParameters(c)));
-  const uint64_t piece = uint64_t(1) << 23;
-  const uint64_t layer_bytes = (full ? layer * 4 : 0) + (bf16 ? layer * 2 : 0);
-  const uint64_t piece_bytes = (full ? piece * 4 : 0) + (bf16 ? piece * 2 : 0);
-  plan.buffers = layer_bytes + piece_bytes;
-  if (plan.buffers > 0) {
-    plan.items.push_back(
-        {"buffers", plan.buffers,
-         absl::StrCat("one layer (", Grouped(layer), " params) and one vocabulary piece (",
-                      Grouped(piece), " values)", full ? ", all-gathered fp32" : "",
-                      bf16 ? ", cast to bf16" : "", "; the embedding and head are never whole")});
-  } else {
-    plan.items.push_back({"buffers", 0, "no gathers or casts: the modules read the weights"});
-  }
+  plan.items.push_back(BuffersItem(c, full, bf16));
+  plan.buffers = plan.items.back().bytes;
 
   const uint64_t tokens = static_cast<uint64_t>(std::max<int64_t>(1, o.tokens_per_micro_batch));
   const uint64_t logit_tokens = o.logit_tokens_per_micro_batch >= 0

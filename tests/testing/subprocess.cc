@@ -48,5 +48,13 @@ std::string SourceDir() {
   return dir ? dir : ".";
 }
 
+std::string LastLine(const std::string& out) {
+  const size_t end = out.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  const size_t begin = out.rfind('\n', end);
+  const size_t start = begin == std::string::npos ? 0 : begin + 1;
+  return out.substr(start, end + 1 - start);
+}
+
 }  // namespace testing
 }  // namespace seamless

@@ -16,6 +16,9 @@ struct CommandResult {
 // Runs `command` through /bin/sh with `input` on stdin.
 CommandResult RunCommand(const std::string& command, const std::string& input = "");
 
+// The last non-empty line of `out` (a command's closing JSON line, say), without its newline.
+std::string LastLine(const std::string& out);
+
 // The `seamless` binary under test ($SEAMLESS_BINARY, set by ctest).
 std::string SeamlessBinary();
 // The source tree, for test data ($SEAMLESS_SOURCE_DIR, set by ctest; "." otherwise).
