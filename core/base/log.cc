@@ -4,13 +4,16 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace seamless {
 namespace {
 std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
-std::mutex g_mu;
-std::string* g_role = new std::string("seamless");  // leaked: usable during static destruction
+// Both usable during static destruction: the mutex is constant-initialised, the role leaked.
+ABSL_CONST_INIT absl::Mutex g_mu(absl::kConstInit);
+std::string* g_role ABSL_PT_GUARDED_BY(g_mu) = new std::string("seamless");
 
 const char* LevelLetter(LogLevel level) {
   switch (level) {
@@ -24,7 +27,7 @@ const char* LevelLetter(LogLevel level) {
 }  // namespace
 
 void SetLogRole(const std::string& role) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  absl::MutexLock lock(&g_mu);
   *g_role = role;
 }
 void SetMinLogLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
@@ -45,7 +48,7 @@ LogMessage::~LogMessage() {
   gmtime_r(&t, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-  std::lock_guard<std::mutex> lock(g_mu);
+  absl::MutexLock lock(&g_mu);
   std::fprintf(stderr, "%s %s.%03d %s] %s\n", LevelLetter(level_), stamp, ms, g_role->c_str(),
                stream_.str().c_str());
 }

@@ -1,14 +1,15 @@
 #include "core/metrics/http_server.h"
 
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include <boost/asio.hpp>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "core/metrics/metrics.h"
 #include "core/base/address.h"
 
@@ -46,7 +47,7 @@ class AsioHttpServer : public HttpServer {
   }
 
   void Handle(const std::string& path, Handler handler) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     handlers_[path] = std::move(handler);
   }
   int port() const override { return port_; }
@@ -79,7 +80,7 @@ class AsioHttpServer : public HttpServer {
     HttpResponse response;
     Handler handler;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       auto it = handlers_.find(path);
       if (it != handlers_.end()) handler = it->second;
     }
@@ -104,8 +105,8 @@ class AsioHttpServer : public HttpServer {
   tcp::acceptor acceptor_;
   std::thread thread_;
   int port_ = 0;
-  std::mutex mu_;
-  std::map<std::string, Handler> handlers_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::map<std::string, Handler> handlers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
