@@ -1,5 +1,6 @@
 #include "core/base/config.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace seamless {
 namespace internal {
@@ -26,6 +28,18 @@ std::string Where(const std::string& file, const YAML::Node& node, const std::st
   const YAML::Mark mark = node.Mark();
   if (mark.line >= 0) return absl::StrCat(file, ":", mark.line + 1, ": key '", key_path, "'");
   return absl::StrCat(file, ": key '", key_path, "'");
+}
+
+absl::Status EnumValueError(const std::string& file, const YAML::Node& node,
+                            const std::string& path, const std::string& valid_names) {
+  const YAML::Mark mark = node.Mark();
+  const std::string at = mark.line >= 0 ? absl::StrCat(file, ":", mark.line + 1) : file;
+  const std::string got = node.IsScalar()     ? "'" + node.Scalar() + "'"
+                          : node.IsMap()      ? "a mapping"
+                          : node.IsSequence() ? "a list"
+                                              : "nothing";
+  return absl::InvalidArgumentError(
+      absl::StrCat(at, ": ", path, " is ", got, "; valid values: ", valid_names));
 }
 
 absl::Status ReadScalar(const YAML::Node& node, const std::string& where, bool* out) {
@@ -142,5 +156,57 @@ absl::StatusOr<YAML::Node> ParseYamlFile(const std::string& path) {
   }
 }
 
+absl::Status PrefixKey(const absl::Status& s, const char* key) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(key, ".", s.message()));
+}
+
+absl::Status LocateConfigError(const absl::Status& s, const YAML::Node& node,
+                               const std::string& file) {
+  if (s.ok()) return s;
+  // The key path the message starts with: "scheduler.batch_groups is 0; ...".
+  const absl::string_view message = s.message();
+  size_t end = 0;
+  while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) ||
+                                  message[end] == '_' || message[end] == '.')) {
+    ++end;
+  }
+  std::string at = file;
+  if (end > 0) {
+    // Walk the mapping down the path. Nodes are rebound with reset(): yaml-cpp's operator=
+    // would write into the tree.
+    YAML::Node here, key;
+    here.reset(node);
+    bool found = true;
+    for (absl::string_view part : absl::StrSplit(message.substr(0, end), '.')) {
+      found = false;
+      if (!here.IsMap()) break;
+      for (const auto& entry : here) {  // the key node itself, for its line
+        if (entry.first.IsScalar() && entry.first.Scalar() == part) {
+          key.reset(entry.first);
+          here.reset(entry.second);
+          found = true;
+          break;
+        }
+      }
+      if (!found) break;
+    }
+    if (found && key.Mark().line >= 0) at = absl::StrCat(file, ":", key.Mark().line + 1);
+  }
+  return absl::Status(s.code(), absl::StrCat(at, ": ", message));
+}
+
 }  // namespace internal
+
+absl::Status CheckRange(absl::string_view key, double value, double lo, double hi) {
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  auto show = [](double v) {  // whole numbers in full: 1000000, not 1e+06
+    if (std::isinf(v)) return std::string(v > 0 ? "inf" : "-inf");
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
+    return absl::StrCat(v);
+  };
+  return absl::InvalidArgumentError(
+      absl::StrCat(key, " is ", show(value), "; valid range [", show(lo), ", ", show(hi), "]"));
+}
+
 }  // namespace seamless

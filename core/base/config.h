@@ -13,19 +13,30 @@
 //
 // and gets, from that list: loading with unknown-key and type errors that name the file,
 // line and key path (LoadConfig), writing of the resolved config (ConfigToYaml), and a
-// documented listing of every key (DescribeConfig). Nested structs and vectors of scalars work.
+// documented listing of every key (DescribeConfig). Nested structs, vectors of scalars and
+// enums bound to their names (core/base/config_enum.h) work.
+//
+// Validate() hook: a struct may declare `absl::Status Validate() const;` checking its own
+// settings (a nested struct checks its own). Its messages start with the key they are about,
+// relative to the struct ("batch_groups is 0; valid range [1, 1000000]", as CheckRange writes
+// them). LoadConfigFile / LoadConfigString call every struct's hook after parsing, innermost
+// first (ValidateConfig), and prefix each message with the struct's key path and, when the key
+// is in the file, the file:line of that key: "run.yaml:3: scheduler.batch_groups is 0; ...".
 #ifndef SEAMLESS_CORE_BASE_CONFIG_H_
 #define SEAMLESS_CORE_BASE_CONFIG_H_
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/config_enum.h"
 #include "yaml-cpp/yaml.h"
 
 namespace seamless {
@@ -50,6 +61,12 @@ template <typename T>
 struct HasVisitFields<T, std::void_t<decltype(std::declval<T&>().VisitFields(
                              std::declval<NullVisitor&>()))>> : std::true_type {};
 
+template <typename T, typename = void>
+struct HasValidate : std::false_type {};
+template <typename T>
+struct HasValidate<T, std::void_t<decltype(std::declval<const T&>().Validate())>>
+    : std::true_type {};
+
 // Scalar conversions; each returns an error naming `where` (file:line key) on a type mismatch.
 // The shortest decimal text that reads back as exactly `value` (0.1, not 0.10000000000000001).
 std::string FormatShortest(double value);
@@ -64,6 +81,10 @@ absl::Status ReadScalar(const YAML::Node& node, const std::string& where, double
 absl::Status ReadScalar(const YAML::Node& node, const std::string& where, std::string* out);
 
 std::string Where(const std::string& file, const YAML::Node& node, const std::string& key_path);
+
+// A scalar that is none of an enum's names: "file:line: path is 'x'; valid values: a | b".
+absl::Status EnumValueError(const std::string& file, const YAML::Node& node,
+                            const std::string& path, const std::string& valid_names);
 
 class ConfigReader {
  public:
@@ -111,6 +132,12 @@ class ConfigReader {
         out->push_back(std::move(item));
       }
       return absl::OkStatus();
+    } else if constexpr (HasConfigEnumNames<T>::value) {
+      std::optional<T> value;
+      if (node.IsScalar()) value = EnumFromString<T>(node.Scalar());
+      if (!value) return EnumValueError(file_, node, path, EnumValidNames<T>());
+      *out = *value;
+      return absl::OkStatus();
     } else {
       return ReadScalar(node, Where(file_, node, path), out);
     }
@@ -144,6 +171,8 @@ class ConfigWriter {
       *out_ << YAML::Flow << YAML::BeginSeq;
       for (auto& item : value) Write(item);
       *out_ << YAML::EndSeq;
+    } else if constexpr (HasConfigEnumNames<T>::value) {
+      *out_ << EnumToString(value);
     } else if constexpr (std::is_floating_point_v<T>) {
       if (std::isfinite(value)) {
         *out_ << FormatShortest(value);
@@ -189,7 +218,53 @@ class ConfigDescriber {
 absl::StatusOr<YAML::Node> ParseYamlFile(const std::string& path);
 absl::StatusOr<YAML::Node> ParseYamlString(const std::string& text, const std::string& name);
 
+// `s` with "key." put before its message ("batch_groups is 0" -> "scheduler.batch_groups is 0").
+absl::Status PrefixKey(const absl::Status& s, const char* key);
+
+template <typename T>
+absl::Status ValidateStruct(T& config);
+
+// Calls the Validate() hook of every nested struct, then stops at the first error.
+class ConfigValidator {
+ public:
+  template <typename T>
+  void operator()(const char* key, T& field, const char* /*help*/) {
+    if (!status_.ok()) return;
+    if constexpr (HasVisitFields<T>::value) status_ = PrefixKey(ValidateStruct(field), key);
+  }
+  absl::Status status() const { return status_; }
+
+ private:
+  absl::Status status_;
+};
+
+template <typename T>
+absl::Status ValidateStruct(T& config) {
+  ConfigValidator nested;
+  config.VisitFields(nested);
+  if (!nested.status().ok()) return nested.status();
+  if constexpr (HasValidate<T>::value) return config.Validate();
+  return absl::OkStatus();
+}
+
+// A Validate() error of a config loaded from `node`: prefixed with "file:line: " of the key
+// its message starts with, or "file: " when that key is not in the file.
+absl::Status LocateConfigError(const absl::Status& s, const YAML::Node& node,
+                               const std::string& file);
+
 }  // namespace internal
+
+// Runs the Validate() hook of `config` and of every struct nested in it, innermost first; an
+// error names the key path from `config` ("scheduler.sampling.top_p 1.5 must be in (0, 1]").
+// The loaders below call it; call it again after changing a loaded config (flags).
+template <typename T>
+absl::Status ValidateConfig(const T& config) {
+  return internal::ValidateStruct(const_cast<T&>(config));  // visiting does not modify
+}
+
+// For Validate() hooks: "<key> is <value>; valid range [lo, hi]" unless lo <= value <= hi (a
+// NaN is out of every range).
+absl::Status CheckRange(absl::string_view key, double value, double lo, double hi);
 
 // Overwrites fields of `config` with the values found in `node` (parsed from `file`).
 template <typename T>
@@ -206,13 +281,17 @@ absl::Status ApplyConfigNode(const YAML::Node& node, const std::string& file, T*
   return reader.Finish();
 }
 
-// Loads a YAML or JSON file over the defaults already in `*config`.
+// Loads a YAML or JSON file over the defaults already in `*config`, then validates the result
+// (ValidateConfig; the error names the file:line of the offending key). ApplyConfigNode alone
+// does not validate.
 template <typename T>
 absl::Status LoadConfigFile(const std::string& path, T* config,
                             UnknownKeys unknown = UnknownKeys::kError) {
   auto node = internal::ParseYamlFile(path);
   if (!node.ok()) return node.status();
-  return ApplyConfigNode(*node, path, config, unknown);
+  absl::Status s = ApplyConfigNode(*node, path, config, unknown);
+  if (!s.ok()) return s;
+  return internal::LocateConfigError(ValidateConfig(*config), *node, path);
 }
 
 // Same, from text (`name` stands for the file in errors).
@@ -221,7 +300,9 @@ absl::Status LoadConfigString(const std::string& text, const std::string& name, 
                               UnknownKeys unknown = UnknownKeys::kError) {
   auto node = internal::ParseYamlString(text, name);
   if (!node.ok()) return node.status();
-  return ApplyConfigNode(*node, name, config, unknown);
+  absl::Status s = ApplyConfigNode(*node, name, config, unknown);
+  if (!s.ok()) return s;
+  return internal::LocateConfigError(ValidateConfig(*config), *node, name);
 }
 
 // The resolved config as YAML, every field included.

@@ -131,6 +131,110 @@ TEST(ConfigTest, NumbersAreWrittenShortAndReadBackExactly) {
   EXPECT_THAT(ConfigToYaml(c), HasSubstr("rate: 0.1\n"));
 }
 
+enum class Shape { kRound, kSquare, kFlatTop };
+ConfigEnumTable<Shape> ConfigEnumNames(Shape) {
+  static constexpr ConfigEnumName<Shape> kNames[] = {
+      {Shape::kRound, "round"}, {Shape::kSquare, "square"}, {Shape::kFlatTop, "flat-top"}};
+  return kNames;
+}
+
+struct Part {
+  Shape shape = Shape::kRound;
+  int64_t size = 1;
+  template <typename V>
+  void VisitFields(V& v) {
+    v("shape", shape, "round | square | flat-top");
+    v("size", size, "At least 1");
+  }
+  absl::Status Validate() const { return CheckRange("size", size, 1, 1000000); }
+};
+
+struct Machine {
+  Part part;
+  std::vector<Shape> spares;
+  double speed = 1;
+  template <typename V>
+  void VisitFields(V& v) {
+    v("part", part, "The part");
+    v("spares", spares, "Spare shapes");
+    v("speed", speed, "In (0, 10]");
+  }
+  absl::Status Validate() const {
+    if (part.shape == Shape::kFlatTop && speed > 5) {
+      return absl::InvalidArgumentError("speed above 5 needs part.shape round or square");
+    }
+    return CheckRange("speed", speed, 1e-3, 10);
+  }
+};
+
+TEST(ConfigEnumTest, ConvertsBothWays) {
+  EXPECT_STREQ(EnumToString(Shape::kFlatTop), "flat-top");
+  EXPECT_EQ(EnumFromString<Shape>("square"), Shape::kSquare);
+  EXPECT_EQ(EnumFromString<Shape>("Square"), std::nullopt);
+  EXPECT_EQ(EnumValidNames<Shape>(), "round | square | flat-top");
+  auto parsed = ParseConfigEnum<Shape>("--shape", "oval");
+  EXPECT_EQ(parsed.status().message(), "--shape is 'oval'; valid values: round | square | flat-top");
+  EXPECT_EQ(*ParseConfigEnum<Shape>("--shape", "round"), Shape::kRound);
+}
+
+TEST(ConfigEnumTest, ReadsAndWritesNames) {
+  Machine m;
+  ASSERT_TRUE(LoadConfigString("part:\n  shape: flat-top\nspares: [square, round]\n", "m.yaml",
+                               &m)
+                  .ok());
+  EXPECT_EQ(m.part.shape, Shape::kFlatTop);
+  EXPECT_EQ(m.spares, (std::vector<Shape>{Shape::kSquare, Shape::kRound}));
+  const std::string yaml = ConfigToYaml(m);
+  EXPECT_THAT(yaml, HasSubstr("shape: flat-top\n"));
+  EXPECT_THAT(yaml, HasSubstr("spares: [square, round]"));
+  Machine back;
+  ASSERT_TRUE(LoadConfigString(yaml, "resolved.yaml", &back).ok()) << yaml;
+  EXPECT_EQ(back.part.shape, Shape::kFlatTop);
+  EXPECT_EQ(back.spares, m.spares);
+  EXPECT_THAT(DescribeConfig(Machine()), HasSubstr("part.shape = round"));
+}
+
+TEST(ConfigEnumTest, BadNameNamesFileLineKeyAndValidNames) {
+  Machine m;
+  absl::Status s = LoadConfigString("speed: 2\npart:\n  shape: oval\n", "m.yaml", &m);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "m.yaml:3: part.shape is 'oval'; valid values: round | square | flat-top");
+  s = LoadConfigString("spares: [round, 3]\n", "m.yaml", &m);
+  EXPECT_THAT(s.message(), HasSubstr("m.yaml:1: spares[1] is '3'; valid values: round |"));
+  s = LoadConfigString("part:\n  shape: [round]\n", "m.yaml", &m);
+  EXPECT_THAT(s.message(), HasSubstr("m.yaml:2: part.shape is a list; valid values:"));
+}
+
+TEST(ConfigValidateTest, LoaderRefusesOutOfRangeNamingFileLineAndKeyPath) {
+  Machine m;
+  absl::Status s = LoadConfigString("speed: 2\npart:\n  shape: square\n  size: 0\n", "m.yaml", &m);
+  ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "m.yaml:4: part.size is 0; valid range [1, 1000000]");
+  Machine fresh;
+  s = LoadConfigString("speed: 0\n", "m.yaml", &fresh);
+  EXPECT_EQ(s.message(), "m.yaml:1: speed is 0; valid range [0.001, 10]");
+}
+
+TEST(ConfigValidateTest, ValidateConfigChecksNestedStructsFirst) {
+  Machine m;
+  EXPECT_TRUE(ValidateConfig(m).ok());
+  m.part.size = -1;
+  m.speed = 100;  // the nested error comes first
+  EXPECT_EQ(ValidateConfig(m).message(), "part.size is -1; valid range [1, 1000000]");
+  m.part.size = 1;
+  EXPECT_EQ(ValidateConfig(m).message(), "speed is 100; valid range [0.001, 10]");
+  m.speed = std::nan("");
+  EXPECT_THAT(ValidateConfig(m).message(), HasSubstr("speed is nan; valid range"));
+}
+
+TEST(ConfigValidateTest, CrossFieldErrorWithoutItsKeyInTheFileNamesTheFile) {
+  Machine m;
+  m.speed = 8;
+  absl::Status s = LoadConfigString("part:\n  shape: flat-top\n", "m.yaml", &m);
+  EXPECT_EQ(s.message(), "m.yaml: speed above 5 needs part.shape round or square")
+      << "the message starts with 'speed', which is not in the file";
+}
+
 TEST(ConfigTest, DescribeListsEveryKeyWithHelp) {
   std::string text = DescribeConfig(Outer());
   EXPECT_THAT(text, HasSubstr("inner.rate = 0.5"));
