@@ -1,10 +1,11 @@
 #include "reward/reward_service.h"
 
 #include <atomic>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/service/grpc_status.h"
 
 namespace seamless {
@@ -46,8 +47,8 @@ struct RewardServiceImpl::Batch {
   grpc::ServerUnaryReactor* reactor;
   ScoreBatchResponse* response;
   std::atomic<int> remaining;
-  std::mutex mu;
-  absl::Status first_error;  // guarded by mu
+  absl::Mutex mu;
+  absl::Status first_error ABSL_GUARDED_BY(mu);
 };
 
 RewardServiceImpl::RewardServiceImpl(const RewardEngine* engine, MetricsRegistry* metrics)
@@ -175,7 +176,7 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ScoreBatch(grpc::CallbackServerCont
         result->seconds = seconds;
         FillResponse(*item, *result, batch->response->mutable_responses(i));
       } else {
-        std::lock_guard<std::mutex> lock(batch->mu);
+        absl::MutexLock lock(&batch->mu);
         if (batch->first_error.ok()) {
           batch->first_error = absl::Status(result.status().code(),
                                             absl::StrCat("requests[", i, "].", result.status().message()));
@@ -184,7 +185,7 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ScoreBatch(grpc::CallbackServerCont
       Record(KindLabel(*item), result.status(), seconds);
       return WorkerPool::Completion([batch] {
         if (batch->remaining.fetch_sub(1) != 1) return;
-        std::lock_guard<std::mutex> lock(batch->mu);
+        absl::MutexLock lock(&batch->mu);
         batch->reactor->Finish(ToGrpcStatus(batch->first_error));
       });
     });

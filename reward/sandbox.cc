@@ -79,19 +79,15 @@ absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(SandboxOptions options)
 }
 
 int Sandbox::AcquireSlot() {
-  std::unique_lock<std::mutex> lock(mu_);
-  slot_free_.wait(lock, [this] { return !free_slots_.empty(); });
+  absl::MutexLock lock(&mu_, absl::Condition(this, &Sandbox::HasFreeSlot));
   const int slot = free_slots_.back();
   free_slots_.pop_back();
   return slot;
 }
 
 void Sandbox::ReleaseSlot(int slot) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    free_slots_.push_back(slot);
-  }
-  slot_free_.notify_one();
+  absl::MutexLock lock(&mu_);
+  free_slots_.push_back(slot);
 }
 
 absl::StatusOr<ProcessResult> Sandbox::Run(const SandboxRun& run) {

@@ -11,14 +11,14 @@
 #ifndef SEAMLESS_REWARD_SANDBOX_H_
 #define SEAMLESS_REWARD_SANDBOX_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "reward/process_runner.h"
 
 namespace seamless {
@@ -72,16 +72,16 @@ class Sandbox {
 
  private:
   explicit Sandbox(SandboxOptions options);
-  int AcquireSlot();
-  void ReleaseSlot(int slot);
+  int AcquireSlot() ABSL_LOCKS_EXCLUDED(mu_);
+  void ReleaseSlot(int slot) ABSL_LOCKS_EXCLUDED(mu_);
+  bool HasFreeSlot() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !free_slots_.empty(); }
 
   SandboxOptions options_;
   bool as_root_ = false;
   std::string prlimit_;  // util-linux prlimit, for the process limit when not root
   std::vector<std::string> prefix_;  // prepared once: bwrap and the fixed namespace/mount flags
-  std::mutex mu_;
-  std::condition_variable slot_free_;
-  std::vector<int> free_slots_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::vector<int> free_slots_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace seamless

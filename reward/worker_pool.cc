@@ -10,44 +10,42 @@ WorkerPool::WorkerPool(int workers, int queue_capacity) {
 
 WorkerPool::~WorkerPool() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  ready_.notify_all();
   for (std::thread& t : threads_) t.join();
 }
 
 bool WorkerPool::TrySubmit(std::vector<Job> jobs) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_ || pending_ + jobs.size() > limit_) return false;
     pending_ += jobs.size();
     for (Job& job : jobs) queue_.push_back(std::move(job));
   }
-  ready_.notify_all();
   return true;
 }
 
 int WorkerPool::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return static_cast<int>(queue_.size());
 }
 
 void WorkerPool::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   while (true) {
-    ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    mu_.Await(absl::Condition(this, &WorkerPool::StoppingOrQueued));
     if (queue_.empty()) return;  // stopping and drained
     Job job = std::move(queue_.front());
     queue_.pop_front();
-    lock.unlock();
+    mu_.Unlock();
     Completion done = job();
-    lock.lock();
+    mu_.Lock();
     --pending_;
     if (done) {
-      lock.unlock();
+      mu_.Unlock();
       done();
-      lock.lock();
+      mu_.Lock();
     }
   }
 }

@@ -3,12 +3,13 @@
 #ifndef SEAMLESS_REWARD_WORKER_POOL_H_
 #define SEAMLESS_REWARD_WORKER_POOL_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace seamless {
 
@@ -36,13 +37,15 @@ class WorkerPool {
 
  private:
   void Loop();
+  bool StoppingOrQueued() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !queue_.empty();
+  }
 
   size_t limit_ = 0;  // workers + queue capacity
-  mutable std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<Job> queue_;  // guarded by mu_
-  size_t pending_ = 0;     // queued + running; guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  size_t pending_ ABSL_GUARDED_BY(mu_) = 0;  // queued + running
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 
