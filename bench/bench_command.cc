@@ -1,10 +1,10 @@
-// seamless bench WHAT: dispatches to the benchmark files listed in tools/benches.h.
+// seamless bench WHAT: dispatches to the benchmark files listed in bench/benches.h.
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tools/benches.h"
-#include "tools/subcommand.h"
+#include "bench/benches.h"
+#include "core/base/flags.h"
 
 namespace seamless {
 namespace {

@@ -17,9 +17,14 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "bench/bench_learner_memory.h"
+#include "bench/bench_util.h"
+#include "bench/benches.h"
+#include "core/base/flags.h"
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
 #include "core/model/model_files.h"
+#include "core/model/model_loading.h"
 #include "core/model/torch_raw_tensor.h"
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
@@ -28,16 +33,11 @@
 #include "learner/collective.h"
 #include "learner/trainer.h"
 #include "learner/weight_publisher.h"
-#include "core/model/model_loading.h"
+#include "nlohmann/json.hpp"
+#include "proto/rollout.grpc.pb.h"
 #include "rollout/continuous_batcher.h"
 #include "rollout/rollout_engine.h"
 #include "rollout/rollout_service.h"
-#include "nlohmann/json.hpp"
-#include "proto/rollout.grpc.pb.h"
-#include "tools/bench_learner_memory.h"
-#include "tools/bench_util.h"
-#include "tools/benches.h"
-#include "tools/subcommand.h"
 
 namespace seamless {
 namespace {
@@ -260,7 +260,7 @@ void AddPublishJson(const PublishMeasurement& m, nlohmann::json* out) {
 
 // bytes_per_param (one rank, sharding none, activation checkpointing) and
 // bytes_per_param_full_2ranks (per rank, full sharding over two), each a peak RSS per
-// parameter of rank processes of their own (tools/bench_learner_memory.h).
+// parameter of rank processes of their own (bench/bench_learner_memory.h).
 absl::StatusOr<nlohmann::json> MeasureMemoryAtSize(const std::string& model) {
   LearnerMemoryOptions o;
   o.model = model;

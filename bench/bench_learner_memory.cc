@@ -3,7 +3,7 @@
 // rank flags added), so that a peak belongs to one rank; ranks rendezvous over loopback Gloo.
 // `seamless bench learner --model` runs it twice: unsharded on one rank, and fully sharded
 // over two.
-#include "tools/bench_learner_memory.h"
+#include "bench/bench_learner_memory.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,13 +19,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/benches.h"
 #include "core/base/flags.h"
 #include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_loading.h"
 #include "learner/collective.h"
 #include "learner/trainer.h"
-#include "tools/benches.h"
 
 extern char** environ;
 

@@ -1,6 +1,6 @@
-// The learner's memory at size, one process per rank (tools/bench_learner_memory.cc).
-#ifndef SEAMLESS_TOOLS_BENCH_LEARNER_MEMORY_H_
-#define SEAMLESS_TOOLS_BENCH_LEARNER_MEMORY_H_
+// The learner's memory at size, one process per rank (bench/bench_learner_memory.cc).
+#ifndef SEAMLESS_BENCH_BENCH_LEARNER_MEMORY_H_
+#define SEAMLESS_BENCH_BENCH_LEARNER_MEMORY_H_
 
 #include <cstdint>
 #include <string>
@@ -26,4 +26,4 @@ absl::StatusOr<nlohmann::json> MeasureLearnerMemory(const LearnerMemoryOptions& 
 
 }  // namespace seamless
 
-#endif  // SEAMLESS_TOOLS_BENCH_LEARNER_MEMORY_H_
+#endif  // SEAMLESS_BENCH_BENCH_LEARNER_MEMORY_H_

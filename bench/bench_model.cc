@@ -8,6 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_util.h"
+#include "bench/benches.h"
+#include "core/base/flags.h"
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
 #include "core/model/device.h"
@@ -16,9 +19,6 @@
 #include "core/model/parameter_layout.h"
 #include "core/model/transformer_layers.h"
 #include "nlohmann/json.hpp"
-#include "tools/bench_util.h"
-#include "tools/benches.h"
-#include "tools/subcommand.h"
 
 namespace seamless {
 namespace {

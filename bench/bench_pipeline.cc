@@ -1,5 +1,5 @@
 // seamless bench pipeline: MiMo's Table 2 on this machine. One Orchestrator (scheduler/), the
-// same long-tailed workload with a slow code-like reward (scheduler/pipeline_sim.h), and five
+// same long-tailed workload with a slow code-like reward (bench/pipeline_sim.h), and five
 // configurations: (1) naive dynamic sampling (a generation barrier per round, rewards after
 // the round), (2) + continuous rollout, (3) + asynchronous reward, (4) + FIFO early
 // termination (MiMo's full system), (5) + next-batch lookahead (Seamless's, the "full" of the
@@ -18,6 +18,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/benches.h"
+#include "bench/pipeline_sim.h"
 #include "core/base/flags.h"
 #include "core/base/status_macros.h"
 #include "core/model/device.h"
@@ -25,8 +27,6 @@
 #include "nlohmann/json.hpp"
 #include "rollout/continuous_batcher.h"
 #include "rollout/rollout_engine.h"
-#include "scheduler/pipeline_sim.h"
-#include "tools/benches.h"
 
 namespace seamless {
 namespace {

@@ -1,4 +1,4 @@
-// seamless bench recipe: the RL recipe experiment (scheduler/recipe_experiment.h) — SFT warm
+// seamless bench recipe: the RL recipe experiment (bench/recipe_experiment.h) — SFT warm
 // start of the default model on the built-in arithmetic task, then in-process GRPO with
 // dynamic sampling — printing held-out accuracy against GRPO wall time. It is how the
 // `seamless train` defaults were chosen (notes in README "Training recipe"). Readable lines,
@@ -8,14 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/benches.h"
+#include "bench/recipe_experiment.h"
 #include "core/base/config.h"
 #include "core/base/file_util.h"
+#include "core/base/flags.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
-#include "scheduler/recipe_experiment.h"
 #include "scheduler/run_report.h"
-#include "tools/benches.h"
-#include "tools/subcommand.h"
 
 namespace seamless {
 

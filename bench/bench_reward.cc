@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "bench/benches.h"
 #include "core/base/flags.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "reward/math_verifier.h"
 #include "reward/process_runner.h"
 #include "reward/sandbox.h"
-#include "tools/benches.h"
 
 namespace seamless {
 namespace {

@@ -11,18 +11,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_util.h"
+#include "bench/benches.h"
 #include "core/base/flags.h"
 #include "core/base/status_macros.h"
+#include "core/model/default_model.h"
 #include "core/model/device.h"
 #include "core/model/model_files.h"
-#include "core/model/default_model.h"
 #include "core/model/model_loading.h"
 #include "learner/collective.h"
 #include "learner/sft.h"
 #include "nlohmann/json.hpp"
 #include "rollout/continuous_batcher.h"
-#include "tools/bench_util.h"
-#include "tools/benches.h"
 
 namespace seamless {
 namespace {

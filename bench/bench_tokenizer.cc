@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/benches.h"
+#include "core/base/flags.h"
 #include "core/base/status_macros.h"
 #include "core/tokenizer/hf_tokenizer.h"
 #include "nlohmann/json.hpp"
-#include "tools/benches.h"
-#include "tools/subcommand.h"
 
 #ifndef SEAMLESS_SOURCE_DIR
 #define SEAMLESS_SOURCE_DIR "."

@@ -1,4 +1,4 @@
-#include "tools/bench_util.h"
+#include "bench/bench_util.h"
 
 #include "core/model/transformer_layers.h"
 

@@ -1,6 +1,6 @@
 // Timing and FLOP-counting helpers shared by the `seamless bench` files.
-#ifndef SEAMLESS_TOOLS_BENCH_UTIL_H_
-#define SEAMLESS_TOOLS_BENCH_UTIL_H_
+#ifndef SEAMLESS_BENCH_BENCH_UTIL_H_
+#define SEAMLESS_BENCH_BENCH_UTIL_H_
 
 #include <ATen/ATen.h>
 
@@ -59,4 +59,4 @@ double DecodeTokenFlops(const ModelConfig& c, int64_t context);
 
 }  // namespace seamless
 
-#endif  // SEAMLESS_TOOLS_BENCH_UTIL_H_
+#endif  // SEAMLESS_BENCH_BENCH_UTIL_H_

@@ -1,7 +1,7 @@
-// The benchmarks behind `seamless bench WHAT`, one file each (tools/bench_WHAT.cc). Each takes
+// The benchmarks behind `seamless bench WHAT`, one file each (bench/bench_WHAT.cc). Each takes
 // the arguments after WHAT, prints readable lines, and ends with one JSON line of figures.
-#ifndef SEAMLESS_TOOLS_BENCHES_H_
-#define SEAMLESS_TOOLS_BENCHES_H_
+#ifndef SEAMLESS_BENCH_BENCHES_H_
+#define SEAMLESS_BENCH_BENCHES_H_
 
 #include <string>
 #include <vector>
@@ -9,6 +9,9 @@
 #include "absl/status/status.h"
 
 namespace seamless {
+
+// `seamless bench WHAT ARGS...`: runs the benchmark named WHAT (bench/bench_command.cc).
+absl::Status RunBench(const std::vector<std::string>& args);
 
 absl::Status RunBenchModel(const std::vector<std::string>& args);
 absl::Status RunBenchPipeline(const std::vector<std::string>& args);
@@ -21,4 +24,4 @@ absl::Status RunBenchTokenizer(const std::vector<std::string>& args);
 
 }  // namespace seamless
 
-#endif  // SEAMLESS_TOOLS_BENCHES_H_
+#endif  // SEAMLESS_BENCH_BENCHES_H_

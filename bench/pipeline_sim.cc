@@ -1,4 +1,4 @@
-#include "scheduler/pipeline_sim.h"
+#include "bench/pipeline_sim.h"
 
 #include <time.h>
 

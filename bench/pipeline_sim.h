@@ -10,12 +10,12 @@
 //              prompt's pass probability (so a re-launch draws new verdicts);
 //   learner    sleeps a fixed time per step.
 //
-// The rollout side is either real RolloutEngines (tools/bench_pipeline.cc) or, here,
+// The rollout side is either real RolloutEngines (bench/bench_pipeline.cc) or, here,
 // SimulatedRollout: virtual workers with decode slots whose samples take length x token time.
 // Every duration is real (steady-clock) time: the Orchestrator runs unmodified on its own
 // clock, so the simulation scales a cluster's durations down instead of replacing the clock.
-#ifndef SEAMLESS_SCHEDULER_PIPELINE_SIM_H_
-#define SEAMLESS_SCHEDULER_PIPELINE_SIM_H_
+#ifndef SEAMLESS_BENCH_PIPELINE_SIM_H_
+#define SEAMLESS_BENCH_PIPELINE_SIM_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -228,4 +228,4 @@ absl::StatusOr<std::vector<PipelineResult>> RunSimulatedTable(const PipelineWork
 
 }  // namespace seamless
 
-#endif  // SEAMLESS_SCHEDULER_PIPELINE_SIM_H_
+#endif  // SEAMLESS_BENCH_PIPELINE_SIM_H_

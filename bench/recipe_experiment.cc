@@ -1,4 +1,4 @@
-#include "scheduler/recipe_experiment.h"
+#include "bench/recipe_experiment.h"
 
 #include <algorithm>
 #include <chrono>

@@ -9,8 +9,8 @@
 // shared prefill, behaviour log-probs recorded), the reward is the real math verifier, and the
 // update is GrpoTrainer::Step on a single-rank collective. Generation and training share the
 // model's weights, so every step is on-policy (policy version lag 0).
-#ifndef SEAMLESS_SCHEDULER_RECIPE_EXPERIMENT_H_
-#define SEAMLESS_SCHEDULER_RECIPE_EXPERIMENT_H_
+#ifndef SEAMLESS_BENCH_RECIPE_EXPERIMENT_H_
+#define SEAMLESS_BENCH_RECIPE_EXPERIMENT_H_
 
 #include <cstdint>
 #include <functional>
@@ -135,4 +135,4 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
 
 }  // namespace seamless
 
-#endif  // SEAMLESS_SCHEDULER_RECIPE_EXPERIMENT_H_
+#endif  // SEAMLESS_BENCH_RECIPE_EXPERIMENT_H_
