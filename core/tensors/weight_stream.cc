@@ -260,10 +260,58 @@ absl::Status StreamWeights(const RawTensorMap& tensors, int64_t version, const W
   return StreamWeights(source, version, send, max_chunk_bytes);
 }
 
-absl::StatusOr<RawTensor*> WeightAssembler::StartChunk(const std::string& name,
-                                                     const std::string& dtype_name,
-                                                     absl::Span<const int64_t> shape,
-                                                     uint64_t byte_offset, uint64_t size) {
+void WeightAssembler::Destination::Append(const char* p, size_t n) {
+  if (decoder) {
+    decoder->Append(p, n);
+    return;
+  }
+  // The string grows within its reserved capacity, a piece at a time, so the zeros resize
+  // writes stay in the first-level cache until the copy overwrites them.
+  const size_t at = raw->data.size();
+  raw->data.resize(at + n);
+  std::memcpy(&raw->data[at], p, n);
+}
+
+absl::Status WeightAssembler::StartTensor(const std::string& name, RawTensor t) {
+  for (int64_t d : t.shape) {
+    if (d < 0) return Bad(absl::StrCat("tensor '", name, "': negative dimension"));
+  }
+  const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
+  auto target = targets_.find(name);
+  if (target != targets_.end() && DecodesToFloat(t.dtype)) {
+    if (target->second.numel != t.NumElements()) {
+      return Bad(absl::StrCat("tensor '", name, "': ", t.NumElements(),
+                              " elements, the receiver's parameter has ",
+                              target->second.numel));
+    }
+    decoders_.emplace(name, FloatDecoder(t.dtype, target->second));
+    decoded_.insert(name);
+  } else {
+    // Reserve the tensor's bytes once (no growth by repeated appends), within what the
+    // begin message announced for the whole stream.
+    auto old = spare_.find(name);
+    if (old != spare_.end()) {
+      t.data = std::move(old->second.data);
+      t.data.clear();  // keeps the capacity
+      spare_.erase(old);
+    }
+    if (want <= begin_.total_bytes() - std::min(bytes_, begin_.total_bytes())) {
+      try {
+        t.data.reserve(want);
+      } catch (const std::bad_alloc&) {
+        return Bad(absl::StrCat("tensor '", name, "': cannot hold ", want, " bytes"));
+      }
+    }
+  }
+  tensors_.emplace(name, std::move(t));
+  current_ = name;
+  checksum_ = Hash64(name, checksum_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WeightAssembler::Destination> WeightAssembler::StartChunk(
+    const std::string& name, const std::string& dtype_name, absl::Span<const int64_t> shape,
+    uint64_t byte_offset, uint64_t size) {
   if (ended_) return Bad("message after the end");
   if (!begun_) return Bad("chunk before the begin message");
   auto dtype = ParseDType(dtype_name);
@@ -279,28 +327,8 @@ absl::StatusOr<RawTensor*> WeightAssembler::StartChunk(const std::string& name,
     RawTensor t;
     t.dtype = *dtype;
     t.shape.assign(shape.begin(), shape.end());
-    for (int64_t d : t.shape) {
-      if (d < 0) return Bad(absl::StrCat("tensor '", name, "': negative dimension"));
-    }
-    // Reserve the tensor's bytes once (no growth by repeated appends), within what the
-    // begin message announced for the whole stream.
-    const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
-    auto old = spare_.find(name);
-    if (old != spare_.end()) {
-      t.data = std::move(old->second.data);
-      t.data.clear();  // keeps the capacity
-      spare_.erase(old);
-    }
-    if (want <= begin_.total_bytes() - std::min(bytes_, begin_.total_bytes())) {
-      try {
-        t.data.reserve(want);
-      } catch (const std::bad_alloc&) {
-        return Bad(absl::StrCat("tensor '", name, "': cannot hold ", want, " bytes"));
-      }
-    }
-    it = tensors_.emplace(name, std::move(t)).first;
-    current_ = name;
-    checksum_ = Hash64(name, checksum_);
+    RETURN_IF_ERROR(StartTensor(name, std::move(t)));
+    it = tensors_.find(name);
   } else if (name != current_) {
     return Bad(absl::StrCat("tensor '", name, "' resumed after another tensor"));
   }
@@ -309,15 +337,22 @@ absl::StatusOr<RawTensor*> WeightAssembler::StartChunk(const std::string& name,
                                        shape.end())) {
     return Bad(absl::StrCat("tensor '", name, "': dtype or shape changed between chunks"));
   }
-  if (byte_offset != t.data.size()) {
+  Destination out;
+  auto decoder = decoders_.find(name);
+  if (decoder != decoders_.end()) {
+    out.decoder = &decoder->second;
+  } else {
+    out.raw = &t;
+  }
+  if (byte_offset != out.received()) {
     return Bad(absl::StrCat("tensor '", name, "': chunk at offset ", byte_offset, ", expected ",
-                            t.data.size()));
+                            out.received()));
   }
   const uint64_t expected = t.NumElements() * DTypeSize(t.dtype);
-  if (t.data.size() + size > expected) {
+  if (out.received() + size > expected) {
     return Bad(absl::StrCat("tensor '", name, "': more bytes than its shape holds"));
   }
-  return &t;
+  return out;
 }
 
 void WeightAssembler::ChunkAppended(uint64_t size, uint64_t checksum) {
@@ -432,25 +467,22 @@ absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> 
       uint32_t len;
       if (!coded.ReadVarint32(&len)) return Bad("a chunk does not parse");
       if (uint64_t(coded.CurrentPosition()) + len != total) return parse_whole();  // not last
-      ASSIGN_OR_RETURN(RawTensor * t, StartChunk(name, dtype, shape, byte_offset, len));
-      // Copied from the pieces as they are and hashed as it goes, a block at a time: the
-      // string grows a block at a time (within its reserved capacity), so the zeros resize
-      // writes stay in the first-level cache until the copy overwrites them.
+      ASSIGN_OR_RETURN(Destination dst, StartChunk(name, dtype, shape, byte_offset, len));
+      // Taken from the pieces as they are and hashed as it goes, a block at a time (still in
+      // the first-level cache when it is hashed).
       constexpr size_t kBlock = 16 << 10;
-      const size_t at = t->data.size();
       Hash64State state(checksum_);
       for (size_t done = 0; done < len;) {
         const void* piece;
         int size;
+        // The total was checked above, so the pieces hold the chunk's bytes.
         if (!coded.GetDirectBufferPointer(&piece, &size)) {
-          t->data.resize(at);
           return Bad(absl::StrCat("tensor '", name, "': a chunk's data does not parse"));
         }
         const size_t n = std::min<size_t>({size_t(size), len - done, kBlock});
-        t->data.resize(at + done + n);
-        char* dst = &t->data[at + done];
-        std::memcpy(dst, piece, n);
-        state.Update(dst, n);
+        const char* bytes = static_cast<const char*>(piece);
+        dst.Append(bytes, n);
+        state.Update(bytes, n);
         coded.Skip(static_cast<int>(n));
         done += n;
       }
@@ -474,10 +506,9 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
       return absl::OkStatus();
     case WeightsMessage::kChunk: {
       const TensorChunk& c = message.chunk();
-      ASSIGN_OR_RETURN(RawTensor * t,
-                       StartChunk(c.name(), c.dtype(), c.shape(), c.byte_offset(),
-                                  c.data().size()));
-      t->data.append(c.data());
+      ASSIGN_OR_RETURN(Destination dst, StartChunk(c.name(), c.dtype(), c.shape(),
+                                                   c.byte_offset(), c.data().size()));
+      dst.Append(c.data().data(), c.data().size());
       ChunkAppended(c.data().size(), Hash64(c.data(), checksum_));
       return absl::OkStatus();
     }
@@ -497,7 +528,10 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
       }
       if (end.checksum() != checksum_) return Bad("checksum mismatch");
       for (const auto& [name, t] : tensors_) {
-        if (t.data.size() != t.NumElements() * DTypeSize(t.dtype)) {
+        auto decoder = decoders_.find(name);
+        const uint64_t received =
+            decoder != decoders_.end() ? decoder->second.bytes() : t.data.size();
+        if (received != t.NumElements() * DTypeSize(t.dtype)) {
           return Bad(absl::StrCat("tensor '", name, "' is incomplete"));
         }
       }
@@ -515,6 +549,7 @@ absl::StatusOr<RawTensorMap> WeightAssembler::Finish() {
   if (!ended_) {
     return Bad(begun_ ? "cut off before the end message" : "no messages received");
   }
+  for (const std::string& name : decoded_) tensors_.erase(name);
   return std::move(tensors_);
 }
 

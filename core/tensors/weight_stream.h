@@ -19,12 +19,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/tensors/float_decoder.h"
 #include "core/tensors/raw_tensor.h"
 #include "core/tensors/weight_source.h"
 #include "proto/common.pb.h"
@@ -99,6 +101,12 @@ class WeightAssembler {
   // old bytes' capacity, so a receiver of version after version reuses memory it has already
   // touched instead of faulting in fresh pages. Call before the first Add.
   void Reuse(RawTensorMap spare) { spare_ = std::move(spare); }
+  // Tensors named here that arrive as F32 or BF16 are decoded into their float32 targets as
+  // their chunks arrive, instead of kept as bytes (a receiver's spare parameters: one pass
+  // over the bytes, no second copy). Their shapes must hold target.numel elements. Finish's
+  // map leaves them out; decoded() names them. Call before the first Add.
+  void DecodeInto(DecodeTargets targets) { targets_ = std::move(targets); }
+  const std::set<std::string>& decoded() const { return decoded_; }
   // Feeds the next message. An error means the stream is unusable.
   absl::Status Add(const WeightsMessage& message);
   // The same for a serialized message given as consecutive pieces (a gRPC byte buffer's
@@ -112,11 +120,20 @@ class WeightAssembler {
   int64_t version() const { return version_; }
 
  private:
-  // Checks a chunk of `size` bytes against the stream so far and returns its tensor, which
-  // the caller appends the bytes to and then calls ChunkAppended.
-  absl::StatusOr<RawTensor*> StartChunk(const std::string& name, const std::string& dtype_name,
-                                        absl::Span<const int64_t> shape, uint64_t byte_offset,
-                                        uint64_t size);
+  // Where a chunk's bytes go: appended to the tensor's bytes, or decoded into its target.
+  struct Destination {
+    RawTensor* raw = nullptr;
+    FloatDecoder* decoder = nullptr;
+    uint64_t received() const { return decoder ? decoder->bytes() : raw->data.size(); }
+    void Append(const char* p, size_t n);
+  };
+  // Checks a chunk of `size` bytes against the stream so far and returns its destination,
+  // which the caller appends the bytes to and then calls ChunkAppended.
+  absl::StatusOr<Destination> StartChunk(const std::string& name, const std::string& dtype_name,
+                                         absl::Span<const int64_t> shape, uint64_t byte_offset,
+                                         uint64_t size);
+  // A new tensor's entry: its bytes reserved, or a decoder into its target.
+  absl::Status StartTensor(const std::string& name, RawTensor t);
   // The chunk's `size` bytes are appended; `checksum` is the stream's checksum after them.
   void ChunkAppended(uint64_t size, uint64_t checksum);
 
@@ -125,6 +142,9 @@ class WeightAssembler {
   WeightStreamInfo begin_;
   RawTensorMap tensors_;
   RawTensorMap spare_;   // Reuse()
+  DecodeTargets targets_;                       // DecodeInto()
+  std::map<std::string, FloatDecoder> decoders_;  // the decoded tensors' (no bytes in tensors_)
+  std::set<std::string> decoded_;
   std::string current_;  // tensor receiving chunks
   uint64_t bytes_ = 0;
   uint64_t checksum_ = 0;

@@ -1,5 +1,6 @@
 #include "core/tensors/weight_stream.h"
 
+#include <cstring>
 #include <random>
 
 #include <gmock/gmock.h>
@@ -304,6 +305,75 @@ TEST(WeightStreamTest, SerializedMessagesAssembleFromAnyPieces) {
   auto back = AssembleSerialized(by_protobuf, 100);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, w);
+}
+
+// The float32 values of a tensor's F32 or BF16 bytes, converted one element at a time.
+std::vector<float> AsFloats(const RawTensor& t) {
+  std::vector<float> out(t.NumElements());
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint32_t bits = 0;
+    if (t.dtype == DType::kF32) {
+      std::memcpy(&bits, t.data.data() + 4 * i, 4);
+    } else {
+      uint16_t half;
+      std::memcpy(&half, t.data.data() + 2 * i, 2);
+      bits = uint32_t(half) << 16;
+    }
+    std::memcpy(&out[i], &bits, 4);
+  }
+  return out;
+}
+
+std::string Bits(const std::vector<float>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+TEST(WeightStreamTest, NamedTensorsDecodeIntoFloatTargetsFromAnyPieces) {
+  const RawTensorMap w = Weights();  // a.weight F32, b.bias BF16 (odd count), c.empty F32
+  const auto serialized = SerializedStream(w, 7, 5000);
+  for (size_t piece : {1u, 3u, 7u, 4999u, 1u << 20}) {
+    std::vector<float> a(3000, -1), b(7, -1);
+    WeightAssembler assembler;
+    assembler.DecodeInto({{"a.weight", {a.data(), 3000}}, {"b.bias", {b.data(), 7}}});
+    for (const std::string& m : serialized) {
+      ASSERT_TRUE(assembler.AddSerialized(Pieces(m, piece)).ok()) << "pieces of " << piece;
+    }
+    auto kept = assembler.Finish();
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    // Bit for bit (the random bytes include NaNs).
+    EXPECT_EQ(Bits(a), Bits(AsFloats(w.at("a.weight")))) << "pieces of " << piece;
+    EXPECT_EQ(Bits(b), Bits(AsFloats(w.at("b.bias")))) << "pieces of " << piece;
+    // The tensors without a target keep their bytes; the decoded ones are named.
+    ASSERT_EQ(kept->size(), 1u);
+    EXPECT_EQ(kept->at("c.empty"), w.at("c.empty"));
+    EXPECT_THAT(assembler.decoded(), ::testing::ElementsAre("a.weight", "b.bias"));
+  }
+}
+
+TEST(WeightStreamTest, ADecodeTargetOfAnotherSizeOrACutOffDecodedTensorIsRejected) {
+  const RawTensorMap w = Weights();
+  const auto serialized = SerializedStream(w, 7, 5000);
+  std::vector<float> small(6);
+  WeightAssembler wrong;
+  wrong.DecodeInto({{"b.bias", {small.data(), 6}}});
+  absl::Status s;
+  for (const std::string& m : serialized) {
+    s = wrong.AddSerialized(Pieces(m, 64));
+    if (!s.ok()) break;
+  }
+  EXPECT_THAT(s.message(), HasSubstr("tensor 'b.bias': 7 elements, the receiver's parameter has 6"));
+
+  // The end message of a stream whose decoded tensor lost its last bytes: refused.
+  std::vector<float> a(3000);
+  WeightAssembler short_stream;
+  short_stream.DecodeInto({{"a.weight", {a.data(), 3000}}});
+  auto msgs = Stream(w, 7, 5000);
+  msgs.erase(msgs.begin() + 3);  // the last of a.weight's three chunks
+  for (const auto& m : msgs) {
+    s = short_stream.AddSerialized(Pieces(m.SerializeAsString(), 100));
+    if (!s.ok()) break;
+  }
+  EXPECT_THAT(s.message(), HasSubstr("received 10014 bytes, the end says 12014"));
 }
 
 TEST(WeightStreamTest, ASerializedChunkWithItsDataFirstIsParsedWhole) {
