@@ -1,6 +1,6 @@
 // Group-relative advantages and DAPO's overlong reward shaping: plain arithmetic on rewards.
 //
-// Convention (verl's GRPO, DESIGN.md §2): for a group of G rewards,
+// Convention (verl's GRPO, docs/DESIGN.md §2): for a group of G rewards,
 //   A_i = (r_i - mean) / (std + eps),  std unbiased: sqrt(sum (r - mean)^2 / (G - 1)),
 // eps = GrpoConfig::adv_eps (1e-6). A group of one has no baseline and gets A = 0 (verl would
 // give it its raw reward); a group with equal rewards gets A = 0 exactly.

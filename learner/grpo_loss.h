@@ -1,4 +1,4 @@
-// The modified GRPO policy loss (DESIGN.md §2) on flat per-token tensors, plus the
+// The modified GRPO policy loss (docs/DESIGN.md §2) on flat per-token tensors, plus the
 // aggregation weights that make the loss exact across micro-batches and ranks.
 //
 // NOTE [Global token normalisation]: the mini-batch loss is sum_t w_t * l_t over every response

@@ -1,6 +1,6 @@
 // Every knob of the learner, as config structs (core/base/config.h): loaded from YAML/JSON,
 // written into each checkpoint as a snapshot, listed by `seamless learner --help`.
-// Defaults reproduce DAPO/MiMo-style GRPO (DESIGN.md §2).
+// Defaults reproduce DAPO/MiMo-style GRPO (docs/DESIGN.md §2).
 #ifndef SEAMLESS_LEARNER_LEARNER_CONFIG_H_
 #define SEAMLESS_LEARNER_LEARNER_CONFIG_H_
 

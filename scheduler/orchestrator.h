@@ -1,4 +1,4 @@
-// The scheduler's core: the seamless rollout loop of DESIGN.md §3–4, with no gRPC types (the
+// The scheduler's core: the seamless rollout loop of docs/DESIGN.md §3–4, with no gRPC types (the
 // backends are interfaces), driven by one thread that owns all state. Callbacks from the
 // backends post closures to that thread, so no lock guards the state itself.
 //

@@ -20,7 +20,7 @@ struct SchedulerConfig {
   bool dynamic_sampling = true;       // drop groups with pass rate 0 or 1
   bool continuous = true;             // false: barrier — launch a whole round, wait, filter
   bool async_reward = true;           // false: score after the generation round
-  bool early_termination = true;      // FIFO early termination (DESIGN.md §4)
+  bool early_termination = true;      // FIFO early termination (docs/DESIGN.md §4)
   // Batches beyond the current one whose work is kept in flight (0: MiMo's rule exactly).
   // With 1, launching goes on for the next batch once the current one is predicted full,
   // and early termination spares the earliest of the later launches that the next batch

@@ -122,7 +122,7 @@ TEST(CapacityPlanTest, Mimo7bOnEightGpusFitsOnlyWhenSharded) {
   o.sharding = Sharding::kFull;
   const LearnerMemoryPlan full = EstimateLearnerMemory(mimo, o);
   EXPECT_TRUE(CheckLearnerFits(mimo, o, h200, "mimo-7b").ok());
-  // 16 B/param / 8 ranks ≈ 14 GiB of state: what DESIGN.md §9 says.
+  // 16 B/param / 8 ranks ≈ 14 GiB of state: what docs/DESIGN.md §9 says.
   EXPECT_NEAR((full.weights + full.gradients + full.optimizer) / kGiB, 14.3, 0.3);
   // One (MTP) layer gathered and cast, never the 151680 x 4096 embedding whole (its bf16
   // copy alone, twice, was the old estimate).

@@ -100,7 +100,7 @@ class DecoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DecoderLayer);
 
-// MiMo's multi-token-prediction layer (DESIGN.md §6):
+// MiMo's multi-token-prediction layer (docs/DESIGN.md §6):
 //   h' = input_proj(cat[hidden_layernorm(h_t), token_layernorm(embed(x_{t+1}))])
 //   one decoder block over h', then final_layernorm; the shared LM head reads the result.
 class MtpLayerImpl : public torch::nn::Module {
