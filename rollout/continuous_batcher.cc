@@ -606,7 +606,7 @@ AbortCounts ContinuousBatcher::Abort(const AbortSpec& spec, std::vector<RolloutS
   return counts;
 }
 
-void ContinuousBatcher::ApplyWeights(const PreparedWeights& weights, int64_t version) {
+void ContinuousBatcher::ApplyWeights(PreparedWeights& weights, int64_t version) {
   ApplyPreparedWeights(weights);
   version_ = version;
   // Samples not yet started get the new weights' prompt pass, not a copy of the old one.

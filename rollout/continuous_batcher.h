@@ -72,8 +72,8 @@ class ContinuousBatcher {
   // Admits queued work, then runs one decode step. Finished samples go to `finished`.
   absl::Status Step(std::vector<RolloutSample>* finished);
 
-  // Copies new weights in; call between steps. Later tokens record `version`.
-  void ApplyWeights(const PreparedWeights& weights, int64_t version);
+  // Copies (or swaps) new weights in; call between steps. Later tokens record `version`.
+  void ApplyWeights(PreparedWeights& weights, int64_t version);
 
   bool HasWork() const { return !queue_.empty() || !running_.empty(); }
   int64_t running() const { return static_cast<int64_t>(running_.size()); }

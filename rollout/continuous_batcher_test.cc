@@ -8,6 +8,7 @@
 
 #include "core/model/model_files.h"
 #include "core/model/test_models.h"
+#include "core/model/torch_raw_tensor.h"
 #include "rollout/batch_generator.h"
 
 namespace seamless {
@@ -359,6 +360,61 @@ TEST(ContinuousBatcherTest, NewWeightsApplyBetweenStepsAndTokensRecordTheirVersi
   EXPECT_EQ(now->at("model.norm.weight").data, weights->at("model.norm.weight").data);
   EXPECT_EQ(now->at("model.mtp_layers.0.input_proj.weight").data,
             weights->at("model.mtp_layers.0.input_proj.weight").data);
+}
+
+// Greedy tokens of one prompt under `weights`, from a batcher of its own.
+std::vector<int32_t> GreedyTokens(MimoModel& model) {
+  auto batcher = MakeBatcher(model, 1, "off");
+  EXPECT_TRUE(batcher->Add(Group("g", {4, 9, 2}, 1, 0.0, 0, 12)).ok());
+  return RunAll(*batcher)["g/0"].tokens;
+}
+
+// Swaps (parameter, fresh storage holding `weights`) for every parameter of `model`.
+PreparedWeights SwapsTo(MimoModel& model, const RawTensorMap& weights) {
+  PreparedWeights prepared;
+  for (auto& item : model->named_parameters()) {
+    auto value = RawToTensor(weights.at(item.key()));
+    EXPECT_TRUE(value.ok());
+    prepared.swaps.emplace_back(item.value(), value->to(at::kFloat).contiguous().clone());
+  }
+  return prepared;
+}
+
+TEST(ContinuousBatcherTest, SwappedInWeightsServeLikeCopiedOnesEvenOnAStorageUsedBefore) {
+  MimoModel two = TinyTestModel(TinyTestConfig(), /*seed=*/99);
+  MimoModel three = TinyTestModel(TinyTestConfig(), /*seed=*/7);
+  auto w2 = ExportWeights(two), w3 = ExportWeights(three);
+  ASSERT_TRUE(w2.ok() && w3.ok());
+  const std::vector<int32_t> want2 = GreedyTokens(two), want3 = GreedyTokens(three);
+  ASSERT_NE(want2, want3);
+
+  MimoModel model = TinyTestModel();
+  auto batcher = MakeBatcher(model, 1, "off");
+  ASSERT_TRUE(batcher->Add(Group("g", {4, 9, 2}, 1, 0.0, 0, 12)).ok());
+  RunAll(*batcher);
+
+  PreparedWeights to2 = SwapsTo(model, *w2);
+  batcher->ApplyWeights(to2, 2);
+  ASSERT_TRUE(batcher->Add(Group("g", {4, 9, 2}, 1, 0.0, 0, 12)).ok());
+  EXPECT_EQ(RunAll(*batcher)["g/0"].tokens, want2);  // the fused-weight caches now hold v2
+  const void* cached = model->named_parameters().begin()->value().data_ptr();
+
+  // Away from that storage and back onto it with version 3 (a worker's spare set is the
+  // storage the last version replaced), with no step between: the caches, keyed by data
+  // pointer and version, must still see the change.
+  PreparedWeights away = SwapsTo(model, *w2);
+  batcher->ApplyWeights(away, 3);
+  PreparedWeights to3;
+  size_t i = 0;
+  for (auto& item : model->named_parameters()) {
+    at::Tensor spare = away.swaps[i++].second;  // the storage handed back
+    spare.copy_(*RawToTensor(w3->at(item.key())));
+    to3.swaps.emplace_back(item.value(), spare);
+  }
+  batcher->ApplyWeights(to3, 4);
+  EXPECT_EQ(model->named_parameters().begin()->value().data_ptr(), cached);
+  ASSERT_TRUE(batcher->Add(Group("g", {4, 9, 2}, 1, 0.0, 0, 12)).ok());
+  EXPECT_EQ(RunAll(*batcher)["g/0"].tokens, want3);
 }
 
 std::unique_ptr<ContinuousBatcher> MakePagedBatcher(MimoModel model, int64_t slots,

@@ -24,14 +24,31 @@ std::string ShapeText(at::IntArrayRef shape) {
 // the wire dtype that keeps `weights` alive. ApplyPreparedWeights' copy_ then converts them
 // (bf16 -> fp32, say) straight into the existing parameters. For parameters on an accelerator
 // the bytes are copied to it here, still in the wire dtype (half the bytes of fp32).
+// Parameters named in `decoded` come from `staged` instead, swapped in (`swapped` gets their
+// names in the order of prepared.swaps).
 absl::StatusOr<PreparedWeights> PrepareInPlace(MimoModel& model,
                                                std::shared_ptr<RawTensorMap> weights,
-                                               const std::string& source) {
+                                               StagedParameters& staged,
+                                               const std::set<std::string>& decoded,
+                                               const std::string& source,
+                                               std::vector<std::string>* swapped) {
   at::NoGradGuard no_grad;
   PreparedWeights prepared;
   std::set<std::string> used;
   for (auto& item : model->named_parameters()) {
     const std::string& name = item.key();
+    if (decoded.count(name)) {
+      // WeightAssembler checked the element count against this buffer, which StagedParameters
+      // shaped like the parameter.
+      auto buffer = staged.tensors.find(name);
+      if (buffer == staged.tensors.end() || !buffer->second.sizes().equals(item.value().sizes())) {
+        return absl::InternalError(absl::StrCat(source, ": no staged buffer for '", name, "'"));
+      }
+      prepared.bytes += static_cast<int64_t>(buffer->second.nbytes());
+      prepared.swaps.emplace_back(item.value(), buffer->second);
+      swapped->push_back(name);
+      continue;
+    }
     auto found = weights->find(name);
     if (found == weights->end()) {
       return absl::NotFoundError(absl::StrCat(source, ": missing tensor '", name, "'"));
@@ -119,6 +136,7 @@ std::unique_ptr<RolloutEngine> RolloutEngine::Start(std::unique_ptr<ContinuousBa
 RolloutEngine::RolloutEngine(std::unique_ptr<ContinuousBatcher> batcher, MetricsRegistry* metrics)
     : batcher_(std::move(batcher)),
       max_queued_(batcher_->options().max_queued_samples),
+      stageable_(StageableParameters(batcher_->model())),
       started_(std::chrono::steady_clock::now()) {
   if (metrics) {
     metrics_ = std::make_unique<Metrics>(metrics);
@@ -130,18 +148,16 @@ RolloutEngine::RolloutEngine(std::unique_ptr<ContinuousBatcher> batcher, Metrics
 
 RolloutEngine::~RolloutEngine() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  wake_.notify_all();
-  wake_loader_.notify_all();
   loader_.join();
   thread_.join();
 }
 
 absl::Status RolloutEngine::Submit(GroupRequest request, SampleCallback on_sample) {
   RETURN_IF_ERROR(batcher_->Validate(request));  // reads only immutable configuration
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (stop_) return absl::UnavailableError("the rollout engine is shutting down");
   if (callbacks_.count(request.group_id)) {
     return absl::AlreadyExistsError(
@@ -157,25 +173,29 @@ absl::Status RolloutEngine::Submit(GroupRequest request, SampleCallback on_sampl
   inbox_samples_ += request.num_samples;
   callbacks_[request.group_id] = {std::move(on_sample), request.num_samples};
   new_groups_.push_back({std::move(request)});
-  wake_.notify_one();
   return absl::OkStatus();
 }
 
 void RolloutEngine::Abort(AbortSpec spec, AbortCallback done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   aborts_.push_back({std::move(spec), std::move(done)});
-  wake_.notify_one();
 }
 
 void RolloutEngine::LoadWeights(RawTensorMap tensors, int64_t version, WeightsCallback done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  LoadWeights(std::move(tensors), StagedParameters(), {}, version, std::move(done));
+}
+
+void RolloutEngine::LoadWeights(RawTensorMap tensors, StagedParameters staged,
+                                std::set<std::string> decoded, int64_t version,
+                                WeightsCallback done) {
+  absl::MutexLock lock(&mu_);
   if (stop_) {
     done(absl::UnavailableError("the rollout engine is shutting down"), -1);
     return;
   }
   ++loading_;
-  to_prepare_.push_back({std::move(tensors), version, std::move(done)});
-  wake_loader_.notify_one();
+  to_prepare_.push_back(
+      {std::move(tensors), std::move(staged), std::move(decoded), version, std::move(done)});
 }
 
 // Preparing weights (validation, the copy to an accelerator) runs here, beside generation;
@@ -184,26 +204,28 @@ void RolloutEngine::RunLoader() {
   while (true) {
     UnpreparedWeights job;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_loader_.wait(lock, [&] { return stop_ || !to_prepare_.empty(); });
+      absl::MutexLock lock(&mu_, absl::Condition(this, &RolloutEngine::ToPrepareOrStop));
       if (stop_) return;
       job = std::move(to_prepare_.front());
       to_prepare_.pop_front();
     }
     const auto start = std::chrono::steady_clock::now();
     auto buffers = std::make_shared<RawTensorMap>(std::move(job.tensors));
+    std::vector<std::string> swapped;
     absl::StatusOr<PreparedWeights> prepared =
-        PrepareInPlace(batcher_->model(), buffers, absl::StrCat("weights version ", job.version));
+        PrepareInPlace(batcher_->model(), buffers, job.staged, job.decoded,
+                       absl::StrCat("weights version ", job.version), &swapped);
     if (!prepared.ok()) {
       KeepSpare(std::move(buffers));
+      if (!job.decoded.empty()) KeepStagedParameters(std::move(job.staged));
       --loading_;
       SLOG(WARNING) << "rejected weights version " << job.version << ": " << prepared.status();
       job.done(prepared.status(), -1);
       continue;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     weights_.push_back({std::make_shared<PreparedWeights>(std::move(*prepared)),
-                        std::move(buffers), job.version,
+                        std::move(buffers), std::move(swapped), job.version,
                         [this, start, done = std::move(job.done)](absl::Status status, int64_t v) {
                           if (metrics_) {
                             metrics_->weight_load->Observe(std::chrono::duration<double>(
@@ -212,22 +234,39 @@ void RolloutEngine::RunLoader() {
                           --loading_;
                           done(status, v);
                         }});
-    wake_.notify_one();
   }
 }
 
 void RolloutEngine::KeepSpare(std::shared_ptr<RawTensorMap> buffers) {
   // Only once nothing else points into them (views on an accelerator copy do not).
   if (!buffers || buffers.use_count() != 1) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   spare_weights_ = std::move(*buffers);
 }
 
 RawTensorMap RolloutEngine::TakeSpareWeights() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   RawTensorMap out = std::move(spare_weights_);
   spare_weights_.clear();
   return out;
+}
+
+StagedParameters RolloutEngine::TakeStagedParameters() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (spare_staged_) {
+      StagedParameters out = std::move(*spare_staged_);
+      spare_staged_.reset();
+      return out;
+    }
+  }
+  return StagedParameters::Allocate(stageable_);
+}
+
+void RolloutEngine::KeepStagedParameters(StagedParameters staged) {
+  // One spare set is kept; a second (two streams at once) is freed.
+  absl::MutexLock lock(&mu_);
+  if (!spare_staged_) spare_staged_ = std::move(staged);
 }
 
 AbortCounts RolloutEngine::AbortAndWait(AbortSpec spec) {
@@ -244,7 +283,7 @@ absl::Status RolloutEngine::LoadWeightsAndWait(RawTensorMap tensors, int64_t ver
 }
 
 EngineStatus RolloutEngine::Status() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   EngineStatus out = status_;
   out.loading_weights = loading_.load() > 0;
   return out;
@@ -254,7 +293,7 @@ void RolloutEngine::Deliver(std::vector<RolloutSample>& samples) {
   for (RolloutSample& sample : samples) {
     SampleCallback callback;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       auto it = callbacks_.find(sample.group_id);
       if (it == callbacks_.end()) continue;
       callback = it->second.first;
@@ -276,7 +315,7 @@ void RolloutEngine::PublishStats() {
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     batcher_queued_ = batcher_->queued_samples();
     status_.weight_version = batcher_->version();
     status_.running = batcher_->running();
@@ -314,13 +353,11 @@ void RolloutEngine::Run() {
     std::deque<PendingAbort> aborts;
     std::deque<PendingWeights> weights;
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (!stop_ && !batcher_->HasWork() && new_groups_.empty() && aborts_.empty() &&
           weights_.empty()) {
         const auto idle_start = std::chrono::steady_clock::now();
-        wake_.wait(lock, [&] {
-          return stop_ || !new_groups_.empty() || !aborts_.empty() || !weights_.empty();
-        });
+        mu_.Await(absl::Condition(this, &RolloutEngine::InboxOrStop));
         const double idle =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - idle_start).count();
         idle_seconds_ += idle;
@@ -368,7 +405,7 @@ void RolloutEngine::Run() {
       SLOG(ERROR) << stepped << "; aborting all work in flight";
       std::vector<std::string> ids;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         for (const auto& [id, cb] : callbacks_) ids.push_back(id);
       }
       AbortSpec by_id;
@@ -379,6 +416,14 @@ void RolloutEngine::Run() {
     Deliver(out);
     for (auto& [done, counts] : abort_results) done(counts);
     for (PendingWeights& w : weights) {
+      // The swaps now hold the storage the parameters had: the next stream's buffers.
+      if (!w.swapped.empty()) {
+        StagedParameters previous;
+        for (size_t i = 0; i < w.swapped.size(); ++i) {
+          previous.tensors.emplace(w.swapped[i], std::move(w.weights->swaps[i].second));
+        }
+        KeepStagedParameters(std::move(previous));
+      }
       w.weights.reset();  // the views; then the bytes can be reused
       KeepSpare(std::move(w.buffers));
       w.done(absl::OkStatus(), w.version);

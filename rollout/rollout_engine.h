@@ -13,22 +13,25 @@
 #define SEAMLESS_ROLLOUT_ROLLOUT_ENGINE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/metrics/metrics.h"
 #include "core/tensors/raw_tensor.h"
 #include "rollout/engine_options.h"
 #include "rollout/rollout_types.h"
+#include "rollout/staged_parameters.h"
 
 namespace seamless {
 
@@ -63,10 +66,20 @@ class RolloutEngine {
   // Checks names, shapes and dtypes against the model before anything changes; a bad set is
   // rejected with the old version still serving.
   void LoadWeights(RawTensorMap tensors, int64_t version, WeightsCallback done);
+  // The same for a stream decoded partly into `staged` (from TakeStagedParameters): the
+  // tensors named in `decoded` are in `staged`, the rest in `tensors`. The staged ones are
+  // swapped in, not copied.
+  void LoadWeights(RawTensorMap tensors, StagedParameters staged,
+                   std::set<std::string> decoded, int64_t version, WeightsCallback done);
 
   // The buffers of the last weight set applied (or rejected), for the next stream to assemble
   // into (WeightAssembler::Reuse); empty if there are none. The engine keeps one such set.
   RawTensorMap TakeSpareWeights();
+  // The spare set of the model's CPU float32 parameters for the next stream to decode into
+  // (WeightAssembler::DecodeInto): the set the last version replaced, or a fresh one.
+  StagedParameters TakeStagedParameters();
+  // Hands back a set taken but not loaded (its stream failed).
+  void KeepStagedParameters(StagedParameters staged) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Blocking conveniences for tests and benchmarks.
   AbortCounts AbortAndWait(AbortSpec spec);
@@ -84,42 +97,53 @@ class RolloutEngine {
   };
   struct UnpreparedWeights {
     RawTensorMap tensors;
+    StagedParameters staged;
+    std::set<std::string> decoded;  // the tensors in `staged`
     int64_t version = 0;
     WeightsCallback done;
   };
   struct PendingWeights {
-    std::shared_ptr<PreparedWeights> weights;  // views of `buffers`
+    std::shared_ptr<PreparedWeights> weights;  // views of `buffers`, and the staged swaps
     std::shared_ptr<RawTensorMap> buffers;     // the received bytes
+    std::vector<std::string> swapped;          // weights->swaps' parameter names
     int64_t version;
     WeightsCallback done;
   };
   struct Metrics;
 
   RolloutEngine(std::unique_ptr<ContinuousBatcher> batcher, MetricsRegistry* metrics);
-  void Run();
-  void RunLoader();
-  void Deliver(std::vector<RolloutSample>& samples);
-  void PublishStats();
-  void KeepSpare(std::shared_ptr<RawTensorMap> buffers);
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  void RunLoader() ABSL_LOCKS_EXCLUDED(mu_);
+  void Deliver(std::vector<RolloutSample>& samples) ABSL_LOCKS_EXCLUDED(mu_);
+  void PublishStats() ABSL_LOCKS_EXCLUDED(mu_);
+  void KeepSpare(std::shared_ptr<RawTensorMap> buffers) ABSL_LOCKS_EXCLUDED(mu_);
+  // What wakes the engine thread when it has nothing to step, and the loader thread.
+  bool InboxOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || !new_groups_.empty() || !aborts_.empty() || !weights_.empty();
+  }
+  bool ToPrepareOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || !to_prepare_.empty();
+  }
 
   std::unique_ptr<ContinuousBatcher> batcher_;  // engine thread only (after construction)
   const int64_t max_queued_;
   std::unique_ptr<Metrics> metrics_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;                                        // guarded by mu_
-  std::deque<PendingGroup> new_groups_;                      // guarded by mu_
-  std::deque<PendingAbort> aborts_;                          // guarded by mu_
-  std::deque<PendingWeights> weights_;                       // guarded by mu_
-  std::unordered_map<std::string, std::pair<SampleCallback, int32_t>> callbacks_;  // guarded by mu_
-  int64_t inbox_samples_ = 0;                                // guarded by mu_
-  int64_t batcher_queued_ = 0;                               // guarded by mu_ (last step's)
-  EngineStatus status_;                                      // guarded by mu_
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<PendingGroup> new_groups_ ABSL_GUARDED_BY(mu_);
+  std::deque<PendingAbort> aborts_ ABSL_GUARDED_BY(mu_);
+  std::deque<PendingWeights> weights_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::pair<SampleCallback, int32_t>> callbacks_
+      ABSL_GUARDED_BY(mu_);
+  int64_t inbox_samples_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t batcher_queued_ ABSL_GUARDED_BY(mu_) = 0;          // last step's
+  EngineStatus status_ ABSL_GUARDED_BY(mu_);
 
-  std::condition_variable wake_loader_;
-  std::deque<UnpreparedWeights> to_prepare_;                 // guarded by mu_
-  RawTensorMap spare_weights_;                               // guarded by mu_
+  std::deque<UnpreparedWeights> to_prepare_ ABSL_GUARDED_BY(mu_);
+  RawTensorMap spare_weights_ ABSL_GUARDED_BY(mu_);
+  const std::vector<StageableParameter> stageable_;  // the model's, read at construction
+  std::optional<StagedParameters> spare_staged_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> loading_{0};                              // weight sets not yet serving
   std::chrono::steady_clock::time_point started_;
   double idle_seconds_ = 0;                                  // engine thread

@@ -2,10 +2,12 @@
 
 #include <deque>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/service/grpc_status.h"
@@ -28,7 +30,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client half-closed: finish once every sample is written
-      std::lock_guard<std::mutex> lock(outbox_->mu);
+      absl::MutexLock lock(&outbox_->mu);
       outbox_->reads_done = true;
       outbox_->MaybeFinishLocked();
       return;
@@ -38,7 +40,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
       const int32_t samples = request.num_samples;
       const std::string group_id = request.group_id;
       {
-        std::lock_guard<std::mutex> lock(outbox_->mu);
+        absl::MutexLock lock(&outbox_->mu);
         outbox_->outstanding += samples;
         outbox_->groups.push_back(group_id);
       }
@@ -46,7 +48,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
       absl::Status submitted = engine_->Submit(
           std::move(request), [outbox](RolloutSample sample) { outbox->Push(ToProto(sample)); });
       if (!submitted.ok()) {
-        std::lock_guard<std::mutex> lock(outbox_->mu);
+        absl::MutexLock lock(&outbox_->mu);
         outbox_->outstanding -= samples;
         outbox_->groups.pop_back();
         outbox_->Fail(ToGrpcStatus(Annotate(submitted, "generate")), engine_);
@@ -59,7 +61,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(outbox_->mu);
+    absl::MutexLock lock(&outbox_->mu);
     outbox_->writing = false;
     if (!ok) return;  // cancelled; OnCancel/OnDone clean up
     outbox_->queue.pop_front();
@@ -79,7 +81,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
     // The client went away: stop generating for it.
     AbortSpec spec;
     {
-      std::lock_guard<std::mutex> lock(outbox_->mu);
+      absl::MutexLock lock(&outbox_->mu);
       spec.group_ids = outbox_->groups;
     }
     if (!spec.group_ids.empty()) engine_->Abort(std::move(spec), [](AbortCounts) {});
@@ -87,7 +89,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
 
   void OnDone() override {
     {
-      std::lock_guard<std::mutex> lock(outbox_->mu);
+      absl::MutexLock lock(&outbox_->mu);
       outbox_->reactor = nullptr;
     }
     delete this;
@@ -95,30 +97,30 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
 
  private:
   struct Outbox {
-    std::mutex mu;
-    GenerateReactor* reactor = nullptr;  // null once the RPC is done
-    std::deque<Sample> queue;            // front() is being written while `writing`
-    bool writing = false;
-    bool reads_done = false;
-    bool finished = false;               // Finish was called
-    bool failed = false;                 // Finish(failure) once the write in flight is done
-    grpc::Status failure;
-    int64_t outstanding = 0;             // samples submitted and not yet queued here
-    std::vector<std::string> groups;
+    absl::Mutex mu;
+    GenerateReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null once the RPC is done
+    std::deque<Sample> queue ABSL_GUARDED_BY(mu);  // front() is being written while `writing`
+    bool writing ABSL_GUARDED_BY(mu) = false;
+    bool reads_done ABSL_GUARDED_BY(mu) = false;
+    bool finished ABSL_GUARDED_BY(mu) = false;  // Finish was called
+    bool failed ABSL_GUARDED_BY(mu) = false;  // Finish(failure) once the write in flight is done
+    grpc::Status failure ABSL_GUARDED_BY(mu);
+    int64_t outstanding ABSL_GUARDED_BY(mu) = 0;  // samples submitted and not yet queued here
+    std::vector<std::string> groups ABSL_GUARDED_BY(mu);
 
-    void Push(Sample sample) {
-      std::lock_guard<std::mutex> lock(mu);
+    void Push(Sample sample) ABSL_LOCKS_EXCLUDED(mu) {
+      absl::MutexLock lock(&mu);
       --outstanding;
       if (!reactor || finished || failed) return;
       queue.push_back(std::move(sample));
       WriteNextLocked();
     }
-    void WriteNextLocked() {
+    void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       if (writing || queue.empty() || !reactor || finished) return;
       writing = true;
       reactor->StartWrite(&queue.front());
     }
-    void MaybeFinishLocked() {
+    void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       if (finished || failed || !reactor || !reads_done || outstanding > 0 || writing || !queue.empty()) {
         return;
       }
@@ -127,7 +129,8 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
     }
     // Ends the stream with `status`, aborting its other groups. The message being written
     // (queue.front() while `writing`) must stay alive until OnWriteDone.
-    void Fail(const grpc::Status& status, RolloutEngine* engine) {
+    void Fail(const grpc::Status& status, RolloutEngine* engine)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       if (finished || failed || !reactor) return;
       if (!groups.empty()) {
         AbortSpec spec;
@@ -158,6 +161,9 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       : engine_(engine), service_(service), response_(response) {
     service_->WeightsLoading(true);
     assembler_.Reuse(engine_->TakeSpareWeights());  // the last version's buffers, if free
+    // The CPU float32 parameters are decoded straight into the spare set and swapped in.
+    staged_ = engine_->TakeStagedParameters();
+    assembler_.DecodeInto(staged_->Targets());
     StartRead(&message_);
   }
 
@@ -180,7 +186,10 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       return;
     }
     const int64_t version = assembler_.version();
-    engine_->LoadWeights(std::move(*tensors), version, [this](absl::Status status, int64_t v) {
+    StagedParameters staged = std::move(*staged_);
+    staged_.reset();
+    engine_->LoadWeights(std::move(*tensors), std::move(staged), assembler_.decoded(), version,
+                         [this](absl::Status status, int64_t v) {
       LoadWeightsResponse response;
       response.set_version(v);
       bool own = false;
@@ -211,6 +220,10 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   }
 
   void Done(const grpc::Status& status) {
+    if (staged_) {  // the stream failed: the buffers go back unused
+      engine_->KeepStagedParameters(std::move(*staged_));
+      staged_.reset();
+    }
     service_->WeightsLoading(false);
     Finish(status);
   }
@@ -222,6 +235,7 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   std::vector<grpc::Slice> slices_;         // message_'s, while it is parsed
   std::vector<absl::string_view> pieces_;   // views of slices_
   WeightAssembler assembler_;
+  std::optional<StagedParameters> staged_;  // decoded into, until handed to the engine
 };
 
 }  // namespace

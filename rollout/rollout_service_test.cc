@@ -1,5 +1,5 @@
-// RolloutService.LoadWeights over loopback: a bf16 stream is converted in place into the fp32
-// parameters; a cut-off or mismatched stream leaves the old version serving, unchanged.
+// RolloutService.LoadWeights over loopback: a bf16 stream is decoded into a spare set of fp32
+// parameters and swapped in; a cut-off or mismatched stream leaves the old version serving, unchanged.
 #include "rollout/rollout_service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -60,24 +60,35 @@ class RolloutServiceTest : public ::testing::Test {
 };
 
 TEST_F(RolloutServiceTest, Bf16WeightsAreConvertedIntoTheParameters) {
-  MimoModel other = TinyTestModel(TinyTestConfig(), /*seed=*/2);
-  auto bf16 = ExportWeights(other, DType::kBF16);
-  ASSERT_TRUE(bf16.ok());
-  MimoModel rounded = TinyTestModel(TinyTestConfig(), /*seed=*/3);
-  ASSERT_TRUE(ImportWeights(rounded, *bf16, "bf16").ok());
-  std::vector<at::Tensor> storage;  // the parameters keep their storage (converted in place)
-  for (auto& p : model_->parameters()) storage.push_back(p);
+  MimoModel a = TinyTestModel(TinyTestConfig(), /*seed=*/2);
+  MimoModel b = TinyTestModel(TinyTestConfig(), /*seed=*/5);
+  auto bf16_a = ExportWeights(a, DType::kBF16);
+  auto bf16_b = ExportWeights(b, DType::kBF16);
+  ASSERT_TRUE(bf16_a.ok() && bf16_b.ok());
+  std::vector<const void*> first;  // the storage the model started with
+  for (auto& p : model_->parameters()) first.push_back(p.data_ptr());
 
-  auto version = client_->LoadWeights(*bf16, 4);
-  ASSERT_TRUE(version.ok()) << version.status();
-  EXPECT_EQ(*version, 4);
-  EXPECT_TRUE(Same(model_, Snapshot(rounded)));
-  size_t i = 0;
-  for (auto& p : model_->parameters()) {
-    EXPECT_EQ(p.data_ptr(), storage[i++].data_ptr());
-    EXPECT_EQ(p.scalar_type(), at::kFloat);
+  // Decoded into a spare set and swapped in: versions alternate between two sets of
+  // storage (no fresh memory per version), each holding exactly what was sent.
+  std::vector<const void*> second;
+  for (int64_t v = 4; v <= 6; ++v) {
+    const RawTensorMap& sent = v == 5 ? *bf16_b : *bf16_a;
+    MimoModel rounded = TinyTestModel(TinyTestConfig(), /*seed=*/3);
+    ASSERT_TRUE(ImportWeights(rounded, sent, "bf16").ok());
+    auto version = client_->LoadWeights(sent, v);
+    ASSERT_TRUE(version.ok()) << version.status();
+    EXPECT_EQ(*version, v);
+    EXPECT_TRUE(Same(model_, Snapshot(rounded))) << "version " << v;
+    size_t i = 0;
+    for (auto& p : model_->parameters()) {
+      EXPECT_EQ(p.scalar_type(), at::kFloat);
+      if (v == 4) second.push_back(p.data_ptr());
+      EXPECT_EQ(p.data_ptr(), v == 5 ? first[i] : second[i]) << "version " << v;
+      if (v == 4) EXPECT_NE(p.data_ptr(), first[i]);
+      ++i;
+    }
+    EXPECT_EQ(engine_->Status().weight_version, v);
   }
-  EXPECT_EQ(engine_->Status().weight_version, 4);
 }
 
 TEST_F(RolloutServiceTest, CutOffOrMismatchedStreamsKeepTheOldVersion) {

@@ -97,11 +97,20 @@ absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensor
   return prepared;
 }
 
-void ApplyPreparedWeights(const PreparedWeights& prepared) {
+void ApplyPreparedWeights(PreparedWeights& prepared) {
   at::NoGradGuard no_grad;
   for (const auto& [param, value] : prepared.assignments) {
     at::Tensor target = param;  // shares storage with the model's parameter
     target.copy_(value);
+  }
+  for (auto& [param, value] : prepared.swaps) {
+    at::Tensor previous = param.detach();  // a second handle on the old storage
+    at::Tensor target = param;
+    target.set_data(value);
+    // Caches keyed by (data pointer, version), such as FusedParameters, must see a change
+    // even when the storage swapped in is one the parameter had before.
+    target.unsafeGetTensorImpl()->bump_version();
+    value = std::move(previous);
   }
 }
 

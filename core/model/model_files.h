@@ -31,6 +31,9 @@ absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
 // apply them between two steps.
 struct PreparedWeights {
   std::vector<std::pair<at::Tensor, at::Tensor>> assignments;  // (parameter, new value)
+  // (parameter, new storage of its dtype, shape and device): swapped in instead of copied;
+  // once applied, each second holds the parameter's previous storage (the next spare).
+  std::vector<std::pair<at::Tensor, at::Tensor>> swaps;
   int64_t bytes = 0;
 };
 // The checks every weight import makes of one tensor against its parameter: the shape, a
@@ -46,8 +49,9 @@ absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weig
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
                                                const std::string& source,
                                                const std::string& only = "");
-// Copies prepared values into their parameters; cannot fail half-way on shapes or names.
-void ApplyPreparedWeights(const PreparedWeights& prepared);
+// Copies prepared values into their parameters and swaps the swaps in; cannot fail half-way
+// on shapes or names.
+void ApplyPreparedWeights(PreparedWeights& prepared);
 
 // config.json + safetensors -> model (fp32, CPU).
 absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir);

@@ -8,16 +8,17 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/tensors/dtype.h"
 
 namespace seamless {
 
-// float32 memory of `numel` elements that a stream decodes one tensor into; the owner keeps
-// it alive for the stream's life.
+// float32 memory of a tensor of `shape` that a stream decodes one tensor into; the owner
+// keeps it alive for the stream's life.
 struct DecodeTarget {
   float* data = nullptr;
-  int64_t numel = 0;
+  std::vector<int64_t> shape;
 };
 using DecodeTargets = std::map<std::string, DecodeTarget>;
 
@@ -28,7 +29,7 @@ bool DecodesToFloat(DType dtype);
 // element split between two pieces (gRPC slices need not end on one) waits in a carry.
 class FloatDecoder {
  public:
-  // `wire` must satisfy DecodesToFloat; the caller bounds the bytes by target.numel.
+  // `wire` must satisfy DecodesToFloat; the caller bounds the bytes by the target's shape.
   FloatDecoder(DType wire, DecodeTarget target);
   void Append(const char* p, size_t n);
   uint64_t bytes() const { return bytes_; }  // appended so far, carry included

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/base/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream.h"
@@ -279,10 +280,10 @@ absl::Status WeightAssembler::StartTensor(const std::string& name, RawTensor t) 
   const uint64_t want = uint64_t(t.NumElements()) * DTypeSize(t.dtype);
   auto target = targets_.find(name);
   if (target != targets_.end() && DecodesToFloat(t.dtype)) {
-    if (target->second.numel != t.NumElements()) {
-      return Bad(absl::StrCat("tensor '", name, "': ", t.NumElements(),
-                              " elements, the receiver's parameter has ",
-                              target->second.numel));
+    if (target->second.shape != t.shape) {
+      return Bad(absl::StrCat("tensor '", name, "': shape [", absl::StrJoin(t.shape, ", "),
+                              "], the receiver's parameter is [",
+                              absl::StrJoin(target->second.shape, ", "), "]"));
     }
     decoders_.emplace(name, FloatDecoder(t.dtype, target->second));
     decoded_.insert(name);

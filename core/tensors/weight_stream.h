@@ -103,7 +103,7 @@ class WeightAssembler {
   void Reuse(RawTensorMap spare) { spare_ = std::move(spare); }
   // Tensors named here that arrive as F32 or BF16 are decoded into their float32 targets as
   // their chunks arrive, instead of kept as bytes (a receiver's spare parameters: one pass
-  // over the bytes, no second copy). Their shapes must hold target.numel elements. Finish's
+  // over the bytes, no second copy). Their shapes must be the targets'. Finish's
   // map leaves them out; decoded() names them. Call before the first Add.
   void DecodeInto(DecodeTargets targets) { targets_ = std::move(targets); }
   const std::set<std::string>& decoded() const { return decoded_; }

@@ -334,7 +334,7 @@ TEST(WeightStreamTest, NamedTensorsDecodeIntoFloatTargetsFromAnyPieces) {
   for (size_t piece : {1u, 3u, 7u, 4999u, 1u << 20}) {
     std::vector<float> a(3000, -1), b(7, -1);
     WeightAssembler assembler;
-    assembler.DecodeInto({{"a.weight", {a.data(), 3000}}, {"b.bias", {b.data(), 7}}});
+    assembler.DecodeInto({{"a.weight", {a.data(), {100, 30}}}, {"b.bias", {b.data(), {7}}}});
     for (const std::string& m : serialized) {
       ASSERT_TRUE(assembler.AddSerialized(Pieces(m, piece)).ok()) << "pieces of " << piece;
     }
@@ -355,18 +355,18 @@ TEST(WeightStreamTest, ADecodeTargetOfAnotherSizeOrACutOffDecodedTensorIsRejecte
   const auto serialized = SerializedStream(w, 7, 5000);
   std::vector<float> small(6);
   WeightAssembler wrong;
-  wrong.DecodeInto({{"b.bias", {small.data(), 6}}});
+  wrong.DecodeInto({{"b.bias", {small.data(), {6}}}});
   absl::Status s;
   for (const std::string& m : serialized) {
     s = wrong.AddSerialized(Pieces(m, 64));
     if (!s.ok()) break;
   }
-  EXPECT_THAT(s.message(), HasSubstr("tensor 'b.bias': 7 elements, the receiver's parameter has 6"));
+  EXPECT_THAT(s.message(), HasSubstr("tensor 'b.bias': shape [7], the receiver's parameter is [6]"));
 
   // The end message of a stream whose decoded tensor lost its last bytes: refused.
   std::vector<float> a(3000);
   WeightAssembler short_stream;
-  short_stream.DecodeInto({{"a.weight", {a.data(), 3000}}});
+  short_stream.DecodeInto({{"a.weight", {a.data(), {100, 30}}}});
   auto msgs = Stream(w, 7, 5000);
   msgs.erase(msgs.begin() + 3);  // the last of a.weight's three chunks
   for (const auto& m : msgs) {
