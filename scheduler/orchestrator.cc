@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
@@ -11,10 +10,8 @@
 namespace seamless {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double SecondsBetween(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
+using std::chrono::milliseconds;
+
 uint64_t Mix(uint64_t a, uint64_t b) {
   uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -24,9 +21,24 @@ uint64_t Mix(uint64_t a, uint64_t b) {
 
 }  // namespace
 
+Orchestrator::LaunchKey Orchestrator::LaunchKey::Train(std::string uid) {
+  LaunchKey key;
+  key.uid = std::move(uid);
+  return key;
+}
+
+Orchestrator::LaunchKey Orchestrator::LaunchKey::Eval(int64_t step, int64_t record) {
+  LaunchKey key;
+  key.eval = true;
+  key.uid = absl::StrCat("eval.", step, ".", record);
+  key.record = record;
+  return key;
+}
+
 Orchestrator::Orchestrator(SchedulerConfig config, const PromptDataset* train,
                            const PromptDataset* val, PromptEncoder encode,
-                           RolloutBackend* rollout, RewardBackend* reward, LearnerBackend* learner)
+                           RolloutBackend* rollout, RewardBackend* reward, LearnerBackend* learner,
+                           OrchestratorOptions options)
     : config_(std::move(config)),
       train_(train),
       val_(val),
@@ -34,37 +46,15 @@ Orchestrator::Orchestrator(SchedulerConfig config, const PromptDataset* train,
       rollout_(rollout),
       reward_(reward),
       learner_(learner),
+      clock_(options.clock != nullptr ? options.clock : DefaultClock()),
       sampler_(static_cast<int64_t>(train->records.size()), config_.seed),
       rng_(config_.seed * 7919 + 1),
       worker_load_(rollout->num_workers(), 0),
       worker_down_until_(rollout->num_workers()) {}
 
 Orchestrator::~Orchestrator() {
-  {
-    std::lock_guard<std::mutex> lock(inbox_->mu);
-    inbox_->open = false;
-    inbox_->tasks.clear();
-  }
+  events_->Close();
   if (trainer_.joinable()) trainer_.join();
-}
-
-void Orchestrator::Post(std::function<void()> task) {
-  std::lock_guard<std::mutex> lock(inbox_->mu);
-  if (!inbox_->open) return;
-  inbox_->tasks.push_back(std::move(task));
-  inbox_->wake.notify_one();
-}
-
-bool Orchestrator::RunOneTask(std::chrono::milliseconds wait) {
-  std::function<void()> task;
-  {
-    std::unique_lock<std::mutex> lock(inbox_->mu);
-    if (!inbox_->wake.wait_for(lock, wait, [&] { return !inbox_->tasks.empty(); })) return false;
-    task = std::move(inbox_->tasks.front());
-    inbox_->tasks.pop_front();
-  }
-  task();
-  return true;
 }
 
 void Orchestrator::Fail(absl::Status status) {
@@ -91,7 +81,7 @@ std::string Orchestrator::NextPrompt() {
 }
 
 int Orchestrator::PickWorker() const {
-  const auto now = Clock::now();
+  const auto now = clock_->Now();
   int best = -1;
   for (int w = 0; w < static_cast<int>(worker_load_.size()); ++w) {
     if (worker_down_until_[w] > now) continue;
@@ -101,83 +91,105 @@ int Orchestrator::PickWorker() const {
   return best;
 }
 
-void Orchestrator::Launch(const std::string& uid, bool eval) {
-  GroupRun run;
-  run.eval = eval;
-  run.uid = uid;
-  if (eval) {
-    absl::SimpleAtoi(uid.substr(uid.rfind('.') + 1), &run.record);
-  } else {
-    run.record = ledger_.Find(uid)->record;
-  }
-  const PromptRecord& record = (eval ? val_ : train_)->records[run.record];
-  auto ids = encode_(record);
-  if (!ids.ok()) {
-    SLOG(WARNING) << "prompt " << record.line << " of " << (eval ? val_ : train_)->path
-                  << " cannot be encoded: " << ids.status().message();
-    if (eval) {  // counted as failed samples
-      --eval_pending_;
-      eval_total_ += EvalSamples();
-    } else {
-      absl::Status s = ledger_.Drop(uid, "bad_prompt");
-      if (!s.ok()) Fail(s);
-    }
-    return;
-  }
+// A held-out prompt goes to the least loaded live worker even when every worker is full.
+int Orchestrator::ChooseWorker(bool eval) const {
   int worker = PickWorker();
-  if (worker < 0 && eval) {
-    for (int w = 0; w < static_cast<int>(worker_load_.size()); ++w) {
-      if (worker_down_until_[w] <= Clock::now() && (worker < 0 || worker_load_[w] < worker_load_[worker])) worker = w;
+  if (worker >= 0 || !eval) return worker;
+  const auto now = clock_->Now();
+  for (int w = 0; w < static_cast<int>(worker_load_.size()); ++w) {
+    if (worker_down_until_[w] <= now && (worker < 0 || worker_load_[w] < worker_load_[worker])) {
+      worker = w;
     }
   }
+  return worker;
+}
+
+void Orchestrator::Launch(const LaunchKey& key) {
+  GroupRun run;
+  run.key = key;
+  run.record = key.eval ? key.record : ledger_.Find(key.uid)->record;
+  std::optional<std::vector<int32_t>> ids = EncodePrompt(run);
+  if (!ids) return;
+  const int worker = ChooseWorker(key.eval);
   if (worker < 0) {  // no worker can take it now
-    if (!eval) queue_.push_front(uid);
+    if (!key.eval) queue_.push_front(key.uid);
     return;
   }
   run.worker = worker;
   run.version = policy_version_;
-  run.launch_seq = eval ? 0 : next_launch_seq_++;
-  run.expected = eval ? EvalSamples() : config_.group_size;
+  run.launch_seq = key.eval ? 0 : next_launch_seq_++;
+  run.expected = key.eval ? EvalSamples() : config_.group_size;
+  GroupRequest request = MakeRequest(run, std::move(*ids));
+  if (!key.eval && !RecordTrainLaunch(run)) return;
+  StartGeneration(std::move(run), std::move(request));
+}
+
+// The prompt's token ids, or nullopt when it cannot be encoded: a training prompt is then
+// dropped, a held-out one counts as failed samples.
+std::optional<std::vector<int32_t>> Orchestrator::EncodePrompt(const GroupRun& run) {
+  const PromptDataset* data = run.key.eval ? val_ : train_;
+  const PromptRecord& record = data->records[run.record];
+  absl::StatusOr<std::vector<int32_t>> ids = encode_(record);
+  if (ids.ok()) return std::move(*ids);
+  SLOG(WARNING) << "prompt " << record.line << " of " << data->path
+                << " cannot be encoded: " << ids.status().message();
+  if (run.key.eval) {
+    --eval_pending_;
+    eval_total_ += EvalSamples();
+  } else {
+    absl::Status s = ledger_.Drop(run.key.uid, "bad_prompt");
+    if (!s.ok()) Fail(s);
+  }
+  return std::nullopt;
+}
+
+// Sets run.group_id; run.worker, launch_seq and expected are set.
+GroupRequest Orchestrator::MakeRequest(GroupRun& run, std::vector<int32_t> prompt) const {
   GroupRequest request;
-  request.prompt = std::move(*ids);
+  request.prompt = std::move(prompt);
   request.num_samples = static_cast<int32_t>(run.expected);
   request.sampling = config_.sampling;
   request.launch_seq = run.launch_seq;
-  if (eval) {
+  if (run.key.eval) {
     request.sampling.temperature = config_.eval_temperature;
     if (config_.eval_max_new_tokens > 0) request.sampling.max_new_tokens = config_.eval_max_new_tokens;
-    run.group_id = uid;
+    run.group_id = run.key.uid;
     request.sampling.seed = Mix(config_.seed, static_cast<uint64_t>(run.record) + (1ull << 40));
   } else {
-    const LedgerEntry* entry = ledger_.Find(uid);
-    run.group_id = absl::StrCat(uid, "#", entry->launches + 1);
+    run.group_id = absl::StrCat(run.key.uid, "#", ledger_.Find(run.key.uid)->launches + 1);
     request.sampling.seed = Mix(config_.seed, run.launch_seq);
-    absl::Status launched =
-        ledger_.Launch(uid, run.group_id, worker, run.launch_seq, policy_version_,
-                       Clock::now() + std::chrono::milliseconds(
-                                          static_cast<int64_t>(config_.lease_seconds * 1000)));
-    if (!launched.ok()) return Fail(launched);
-    ++launched_this_step_;
-    counters_["scheduler/launched_groups"] += 1;
   }
   request.group_id = run.group_id;
-  ++worker_load_[worker];
+  return request;
+}
+
+// The ledger's launch with the group's lease; false (and the run failed) when refused.
+bool Orchestrator::RecordTrainLaunch(const GroupRun& run) {
+  const auto lease = milliseconds(static_cast<int64_t>(config_.lease_seconds * 1000));
+  absl::Status launched = ledger_.Launch(run.key.uid, run.group_id, run.worker, run.launch_seq,
+                                         policy_version_, clock_->Now() + lease);
+  if (!launched.ok()) {
+    Fail(launched);
+    return false;
+  }
+  ++launched_this_step_;
+  counters_["scheduler/launched_groups"] += 1;
+  return true;
+}
+
+void Orchestrator::StartGeneration(GroupRun run, GroupRequest request) {
+  const int worker = run.worker;
   const std::string gid = run.group_id;
+  ++worker_load_[worker];
   inflight_[gid] = std::move(run);
-  std::shared_ptr<Inbox> inbox = inbox_;
-  auto post = [inbox](std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(inbox->mu);
-    if (!inbox->open) return;
-    inbox->tasks.push_back(std::move(task));
-    inbox->wake.notify_one();
-  };
+  std::shared_ptr<EventQueue> events = events_;
   rollout_->Generate(
       worker, std::move(request),
-      [this, post, gid](RolloutSample sample) {
-        post([this, gid, s = std::move(sample)]() mutable { OnSample(gid, std::move(s)); });
+      [this, events, gid](RolloutSample sample) {
+        events->Post([this, gid, s = std::move(sample)]() mutable { OnSample(gid, std::move(s)); });
       },
-      [this, post, gid](absl::Status status) {
-        post([this, gid, status] { OnGenerationDone(gid, status); });
+      [this, events, gid](absl::Status status) {
+        events->Post([this, gid, status] { OnGenerationDone(gid, status); });
       });
 }
 
@@ -194,11 +206,11 @@ void Orchestrator::OnSample(const std::string& group_id, RolloutSample sample) {
   GroupRun& run = it->second;
   run.tokens += static_cast<int64_t>(sample.tokens.size());
   ++run.generated;
-  if (!run.eval && run.generated == run.expected) {
-    absl::Status s = ledger_.StartScoring(run.uid);
+  if (!run.key.eval && run.generated == run.expected) {
+    absl::Status s = ledger_.StartScoring(run.key.uid);
     if (!s.ok()) return Fail(s);
   }
-  if (config_.async_reward || run.eval) {
+  if (config_.async_reward || run.key.eval) {
     ScoreSample(run, std::move(sample));
   } else {
     run.unscored.push_back(std::move(sample));
@@ -206,23 +218,20 @@ void Orchestrator::OnSample(const std::string& group_id, RolloutSample sample) {
 }
 
 void Orchestrator::ScoreSample(GroupRun& run, RolloutSample sample) {
-  const PromptRecord& record = (run.eval ? val_ : train_)->records[run.record];
+  const PromptRecord& record = (run.key.eval ? val_ : train_)->records[run.record];
   ScoreJob job;
   job.request_id = sample.request_id;
   job.ability = record.ability;
   job.ground_truth = record.ground_truth;
   job.extra_info_json = record.extra_info.is_null() ? "" : record.extra_info.dump();
   job.response_text = rollout_->Detokenize(sample.tokens);
-  std::shared_ptr<Inbox> inbox = inbox_;
+  std::shared_ptr<EventQueue> events = events_;
   const std::string gid = run.group_id;
-  reward_->Score(std::move(job), [this, inbox, gid, sample = std::move(sample)](
+  reward_->Score(std::move(job), [this, events, gid, sample = std::move(sample)](
                                      absl::StatusOr<ScoreResult> result) mutable {
-    std::lock_guard<std::mutex> lock(inbox->mu);
-    if (!inbox->open) return;
-    inbox->tasks.push_back([this, gid, s = std::move(sample), r = std::move(result)]() mutable {
+    events->Post([this, gid, s = std::move(sample), r = std::move(result)]() mutable {
       OnScored(gid, std::move(s), std::move(r));
     });
-    inbox->wake.notify_one();
   });
 }
 
@@ -255,13 +264,13 @@ void Orchestrator::OnGenerationDone(const std::string& group_id, absl::Status st
                     << status.message();
       if (status.code() == absl::StatusCode::kUnavailable ||
           status.code() == absl::StatusCode::kDeadlineExceeded) {
-        worker_down_until_[run.worker] = Clock::now() + std::chrono::seconds(5);
+        worker_down_until_[run.worker] = clock_->Now() + std::chrono::seconds(5);
       }
     }
-    if (run.eval) {  // evaluate the prompt again elsewhere
-      const std::string uid = run.uid;
+    if (run.key.eval) {  // evaluate the prompt again elsewhere
+      const LaunchKey key = run.key;
       inflight_.erase(it);
-      Launch(uid, /*eval=*/true);
+      Launch(key);
       return;
     }
     GroupRun gone = std::move(run);
@@ -280,7 +289,7 @@ void Orchestrator::ScoreHeldSamples() {
   // after every change to the set in flight, so a group that fails or is aborted last cannot
   // leave the others' samples unscored.
   for (const auto& [gid, r] : inflight_) {
-    if (!r.eval && !r.generation_done) return;
+    if (!r.key.eval && !r.generation_done) return;
   }
   for (auto& [gid, r] : inflight_) {
     std::vector<RolloutSample> held = std::move(r.unscored);
@@ -292,9 +301,9 @@ void Orchestrator::ScoreHeldSamples() {
 void Orchestrator::Requeue(GroupRun& run, const std::string& reason) {
   counters_["rollout/wasted_tokens"] += static_cast<double>(run.tokens);
   counters_[absl::StrCat("scheduler/requeued_", reason)] += 1;
-  absl::Status s = ledger_.Requeue(run.uid, reason);
+  absl::Status s = ledger_.Requeue(run.key.uid, reason);
   if (!s.ok()) return Fail(s);
-  queue_.push_front(run.uid);
+  queue_.push_front(run.key.uid);
 }
 
 void Orchestrator::MaybeComplete(GroupRun& run) {
@@ -302,39 +311,23 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
   auto it = inflight_.find(run.group_id);
   GroupRun done = std::move(run);
   inflight_.erase(it);
-  if (done.eval) {
-    --eval_pending_;
-    eval_total_ += done.expected;
-    for (const auto& t : done.samples) eval_passed_ += t.score.passed;
-    return;
-  }
-  absl::Status s = ledger_.Complete(done.uid);
-  if (!s.ok()) return Fail(s);
-  std::string drop;
   int64_t passed = 0;
   for (const auto& t : done.samples) passed += t.score.passed;
-  if (done.reward_failed) {
-    drop = "reward_failed";
-  } else if (config_.dynamic_sampling && passed == done.expected) {
-    drop = "all_pass";
-    if (std::find(easy_pool_.begin(), easy_pool_.end(), done.record) == easy_pool_.end()) {
-      easy_pool_.push_back(done.record);
-    }
-  } else if (config_.dynamic_sampling && passed == 0) {
-    drop = "all_fail";
+  if (done.key.eval) {
+    --eval_pending_;
+    eval_total_ += done.expected;
+    eval_passed_ += passed;
+    return;
   }
-  // Share of valid groups over the last 64 completions, with a (1 + valid) / (2 + n) prior so
-  // that a few unlucky groups neither stop launching nor flood the workers.
-  recent_outcomes_.push_back(drop.empty());
-  if (recent_outcomes_.size() > 64) recent_outcomes_.pop_front();
-  const double valid_recent =
-      static_cast<double>(std::count(recent_outcomes_.begin(), recent_outcomes_.end(), true));
-  valid_rate_ = (valid_recent + 1) / (recent_outcomes_.size() + 2);
+  absl::Status s = ledger_.Complete(done.key.uid);
+  if (!s.ok()) return Fail(s);
+  const std::string drop = DropReason(done, passed);
+  UpdateValidRate(drop.empty());
   counters_["scheduler/pass_rate_sum"] += double(passed) / done.expected;
   counters_["scheduler/completed_groups"] += 1;
   if (!drop.empty()) {
     counters_[absl::StrCat("scheduler/dropped_", drop)] += 1;
-    s = ledger_.Drop(done.uid, drop);
+    s = ledger_.Drop(done.key.uid, drop);
     if (!s.ok()) Fail(s);
     return;
   }
@@ -342,6 +335,28 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
     return a.sample.index_in_group < b.sample.index_in_group;
   });
   valid_[done.launch_seq] = std::move(done);
+}
+
+std::string Orchestrator::DropReason(const GroupRun& done, int64_t passed) {
+  if (done.reward_failed) return "reward_failed";
+  if (config_.dynamic_sampling && passed == done.expected) {
+    if (std::find(easy_pool_.begin(), easy_pool_.end(), done.record) == easy_pool_.end()) {
+      easy_pool_.push_back(done.record);
+    }
+    return "all_pass";
+  }
+  if (config_.dynamic_sampling && passed == 0) return "all_fail";
+  return "";
+}
+
+// Share of valid groups over the last 64 completions, with a (1 + valid) / (2 + n) prior so
+// that a few unlucky groups neither stop launching nor flood the workers.
+void Orchestrator::UpdateValidRate(bool valid) {
+  recent_outcomes_.push_back(valid);
+  if (recent_outcomes_.size() > 64) recent_outcomes_.pop_front();
+  const double valid_recent =
+      static_cast<double>(std::count(recent_outcomes_.begin(), recent_outcomes_.end(), true));
+  valid_rate_ = (valid_recent + 1) / (recent_outcomes_.size() + 2);
 }
 
 bool Orchestrator::BatchReady(std::vector<uint64_t>* selected) const {
@@ -353,7 +368,7 @@ bool Orchestrator::BatchReady(std::vector<uint64_t>* selected) const {
   }
   const uint64_t last = selected->back();
   for (const auto& [gid, run] : inflight_) {
-    if (run.eval) continue;
+    if (run.key.eval) continue;
     // FIFO: every group launched before the selected ones must have finished first (no
     // length bias toward quick answers). Without early termination, wait for all.
     if (!config_.early_termination || run.launch_seq < last) return false;
@@ -362,8 +377,7 @@ bool Orchestrator::BatchReady(std::vector<uint64_t>* selected) const {
 }
 
 void Orchestrator::CheckLeases() {
-  const auto now = Clock::now();
-  for (const std::string& uid : ledger_.ExpiredLeases(now)) {
+  for (const std::string& uid : ledger_.ExpiredLeases(clock_->Now())) {
     const LedgerEntry* e = ledger_.Find(uid);
     auto it = inflight_.find(e->group_id);
     if (it == inflight_.end()) continue;
@@ -382,26 +396,40 @@ void Orchestrator::CheckLeases() {
 
 void Orchestrator::Advance() {
   if (!failure_.ok()) return;
-  // Drop valid groups that have become too stale to train on.
+  if (!DropStaleGroups()) return;
+  const int64_t in_flight = LaunchGroups();
+  if (!CheckGenerationCap(in_flight)) return;
+  if (training_ || !failure_.ok()) return;
+  std::vector<uint64_t> selected;
+  if (!BatchReady(&selected)) return;
+  if (config_.early_termination) TerminateLaterLaunches(selected.back());
+  StartTraining(selected);
+}
+
+// Drops valid groups that have become too stale to train on; false when the ledger refused.
+bool Orchestrator::DropStaleGroups() {
   for (auto it = valid_.begin(); it != valid_.end();) {
-    if (it->second.version < policy_version_ - config_.max_staleness) {
-      counters_["scheduler/dropped_stale"] += 1;
-      absl::Status s = ledger_.Drop(it->second.uid, "stale");
-      if (!s.ok()) return Fail(s);
-      it = valid_.erase(it);
-    } else {
+    if (it->second.version >= policy_version_ - config_.max_staleness) {
       ++it;
+      continue;
     }
+    counters_["scheduler/dropped_stale"] += 1;
+    absl::Status s = ledger_.Drop(it->second.key.uid, "stale");
+    if (!s.ok()) {
+      Fail(s);
+      return false;
+    }
+    it = valid_.erase(it);
   }
+  return true;
+}
+
+// Returns the training groups in flight as the generation cap counts them: a barrier round's
+// own launches are not added (it launches only when none are in flight).
+int64_t Orchestrator::LaunchGroups() {
   int64_t in_flight = 0;
-  for (const auto& [gid, run] : inflight_) in_flight += !run.eval;
+  for (const auto& [gid, run] : inflight_) in_flight += !run.key.eval;
   const int64_t n = config_.batch_groups;
-  auto launch_one = [&]() -> bool {
-    if (launched_this_step_ >= config_.max_launch_rounds * n) return false;  // see below
-    if (PickWorker() < 0) return false;
-    Launch(NextPrompt(), false);
-    return failure_.ok();
-  };
   if (config_.continuous) {
     // Launch while the work in flight is predicted not to fill the batch (and the lookahead
     // batches after it that staleness allows).
@@ -410,79 +438,115 @@ void Orchestrator::Advance() {
       const double predicted = double(valid_.size()) + in_flight * ExpectedValidPerLaunch();
       if (predicted >= target) break;
       if (PickWorker() < 0) break;
-      if (!launch_one()) break;
+      if (!LaunchOne()) break;
       ++in_flight;
     }
   } else if (in_flight == 0 && static_cast<int64_t>(valid_.size()) < n && !training_) {
     // Naive dynamic sampling: a round of N groups behind a barrier.
     for (int64_t i = 0; i < n && failure_.ok(); ++i) {
-      if (!launch_one()) break;
+      if (!LaunchOne()) break;
     }
   }
-  // The cap on generation: every launch it allowed has come back, and still too few groups
-  // were valid (pass rates of 0 or 1 everywhere: the data does not fit the model).
-  if (launched_this_step_ >= config_.max_launch_rounds * n && in_flight == 0 &&
-      static_cast<int64_t>(valid_.size()) < n && !training_) {
-    std::string why;
-    for (const auto& [k, v] : counters_) {
-      if (k.rfind("scheduler/dropped_", 0) == 0 || k.rfind("scheduler/requeued_", 0) == 0) {
-        absl::StrAppend(&why, why.empty() ? "" : ", ", k.substr(10), " ", v);
-      }
-    }
-    return Fail(absl::ResourceExhaustedError(absl::StrCat(
-        "generated too many: ", launched_this_step_, " groups launched for step ", step_,
-        " (max_launch_rounds ", config_.max_launch_rounds, " x ", n, ") but only ",
-        valid_.size(), " of the ", n, " valid groups needed; this step: ",
-        why.empty() ? "nothing dropped" : why,
-        ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model")));
+  return in_flight;
+}
+
+bool Orchestrator::LaunchOne() {
+  if (launched_this_step_ >= GenerationCap()) return false;  // see CheckGenerationCap
+  if (PickWorker() < 0) return false;
+  Launch(LaunchKey::Train(NextPrompt()));
+  return failure_.ok();
+}
+
+// The cap on generation: every launch it allowed has come back, and still too few groups
+// were valid (pass rates of 0 or 1 everywhere: the data does not fit the model). False when
+// the run failed on it.
+bool Orchestrator::CheckGenerationCap(int64_t in_flight) {
+  const int64_t n = config_.batch_groups;
+  if (launched_this_step_ < GenerationCap() || in_flight != 0 ||
+      static_cast<int64_t>(valid_.size()) >= n || training_) {
+    return true;
   }
-  if (training_ || !failure_.ok()) return;
-  std::vector<uint64_t> selected;
-  if (!BatchReady(&selected)) return;
-  const uint64_t last = selected.back();
-  if (config_.early_termination) {
-    // Abort only what was launched after the selected groups, and re-queue those prompts.
-    // With a lookahead, the earliest of those launches that the next batches are predicted
-    // to need stay (FIFO still: what is aborted is always the latest launched).
-    uint64_t cutoff = last;
-    if (Lookahead(/*training=*/false) > 0) {
-      std::vector<uint64_t> seqs;
-      for (const auto& [gid, run] : inflight_) {
-        if (!run.eval && run.launch_seq > last && !run.generation_done) {
-          seqs.push_back(run.launch_seq);
-        }
-      }
-      std::sort(seqs.begin(), seqs.end());
-      double predicted = 0;  // valid groups the next batches already have
-      for (const auto& [seq, run] : valid_) predicted += seq > last;
-      const double need = double(n) * double(Lookahead(/*training=*/false));
-      for (uint64_t seq : seqs) {
-        if (predicted >= need) break;
-        cutoff = seq;
-        predicted += ExpectedValidPerLaunch();
-      }
-    }
-    std::vector<std::string> later;
-    for (const auto& [gid, run] : inflight_) {
-      if (!run.eval && run.launch_seq > cutoff && !run.generation_done) later.push_back(gid);
-    }
-    if (!later.empty()) {
-      AbortSpec spec;
-      spec.by_launch_seq = true;
-      spec.launched_after = cutoff;
-      rollout_->Abort(spec);
-      for (const std::string& gid : later) {
-        GroupRun gone = std::move(inflight_[gid]);
-        inflight_.erase(gid);
-        --worker_load_[gone.worker];
-        counters_["scheduler/early_terminated_groups"] += 1;
-        Requeue(gone, "early_termination");
-      }
-      ScoreHeldSamples();
+  std::string why;
+  for (const auto& [k, v] : counters_) {
+    if (k.rfind("scheduler/dropped_", 0) == 0 || k.rfind("scheduler/requeued_", 0) == 0) {
+      absl::StrAppend(&why, why.empty() ? "" : ", ", k.substr(10), " ", v);
     }
   }
-  std::vector<TrainGroupData> batch;
+  Fail(absl::ResourceExhaustedError(absl::StrCat(
+      "generated too many: ", launched_this_step_, " groups launched for step ", step_,
+      " (max_launch_rounds ", config_.max_launch_rounds, " x ", n, ") but only ", valid_.size(),
+      " of the ", n, " valid groups needed; this step: ", why.empty() ? "nothing dropped" : why,
+      ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model")));
+  return false;
+}
+
+// Aborts only what was launched after the selected groups, and re-queues those prompts.
+void Orchestrator::TerminateLaterLaunches(uint64_t last_selected) {
+  const uint64_t cutoff = TerminationCutoff(last_selected);
+  std::vector<std::string> later;
+  for (const auto& [gid, run] : inflight_) {
+    if (!run.key.eval && run.launch_seq > cutoff && !run.generation_done) later.push_back(gid);
+  }
+  if (later.empty()) return;
+  AbortSpec spec;
+  spec.by_launch_seq = true;
+  spec.launched_after = cutoff;
+  rollout_->Abort(spec);
+  for (const std::string& gid : later) {
+    GroupRun gone = std::move(inflight_[gid]);
+    inflight_.erase(gid);
+    --worker_load_[gone.worker];
+    counters_["scheduler/early_terminated_groups"] += 1;
+    Requeue(gone, "early_termination");
+  }
+  ScoreHeldSamples();
+}
+
+// With a lookahead, the earliest of the later launches that the next batches are predicted
+// to need stay (FIFO still: what is aborted is always the latest launched).
+uint64_t Orchestrator::TerminationCutoff(uint64_t last_selected) const {
+  uint64_t cutoff = last_selected;
+  if (Lookahead(/*training=*/false) <= 0) return cutoff;
+  std::vector<uint64_t> seqs;
+  for (const auto& [gid, run] : inflight_) {
+    if (!run.key.eval && run.launch_seq > last_selected && !run.generation_done) {
+      seqs.push_back(run.launch_seq);
+    }
+  }
+  std::sort(seqs.begin(), seqs.end());
+  double predicted = 0;  // valid groups the next batches already have
+  for (const auto& [seq, run] : valid_) predicted += seq > last_selected;
+  const double need = double(config_.batch_groups) * double(Lookahead(/*training=*/false));
+  for (uint64_t seq : seqs) {
+    if (predicted >= need) break;
+    cutoff = seq;
+    predicted += ExpectedValidPerLaunch();
+  }
+  return cutoff;
+}
+
+// Hands the selected groups to the learner on a thread of its own; OnTrained follows.
+void Orchestrator::StartTraining(const std::vector<uint64_t>& selected) {
   std::vector<std::string> uids;
+  std::vector<TrainGroupData> batch = TakeBatch(selected, &uids);
+  training_ = true;
+  if (trainer_.joinable()) trainer_.join();
+  std::shared_ptr<EventQueue> events = events_;
+  const int64_t step = step_;
+  trainer_ = std::thread([this, events, step, batch = std::move(batch), uids = std::move(uids)] {
+    const Clock::TimePoint start = clock_->Now();
+    absl::StatusOr<TrainResult> result = learner_->Train(step, batch);
+    const double seconds = SecondsBetween(start, clock_->Now());
+    events->Post([this, uids, seconds, result = std::move(result)]() mutable {
+      OnTrained(uids, seconds, std::move(result));
+    });
+  });
+}
+
+// Moves the selected groups out of valid_ (their uids to `uids`), with the batch's means.
+std::vector<TrainGroupData> Orchestrator::TakeBatch(const std::vector<uint64_t>& selected,
+                                                    std::vector<std::string>* uids) {
+  std::vector<TrainGroupData> batch;
   double reward_sum = 0, length_sum = 0, samples = 0;
   for (uint64_t seq : selected) {
     GroupRun run = std::move(valid_[seq]);
@@ -496,69 +560,74 @@ void Orchestrator::Advance() {
     }
     g.samples = std::move(run.samples);
     batch.push_back(std::move(g));
-    uids.push_back(run.uid);
+    uids->push_back(run.key.uid);
   }
   counters_["critic/score/mean"] = samples > 0 ? reward_sum / samples : 0;
   counters_["response_length/mean"] = samples > 0 ? length_sum / samples : 0;
-  training_ = true;
-  if (trainer_.joinable()) trainer_.join();
-  std::shared_ptr<Inbox> inbox = inbox_;
-  const int64_t step = step_;
-  trainer_ = std::thread([this, inbox, step, batch = std::move(batch), uids = std::move(uids)] {
-    const auto start = Clock::now();
-    absl::StatusOr<TrainResult> result = learner_->Train(step, batch);
-    const double seconds = SecondsBetween(start, Clock::now());
-    std::lock_guard<std::mutex> lock(inbox->mu);
-    if (!inbox->open) return;
-    inbox->tasks.push_back([this, uids, seconds, result = std::move(result)]() mutable {
-      training_ = false;
-      if (!result.ok()) return Fail(Annotate(result.status(), "learner"));
-      for (const std::string& uid : uids) {
-        absl::Status s = ledger_.Trained(uid, step_);
-        if (!s.ok()) return Fail(s);
-      }
-      policy_version_ = result->policy_version;
-      StepReport report;
-      report.step = ++step_;
-      report.policy_version = policy_version_;
-      report.metrics = result->metrics;
-      const double step_seconds = SecondsBetween(step_start_, Clock::now());
-      for (const auto& [k, v] : counters_) {
-        if (k == "scheduler/pass_rate_sum") continue;
-        report.metrics[k] = v;
-      }
-      const double completed = counters_["scheduler/completed_groups"];
-      report.metrics["scheduler/pass_rate"] =
-          completed > 0 ? counters_["scheduler/pass_rate_sum"] / completed : 0;
-      report.metrics["scheduler/valid_groups"] = double(config_.batch_groups);
-      report.metrics["timing_s/step"] = step_seconds;
-      report.metrics["timing_s/update_actor_total"] = seconds;
-      report.metrics["perf/throughput"] = counters_["rollout/generated_tokens"] / step_seconds;
-      const double idle = rollout_->IdleFraction();
-      if (idle >= 0) report.metrics["rollout/idle_fraction"] = idle;
-      LedgerSummary summary = ledger_.Summary();
-      report.metrics["ledger/taken"] = double(summary.taken);
-      report.metrics["ledger/trained"] = double(summary.trained);
-      report.metrics["ledger/dropped"] = double(summary.dropped);
-      report.metrics["ledger/pending"] =
-          double(summary.queued + summary.generating + summary.scoring + summary.complete);
-      counters_.clear();
-      launched_this_step_ = 0;
-      step_start_ = Clock::now();
-      const bool last_step = step_ >= config_.steps;
-      if (last_step || (config_.eval_every > 0 && step_ % config_.eval_every == 0)) {
-        double accuracy = 0;
-        absl::Status s = Evaluate(step_, &accuracy);
-        if (!s.ok()) return Fail(s);
-        report.metrics["val/accuracy"] = accuracy;
-      }
-      absl::Status balanced = ledger_.CheckBalanced();
-      if (!balanced.ok()) return Fail(balanced);
-      if (on_step_) on_step_(report);
-      PublishSnapshot(last_step ? "finishing" : "running");
-    });
-    inbox->wake.notify_one();
-  });
+  return batch;
+}
+
+void Orchestrator::OnTrained(const std::vector<std::string>& uids, double train_seconds,
+                             absl::StatusOr<TrainResult> result) {
+  training_ = false;
+  if (!result.ok()) return Fail(Annotate(result.status(), "learner"));
+  for (const std::string& uid : uids) {
+    absl::Status s = ledger_.Trained(uid, step_);
+    if (!s.ok()) return Fail(s);
+  }
+  policy_version_ = result->policy_version;
+  ++step_;
+  StepReport report = MakeStepReport(*result, train_seconds);
+  counters_.clear();
+  launched_this_step_ = 0;
+  step_start_ = clock_->Now();
+  const bool last_step = step_ >= config_.steps;
+  if (last_step || (config_.eval_every > 0 && step_ % config_.eval_every == 0)) {
+    double accuracy = 0;
+    absl::Status s = Evaluate(step_, &accuracy);
+    if (!s.ok()) return Fail(s);
+    report.metrics["val/accuracy"] = accuracy;
+  }
+  absl::Status balanced = ledger_.CheckBalanced();
+  if (!balanced.ok()) return Fail(balanced);
+  if (on_step_) on_step_(report);
+  PublishSnapshot(last_step ? "finishing" : "running");
+}
+
+double Orchestrator::Counter(const std::string& name) const {
+  auto it = counters_.find(name);
+  return it == counters_.end() ? 0 : it->second;
+}
+
+// The step just trained (step_), from the learner's metrics and this step's counters.
+StepReport Orchestrator::MakeStepReport(const TrainResult& result, double train_seconds) const {
+  StepReport report;
+  report.step = step_;
+  report.policy_version = policy_version_;
+  report.metrics = result.metrics;
+  const double step_seconds = SecondsBetween(step_start_, clock_->Now());
+  for (const auto& [k, v] : counters_) {
+    if (k == "scheduler/pass_rate_sum") continue;
+    report.metrics[k] = v;
+  }
+  const double completed = Counter("scheduler/completed_groups");
+  report.metrics["scheduler/pass_rate"] =
+      completed > 0 ? Counter("scheduler/pass_rate_sum") / completed : 0;
+  report.metrics["scheduler/valid_groups"] = double(config_.batch_groups);
+  report.metrics["timing_s/step"] = step_seconds;
+  report.metrics["timing_s/update_actor_total"] = train_seconds;
+  // (A clock that did not move, in tests, gives no throughput rather than infinity.)
+  report.metrics["perf/throughput"] =
+      step_seconds > 0 ? Counter("rollout/generated_tokens") / step_seconds : 0;
+  const double idle = rollout_->IdleFraction();
+  if (idle >= 0) report.metrics["rollout/idle_fraction"] = idle;
+  const LedgerSummary summary = ledger_.Summary();
+  report.metrics["ledger/taken"] = double(summary.taken);
+  report.metrics["ledger/trained"] = double(summary.trained);
+  report.metrics["ledger/dropped"] = double(summary.dropped);
+  report.metrics["ledger/pending"] =
+      double(summary.queued + summary.generating + summary.scoring + summary.complete);
+  return report;
 }
 
 absl::Status Orchestrator::Evaluate(int64_t step, double* accuracy) {
@@ -569,60 +638,74 @@ absl::Status Orchestrator::Evaluate(int64_t step, double* accuracy) {
   const int64_t n = std::min<int64_t>(config_.eval_prompts, val_->records.size());
   eval_pending_ = n;
   eval_passed_ = eval_total_ = 0;
-  for (int64_t i = 0; i < n; ++i) Launch(absl::StrCat("eval.", step, ".", i), /*eval=*/true);
-  const auto deadline = Clock::now() + std::chrono::minutes(10);
+  for (int64_t i = 0; i < n; ++i) Launch(LaunchKey::Eval(step, i));
+  const auto deadline = clock_->Now() + std::chrono::minutes(10);
   while (eval_pending_ > 0 && failure_.ok()) {
-    if (Clock::now() > deadline) return absl::DeadlineExceededError("evaluation took over 10 minutes");
-    RunOneTask(std::chrono::milliseconds(200));
+    if (clock_->Now() > deadline) return absl::DeadlineExceededError("evaluation took over 10 minutes");
+    events_->RunOne(milliseconds(200));
   }
   RETURN_IF_ERROR(failure_);
   *accuracy = eval_total_ > 0 ? double(eval_passed_) / eval_total_ : 0;
   return absl::OkStatus();
 }
 
+// Step 0's report: the held-out accuracy before any training.
+absl::Status Orchestrator::EvaluateBeforeTraining() {
+  double accuracy = 0;
+  RETURN_IF_ERROR(Evaluate(0, &accuracy));
+  StepReport report;
+  report.step = 0;
+  report.policy_version = policy_version_;
+  report.metrics["val/accuracy"] = accuracy;
+  if (on_step_) on_step_(report);
+  step_start_ = clock_->Now();
+  return absl::OkStatus();
+}
+
 void Orchestrator::PublishSnapshot(const std::string& state) {
-  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  const double wall = SecondsBetween(run_start_, clock_->Now());
+  const double idle = rollout_->IdleFraction();
+  absl::MutexLock lock(&snapshot_mu_);
   snapshot_.step = step_;
   snapshot_.policy_version = policy_version_;
   snapshot_.ledger = ledger_.Summary();
-  const double wall = SecondsBetween(run_start_, Clock::now());
   snapshot_.rollout_tokens_per_second = wall > 0 ? generated_tokens_total_ / wall : 0;
-  const double idle = rollout_->IdleFraction();
   snapshot_.idle_fraction = idle >= 0 ? idle : 0;
   snapshot_.state = state;
 }
 
 RunSnapshot Orchestrator::Snapshot() const {
-  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  absl::MutexLock lock(&snapshot_mu_);
   return snapshot_;
 }
 
+// One loop iteration: Advance's decisions, then the events that came in (samples, scores,
+// a trained step); once a second (by the clock), the leases.
 absl::Status Orchestrator::Run() {
-  run_start_ = step_start_ = Clock::now();
+  run_start_ = step_start_ = clock_->Now();
   PublishSnapshot("running");
-  if (step_ == 0) {
-    double accuracy = 0;
-    RETURN_IF_ERROR(Evaluate(0, &accuracy));
-    StepReport report;
-    report.step = 0;
-    report.policy_version = policy_version_;
-    report.metrics["val/accuracy"] = accuracy;
-    if (on_step_) on_step_(report);
-    step_start_ = Clock::now();
-  }
-  auto last_check = Clock::now();
+  if (step_ == 0) RETURN_IF_ERROR(EvaluateBeforeTraining());
+  auto last_check = clock_->Now();
   while (step_ < config_.steps && failure_.ok()) {
     Advance();
-    RunOneTask(std::chrono::milliseconds(100));
-    while (RunOneTask(std::chrono::milliseconds(0))) {
+    events_->RunOne(milliseconds(100));
+    while (events_->RunOne(milliseconds(0))) {
     }
-    if (Clock::now() - last_check > std::chrono::seconds(1)) {
+    if (clock_->Now() - last_check > std::chrono::seconds(1)) {
       CheckLeases();
       PublishSnapshot("running");
-      last_check = Clock::now();
+      last_check = clock_->Now();
     }
   }
-  // Stop what is still generating: those prompts stay queued (pending) in the ledger.
+  StopInFlight();
+  if (trainer_.joinable()) trainer_.join();
+  PublishSnapshot(failure_.ok() ? "finished" : "failed");
+  RETURN_IF_ERROR(failure_);
+  return ledger_.CheckBalanced();
+}
+
+// Stops what is still generating: those prompts stay queued (pending) in the ledger.
+void Orchestrator::StopInFlight() {
   std::vector<std::string> left;
   for (const auto& [gid, run] : inflight_) left.push_back(gid);
   if (!left.empty()) {
@@ -633,47 +716,41 @@ absl::Status Orchestrator::Run() {
   for (const std::string& gid : left) {
     GroupRun gone = std::move(inflight_[gid]);
     inflight_.erase(gid);
-    if (!gone.eval) Requeue(gone, "run_ended");
+    if (!gone.key.eval) Requeue(gone, "run_ended");
   }
-  if (trainer_.joinable()) trainer_.join();
-  PublishSnapshot(failure_.ok() ? "finished" : "failed");
-  RETURN_IF_ERROR(failure_);
-  return ledger_.CheckBalanced();
 }
 
-nlohmann::json Orchestrator::SaveState() const {
-  nlohmann::json pending = nlohmann::json::array();
-  for (const LedgerEntry* e : ledger_.Pending()) pending.push_back(e->record);
-  return {{"step", step_},
-          {"policy_version", policy_version_},
-          {"sampler_epoch", sampler_.epoch()},
-          {"sampler_position", sampler_.position()},
-          {"easy_pool", easy_pool_},
-          {"next_launch_seq", next_launch_seq_},
-          {"pending_records", pending},
-          {"ledger", {{"taken", ledger_.Summary().taken},
-                      {"trained", ledger_.Summary().trained},
-                      {"dropped", ledger_.Summary().dropped}}}};
+SchedulerState Orchestrator::SaveState() const {
+  SchedulerState state;
+  state.step = step_;
+  state.policy_version = policy_version_;
+  state.sampler_epoch = sampler_.epoch();
+  state.sampler_position = sampler_.position();
+  state.easy_pool = easy_pool_;
+  state.next_launch_seq = next_launch_seq_;
+  for (const LedgerEntry* e : ledger_.Pending()) state.pending_records.push_back(e->record);
+  const LedgerSummary summary = ledger_.Summary();
+  state.ledger_taken = summary.taken;
+  state.ledger_trained = summary.trained;
+  state.ledger_dropped = summary.dropped;
+  return state;
 }
 
-absl::Status Orchestrator::RestoreState(const nlohmann::json& state) {
-  try {
-    step_ = state.at("step").get<int64_t>();
-    policy_version_ = state.at("policy_version").get<int64_t>();
-    sampler_.Restore(state.at("sampler_epoch").get<int64_t>(),
-                     state.at("sampler_position").get<int64_t>());
-    easy_pool_ = state.at("easy_pool").get<std::vector<int64_t>>();
-    next_launch_seq_ = state.at("next_launch_seq").get<uint64_t>();
-    int64_t n = 0;
-    for (int64_t record : state.at("pending_records").get<std::vector<int64_t>>()) {
-      if (record < 0 || record >= static_cast<int64_t>(train_->records.size())) {
-        return absl::InvalidArgumentError(absl::StrCat("scheduler state: pending record ", record,
-                                                       " is not in the prompt data"));
-      }
-      queue_.push_back(ledger_.Take(record, false, absl::StrCat("r", n++, ".", record)));
+absl::Status Orchestrator::RestoreState(const SchedulerState& state) {
+  for (int64_t record : state.pending_records) {
+    if (record < 0 || record >= static_cast<int64_t>(train_->records.size())) {
+      return absl::InvalidArgumentError(absl::StrCat("scheduler state: pending record ", record,
+                                                     " is not in the prompt data"));
     }
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("scheduler state: ", e.what()));
+  }
+  step_ = state.step;
+  policy_version_ = state.policy_version;
+  sampler_.Restore(state.sampler_epoch, state.sampler_position);
+  easy_pool_ = state.easy_pool;
+  next_launch_seq_ = state.next_launch_seq;
+  int64_t n = 0;
+  for (int64_t record : state.pending_records) {
+    queue_.push_back(ledger_.Take(record, false, absl::StrCat("r", n++, ".", record)));
   }
   return absl::OkStatus();
 }

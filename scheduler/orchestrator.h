@@ -17,26 +17,27 @@
 #define SEAMLESS_SCHEDULER_ORCHESTRATOR_H_
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "nlohmann/json.hpp"
+#include "absl/synchronization/mutex.h"
+#include "core/base/clock.h"
 #include "scheduler/backends.h"
+#include "scheduler/event_queue.h"
 #include "scheduler/ledger.h"
 #include "scheduler/prompt_dataset.h"
 #include "scheduler/scheduler_config.h"
+#include "scheduler/scheduler_state.h"
 
 namespace seamless {
 
@@ -60,19 +61,27 @@ struct RunSnapshot {
   std::string state = "starting";
 };
 
+struct OrchestratorOptions {
+  // Time of leases, the evaluation deadline, a failed worker's backoff, the lease checks and
+  // step timing; nullptr: the real clock. Tests pass a fake one and move it past a lease.
+  // Must outlive the orchestrator.
+  const Clock* clock = nullptr;
+};
+
 class Orchestrator {
  public:
   Orchestrator(SchedulerConfig config, const PromptDataset* train, const PromptDataset* val,
                PromptEncoder encode, RolloutBackend* rollout, RewardBackend* reward,
-               LearnerBackend* learner);
+               LearnerBackend* learner, OrchestratorOptions options = {});
   ~Orchestrator();
 
   // Called on the loop thread after every step, and once with step 0 for the evaluation
   // before training (val/accuracy only).
   void set_on_step(std::function<void(const StepReport&)> on_step) { on_step_ = std::move(on_step); }
-  // Resume: the state SaveState() returned after the learner's last complete checkpoint.
-  absl::Status RestoreState(const nlohmann::json& state);
-  nlohmann::json SaveState() const;  // loop thread only (inside on_step)
+  // Resume (before Run): the state SaveState() returned after the learner's last complete
+  // checkpoint. Its pending prompts are taken again, first.
+  absl::Status RestoreState(const SchedulerState& state);
+  SchedulerState SaveState() const;  // loop thread only (inside on_step), or before Run
 
   // Runs config.steps steps (from the restored step). Fails on a broken invariant, on a
   // "generated too many" batch, or when the learner fails.
@@ -82,13 +91,21 @@ class Orchestrator {
   const Ledger& ledger() const { return ledger_; }  // after Run returns
 
  private:
+  // What a launch is for, as the loop knows it (never parsed back out of an id).
+  struct LaunchKey {
+    static LaunchKey Train(std::string uid);
+    static LaunchKey Eval(int64_t step, int64_t record);
+    bool eval = false;
+    std::string uid;      // training: the ledger uid; eval: the group id "eval.<step>.<record>"
+    int64_t record = -1;  // eval: index into the held-out data (training: in the ledger)
+  };
   struct GroupRun {
-    std::string uid, group_id;
+    LaunchKey key;
+    std::string group_id;
     int64_t record = 0;
     uint64_t launch_seq = 0;
     int worker = -1;
     int64_t version = 0;
-    bool eval = false;
     int64_t expected = 0, generated = 0, scored = 0;
     bool generation_done = false, reward_failed = false;
     std::vector<TrainSample> samples;      // index_in_group order once complete
@@ -96,20 +113,49 @@ class Orchestrator {
     int64_t tokens = 0;
   };
 
-  void Post(std::function<void()> task);
-  void Launch(const std::string& uid, bool eval);
+  // Launching one group (training or held-out).
+  void Launch(const LaunchKey& key);
+  std::optional<std::vector<int32_t>> EncodePrompt(const GroupRun& run);
+  int ChooseWorker(bool eval) const;
+  GroupRequest MakeRequest(GroupRun& run, std::vector<int32_t> prompt) const;
+  bool RecordTrainLaunch(const GroupRun& run);
+  void StartGeneration(GroupRun run, GroupRequest request);
+  std::string NextPrompt();
+  int PickWorker() const;
+
+  // Events from the backends, on the loop thread.
   void OnSample(const std::string& group_id, RolloutSample sample);
   void OnGenerationDone(const std::string& group_id, absl::Status status);
   void ScoreSample(GroupRun& run, RolloutSample sample);
   void OnScored(const std::string& group_id, RolloutSample sample,
                 absl::StatusOr<ScoreResult> result);
   void MaybeComplete(GroupRun& run);
+  // Why a complete group is dropped ("" when it is valid); adds an all-pass one to the pool.
+  std::string DropReason(const GroupRun& done, int64_t passed);
+  void UpdateValidRate(bool valid);
   void ScoreHeldSamples();
   void Requeue(GroupRun& run, const std::string& reason);
-  // Launch decisions and batch assembly; returns a batch when one is ready.
+  void CheckLeases();
+
+  // One pass of the loop's decisions, in phases: drop what turned stale, launch, check the
+  // generation cap, select a batch, terminate what was launched after it, start training.
   void Advance();
-  std::string NextPrompt();
-  int PickWorker() const;
+  bool DropStaleGroups();
+  int64_t LaunchGroups();
+  bool LaunchOne();
+  bool CheckGenerationCap(int64_t in_flight);
+  bool BatchReady(std::vector<uint64_t>* selected) const;
+  void TerminateLaterLaunches(uint64_t last_selected);
+  uint64_t TerminationCutoff(uint64_t last_selected) const;
+  void StartTraining(const std::vector<uint64_t>& selected);
+  std::vector<TrainGroupData> TakeBatch(const std::vector<uint64_t>& selected,
+                                        std::vector<std::string>* uids);
+  // The learner's answer, back on the loop thread: account, report, evaluate.
+  void OnTrained(const std::vector<std::string>& uids, double train_seconds,
+                 absl::StatusOr<TrainResult> result);
+  StepReport MakeStepReport(const TrainResult& result, double train_seconds) const;
+  double Counter(const std::string& name) const;
+
   // Batches beyond the one being filled whose work may be in flight: lookahead_batches,
   // capped so that the work still trains within max_staleness versions. Batch k trains at
   // version k; while the learner trains, the version is one behind the batch being filled,
@@ -126,9 +172,12 @@ class Orchestrator {
   int64_t EvalSamples() const {
     return config_.eval_temperature > 0 ? std::max<int64_t>(1, config_.eval_samples) : 1;
   }
-  bool BatchReady(std::vector<uint64_t>* selected) const;
+  int64_t GenerationCap() const { return config_.max_launch_rounds * config_.batch_groups; }
   absl::Status Evaluate(int64_t step, double* accuracy);
+  absl::Status EvaluateBeforeTraining();
+  void StopInFlight();
   void Fail(absl::Status status);
+  void PublishSnapshot(const std::string& state);
 
   SchedulerConfig config_;
   const PromptDataset* train_;
@@ -137,6 +186,7 @@ class Orchestrator {
   RolloutBackend* rollout_;
   RewardBackend* reward_;
   LearnerBackend* learner_;
+  const Clock* clock_;
   std::function<void(const StepReport&)> on_step_;
 
   // Loop-thread state.
@@ -148,7 +198,7 @@ class Orchestrator {
   std::map<std::string, GroupRun> inflight_;      // by group id
   std::map<uint64_t, GroupRun> valid_;            // complete valid groups, by launch order
   std::vector<int64_t> worker_load_;              // groups in flight per worker
-  std::vector<std::chrono::steady_clock::time_point> worker_down_until_;
+  std::vector<Clock::TimePoint> worker_down_until_;
   uint64_t next_launch_seq_ = 1;
   int64_t step_ = 0, policy_version_ = 0, launched_this_step_ = 0, easy_takes_ = 0;
   double valid_rate_ = 0.5;                       // recent share of complete groups that are valid
@@ -157,27 +207,17 @@ class Orchestrator {
   absl::Status failure_;
   // Per-step counters (reset after each step).
   std::map<std::string, double> counters_;
-  std::chrono::steady_clock::time_point step_start_, run_start_;
+  Clock::TimePoint step_start_, run_start_;
   double generated_tokens_total_ = 0;
 
   // Evaluation results, gathered on the loop thread.
   int64_t eval_pending_ = 0, eval_passed_ = 0, eval_total_ = 0;
 
-  // Task queue between backend threads and the loop thread. Backends' callbacks hold the
-  // inbox, not the orchestrator: a late callback after Run() returned finds it closed.
-  struct Inbox {
-    std::mutex mu;
-    std::condition_variable wake;
-    std::deque<std::function<void()>> tasks;  // guarded by mu
-    bool open = true;                         // guarded by mu
-  };
-  std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>();
-  bool RunOneTask(std::chrono::milliseconds wait);
-  void CheckLeases();
-  void PublishSnapshot(const std::string& state);
+  // Every post to the loop thread goes through this queue; callbacks hold it, not `this`.
+  std::shared_ptr<EventQueue> events_ = std::make_shared<EventQueue>();
 
-  mutable std::mutex snapshot_mu_;
-  RunSnapshot snapshot_;                          // guarded by snapshot_mu_
+  mutable absl::Mutex snapshot_mu_;
+  RunSnapshot snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
   std::thread trainer_;
 };
 
