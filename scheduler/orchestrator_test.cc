@@ -1,220 +1,24 @@
 #include "scheduler/orchestrator.h"
 
-#include "rollout/token_sampler.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <set>
 #include <thread>
+
+#include "tests/testing/fake_backends.h"
 
 namespace seamless {
 namespace {
 
 using ::testing::HasSubstr;
 
-// Rollout workers on a thread of their own. Prompt id p (token p + 3) has pass probability
-// pass[p]; a sample passes when its one generated token is 1. A group takes `duration[p]`
-// milliseconds (long-tailed when the test says so). Workers can be killed.
-class FakeRollout : public RolloutBackend {
- public:
-  FakeRollout(int workers, std::vector<double> pass, std::vector<int> duration_ms)
-      : workers_(workers), pass_(std::move(pass)), duration_(std::move(duration_ms)),
-        dead_(workers) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~FakeRollout() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    thread_.join();
-  }
-  int num_workers() const override { return workers_; }
-  void Generate(int worker, GroupRequest request, std::function<void(RolloutSample)> on_sample,
-                std::function<void(absl::Status)> on_done) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++generated_groups_;
-    if (dead_[worker]) {
-      on_done(absl::UnavailableError("worker is dead"));
-      return;
-    }
-    const int p = request.prompt[0] - 3;
-    if (request.group_id.rfind("eval.", 0) == 0) eval_num_samples_.push_back(request.num_samples);
-    Job job{worker, std::move(request), std::move(on_sample), std::move(on_done),
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(duration_[p])};
-    jobs_.push_back(std::move(job));
-    max_jobs_ = std::max<int64_t>(max_jobs_, int64_t(jobs_.size()));
-  }
-  void Abort(const AbortSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++aborts_;
-    for (auto it = jobs_.begin(); it != jobs_.end();) {
-      const bool hit = (spec.by_launch_seq && it->request.launch_seq > spec.launched_after) ||
-                       std::count(spec.group_ids.begin(), spec.group_ids.end(),
-                                  it->request.group_id);
-      if (!hit) {
-        ++it;
-        continue;
-      }
-      for (int i = 0; i < it->request.num_samples; ++i) {
-        RolloutSample s = MakeSample(*it, i);
-        s.finish = Finish::kAborted;
-        it->on_sample(std::move(s));
-      }
-      it->on_done(absl::OkStatus());
-      it = jobs_.erase(it);
-    }
-  }
-  std::string Detokenize(const std::vector<int32_t>& ids) override {
-    return ids.empty() ? "" : std::to_string(ids[0]);
-  }
-  void Kill(int worker) {
-    std::lock_guard<std::mutex> lock(mu_);
-    dead_[worker] = true;
-    for (auto it = jobs_.begin(); it != jobs_.end();) {
-      if (it->worker != worker) {
-        ++it;
-        continue;
-      }
-      it->on_done(absl::UnavailableError("connection reset"));
-      it = jobs_.erase(it);
-    }
-  }
-  int64_t generated_groups() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return generated_groups_;
-  }
-  // num_samples of every held-out request, and how many held-out samples passed.
-  std::vector<int> eval_num_samples() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return eval_num_samples_;
-  }
-  int64_t max_groups_in_flight() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return max_jobs_;
-  }
-  int64_t eval_passes() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return eval_passes_;
-  }
+using testing::FakeLearner;
+using testing::FakeReward;
+using testing::FakeRollout;
 
- private:
-  struct Job {
-    int worker;
-    GroupRequest request;
-    std::function<void(RolloutSample)> on_sample;
-    std::function<void(absl::Status)> on_done;
-    std::chrono::steady_clock::time_point due;
-  };
-  RolloutSample MakeSample(const Job& job, int i) {
-    RolloutSample s;
-    s.group_id = job.request.group_id;
-    s.request_id = RequestId(job.request.group_id, i);
-    s.index_in_group = i;
-    s.launch_seq = job.request.launch_seq;
-    s.prompt = job.request.prompt;
-    const int p = job.request.prompt[0] - 3;
-    const double u = CounterUniform(job.request.sampling.seed, i);
-    s.tokens = {u < pass_[p] ? 1 : 0};
-    s.logprobs = {-0.5f};
-    s.versions = {0};
-    s.finish = Finish::kStop;
-    return s;
-  }
-  void Loop() {
-    while (true) {
-      std::vector<Job> due;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stop_) return;
-        const auto now = std::chrono::steady_clock::now();
-        for (auto it = jobs_.begin(); it != jobs_.end();) {
-          if (it->due <= now) {
-            due.push_back(std::move(*it));
-            it = jobs_.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      }
-      for (Job& job : due) {
-        for (int i = 0; i < job.request.num_samples; ++i) {
-          RolloutSample s = MakeSample(job, i);
-          if (job.request.group_id.rfind("eval.", 0) == 0 && s.tokens[0] == 1) {
-            std::lock_guard<std::mutex> lock(mu_);
-            ++eval_passes_;
-          }
-          job.on_sample(std::move(s));
-        }
-        job.on_done(absl::OkStatus());
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-  }
-  int workers_;
-  std::vector<double> pass_;
-  std::vector<int> duration_;
-  std::mutex mu_;
-  std::vector<Job> jobs_;
-  std::vector<bool> dead_;
-  bool stop_ = false;
-  int64_t generated_groups_ = 0;
-  int64_t aborts_ = 0;
-  std::vector<int> eval_num_samples_;
-  int64_t eval_passes_ = 0;
-  int64_t max_jobs_ = 0;
-  std::thread thread_;
-};
-
-// Passes "1" against the ground truth "1"; request ids listed in `fail` fail.
-class FakeReward : public RewardBackend {
- public:
-  void Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResult>)> done) override {
-    if (fail_all) return done(absl::DeadlineExceededError("reward server hung"));
-    ScoreResult r;
-    r.passed = job.response_text == job.ground_truth;
-    r.reward = r.passed ? 1 : 0;
-    done(r);
-  }
-  std::atomic<bool> fail_all{false};
-};
-
-class FakeLearner : public LearnerBackend {
- public:
-  absl::StatusOr<TrainResult> Train(int64_t step,
-                                    const std::vector<TrainGroupData>& groups) override {
-    std::lock_guard<std::mutex> lock(mu);
-    batches.push_back(groups);
-    TrainResult r;
-    r.policy_version = step + 1;
-    r.metrics["actor/pg_loss"] = 0.1;
-    return r;
-  }
-  std::mutex mu;
-  std::vector<std::vector<TrainGroupData>> batches;
-};
-
-PromptDataset Dataset(int n) {
-  PromptDataset d;
-  d.path = "fake.jsonl";
-  for (int i = 0; i < n; ++i) {
-    PromptRecord r;
-    r.index = i;
-    r.line = i + 1;
-    r.prompt = "p" + std::to_string(i);
-    r.ground_truth = "1";
-    d.records.push_back(r);
-  }
-  return d;
-}
-
-PromptEncoder Encoder() {
-  return [](const PromptRecord& r) -> absl::StatusOr<std::vector<int32_t>> {
-    return std::vector<int32_t>{static_cast<int32_t>(r.index + 3)};
-  };
-}
+PromptDataset Dataset(int n) { return testing::FakeDataset(n); }
+PromptEncoder Encoder() { return testing::FakeEncoder(); }
 
 SchedulerConfig Config(int64_t steps) {
   SchedulerConfig c;
@@ -234,7 +38,7 @@ void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& lea
   EXPECT_EQ(s.taken, s.queued + s.generating + s.scoring + s.complete + s.dropped + s.trained);
   std::set<std::string> trained;
   int64_t groups = 0;
-  for (const auto& batch : learner.batches) {
+  for (const auto& batch : learner.batches()) {
     for (const auto& g : batch) {
       const std::string uid = g.group_id.substr(0, g.group_id.find('#'));
       EXPECT_TRUE(trained.insert(uid).second) << uid << " trained twice";
@@ -261,8 +65,8 @@ TEST(OrchestratorTest, TrainsBatchesOfMixedGroupsAndKeepsTheLedgerExact) {
   std::vector<StepReport> reports;
   o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
   ASSERT_TRUE(o.Run().ok());
-  ASSERT_EQ(learner.batches.size(), 4u);
-  for (const auto& batch : learner.batches) {
+  ASSERT_EQ(learner.batches().size(), 4u);
+  for (const auto& batch : learner.batches()) {
     ASSERT_EQ(batch.size(), 3u);
     for (const auto& g : batch) {
       ASSERT_EQ(g.samples.size(), 4u);
@@ -333,7 +137,7 @@ TEST(OrchestratorTest, EarlyTerminationTakesTheEarliestLaunchedValidGroupsOnly) 
   // Within each batch, launch order is contiguous from the earliest unfinished launch: no
   // group launched later than a selected one was preferred over an earlier one.
   uint64_t previous_max = 0;
-  for (const auto& batch : learner.batches) {
+  for (const auto& batch : learner.batches()) {
     std::vector<uint64_t> seqs;
     for (const auto& g : batch) seqs.push_back(g.samples[0].sample.launch_seq);
     std::sort(seqs.begin(), seqs.end());
@@ -368,10 +172,10 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
     Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
     ASSERT_TRUE(o.Run().ok());
     ExpectBalancedAndNoDuplicates(o, learner);
-    EXPECT_EQ(learner.batches.size(), 5u);
+    EXPECT_EQ(learner.batches().size(), 5u);
     // FIFO still: each batch takes launches after the previous batch's last one.
     uint64_t previous_max = 0;
-    for (const auto& batch : learner.batches) {
+    for (const auto& batch : learner.batches()) {
       std::vector<uint64_t> seqs;
       for (const auto& g : batch) seqs.push_back(g.samples[0].sample.launch_seq);
       std::sort(seqs.begin(), seqs.end());
@@ -400,10 +204,7 @@ TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
   Orchestrator o(Config(3), &train, &val, Encoder(), &rollout, &reward, &learner);
   std::thread killer([&] {  // kill worker 0 mid-run, once the first step has trained
     for (int i = 0; i < 2000; ++i) {
-      {
-        std::lock_guard<std::mutex> lock(learner.mu);
-        if (!learner.batches.empty()) break;
-      }
+      if (!learner.batches().empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     rollout.Kill(0);
@@ -411,7 +212,7 @@ TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
   ASSERT_TRUE(o.Run().ok());
   killer.join();
   ExpectBalancedAndNoDuplicates(o, learner);
-  EXPECT_EQ(learner.batches.size(), 3u);
+  EXPECT_EQ(learner.batches().size(), 3u);
   EXPECT_GT(o.ledger().Summary().requeued_by_reason["worker_failed"], 0);
 }
 
@@ -439,7 +240,7 @@ TEST(OrchestratorTest, SynchronousRewardsSurviveAGroupThatFailsLast) {
   absl::Status s = o.Run();
   killer.join();
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_EQ(learner.batches.size(), 2u);
+  EXPECT_EQ(learner.batches().size(), 2u);
   ExpectBalancedAndNoDuplicates(o, learner);
 }
 

@@ -1,0 +1,332 @@
+// The orchestrator on a fake clock and fakes that answer inside Generate: leases, the easy
+// pool, staleness and resume, deterministic and without sleeping.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "scheduler/ledger.h"
+#include "scheduler/orchestrator.h"
+#include "scheduler/scheduler_state.h"
+#include "tests/testing/fake_backends.h"
+#include "tests/testing/fake_clock.h"
+
+namespace seamless {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeClock;
+using testing::FakeDataset;
+using testing::FakeEncoder;
+using testing::FakeLearner;
+using testing::FakeReward;
+using testing::FakeRollout;
+
+// Durations of 0: every group is answered inside Generate.
+std::vector<int> Instant(int n) { return std::vector<int>(n, 0); }
+
+SchedulerConfig Config(int64_t steps) {
+  SchedulerConfig c;
+  c.steps = steps;
+  c.group_size = 4;
+  c.batch_groups = 3;
+  c.max_inflight_per_worker = 4;
+  c.eval_every = 0;
+  c.eval_prompts = 3;
+  c.seed = 1;
+  return c;
+}
+
+OrchestratorOptions On(const FakeClock& clock) {
+  OrchestratorOptions options;
+  options.clock = &clock;
+  return options;
+}
+
+// The ledger uid of a trained group id ("<uid>#<launch>").
+std::string Uid(const std::string& group_id) { return group_id.substr(0, group_id.find('#')); }
+
+void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& learner) {
+  EXPECT_TRUE(o.ledger().CheckBalanced().ok());
+  std::set<std::string> trained;
+  int64_t groups = 0;
+  for (const auto& batch : learner.batches()) {
+    for (const auto& g : batch) {
+      EXPECT_TRUE(trained.insert(Uid(g.group_id)).second) << g.group_id << " trained twice";
+      ++groups;
+    }
+  }
+  EXPECT_EQ(o.ledger().Summary().trained, groups);
+}
+
+TEST(OrchestratorFakeClockTest, AnExpiredLeaseRequeuesTheGroupAndTheRunCompletes) {
+  const int n = 30;
+  PromptDataset train = FakeDataset(n), val = FakeDataset(3);
+  FakeRollout rollout(2, std::vector<double>(n, 0.5), Instant(n));
+  FakeReward reward;
+  FakeLearner learner;
+  FakeClock clock;
+  SchedulerConfig c = Config(3);
+  c.lease_seconds = 30;
+  // The first training group hangs on its worker, and the clock moves past its lease.
+  std::string hung;
+  rollout.set_on_generate([&](int, const GroupRequest& request) {
+    if (request.launch_seq != 1) return false;
+    hung = request.group_id;
+    clock.Advance(std::chrono::seconds(31));
+    return true;
+  });
+  Orchestrator o(c, &train, &val, FakeEncoder(), &rollout, &reward, &learner, On(clock));
+  ASSERT_TRUE(o.Run().ok());
+  ASSERT_FALSE(hung.empty());
+  EXPECT_EQ(learner.batches().size(), 3u);
+  ExpectBalancedAndNoDuplicates(o, learner);
+  LedgerSummary s = o.ledger().Summary();
+  EXPECT_EQ(s.requeued_by_reason["lease_expired"], 1);
+  // The prompt was launched again (FIFO waited for it: nothing later could train before).
+  const LedgerEntry* e = o.ledger().Find(Uid(hung));
+  ASSERT_NE(e, nullptr);
+  EXPECT_GE(e->launches, 2);
+  for (const auto& batch : learner.batches()) {
+    for (const auto& g : batch) EXPECT_NE(g.group_id, hung) << "the hung launch was trained";
+  }
+}
+
+TEST(OrchestratorFakeClockTest, TheEasyPoolIsDrawnWithProbabilityAlpha) {
+  const int n = 40;
+  PromptDataset train = FakeDataset(n);
+  const std::set<int64_t> pool = {5, 6, 7};
+  for (double alpha : {0.0, 0.3, 1.0}) {
+    FakeRollout rollout(2, std::vector<double>(n, 0.5), Instant(n));
+    FakeReward reward;
+    FakeLearner learner;
+    FakeClock clock;
+    SchedulerConfig c = Config(100);
+    c.dynamic_sampling = false;  // the pool stays as restored
+    c.easy_pool_prob = alpha;
+    Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward, &learner,
+                   On(clock));
+    SchedulerState state;
+    state.easy_pool.assign(pool.begin(), pool.end());
+    ASSERT_TRUE(o.RestoreState(state).ok());
+    ASSERT_TRUE(o.Run().ok());
+    ExpectBalancedAndNoDuplicates(o, learner);
+    const LedgerSummary s = o.ledger().Summary();
+    ASSERT_GE(s.taken, 300);
+    // Each take is a Bernoulli(α) draw: within 3 standard deviations at 300 takes.
+    EXPECT_NEAR(double(s.taken_from_easy_pool) / s.taken, alpha, 0.08) << "alpha " << alpha;
+    if (alpha == 0.0) EXPECT_EQ(s.taken_from_easy_pool, 0);
+    if (alpha == 1.0) EXPECT_EQ(s.taken_from_easy_pool, s.taken);
+    // An easy take ("e<n>.<record>") is always of a pool record.
+    for (const auto& batch : learner.batches()) {
+      for (const auto& g : batch) {
+        if (g.group_id[0] != 'e') continue;
+        const std::string uid = Uid(g.group_id);
+        const int64_t record = std::stoll(uid.substr(uid.find('.') + 1));
+        EXPECT_TRUE(pool.count(record)) << g.group_id;
+      }
+    }
+  }
+}
+
+TEST(OrchestratorFakeClockTest, ValidGroupsThatTurnStaleAreDroppedNotTrained) {
+  // Every group is valid, so more than a batch completes at once; at staleness 0 the extra
+  // groups may not train on the next version.
+  const int n = 60;
+  PromptDataset train = FakeDataset(n);
+  FakeRollout rollout(2, std::vector<double>(n, 0.5), Instant(n));
+  FakeReward reward;
+  FakeLearner learner;
+  FakeClock clock;
+  SchedulerConfig c = Config(5);
+  c.dynamic_sampling = false;
+  c.max_staleness = 0;
+  Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward, &learner,
+                 On(clock));
+  std::vector<StepReport> reports;
+  o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
+  ASSERT_TRUE(o.Run().ok());
+  EXPECT_EQ(learner.batches().size(), 5u);
+  ExpectBalancedAndNoDuplicates(o, learner);
+  LedgerSummary s = o.ledger().Summary();
+  EXPECT_GT(s.dropped_by_reason["stale"], 0);
+  double reported = 0;
+  for (const StepReport& r : reports) {
+    auto it = r.metrics.find("scheduler/dropped_stale");
+    if (it != r.metrics.end()) reported += it->second;
+  }
+  EXPECT_EQ(reported, double(s.dropped_by_reason["stale"]));
+  // Every trained group was launched within max_staleness versions of the step it trained.
+  for (const auto& batch : learner.batches()) {
+    for (const auto& g : batch) {
+      const LedgerEntry* e = o.ledger().Find(Uid(g.group_id));
+      ASSERT_NE(e, nullptr);
+      EXPECT_GE(e->version, e->trained_step - c.max_staleness) << g.group_id;
+    }
+  }
+}
+
+TEST(OrchestratorFakeClockTest, SaveStateHoldsTheRunsPlaceAndRestoreStateResumesThere) {
+  const int n = 30;
+  std::vector<double> pass(n);
+  for (int i = 0; i < n; ++i) pass[i] = i % 3 == 1 ? 1.0 : 0.5;  // a third fill the easy pool
+  PromptDataset train = FakeDataset(n);
+  FakeClock clock;
+  SchedulerState saved;
+  std::vector<int64_t> pending;
+  LedgerSummary at_save;
+  double launched = 0;
+  // A lookahead batch keeps valid groups beyond the one training: pending when saved.
+  SchedulerConfig c = Config(2);
+  c.lookahead_batches = 1;
+  {
+    FakeRollout rollout(2, pass, Instant(n));
+    FakeReward reward;
+    FakeLearner learner;
+    Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward,
+                   &learner, On(clock));
+    o.set_on_step([&](const StepReport& r) {
+      auto it = r.metrics.find("scheduler/launched_groups");
+      if (it != r.metrics.end()) launched += it->second;
+      if (r.step != 2) return;
+      saved = o.SaveState();
+      for (const LedgerEntry* e : o.ledger().Pending()) pending.push_back(e->record);
+      at_save = o.ledger().Summary();
+    });
+    ASSERT_TRUE(o.Run().ok());
+  }
+  EXPECT_EQ(saved.step, 2);
+  EXPECT_EQ(saved.policy_version, 2);
+  ASSERT_FALSE(pending.empty());
+  EXPECT_EQ(saved.pending_records, pending);
+  EXPECT_EQ(saved.next_launch_seq, static_cast<uint64_t>(launched) + 1);
+  EXPECT_EQ(saved.sampler_epoch * n + saved.sampler_position,
+            at_save.taken - at_save.taken_from_easy_pool);
+  EXPECT_FALSE(saved.easy_pool.empty());
+  for (int64_t record : saved.easy_pool) EXPECT_EQ(record % 3, 1) << "not an all-pass prompt";
+  EXPECT_EQ(saved.ledger_taken, at_save.taken);
+  EXPECT_EQ(saved.ledger_trained, 6);  // two batches of 3
+  EXPECT_EQ(saved.ledger_dropped, at_save.dropped);
+
+  // Through the file's JSON into a fresh orchestrator.
+  absl::StatusOr<SchedulerState> read = SchedulerState::FromJson(saved.ToJson());
+  ASSERT_TRUE(read.ok()) << read.status();
+  FakeRollout rollout(2, pass, Instant(n));
+  FakeReward reward;
+  FakeLearner learner;
+  std::vector<std::string> launches;
+  rollout.set_on_generate([&](int, const GroupRequest& request) {
+    launches.push_back(request.group_id);
+    return false;
+  });
+  c.steps = 4;
+  Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward, &learner,
+                 On(clock));
+  ASSERT_TRUE(o.RestoreState(*read).ok());
+  const LedgerSummary restored = o.ledger().Summary();
+  EXPECT_EQ(restored.taken, static_cast<int64_t>(pending.size()));
+  EXPECT_EQ(restored.queued, static_cast<int64_t>(pending.size()));
+  const SchedulerState again = o.SaveState();
+  EXPECT_EQ(again.step, saved.step);
+  EXPECT_EQ(again.policy_version, saved.policy_version);
+  EXPECT_EQ(again.sampler_epoch, saved.sampler_epoch);
+  EXPECT_EQ(again.sampler_position, saved.sampler_position);
+  EXPECT_EQ(again.easy_pool, saved.easy_pool);
+  EXPECT_EQ(again.next_launch_seq, saved.next_launch_seq);
+  EXPECT_EQ(again.pending_records, saved.pending_records);
+
+  std::vector<StepReport> reports;
+  o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
+  ASSERT_TRUE(o.Run().ok());
+  // Steps 3 and 4 only (no evaluation before training on a resume), from version 2.
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].step, 3);
+  EXPECT_EQ(reports[1].step, 4);
+  EXPECT_EQ(reports[1].policy_version, 4);
+  EXPECT_EQ(learner.steps(), (std::vector<int64_t>{2, 3}));
+  ExpectBalancedAndNoDuplicates(o, learner);
+  // The pending prompts went out first, in their order, numbered after the saved launches.
+  ASSERT_GE(launches.size(), pending.size());
+  EXPECT_EQ(launches[0], absl::StrCat("r0.", pending[0], "#1"));
+  for (size_t i = 0; i < pending.size(); ++i) EXPECT_EQ(launches[i][0], 'r') << launches[i];
+  for (const auto& batch : learner.batches()) {
+    for (const auto& g : batch) {
+      EXPECT_GE(g.samples[0].sample.launch_seq, saved.next_launch_seq) << g.group_id;
+    }
+  }
+}
+
+TEST(SchedulerStateTest, JsonRoundTripAndRefusals) {
+  SchedulerState s;
+  s.step = 7;
+  s.policy_version = 7;
+  s.sampler_epoch = 1;
+  s.sampler_position = 4;
+  s.easy_pool = {3, 9};
+  s.next_launch_seq = 42;
+  s.pending_records = {5, 1, 5};
+  s.ledger_taken = 60;
+  s.ledger_trained = 21;
+  s.ledger_dropped = 30;
+  absl::StatusOr<SchedulerState> back = SchedulerState::FromJson(s.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->step, 7);
+  EXPECT_EQ(back->policy_version, 7);
+  EXPECT_EQ(back->sampler_epoch, 1);
+  EXPECT_EQ(back->sampler_position, 4);
+  EXPECT_EQ(back->easy_pool, s.easy_pool);
+  EXPECT_EQ(back->next_launch_seq, 42u);
+  EXPECT_EQ(back->pending_records, s.pending_records);
+  EXPECT_EQ(back->ledger_taken, 60);
+  EXPECT_EQ(back->ledger_trained, 21);
+  EXPECT_EQ(back->ledger_dropped, 30);
+  EXPECT_THAT(s.ToJson(), HasSubstr("\"ledger\""));
+
+  EXPECT_EQ(SchedulerState::FromJson("{").status().code(), absl::StatusCode::kDataLoss);
+  absl::StatusOr<SchedulerState> partial = SchedulerState::FromJson(R"({"step": 1})");
+  ASSERT_FALSE(partial.ok());
+  EXPECT_EQ(partial.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(partial.status().message(), HasSubstr("scheduler state"));
+
+  // A pending record outside the prompt data is refused by the orchestrator.
+  PromptDataset train = FakeDataset(10);
+  FakeRollout rollout(1, std::vector<double>(10, 0.5), Instant(10));
+  FakeReward reward;
+  FakeLearner learner;
+  Orchestrator o(Config(1), &train, nullptr, FakeEncoder(), &rollout, &reward, &learner);
+  SchedulerState bad;
+  bad.pending_records = {99};
+  absl::Status refused = o.RestoreState(bad);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("pending record 99"));
+  EXPECT_EQ(o.ledger().Summary().taken, 0);
+}
+
+TEST(LedgerTest, LeasesExpireOnlyPastTheirExpiryAndOnlyWhileGenerating) {
+  FakeClock clock;
+  Ledger ledger;
+  const auto t0 = clock.Now();
+  const std::string a = ledger.Take(1, false, "d0.1");
+  const std::string b = ledger.Take(2, false, "d0.2");
+  const std::string c = ledger.Take(3, false, "d0.3");
+  ASSERT_TRUE(ledger.Launch(a, "d0.1#1", 0, 1, 0, t0 + std::chrono::seconds(10)).ok());
+  ASSERT_TRUE(ledger.Launch(b, "d0.2#1", 1, 2, 0, t0 + std::chrono::seconds(20)).ok());
+  ASSERT_TRUE(ledger.Launch(c, "d0.3#1", 1, 3, 0, t0 + std::chrono::seconds(10)).ok());
+  ASSERT_TRUE(ledger.StartScoring(c).ok());  // all samples back: no lease to expire
+  EXPECT_TRUE(ledger.ExpiredLeases(clock.Now()).empty());
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_TRUE(ledger.ExpiredLeases(clock.Now()).empty()) << "expires after, not at, its time";
+  clock.Advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(ledger.ExpiredLeases(clock.Now()), std::vector<std::string>{a});
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_EQ(ledger.ExpiredLeases(clock.Now()), (std::vector<std::string>{a, b}));
+  ASSERT_TRUE(ledger.Requeue(a, "lease_expired").ok());
+  EXPECT_EQ(ledger.ExpiredLeases(clock.Now()), std::vector<std::string>{b});
+}
+
+}  // namespace
+}  // namespace seamless
