@@ -18,15 +18,15 @@ GrpcRolloutBackend::GrpcRolloutBackend(const std::vector<std::string>& addresses
 }
 
 GrpcRolloutBackend::~GrpcRolloutBackend() {
-  std::unique_lock<std::mutex> lock(mu_);
-  idle_.wait(lock, [&] { return open_streams_ == 0; });
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &GrpcRolloutBackend::Idle));
 }
 
 void GrpcRolloutBackend::Generate(int worker, GroupRequest request,
                                   std::function<void(RolloutSample)> on_sample,
                                   std::function<void(absl::Status)> on_done) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     ++open_streams_;
   }
   RolloutClient* client = clients_[worker].get();
@@ -34,8 +34,8 @@ void GrpcRolloutBackend::Generate(int worker, GroupRequest request,
                on_done = std::move(on_done)] {
     auto samples = client->Generate(request, [&](const RolloutSample& s) { on_sample(s); });
     on_done(samples.ok() ? absl::OkStatus() : samples.status());
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--open_streams_ == 0) idle_.notify_all();
+    absl::MutexLock lock(&mu_);
+    --open_streams_;
   }).detach();
 }
 
@@ -66,36 +66,58 @@ double GrpcRolloutBackend::IdleFraction() {
 }
 
 GrpcRewardBackend::GrpcRewardBackend(const std::vector<std::string>& addresses, int threads,
-                                     double deadline_seconds, int retries)
-    : deadline_seconds_(deadline_seconds), retries_(retries) {
+                                     double deadline_seconds, int retries, const Clock* clock)
+    : deadline_seconds_(deadline_seconds),
+      retries_(retries),
+      clock_(clock != nullptr ? clock : DefaultClock()) {
   for (const auto& a : addresses) clients_.push_back(std::make_unique<RewardClient>(a));
-  down_until_.resize(clients_.size());
+  {
+    absl::MutexLock lock(&mu_);
+    down_until_.resize(clients_.size());
+  }
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 GrpcRewardBackend::~GrpcRewardBackend() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  wake_.notify_all();
   for (auto& t : threads_) t.join();
 }
 
 void GrpcRewardBackend::Score(ScoreJob job,
                               std::function<void(absl::StatusOr<ScoreResult>)> done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   jobs_.emplace_back(std::move(job), std::move(done));
-  wake_.notify_one();
+}
+
+size_t GrpcRewardBackend::PickServer(size_t first, int attempt) {
+  // Prefer a server not marked down; if all are, try the planned one anyway.
+  const Clock::TimePoint now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  for (size_t k = 0; k < clients_.size(); ++k) {
+    const size_t candidate = (first + attempt + k) % clients_.size();
+    if (down_until_[candidate] <= now) return candidate;
+  }
+  return (first + attempt) % clients_.size();
+}
+
+void GrpcRewardBackend::MarkDown(size_t server, const absl::Status& status) {
+  const Clock::TimePoint until = clock_->Now() + std::chrono::seconds(10);
+  absl::MutexLock lock(&mu_);
+  down_until_[server] = until;
+  SLOG(WARNING) << "reward server " << server << " " << status.message()
+                << "; skipping it for 10 s";
 }
 
 void GrpcRewardBackend::Loop() {
   while (true) {
-    std::pair<ScoreJob, std::function<void(absl::StatusOr<ScoreResult>)>> item;
+    Job item;
     size_t first;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &GrpcRewardBackend::HasWork));
       if (stop_) return;
       item = std::move(jobs_.front());
       jobs_.pop_front();
@@ -112,19 +134,7 @@ void GrpcRewardBackend::Loop() {
     absl::Status last;
     bool answered = false;
     for (int attempt = 0; attempt <= retries_ && !answered; ++attempt) {
-      size_t server = (first + attempt) % clients_.size();
-      {
-        // Prefer a server not marked down; if all are, try the planned one anyway.
-        std::lock_guard<std::mutex> lock(mu_);
-        const auto now = std::chrono::steady_clock::now();
-        for (size_t k = 0; k < clients_.size(); ++k) {
-          const size_t candidate = (first + attempt + k) % clients_.size();
-          if (down_until_[candidate] <= now) {
-            server = candidate;
-            break;
-          }
-        }
-      }
+      const size_t server = PickServer(first, attempt);
       auto response = clients_[server]->Score(
           request, std::chrono::milliseconds(static_cast<int64_t>(deadline_seconds_ * 1000) + 500));
       if (response.ok()) {
@@ -140,10 +150,7 @@ void GrpcRewardBackend::Loop() {
         if (last.code() == absl::StatusCode::kInvalidArgument) break;
         if (last.code() == absl::StatusCode::kDeadlineExceeded ||
             last.code() == absl::StatusCode::kUnavailable) {
-          std::lock_guard<std::mutex> lock(mu_);
-          down_until_[server] = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-          SLOG(WARNING) << "reward server " << server << " " << last.message()
-                        << "; skipping it for 10 s";
+          MarkDown(server, last);
         }
       }
     }

@@ -3,14 +3,15 @@
 #ifndef SEAMLESS_SCHEDULER_GRPC_BACKENDS_H_
 #define SEAMLESS_SCHEDULER_GRPC_BACKENDS_H_
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "core/base/clock.h"
 #include "core/tokenizer/tokenizer.h"
 #include "proto/learner.grpc.pb.h"
 #include "reward/reward_client.h"
@@ -35,34 +36,42 @@ class GrpcRolloutBackend : public RolloutBackend {
 
  private:
   std::vector<std::unique_ptr<RolloutClient>> clients_;
+  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_streams_ == 0; }
   const Tokenizer* tokenizer_;
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int open_streams_ = 0;  // guarded by mu_
+  absl::Mutex mu_;
+  int open_streams_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A bounded pool of scoring threads; each job tries the servers in turn, with a deadline per
-// call, until one answers or `retries` more have failed.
+// call, until one answers or `retries` more have failed. `clock` (nullptr: the real one, else
+// it must outlive the backend) times how long a failed server is skipped.
 class GrpcRewardBackend : public RewardBackend {
  public:
   GrpcRewardBackend(const std::vector<std::string>& addresses, int threads,
-                    double deadline_seconds, int retries);
+                    double deadline_seconds, int retries, const Clock* clock = nullptr);
   ~GrpcRewardBackend() override;
   void Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResult>)> done) override;
 
  private:
+  using Job = std::pair<ScoreJob, std::function<void(absl::StatusOr<ScoreResult>)>>;
   void Loop();
+  // The server to try on `attempt`: the planned one unless it is marked down and another is
+  // not.
+  size_t PickServer(size_t first, int attempt);
+  void MarkDown(size_t server, const absl::Status& status);
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !jobs_.empty(); }
+
   std::vector<std::unique_ptr<RewardClient>> clients_;
   double deadline_seconds_;
   int retries_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<std::pair<ScoreJob, std::function<void(absl::StatusOr<ScoreResult>)>>> jobs_;
-  bool stop_ = false;
-  size_t next_server_ = 0;  // guarded by mu_: round robin
-  // A server that timed out or was unreachable is skipped for a while (guarded by mu_), so a
-  // hung server costs one deadline, not one per sample.
-  std::vector<std::chrono::steady_clock::time_point> down_until_;
+  const Clock* clock_;
+  absl::Mutex mu_;
+  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  size_t next_server_ ABSL_GUARDED_BY(mu_) = 0;  // round robin
+  // A server that timed out or was unreachable is skipped for a while, so a hung server
+  // costs one deadline, not one per sample.
+  std::vector<Clock::TimePoint> down_until_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 
