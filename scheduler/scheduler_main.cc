@@ -14,6 +14,7 @@
 #include "core/service/grpc_server.h"
 #include "core/tokenizer/char_tokenizer.h"
 #include "core/tokenizer/tokenizer.h"
+#include "nlohmann/json.hpp"
 #include "scheduler/grpc_backends.h"
 #include "scheduler/orchestrator.h"
 #include "scheduler/scheduler_service.h"
@@ -143,12 +144,10 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   if (resume) {
     if (state_path.empty()) return absl::InvalidArgumentError("--resume needs --run-dir");
     ASSIGN_OR_RETURN(std::string text, ReadFileToString(state_path));
-    auto state = nlohmann::json::parse(text, nullptr, false);
-    if (state.is_discarded()) {
-      return absl::DataLossError(absl::StrCat(state_path, ": not valid JSON"));
-    }
-    RETURN_IF_ERROR(Annotate(orchestrator.RestoreState(state), state_path));
-    SLOG(INFO) << "resuming at step " << state["step"];
+    absl::StatusOr<SchedulerState> state = SchedulerState::FromJson(text);
+    if (!state.ok()) return Annotate(state.status(), state_path);
+    RETURN_IF_ERROR(Annotate(orchestrator.RestoreState(*state), state_path));
+    SLOG(INFO) << "resuming at step " << state->step;
   }
   std::unique_ptr<std::ofstream> metrics;
   if (!run_dir.empty()) {
@@ -164,7 +163,7 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
       metrics->flush();
     }
     if (!state_path.empty() && r.step > 0) {
-      absl::Status saved = WriteFileAtomically(state_path, orchestrator.SaveState().dump(1));
+      absl::Status saved = WriteFileAtomically(state_path, orchestrator.SaveState().ToJson());
       if (!saved.ok()) {
         SLOG(WARNING) << "cannot save scheduler state: " << saved.message();
       }
