@@ -13,12 +13,12 @@
 //   --simulate-workers N  N virtual workers with decode slots, whose samples take length x
 //                         token time, in scaled-down real time: the cluster-scale table, and
 //                         the scheduler's own CPU time per sample.
-#include <atomic>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/benches.h"
+#include "bench/engine_rollout.h"
 #include "bench/pipeline_sim.h"
 #include "core/base/flags.h"
 #include "core/base/status_macros.h"
@@ -30,79 +30,6 @@
 
 namespace seamless {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Rollout workers = RolloutEngines in this process; answer lengths set per prompt.
-class EngineRollout : public RolloutBackend, public SlotMeter {
- public:
-  EngineRollout(std::vector<std::unique_ptr<RolloutEngine>> engines, int64_t max_running,
-                std::vector<int64_t> lengths)
-      : engines_(std::move(engines)), max_running_(max_running), lengths_(std::move(lengths)) {
-    poller_ = std::thread([this] { Poll(); });
-  }
-  ~EngineRollout() override {
-    stop_ = true;
-    poller_.join();
-  }
-  int num_workers() const override { return static_cast<int>(engines_.size()); }
-  void Generate(int worker, GroupRequest request, std::function<void(RolloutSample)> on_sample,
-                std::function<void(absl::Status)> on_done) override {
-    const int64_t record = PipelineRecordOfGroup(request.group_id);
-    if (record >= 0 && record < static_cast<int64_t>(lengths_.size())) {
-      request.sampling.max_new_tokens = lengths_[record];
-    }
-    const int32_t n = request.num_samples;
-    auto count = std::make_shared<std::atomic<int32_t>>(0);
-    absl::Status submitted = engines_[worker]->Submit(
-        std::move(request), [this, on_sample, on_done, count, n](RolloutSample s) {
-          ++returned_;
-          on_sample(std::move(s));
-          if (++*count == n) on_done(absl::OkStatus());
-        });
-    if (!submitted.ok()) on_done(submitted);
-  }
-  void Abort(const AbortSpec& spec) override {
-    for (auto& e : engines_) e->Abort(spec, [](AbortCounts) {});
-  }
-  std::string Detokenize(const std::vector<int32_t>& ids) override { return ""; }
-  int64_t total_slots() const override {
-    return max_running_ * static_cast<int64_t>(engines_.size());
-  }
-  double busy_slot_seconds() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return busy_slot_seconds_;
-  }
-  int64_t samples_returned() override { return returned_.load(); }
-  // The engines' own "nothing to do" share of wall time, averaged (for comparison).
-  double EngineIdleFraction() const {
-    double sum = 0;
-    for (const auto& e : engines_) sum += e->Status().idle_fraction;
-    return sum / static_cast<double>(engines_.size());
-  }
-
- private:
-  void Poll() {
-    auto last = Clock::now();
-    while (!stop_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      int64_t running = 0;
-      for (const auto& e : engines_) running += e->Status().running;
-      const auto now = Clock::now();
-      std::lock_guard<std::mutex> lock(mu_);
-      busy_slot_seconds_ += double(running) * std::chrono::duration<double>(now - last).count();
-      last = now;
-    }
-  }
-  std::vector<std::unique_ptr<RolloutEngine>> engines_;
-  int64_t max_running_;
-  std::vector<int64_t> lengths_;
-  std::atomic<int64_t> returned_{0};
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  double busy_slot_seconds_ = 0;  // guarded by mu_
-  std::thread poller_;
-};
 
 bool HasFlag(const std::vector<std::string>& args, const std::string& name) {
   for (const std::string& a : args) {

@@ -14,7 +14,7 @@
 namespace seamless {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 uint64_t Mix(uint64_t a, uint64_t b) {
   uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
@@ -28,9 +28,9 @@ uint64_t HashString(const std::string& s) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-Clock::duration FromSeconds(double s) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+SteadyClock::duration FromSeconds(double s) {
+  return std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(s));
 }
 double ThreadCpuSeconds() {
   timespec ts;
@@ -88,38 +88,43 @@ TimerLoop::TimerLoop() : thread_([this] { Run(); }) {}
 
 TimerLoop::~TimerLoop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stop_ = true;
+    wake_ = true;
   }
-  wake_.notify_one();
   thread_.join();
 }
 
-void TimerLoop::At(Clock::time_point due, std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+void TimerLoop::At(SteadyClock::time_point due, std::function<void()> fn) {
+  absl::MutexLock lock(&mu_);
   const bool earliest = events_.empty() || due < events_.top().due;
   events_.push({due, seq_++, std::move(fn)});
-  if (earliest) wake_.notify_one();
+  if (earliest) wake_ = true;
 }
 
 void TimerLoop::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   while (!stop_) {
+    wake_ = false;
     if (events_.empty()) {
-      wake_.wait(lock);
+      mu_.Await(absl::Condition(&wake_));
       continue;
     }
     const auto due = events_.top().due;
-    if (Clock::now() < due) {
-      wake_.wait_until(lock, due);
+    const auto now = SteadyClock::now();
+    if (now < due) {
+      mu_.AwaitWithTimeout(absl::Condition(&wake_),
+                           absl::FromChrono(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               due - now)));
       continue;
     }
     std::function<void()> fn = std::move(const_cast<Event&>(events_.top()).fn);
     events_.pop();
-    lock.unlock();
+    mu_.Unlock();
     fn();
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 // -------------------------------------------------------------------------- SleepReward
@@ -129,7 +134,7 @@ SleepReward::SleepReward(const PipelineWorkload& w) : w_(w), free_(w.reward_slot
 SleepReward::~SleepReward() = default;
 
 void SleepReward::Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResult>)> done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   Job j{std::move(job), std::move(done)};
   if (free_ > 0) {
     StartLocked(std::move(j));
@@ -145,7 +150,7 @@ void SleepReward::StartLocked(Job job) {
   if (Unit(h, 2) < w_.reward_tail_share) ms *= 4;
   busy_seconds_ += ms / 1e3;
   auto shared = std::make_shared<Job>(std::move(job));
-  timer_.At(Clock::now() + FromSeconds(ms / 1e3), [this, shared] { Finish(std::move(*shared)); });
+  timer_.At(SteadyClock::now() + FromSeconds(ms / 1e3), [this, shared] { Finish(std::move(*shared)); });
 }
 
 void SleepReward::Finish(Job job) {
@@ -155,7 +160,7 @@ void SleepReward::Finish(Job job) {
   r.passed = Unit(HashString(job.job.request_id) ^ w_.seed, 3) < p;
   r.reward = r.passed ? 1 : 0;
   job.done(r);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ++free_;
   if (!waiting_.empty()) {
     Job next = std::move(waiting_.front());
@@ -165,7 +170,7 @@ void SleepReward::Finish(Job job) {
 }
 
 double SleepReward::busy_seconds() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return busy_seconds_;
 }
 
@@ -179,7 +184,7 @@ absl::StatusOr<TrainResult> SleepLearner::Train(int64_t step,
   }
   std::this_thread::sleep_for(FromSeconds(seconds_));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     trained_ids_ += ids;
   }
   TrainResult r;
@@ -188,7 +193,7 @@ absl::StatusOr<TrainResult> SleepLearner::Train(int64_t step,
 }
 
 int64_t SleepLearner::trained_ids() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return trained_ids_;
 }
 
@@ -201,26 +206,26 @@ SimulatedRollout::SimulatedRollout(int workers, int slots, std::vector<int64_t> 
       tokens_per_id_(std::max<int64_t>(1, tokens_per_id)),
       total_slots_(int64_t(workers) * slots),
       workers_(workers),
-      last_change_(Clock::now()) {
+      last_change_(SteadyClock::now()) {
   for (Worker& w : workers_) w.free = slots;
 }
 
 SimulatedRollout::~SimulatedRollout() = default;
 
 void SimulatedRollout::AccountLocked() {
-  const auto now = Clock::now();
+  const auto now = SteadyClock::now();
   busy_slot_seconds_ += double(busy_) * Seconds(now - last_change_);
   last_change_ = now;
 }
 
 double SimulatedRollout::busy_slot_seconds() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   AccountLocked();
   return busy_slot_seconds_;
 }
 
 int64_t SimulatedRollout::samples_returned() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return returned_;
 }
 
@@ -246,7 +251,7 @@ void SimulatedRollout::Generate(int worker, GroupRequest request,
   g->request = std::move(request);
   g->on_sample = std::move(on_sample);
   g->on_done = std::move(on_done);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (int32_t i = 0; i < g->request.num_samples; ++i) workers_[worker].waiting.push_back({g, i});
   AdmitLocked(worker);
 }
@@ -260,10 +265,10 @@ void SimulatedRollout::AdmitLocked(int worker) {
     --w.free;
     ++busy_;
     const uint64_t id = next_serial_++;
-    const auto now = Clock::now();
+    const auto now = SteadyClock::now();
     running_[id] = Running{g, index, now, worker};
     timer_.At(now + FromSeconds(double(g->length) * token_seconds_), [this, id] {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       FinishLocked(id, /*aborted=*/false);
     });
   }
@@ -279,7 +284,7 @@ void SimulatedRollout::FinishLocked(uint64_t id, bool aborted) {
   ++workers_[r.worker].free;
   int64_t tokens = r.group->length;
   if (aborted) {
-    tokens = std::min<int64_t>(tokens, int64_t(Seconds(Clock::now() - r.start) / token_seconds_));
+    tokens = std::min<int64_t>(tokens, int64_t(Seconds(SteadyClock::now() - r.start) / token_seconds_));
   }
   ++returned_;
   r.group->on_sample(MakeSample(*r.group, r.index, tokens, aborted ? Finish::kAborted : Finish::kLength));
@@ -295,7 +300,7 @@ void SimulatedRollout::Abort(const AbortSpec& spec) {
                                     : std::count(spec.request_ids.begin(), spec.request_ids.end(),
                                                  RequestId(req.group_id, index)) > 0;
   };
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (Worker& w : workers_) {
     for (auto it = w.waiting.begin(); it != w.waiting.end();) {
       if (!hit(it->first->request, it->second)) {
@@ -357,15 +362,15 @@ absl::StatusOr<PipelineResult> RunPipeline(const std::string& name, SchedulerCon
   out.name = name;
   Orchestrator o(config, &data, /*val=*/nullptr, std::move(encode), rollout, reward, learner);
   struct Mark {
-    Clock::time_point t;
+    SteadyClock::time_point t;
     double busy_slots = 0, reward_busy = 0;
     int64_t trained_ids = 0;
   };
-  Mark start{Clock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), 0}, first = start,
+  Mark start{SteadyClock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), 0}, first = start,
        last = start;
   o.set_on_step([&](const StepReport& r) {
     if (r.step <= 0) return;
-    Mark m{Clock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), learner->trained_ids()};
+    Mark m{SteadyClock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), learner->trained_ids()};
     if (r.step == warmup_steps) first = m;
     if (std::getenv("SEAMLESS_PIPELINE_TRACE") != nullptr) {
       std::string line = absl::StrCat(name, " step ", r.step, " t=", Seconds(m.t - start.t),

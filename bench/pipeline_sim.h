@@ -18,17 +18,17 @@
 #define SEAMLESS_BENCH_PIPELINE_SIM_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <queue>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "scheduler/backends.h"
 #include "scheduler/orchestrator.h"
 #include "scheduler/prompt_dataset.h"
@@ -74,11 +74,12 @@ class TimerLoop {
     bool operator>(const Event& o) const { return due != o.due ? due > o.due : seq > o.seq; }
   };
   void Run();
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;  // guarded
-  uint64_t seq_ = 0;
-  bool stop_ = false;
+  absl::Mutex mu_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // an earlier event, or the stop: Run looks again
   std::thread thread_;
 };
 
@@ -95,13 +96,13 @@ class SleepReward : public RewardBackend {
     ScoreJob job;
     std::function<void(absl::StatusOr<ScoreResult>)> done;
   };
-  void StartLocked(Job job);
+  void StartLocked(Job job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finish(Job job);
   PipelineWorkload w_;
-  mutable std::mutex mu_;
-  int64_t free_ = 0;
-  std::queue<Job> waiting_;
-  double busy_seconds_ = 0;
+  mutable absl::Mutex mu_;
+  int64_t free_ ABSL_GUARDED_BY(mu_) = 0;
+  std::queue<Job> waiting_ ABSL_GUARDED_BY(mu_);
+  double busy_seconds_ ABSL_GUARDED_BY(mu_) = 0;
   TimerLoop timer_;  // last: its thread stops before the state it touches goes
 };
 
@@ -113,8 +114,8 @@ class SleepLearner : public LearnerBackend {
 
  private:
   double seconds_;
-  mutable std::mutex mu_;
-  int64_t trained_ids_ = 0;
+  mutable absl::Mutex mu_;
+  int64_t trained_ids_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // What the harness needs besides RolloutBackend: the decode-slot occupancy integral.
@@ -165,22 +166,23 @@ class SimulatedRollout : public RolloutBackend, public SlotMeter {
     int free = 0;
     std::deque<std::pair<std::shared_ptr<Group>, int32_t>> waiting;
   };
-  void AdmitLocked(int worker);
-  void FinishLocked(uint64_t id, bool aborted);
-  void AccountLocked();
+  void AdmitLocked(int worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked(uint64_t id, bool aborted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AccountLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RolloutSample MakeSample(const Group& g, int32_t index, int64_t tokens, Finish finish) const;
 
   std::vector<int64_t> lengths_;
   double token_seconds_;
   int64_t tokens_per_id_;
   int64_t total_slots_ = 0;
-  std::mutex mu_;
-  std::vector<Worker> workers_;
-  std::map<uint64_t, Running> running_;  // by serial
-  uint64_t next_serial_ = 1;
-  int64_t busy_ = 0, returned_ = 0;
-  double busy_slot_seconds_ = 0;
-  TimerLoop::Clock::time_point last_change_;
+  absl::Mutex mu_;
+  std::vector<Worker> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, Running> running_ ABSL_GUARDED_BY(mu_);  // by serial
+  uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t busy_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t returned_ ABSL_GUARDED_BY(mu_) = 0;
+  double busy_slot_seconds_ ABSL_GUARDED_BY(mu_) = 0;
+  TimerLoop::Clock::time_point last_change_ ABSL_GUARDED_BY(mu_);
   TimerLoop timer_;  // last: its thread stops first
 };
 
