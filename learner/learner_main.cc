@@ -1,4 +1,6 @@
 // `seamless learner` (one GRPO rank) and `seamless sft` (supervised warm start).
+#include "learner/learner_main.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -29,7 +31,6 @@
 #include "learner/learner_service.h"
 #include "learner/sft.h"
 #include "nlohmann/json.hpp"
-#include "tools/subcommand.h"
 
 namespace seamless {
 namespace {

@@ -1,5 +1,7 @@
 // `seamless reward-server` (RewardService over gRPC with health and Prometheus metrics) and
 // `seamless reward score|calibrate` (the same engine on JSON lines, no cluster needed).
+#include "reward/reward_main.h"
+
 #include <cstdio>
 #include <iostream>
 #include <sstream>

@@ -1,4 +1,6 @@
 // `seamless rollout-worker`: serves RolloutService over gRPC with Prometheus metrics.
+#include "rollout/rollout_worker_main.h"
+
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -14,7 +16,6 @@
 #include "rollout/rollout_service.h"
 #include "rollout/worker_config.h"
 #include "core/base/flags.h"
-#include "tools/subcommand.h"
 
 namespace seamless {
 

@@ -1,5 +1,7 @@
 // `seamless scheduler`: the hub of a run. Reads prompt data, drives rollout workers, reward
 // servers and learner rank 0 over gRPC, writes metrics.jsonl and its resumable state.
+#include "scheduler/scheduler_main.h"
+
 #include <cstdio>
 #include <fstream>
 
@@ -18,7 +20,6 @@
 #include "scheduler/grpc_backends.h"
 #include "scheduler/orchestrator.h"
 #include "scheduler/scheduler_service.h"
-#include "tools/subcommand.h"
 
 namespace seamless {
 namespace {

@@ -4,6 +4,8 @@
 // with config.yaml, each role's config file, metrics.jsonl, checkpoints, logs and report.html.
 // Every role gets its settings one way: `--config RUN_DIR/ROLE.yaml`, its section of
 // config.yaml as resolved here (`--print-config` writes them and stops).
+#include "scheduler/train_main.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -33,7 +35,6 @@
 #include "scheduler/run_report.h"
 #include "scheduler/train_config.h"
 #include "scheduler/train_plan.h"
-#include "tools/subcommand.h"
 
 namespace seamless {
 namespace {

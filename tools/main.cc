@@ -7,9 +7,15 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "bench/benches.h"
 #include "core/base/allocator_tuning.h"
 #include "core/base/blas_check.h"
 #include "core/base/log.h"
+#include "learner/learner_main.h"
+#include "reward/reward_main.h"
+#include "rollout/rollout_worker_main.h"
+#include "scheduler/scheduler_main.h"
+#include "scheduler/train_main.h"
 #include "tools/subcommand.h"
 
 namespace seamless {

@@ -18,26 +18,21 @@ struct Subcommand {
   absl::Status (*run)(const std::vector<std::string>& args);
 };
 
-// Each command file defines one of these.
+// The tools' commands, one file each in tools/. The roles' entry points are declared in their
+// own folders (learner/learner_main.h, rollout/rollout_worker_main.h, reward/reward_main.h,
+// scheduler/scheduler_main.h, scheduler/train_main.h) and the benchmarks' in bench/benches.h.
 absl::Status RunGenerate(const std::vector<std::string>& args);
 absl::Status RunTokenize(const std::vector<std::string>& args);
-absl::Status RunBench(const std::vector<std::string>& args);
 absl::Status RunInitModel(const std::vector<std::string>& args);
 absl::Status RunInspectModel(const std::vector<std::string>& args);
 absl::Status RunPlan(const std::vector<std::string>& args);
-absl::Status RunTrain(const std::vector<std::string>& args);
-absl::Status RunRolloutWorker(const std::vector<std::string>& args);
-absl::Status RunRewardServer(const std::vector<std::string>& args);
-absl::Status RunReward(const std::vector<std::string>& args);
-absl::Status RunLearner(const std::vector<std::string>& args);
-absl::Status RunSft(const std::vector<std::string>& args);
-absl::Status RunScheduler(const std::vector<std::string>& args);
 absl::Status RunReport(const std::vector<std::string>& args);
 
 const std::vector<Subcommand>& AllSubcommands();
 
 // ParseFlagsOrHelp, HelpShown and IsHelpShown live in core/base/flags.h, so that each role's
-// main (rollout/, reward/, learner/, scheduler/) can parse flags without depending on tools/.
+// main (rollout/, reward/, learner/, scheduler/) and each benchmark (bench/) can parse flags
+// without depending on tools/.
 
 }  // namespace seamless
 
