@@ -170,52 +170,75 @@ TEST(OrchestratorFakeClockTest, ValidGroupsThatTurnStaleAreDroppedNotTrained) {
   }
 }
 
-TEST(OrchestratorFakeClockTest, SaveStateHoldsTheRunsPlaceAndRestoreStateResumesThere) {
-  const int n = 30;
-  std::vector<double> pass(n);
-  for (int i = 0; i < n; ++i) pass[i] = i % 3 == 1 ? 1.0 : 0.5;  // a third fill the easy pool
-  PromptDataset train = FakeDataset(n);
-  FakeClock clock;
-  SchedulerState saved;
-  std::vector<int64_t> pending;
-  LedgerSummary at_save;
-  double launched = 0;
-  // A lookahead batch keeps valid groups beyond the one training: pending when saved.
-  SchedulerConfig c = Config(2);
+// The resume tests' workload: a third of the prompts always pass (they fill the easy pool),
+// and a lookahead batch keeps valid groups beyond the one training (pending when saved).
+constexpr int kResumePrompts = 30;
+std::vector<double> ResumePass() {
+  std::vector<double> pass(kResumePrompts);
+  for (int i = 0; i < kResumePrompts; ++i) pass[i] = i % 3 == 1 ? 1.0 : 0.5;
+  return pass;
+}
+SchedulerConfig ResumeConfig(int64_t steps) {
+  SchedulerConfig c = Config(steps);
   c.lookahead_batches = 1;
-  {
-    FakeRollout rollout(2, pass, Instant(n));
-    FakeReward reward;
-    FakeLearner learner;
-    Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward,
-                   &learner, On(clock));
-    o.set_on_step([&](const StepReport& r) {
-      auto it = r.metrics.find("scheduler/launched_groups");
-      if (it != r.metrics.end()) launched += it->second;
-      if (r.step != 2) return;
-      saved = o.SaveState();
-      for (const LedgerEntry* e : o.ledger().Pending()) pending.push_back(e->record);
-      at_save = o.ledger().Summary();
-    });
-    ASSERT_TRUE(o.Run().ok());
-  }
-  EXPECT_EQ(saved.step, 2);
-  EXPECT_EQ(saved.policy_version, 2);
-  ASSERT_FALSE(pending.empty());
-  EXPECT_EQ(saved.pending_records, pending);
-  EXPECT_EQ(saved.next_launch_seq, static_cast<uint64_t>(launched) + 1);
-  EXPECT_EQ(saved.sampler_epoch * n + saved.sampler_position,
-            at_save.taken - at_save.taken_from_easy_pool);
-  EXPECT_FALSE(saved.easy_pool.empty());
-  for (int64_t record : saved.easy_pool) EXPECT_EQ(record % 3, 1) << "not an all-pass prompt";
-  EXPECT_EQ(saved.ledger_taken, at_save.taken);
-  EXPECT_EQ(saved.ledger_trained, 6);  // two batches of 3
-  EXPECT_EQ(saved.ledger_dropped, at_save.dropped);
+  return c;
+}
 
+// A two-step run and what the loop held when step 2 was reported (where SaveState is called).
+struct SavedRun {
+  SchedulerState state;
+  std::vector<int64_t> pending;  // the ledger's pending records, in take order
+  LedgerSummary ledger;
+  double launched = 0;           // training launches, summed over the step reports
+};
+SavedRun RunTwoStepsAndSave(const PromptDataset& train, const FakeClock& clock) {
+  SavedRun saved;
+  FakeRollout rollout(2, ResumePass(), Instant(kResumePrompts));
+  FakeReward reward;
+  FakeLearner learner;
+  Orchestrator o(ResumeConfig(2), &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward,
+                 &learner, On(clock));
+  o.set_on_step([&](const StepReport& r) {
+    auto it = r.metrics.find("scheduler/launched_groups");
+    if (it != r.metrics.end()) saved.launched += it->second;
+    if (r.step != 2) return;
+    saved.state = o.SaveState();
+    for (const LedgerEntry* e : o.ledger().Pending()) saved.pending.push_back(e->record);
+    saved.ledger = o.ledger().Summary();
+  });
+  EXPECT_TRUE(o.Run().ok());
+  return saved;
+}
+
+TEST(OrchestratorFakeClockTest, SaveStateHoldsTheRunsPlace) {
+  PromptDataset train = FakeDataset(kResumePrompts);
+  FakeClock clock;
+  const SavedRun saved = RunTwoStepsAndSave(train, clock);
+  const SchedulerState& s = saved.state;
+  EXPECT_EQ(s.step, 2);
+  EXPECT_EQ(s.policy_version, 2);
+  ASSERT_FALSE(saved.pending.empty());
+  EXPECT_EQ(s.pending_records, saved.pending);
+  EXPECT_EQ(s.next_launch_seq, static_cast<uint64_t>(saved.launched) + 1);
+  // The sampler's place counts the takes from the data (not those from the easy pool).
+  EXPECT_EQ(s.sampler_epoch * kResumePrompts + s.sampler_position,
+            saved.ledger.taken - saved.ledger.taken_from_easy_pool);
+  EXPECT_FALSE(s.easy_pool.empty());
+  for (int64_t record : s.easy_pool) EXPECT_EQ(record % 3, 1) << "not an all-pass prompt";
+  EXPECT_EQ(s.ledger_taken, saved.ledger.taken);
+  EXPECT_EQ(s.ledger_trained, 6);  // two batches of 3
+  EXPECT_EQ(s.ledger_dropped, saved.ledger.dropped);
+}
+
+TEST(OrchestratorFakeClockTest, RestoreStateResumesWhereTheRunWas) {
+  PromptDataset train = FakeDataset(kResumePrompts);
+  FakeClock clock;
+  const SavedRun saved = RunTwoStepsAndSave(train, clock);
+  ASSERT_FALSE(saved.pending.empty());
   // Through the file's JSON into a fresh orchestrator.
-  absl::StatusOr<SchedulerState> read = SchedulerState::FromJson(saved.ToJson());
+  absl::StatusOr<SchedulerState> read = SchedulerState::FromJson(saved.state.ToJson());
   ASSERT_TRUE(read.ok()) << read.status();
-  FakeRollout rollout(2, pass, Instant(n));
+  FakeRollout rollout(2, ResumePass(), Instant(kResumePrompts));
   FakeReward reward;
   FakeLearner learner;
   std::vector<std::string> launches;
@@ -223,21 +246,21 @@ TEST(OrchestratorFakeClockTest, SaveStateHoldsTheRunsPlaceAndRestoreStateResumes
     launches.push_back(request.group_id);
     return false;
   });
-  c.steps = 4;
-  Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward, &learner,
-                 On(clock));
+  Orchestrator o(ResumeConfig(4), &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward,
+                 &learner, On(clock));
   ASSERT_TRUE(o.RestoreState(*read).ok());
-  const LedgerSummary restored = o.ledger().Summary();
-  EXPECT_EQ(restored.taken, static_cast<int64_t>(pending.size()));
-  EXPECT_EQ(restored.queued, static_cast<int64_t>(pending.size()));
+  // Before running: the pending prompts are taken again and queued; the state reads back.
+  const int64_t pending = static_cast<int64_t>(saved.pending.size());
+  EXPECT_EQ(o.ledger().Summary().taken, pending);
+  EXPECT_EQ(o.ledger().Summary().queued, pending);
   const SchedulerState again = o.SaveState();
-  EXPECT_EQ(again.step, saved.step);
-  EXPECT_EQ(again.policy_version, saved.policy_version);
-  EXPECT_EQ(again.sampler_epoch, saved.sampler_epoch);
-  EXPECT_EQ(again.sampler_position, saved.sampler_position);
-  EXPECT_EQ(again.easy_pool, saved.easy_pool);
-  EXPECT_EQ(again.next_launch_seq, saved.next_launch_seq);
-  EXPECT_EQ(again.pending_records, saved.pending_records);
+  EXPECT_EQ(again.step, 2);
+  EXPECT_EQ(again.policy_version, 2);
+  EXPECT_EQ(again.sampler_epoch, saved.state.sampler_epoch);
+  EXPECT_EQ(again.sampler_position, saved.state.sampler_position);
+  EXPECT_EQ(again.easy_pool, saved.state.easy_pool);
+  EXPECT_EQ(again.next_launch_seq, saved.state.next_launch_seq);
+  EXPECT_EQ(again.pending_records, saved.pending);
 
   std::vector<StepReport> reports;
   o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
@@ -250,12 +273,12 @@ TEST(OrchestratorFakeClockTest, SaveStateHoldsTheRunsPlaceAndRestoreStateResumes
   EXPECT_EQ(learner.steps(), (std::vector<int64_t>{2, 3}));
   ExpectBalancedAndNoDuplicates(o, learner);
   // The pending prompts went out first, in their order, numbered after the saved launches.
-  ASSERT_GE(launches.size(), pending.size());
-  EXPECT_EQ(launches[0], absl::StrCat("r0.", pending[0], "#1"));
-  for (size_t i = 0; i < pending.size(); ++i) EXPECT_EQ(launches[i][0], 'r') << launches[i];
+  ASSERT_GE(launches.size(), saved.pending.size());
+  EXPECT_EQ(launches[0], absl::StrCat("r0.", saved.pending[0], "#1"));
+  for (size_t i = 0; i < saved.pending.size(); ++i) EXPECT_EQ(launches[i][0], 'r') << launches[i];
   for (const auto& batch : learner.batches()) {
     for (const auto& g : batch) {
-      EXPECT_GE(g.samples[0].sample.launch_seq, saved.next_launch_seq) << g.group_id;
+      EXPECT_GE(g.samples[0].sample.launch_seq, saved.state.next_launch_seq) << g.group_id;
     }
   }
 }
