@@ -14,9 +14,18 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/config_enum.h"
+
 namespace seamless {
 
 enum class RewardMode { kStrict, kSoft, kPassRate, kAllOrNothing };
+inline ConfigEnumTable<RewardMode> ConfigEnumNames(RewardMode) {  // config reward.code.mode
+  static constexpr ConfigEnumName<RewardMode> kNames[] = {{RewardMode::kStrict, "strict"},
+                                                          {RewardMode::kSoft, "soft"},
+                                                          {RewardMode::kPassRate, "pass_rate"},
+                                                          {RewardMode::kAllOrNothing, "all_or_nothing"}};
+  return kNames;
+}
 
 std::optional<RewardMode> ParseRewardMode(std::string_view name);
 const char* RewardModeName(RewardMode mode);

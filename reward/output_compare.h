@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include "core/base/config_enum.h"
+
 namespace seamless {
 
 enum class CompareMode {
@@ -14,6 +16,14 @@ enum class CompareMode {
                 // `tolerance` (absolute, or relative to the expected value)
 };
 
+// Config spellings (reward.code.comparison); "tokens" is an old name of whitespace.
+inline ConfigEnumTable<CompareMode> ConfigEnumNames(CompareMode) {
+  static constexpr ConfigEnumName<CompareMode> kNames[] = {{CompareMode::kExact, "exact"},
+                                                           {CompareMode::kWhitespace, "whitespace"},
+                                                           {CompareMode::kWhitespace, "tokens"},
+                                                           {CompareMode::kFloat, "float"}};
+  return kNames;
+}
 std::optional<CompareMode> ParseCompareMode(std::string_view name);  // exact|whitespace|float
 const char* CompareModeName(CompareMode mode);
 

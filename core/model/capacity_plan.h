@@ -26,12 +26,26 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/base/config_enum.h"
 #include "core/model/model_config.h"
 
 namespace seamless {
 
 enum class Sharding { kNone, kOptimizer, kGradients, kFull };
 enum class Precision { kFp32, kBf16 };
+// Their config spellings (learner.trainer.sharding, learner.trainer.precision).
+inline ConfigEnumTable<Sharding> ConfigEnumNames(Sharding) {
+  static constexpr ConfigEnumName<Sharding> kNames[] = {{Sharding::kNone, "none"},
+                                                        {Sharding::kOptimizer, "optimizer"},
+                                                        {Sharding::kGradients, "gradients"},
+                                                        {Sharding::kFull, "full"}};
+  return kNames;
+}
+inline ConfigEnumTable<Precision> ConfigEnumNames(Precision) {
+  static constexpr ConfigEnumName<Precision> kNames[] = {{Precision::kFp32, "fp32"},
+                                                         {Precision::kBf16, "bf16"}};
+  return kNames;
+}
 
 absl::StatusOr<Sharding> ParseSharding(absl::string_view name);  // none|optimizer|gradients|full
 std::string ShardingName(Sharding sharding);
