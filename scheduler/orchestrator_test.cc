@@ -202,15 +202,17 @@ TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
   FakeReward reward;
   FakeLearner learner;
   Orchestrator o(Config(3), &train, &val, Encoder(), &rollout, &reward, &learner);
-  std::thread killer([&] {  // kill worker 0 mid-run, once the first step has trained
-    for (int i = 0; i < 2000; ++i) {
-      if (!learner.batches().empty()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Kill worker 0 mid-run: at the first launch after the first step has trained.
+  bool killed = false;
+  rollout.set_on_generate([&](int, const GroupRequest&) {
+    if (!killed && !learner.batches().empty()) {
+      killed = true;
+      rollout.Kill(0);
     }
-    rollout.Kill(0);
+    return false;
   });
   ASSERT_TRUE(o.Run().ok());
-  killer.join();
+  EXPECT_TRUE(killed);
   ExpectBalancedAndNoDuplicates(o, learner);
   EXPECT_EQ(learner.batches().size(), 3u);
   EXPECT_GT(o.ledger().Summary().requeued_by_reason["worker_failed"], 0);
