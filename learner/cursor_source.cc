@@ -8,7 +8,7 @@
 namespace seamless {
 
 CursorWeightSource::CursorWeightSource(std::unique_ptr<TensorCursor> cursor, DType wire_dtype,
-                                       std::unique_lock<std::mutex> lock)
+                                       HeldMutex lock)
     : cursor_(std::move(cursor)), dtype_(wire_dtype), lock_(std::move(lock)) {
   for (const TensorEntry& e : cursor_->entries()) specs_.push_back({e.name, dtype_, e.shape});
 }

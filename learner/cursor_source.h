@@ -9,9 +9,9 @@
 #include <ATen/ATen.h>
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "core/base/mutex_handoff.h"
 #include "core/tensors/weight_source.h"
 #include "learner/tensor_cursor.h"
 
@@ -20,7 +20,7 @@ namespace seamless {
 class CursorWeightSource final : public WeightSource {
  public:
   CursorWeightSource(std::unique_ptr<TensorCursor> cursor, DType wire_dtype,
-                     std::unique_lock<std::mutex> lock = {});
+                     HeldMutex lock = {});
   ~CursorWeightSource() override;
 
   const std::vector<TensorSpec>& specs() const override { return specs_; }
@@ -31,7 +31,7 @@ class CursorWeightSource final : public WeightSource {
  private:
   std::unique_ptr<TensorCursor> cursor_;
   DType dtype_;
-  std::unique_lock<std::mutex> lock_;
+  HeldMutex lock_;
   std::vector<TensorSpec> specs_;
   size_t next_ = 0;
 };

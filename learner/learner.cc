@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "core/base/config.h"
 #include "core/base/log.h"
+#include "core/base/mutex_handoff.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
 #include "learner/checkpoint.h"
@@ -67,10 +68,9 @@ Learner::Learner(LearnerConfig config, Collective* collective,
 
 Learner::~Learner() {
   {
-    std::lock_guard<std::mutex> lock(command_mu_);
+    absl::MutexLock lock(&command_mu_);
     stopping_ = true;
   }
-  stop_cv_.notify_all();
   if (pinger_.joinable()) pinger_.join();
 }
 
@@ -97,20 +97,20 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(
     // straight from the parameters, under the command lock so that no step changes them
     // meanwhile; followers take part in the gathers through an export command.
     l->publisher_->SetSourceOpener([p = l.get()]() -> absl::StatusOr<VersionedSource> {
-      std::unique_lock<std::mutex> lock(p->command_mu_);
+      MutexHandoffLock lock(&p->command_mu_);
       if (p->stopping_) return absl::UnavailableError("the learner is stopping");
       RETURN_IF_ERROR(p->SendCommand(kExport, ""));
       VersionedSource out;
       out.version = p->trainer_->policy_version();
       out.source = std::make_unique<CursorWeightSource>(p->trainer_->OpenWeights(),
-                                                        p->publish_dtype_, std::move(lock));
+                                                        p->publish_dtype_, lock.Handoff());
       return out;
     });
   }
   // Workers start from the initial model; a resumed version is pushed to them.
   const int64_t version = l->trainer_->policy_version();
   if (version > 0) {
-    std::unique_lock<std::mutex> lock(l->command_mu_);
+    absl::MutexLock lock(&l->command_mu_);
     absl::Status pushed = l->PublishCurrent(version);
     if (!pushed.ok()) {
       SLOG(WARNING) << pushed.message();
@@ -161,9 +161,9 @@ absl::Status Learner::SendCommand(char kind, std::string payload) {
 void Learner::PingLoop() {
   const auto period = std::chrono::duration<double>(
       std::max(0.5, std::min(60.0, config_.collective_timeout_s / 4)));
-  std::unique_lock<std::mutex> lock(command_mu_);
+  absl::MutexLock lock(&command_mu_);
   while (!stopping_) {
-    stop_cv_.wait_for(lock, period);
+    command_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(period.count()));
     if (stopping_) break;
     if (std::chrono::steady_clock::now() - last_command_ >= period) {
       absl::Status s = SendCommand(kPing, "");
@@ -175,7 +175,7 @@ void Learner::PingLoop() {
 }
 
 absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch) {
-  std::lock_guard<std::mutex> lock(command_mu_);
+  absl::MutexLock lock(&command_mu_);
   if (stopping_) return absl::FailedPreconditionError("the learner is stopping");
   if (collective_->world_size() > 1) {
     RETURN_IF_ERROR(SendCommand(kTrain, BatchToProto(batch).SerializeAsString()));
@@ -203,7 +203,7 @@ absl::Status Learner::AfterStep(const StepOutcome& outcome, StepOutcome* metrics
 }
 
 absl::StatusOr<std::string> Learner::SaveCheckpointNow(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(command_mu_);
+  absl::MutexLock lock(&command_mu_);
   if (stopping_) return absl::FailedPreconditionError("the learner is stopping");
   RETURN_IF_ERROR(SendCommand(kCheckpoint, ""));
   return WriteCheckpoint(dir);
@@ -255,10 +255,9 @@ absl::StatusOr<std::string> Learner::WriteCheckpoint(const std::string& dir) {
 }
 
 absl::Status Learner::StopFollowers() {
-  std::lock_guard<std::mutex> lock(command_mu_);
+  absl::MutexLock lock(&command_mu_);
   if (stopping_) return absl::OkStatus();
   stopping_ = true;
-  stop_cv_.notify_all();
   return SendCommand(kStop, "");
 }
 

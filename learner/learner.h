@@ -11,14 +11,14 @@
 #ifndef SEAMLESS_LEARNER_LEARNER_H_
 #define SEAMLESS_LEARNER_LEARNER_H_
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/model/mimo_model.h"
 #include "learner/collective.h"
 #include "learner/learner_config.h"
@@ -62,7 +62,8 @@ class Learner {
   Learner(LearnerConfig config, Collective* collective,
           std::map<std::string, std::string> extra_files);
   absl::Status Resume();
-  absl::Status SendCommand(char kind, std::string payload);  // caller holds command_mu_
+  absl::Status SendCommand(char kind, std::string payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(command_mu_);
   // Publishing and checkpointing after a step, run by every rank in the same order (the
   // followers only take part in the gathers). Caller holds command_mu_ on the leader.
   absl::Status AfterStep(const StepOutcome& outcome, StepOutcome* metrics_out);
@@ -72,7 +73,7 @@ class Learner {
     return config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
            step % config_.checkpoint_every == 0;
   }
-  void PingLoop();
+  void PingLoop() ABSL_LOCKS_EXCLUDED(command_mu_);
 
   LearnerConfig config_;
   Collective* collective_;
@@ -83,10 +84,9 @@ class Learner {
   std::string resumed_from_;
   double last_checkpoint_s_ = 0;
 
-  std::mutex command_mu_;  // one command at a time on the collective
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;                               // guarded by command_mu_
-  std::chrono::steady_clock::time_point last_command_;  // guarded by command_mu_
+  absl::Mutex command_mu_;  // one command at a time on the collective
+  bool stopping_ ABSL_GUARDED_BY(command_mu_) = false;
+  std::chrono::steady_clock::time_point last_command_ ABSL_GUARDED_BY(command_mu_);
   std::thread pinger_;
 };
 

@@ -1,11 +1,12 @@
 #include "learner/learner_service.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "core/service/grpc_status.h"
 #include "core/tensors/weight_stream.h"
 
@@ -23,42 +24,41 @@ class StallWatchdog {
         thread_([this] { Run(); }) {}
   ~StallWatchdog() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       done_ = true;
     }
-    cv_.notify_all();
     thread_.join();
   }
-  void Progress() {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Progress() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     last_ = std::chrono::steady_clock::now();
   }
-  bool fired() {
-    std::lock_guard<std::mutex> lock(mu_);
+  bool fired() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return fired_;
   }
 
  private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu_);
+  void Run() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     while (!done_) {
       const auto deadline = last_ + timeout_;
-      if (std::chrono::steady_clock::now() >= deadline) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
         fired_ = true;
         context_->TryCancel();
         return;
       }
-      cv_.wait_until(lock, deadline);
+      mu_.AwaitWithTimeout(absl::Condition(&done_), absl::FromChrono(deadline - now));
     }
   }
 
   grpc::ServerContext* context_;
   const std::chrono::steady_clock::duration timeout_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::chrono::steady_clock::time_point last_;  // guarded by mu_
-  bool done_ = false;                           // guarded by mu_
-  bool fired_ = false;                          // guarded by mu_
+  absl::Mutex mu_;
+  std::chrono::steady_clock::time_point last_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool fired_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;                          // last: starts after the fields
 };
 

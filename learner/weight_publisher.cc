@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
@@ -34,6 +36,12 @@ double SecondsSince(Clock::time_point start) {
 
 Clock::duration Seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// Waits on `cv` until signalled or `deadline` (a steady-clock time) passes.
+void WaitUntil(absl::CondVar& cv, absl::Mutex& mu, Clock::time_point deadline)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  cv.WaitWithTimeout(&mu, absl::FromChrono(deadline - Clock::now()));
 }
 
 // Each message as one gRPC slice, written in place by StreamSerializedWeights and handed to
@@ -97,10 +105,14 @@ class FanOut {
       w->address = addresses[i];
       w->channel = channels[i];
       w->context.set_deadline(deadline);
-      w->progress = Clock::now();
       workers_.push_back(std::move(w));
+      WorkerState state;
+      state.progress = Clock::now();
+      states_.push_back(state);
     }
-    for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { Run(*w); });
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      workers_[i]->thread = std::thread([this, i] { Run(i); });
+    }
   }
 
   ~FanOut() {
@@ -112,17 +124,17 @@ class FanOut {
 
   // Queues `message` (a serialized WeightsMessage) for every live worker; waits while the
   // window is full, dropping a worker that stalls. Unavailable once no worker is left.
-  absl::Status Send(grpc::ByteBuffer&& message) {
+  absl::Status Send(grpc::ByteBuffer&& message) ABSL_LOCKS_EXCLUDED(mu_) {
     auto shared = std::make_shared<const grpc::ByteBuffer>(std::move(message));
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     const auto wait_start = Clock::now();
     bool waited = false;
     while (true) {
       size_t live = 0, slowest = produced_;
-      for (auto& w : workers_) {
-        if (w->done || w->dropped) continue;
+      for (const WorkerState& w : states_) {
+        if (w.done || w.dropped) continue;
         ++live;
-        slowest = std::min(slowest, w->next);
+        slowest = std::min(slowest, w.next);
       }
       if (live == 0) {
         exhausted_ = true;
@@ -132,51 +144,55 @@ class FanOut {
       waited = true;
       bool dropped = false;
       const auto next_check = DropStalledLocked(&dropped);
-      if (!dropped) cv_.wait_until(lock, next_check);
+      if (!dropped) WaitUntil(cv_, mu_, next_check);
     }
     if (waited) wait_s_ += SecondsSince(wait_start);
     window_.push_back({std::move(shared), Clock::now()});
     ++produced_;
-    cv_.notify_all();
+    cv_.SignalAll();
     return absl::OkStatus();
   }
 
   // After the last message: waits for every worker's answer, dropping those that stall.
-  std::vector<Result> Wait() {
+  std::vector<Result> Wait() ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       closed_ = true;
-      cv_.notify_all();
-      while (!std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->done; })) {
+      cv_.SignalAll();
+      while (!std::all_of(states_.begin(), states_.end(),
+                          [](const WorkerState& w) { return w.done; })) {
         bool dropped = false;
         const auto next_check = DropStalledLocked(&dropped);
-        if (!dropped) cv_.wait_until(lock, next_check);
+        if (!dropped) WaitUntil(cv_, mu_, next_check);
       }
     }
     for (auto& w : workers_) w->thread.join();
     std::vector<Result> out;
-    for (auto& w : workers_) out.push_back({w->address, w->status, w->dropped});
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      out.push_back({workers_[i]->address, states_[i].status, states_[i].dropped});
+    }
     return out;
   }
 
   // The stream will not be completed (the source failed): cancel every worker.
-  void Abort() {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Abort() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     if (aborted_) return;
     aborted_ = true;
-    for (auto& w : workers_) {
-      if (!w->done) w->context.TryCancel();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (!states_[i].done) workers_[i]->context.TryCancel();
     }
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 
-  double wait_s() const {
-    std::lock_guard<std::mutex> lock(mu_);
+  double wait_s() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return wait_s_;
   }
   // Send failed because no worker was left (not the source's fault).
-  bool exhausted() const {
-    std::lock_guard<std::mutex> lock(mu_);
+  bool exhausted() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return exhausted_;
   }
 
@@ -186,12 +202,15 @@ class FanOut {
     std::shared_ptr<grpc::Channel> channel;
     grpc::ClientContext context;
     LoadWeightsResponse response;
-    size_t next = 0;            // guarded by mu_: messages written
-    Clock::time_point progress; // guarded by mu_: last write done (or the start)
-    bool done = false;          // guarded by mu_: the thread has its result
-    bool dropped = false;       // guarded by mu_
-    absl::Status status;        // guarded by mu_, once done
     std::thread thread;
+  };
+  // A worker's progress (states_[i] is workers_[i]'s).
+  struct WorkerState {
+    size_t next = 0;            // messages written
+    Clock::time_point progress; // last write done (or the start)
+    bool done = false;          // the thread has its result
+    bool dropped = false;
+    absl::Status status;        // once done
   };
   struct Queued {
     std::shared_ptr<const grpc::ByteBuffer> message;
@@ -199,25 +218,27 @@ class FanOut {
   };
 
   // Drops every live worker that stalls now (sets *dropped); returns when the next one would.
-  Clock::time_point DropStalledLocked(bool* dropped) {
+  Clock::time_point DropStalledLocked(bool* dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const auto now = Clock::now();
     const auto stall = Seconds(options_.stall_timeout_s);
     auto next_check = now + stall;
-    for (auto& w : workers_) {
-      if (w->done || w->dropped) continue;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      WorkerState& w = states_[i];
+      if (w.done || w.dropped) continue;
       // Waiting for a message it has not been given is not stalling.
-      if (w->next == produced_ && !closed_) continue;
-      auto since = w->progress;
-      if (w->next < produced_) since = std::max(since, window_[w->next - base_].at);
+      if (w.next == produced_ && !closed_) continue;
+      auto since = w.progress;
+      if (w.next < produced_) since = std::max(since, window_[w.next - base_].at);
       if (now - since >= stall) {
-        w->dropped = true;
+        w.dropped = true;
         *dropped = true;
-        w->context.TryCancel();
-        SLOG(WARNING) << "weights version " << version_ << ": dropping worker " << w->address
-                      << " from the push (no progress for " << options_.stall_timeout_s
-                      << " s, " << w->next << " of " << produced_ << " messages taken)";
+        workers_[i]->context.TryCancel();
+        SLOG(WARNING) << "weights version " << version_ << ": dropping worker "
+                      << workers_[i]->address << " from the push (no progress for "
+                      << options_.stall_timeout_s << " s, " << w.next << " of " << produced_
+                      << " messages taken)";
         TrimLocked();
-        cv_.notify_all();
+        cv_.SignalAll();
       } else {
         next_check = std::min(next_check, since + stall);
       }
@@ -226,10 +247,10 @@ class FanOut {
   }
 
   // Frees the messages every live worker has written.
-  void TrimLocked() {
+  void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     size_t keep_from = produced_;
-    for (auto& w : workers_) {
-      if (!w->done && !w->dropped) keep_from = std::min(keep_from, w->next);
+    for (const WorkerState& w : states_) {
+      if (!w.done && !w.dropped) keep_from = std::min(keep_from, w.next);
     }
     while (base_ < keep_from) {
       window_.pop_front();
@@ -237,7 +258,8 @@ class FanOut {
     }
   }
 
-  void Run(Worker& w) {
+  void Run(size_t i) ABSL_LOCKS_EXCLUDED(mu_) {
+    Worker& w = *workers_[i];
     // RolloutService.LoadWeights with the messages already serialized (the generated stub
     // would serialize a WeightsMessage, copying every chunk once more); this is the call the
     // stub makes, writing byte buffers. Writing one shares its slices, copying nothing.
@@ -250,57 +272,60 @@ class FanOut {
     while (true) {
       std::shared_ptr<const grpc::ByteBuffer> message;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return w.next < produced_ || closed_ || aborted_ || w.dropped; });
-        if (aborted_ || w.dropped) break;
-        if (w.next == produced_) {  // closed_ and everything written
+        absl::MutexLock lock(&mu_);
+        WorkerState& s = states_[i];
+        while (!(s.next < produced_ || closed_ || aborted_ || s.dropped)) cv_.Wait(&mu_);
+        if (aborted_ || s.dropped) break;
+        if (s.next == produced_) {  // closed_ and everything written
           wrote_all = true;
           break;
         }
-        message = window_[w.next - base_].message;
+        message = window_[s.next - base_].message;
       }
       if (!writer->Write(*message)) {
         write_failed = true;
         break;
       }
-      std::lock_guard<std::mutex> lock(mu_);
-      ++w.next;
-      w.progress = Clock::now();
+      absl::MutexLock lock(&mu_);
+      ++states_[i].next;
+      states_[i].progress = Clock::now();
       TrimLocked();
-      cv_.notify_all();
+      cv_.SignalAll();
     }
     if (wrote_all) writer->WritesDone();
     const absl::Status finished = FromGrpcStatus(writer->Finish());
-    std::lock_guard<std::mutex> lock(mu_);
-    if (w.dropped) {
-      w.status = absl::DeadlineExceededError(
+    absl::MutexLock lock(&mu_);
+    WorkerState& s = states_[i];
+    if (s.dropped) {
+      s.status = absl::DeadlineExceededError(
           absl::StrCat("dropped: no progress for ", options_.stall_timeout_s, " s"));
     } else if (!finished.ok()) {
-      w.status = finished;  // the server's reason beats "closed the stream"
+      s.status = finished;  // the server's reason beats "closed the stream"
     } else if (write_failed || !wrote_all) {
-      w.status = absl::UnavailableError("the worker closed the stream");
+      s.status = absl::UnavailableError("the worker closed the stream");
     } else if (w.response.version() != version_) {
-      w.status = absl::InternalError(absl::StrCat("the worker serves version ",
+      s.status = absl::InternalError(absl::StrCat("the worker serves version ",
                                                   w.response.version(), " after loading ",
                                                   version_));
     }
-    w.done = true;
+    s.done = true;
     TrimLocked();
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 
   const int64_t version_;
   const WeightPublisher::Options& options_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Queued> window_;  // guarded by mu_: messages base_ .. produced_ - 1
-  size_t base_ = 0;            // guarded by mu_
-  size_t produced_ = 0;        // guarded by mu_
-  bool closed_ = false;        // guarded by mu_: no more messages
-  bool aborted_ = false;       // guarded by mu_
-  double wait_s_ = 0;          // guarded by mu_
-  bool exhausted_ = false;     // guarded by mu_
+  std::vector<std::unique_ptr<Worker>> workers_;  // fixed at construction
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // any change of the window or of a worker's state
+  std::vector<WorkerState> states_ ABSL_GUARDED_BY(mu_);  // one per worker
+  std::deque<Queued> window_ ABSL_GUARDED_BY(mu_);  // messages base_ .. produced_ - 1
+  size_t base_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t produced_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // no more messages
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  double wait_s_ ABSL_GUARDED_BY(mu_) = 0;
+  bool exhausted_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 struct PushOutcome {
@@ -350,15 +375,14 @@ WeightPublisher::WeightPublisher(Options options) : options_(std::move(options))
 
 WeightPublisher::~WeightPublisher() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
   if (catchup_.joinable()) catchup_.join();
 }
 
 void WeightPublisher::SetSourceOpener(SourceOpener open) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   opener_ = std::move(open);
   kept_.reset();
 }
@@ -366,7 +390,7 @@ void WeightPublisher::SetSourceOpener(SourceOpener open) {
 absl::Status WeightPublisher::Publish(MimoModel& model, int64_t version) {
   bool has_opener;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     has_opener = opener_ != nullptr;
   }
   if (has_opener) {
@@ -378,7 +402,7 @@ absl::Status WeightPublisher::Publish(MimoModel& model, int64_t version) {
   const double export_s = SecondsSince(start);
   absl::Status status =
       PublishExported(std::make_shared<const RawTensorMap>(std::move(weights)), version);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   stats_.export_s = export_s;
   return status;
 }
@@ -391,7 +415,7 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
   std::vector<std::string> addresses;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     latest_version_ = version;
     for (size_t i = 0; i < options_.workers.size(); ++i) {
       if (behind_.count(i)) continue;
@@ -401,7 +425,6 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
     }
     stats.workers_behind = static_cast<int>(behind_.size());
   }
-  cv_.notify_all();
 
   const auto start = Clock::now();
   PushOutcome pushed = PushToAll(source, version, addresses, channels, options_);
@@ -409,7 +432,7 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
   stats.wait_s = pushed.wait_s;
   std::vector<std::string> failures;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (size_t k = 0; k < pushed.results.size(); ++k) {
       const FanOut::Result& r = pushed.results[k];
       if (r.status.ok()) {
@@ -428,7 +451,6 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
     }
     stats_ = stats;
   }
-  if (!failures.empty()) cv_.notify_all();  // wake the catch-up
   if (!pushed.source.ok()) {
     return Annotate(pushed.source, absl::StrCat("publishing version ", version, " (",
                                                 failures.size(), " worker(s) left behind)"));
@@ -443,10 +465,9 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
 
 void WeightPublisher::SetVersion(int64_t version) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     latest_version_ = version;
   }
-  cv_.notify_all();
 }
 
 absl::Status WeightPublisher::PublishExported(std::shared_ptr<const RawTensorMap> weights,
@@ -458,18 +479,17 @@ absl::Status WeightPublisher::PublishExported(std::shared_ptr<const RawTensorMap
 
 void WeightPublisher::SetLatest(std::shared_ptr<const RawTensorMap> weights, int64_t version) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     kept_ = std::move(weights);
     kept_version_ = version;
     latest_version_ = version;
   }
-  cv_.notify_all();
 }
 
 absl::StatusOr<VersionedSource> WeightPublisher::OpenCurrent() {
   SourceOpener opener;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!opener_) {
       if (!kept_) return absl::FailedPreconditionError("no weights published yet");
       return VersionedSource{std::make_unique<SharedMapSource>(kept_), kept_version_};
@@ -482,10 +502,11 @@ absl::StatusOr<VersionedSource> WeightPublisher::OpenCurrent() {
 absl::StatusOr<VersionedSource> WeightPublisher::WaitForVersion(int64_t min_version,
                                                                 double timeout_s) {
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    const bool ready = cv_.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] {
+    absl::MutexLock lock(&mu_);
+    auto current = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return latest_version_ >= min_version && (opener_ != nullptr || kept_ != nullptr);
-    });
+    };
+    const bool ready = mu_.AwaitWithTimeout(absl::Condition(&current), absl::Seconds(timeout_s));
     if (!ready) {
       return absl::DeadlineExceededError(absl::StrCat("no weights of version >= ", min_version,
                                                       " within ", timeout_s,
@@ -501,12 +522,12 @@ absl::StatusOr<VersionedSource> WeightPublisher::WaitForVersion(int64_t min_vers
 }
 
 PublishStats WeightPublisher::last_stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stats_;
 }
 
 std::vector<std::string> WeightPublisher::behind() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (size_t i : behind_) out.push_back(options_.workers[i]);
   return out;
@@ -514,17 +535,17 @@ std::vector<std::string> WeightPublisher::behind() const {
 
 void WeightPublisher::CatchUpLoop() {
   double retry_s = options_.catchup_retry_s;
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   while (!stop_) {
     if (behind_.empty()) {
       retry_s = options_.catchup_retry_s;
-      cv_.wait(lock, [&] { return stop_ || !behind_.empty(); });
+      mu_.Await(absl::Condition(this, &WeightPublisher::StopOrBehind));
       continue;
     }
     // Give the worker a moment (and Publish its answer) before retrying.
-    if (cv_.wait_for(lock, std::chrono::duration<double>(retry_s), [&] { return stop_; })) break;
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(retry_s))) break;
     const std::vector<size_t> behind(behind_.begin(), behind_.end());
-    lock.unlock();
+    mu_.Unlock();
     bool all_ok = true;
     for (size_t i : behind) {
       const std::string& address = options_.workers[i];
@@ -553,7 +574,7 @@ void WeightPublisher::CatchUpLoop() {
       }
       const int64_t version = source->version;
       source->source.reset();  // releases the owner's lock
-      std::lock_guard<std::mutex> relock(mu_);
+      absl::MutexLock relock(&mu_);
       if (!result.ok()) {
         all_ok = false;
         SLOG(WARNING) << "catching up worker " << address << " with weights version " << version
@@ -564,7 +585,7 @@ void WeightPublisher::CatchUpLoop() {
         SLOG(INFO) << "worker " << address << " caught up with weights version " << version;
       }
     }
-    lock.lock();
+    mu_.Lock();
     if (counters_) counters_->behind->Set(static_cast<double>(behind_.size()));
     retry_s = all_ok ? options_.catchup_retry_s
                      : std::min(options_.catchup_max_retry_s, retry_s * 2);

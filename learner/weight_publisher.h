@@ -37,18 +37,18 @@
 #ifndef SEAMLESS_LEARNER_WEIGHT_PUBLISHER_H_
 #define SEAMLESS_LEARNER_WEIGHT_PUBLISHER_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/metrics/metrics.h"
 #include "core/model/mimo_model.h"
 #include "core/tensors/dtype.h"
@@ -127,21 +127,23 @@ class WeightPublisher {
 
  private:
   struct Counters;
-  absl::StatusOr<VersionedSource> OpenCurrent();
-  void CatchUpLoop();
+  absl::StatusOr<VersionedSource> OpenCurrent() ABSL_LOCKS_EXCLUDED(mu_);
+  void CatchUpLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  bool StopOrBehind() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || !behind_.empty();
+  }
 
   const Options options_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;  // one per worker; immutable
   std::unique_ptr<Counters> counters_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;                  // version changes, stop
-  SourceOpener opener_;                         // guarded by mu_
-  std::shared_ptr<const RawTensorMap> kept_;    // guarded by mu_ (only without an opener)
-  int64_t kept_version_ = -1;                   // guarded by mu_
-  int64_t latest_version_ = -1;                 // guarded by mu_
-  std::set<size_t> behind_;                     // guarded by mu_: indices into workers
-  bool stop_ = false;                           // guarded by mu_
-  PublishStats stats_;                          // guarded by mu_
+  mutable absl::Mutex mu_;  // waits are on conditions of what it guards (version, stop)
+  SourceOpener opener_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const RawTensorMap> kept_ ABSL_GUARDED_BY(mu_);  // only without an opener
+  int64_t kept_version_ ABSL_GUARDED_BY(mu_) = -1;
+  int64_t latest_version_ ABSL_GUARDED_BY(mu_) = -1;
+  std::set<size_t> behind_ ABSL_GUARDED_BY(mu_);  // indices into workers
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  PublishStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread catchup_;
 };
 
