@@ -1,6 +1,7 @@
 // A role of a local run as a child process of `seamless train`: the `seamless` binary with a
 // subcommand, stdout and stderr appended to a log file that the launcher reads back (for the
-// "listening on HOST:PORT" line and the scheduler's progress).
+// "listening on HOST:PORT" line and the scheduler's progress). The process itself is a
+// ChildProcess (core/base/child_process.h), the one launcher.
 #ifndef SEAMLESS_SCHEDULER_ROLE_PROCESS_H_
 #define SEAMLESS_SCHEDULER_ROLE_PROCESS_H_
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/base/child_process.h"
 
 namespace seamless {
 
@@ -22,31 +24,31 @@ class RoleProcess {
   static absl::StatusOr<std::unique_ptr<RoleProcess>> Start(
       const std::string& name, const std::string& binary, const std::vector<std::string>& args,
       const std::string& log_path, const std::vector<std::string>& env = {});
-  ~RoleProcess();  // SIGKILLs a process still running
+  // A process still running is SIGKILLed when its RoleProcess goes (ChildProcess).
 
   // Waits for "listening on HOST:PORT" in the log; returns "127.0.0.1:PORT".
   absl::StatusOr<std::string> WaitForAddress(std::chrono::seconds timeout);
   // Lines appended to the log since the last call.
   std::vector<std::string> NewLines();
   // True while running; once it exited, `exit_code` holds its code (128 + signal if killed).
-  bool Running();
-  int exit_code() const { return exit_code_; }
+  bool Running() { return process_.Running(); }
+  int exit_code() const { return process_.exit_code(); }
   // Resident memory in bytes (0 once exited).
-  int64_t ResidentBytes() const;
+  int64_t ResidentBytes() const { return process_.ResidentBytes(); }
   // Peak resident memory since it started (the kernel's VmHWM) in bytes; the last value read
   // while it ran once it exited.
-  int64_t PeakResidentBytes();
-  void Terminate(std::chrono::seconds grace);  // SIGTERM, then SIGKILL after `grace`
+  int64_t PeakResidentBytes() { return process_.PeakResidentBytes(); }
+  // SIGTERM, then SIGKILL after `grace`.
+  void Terminate(std::chrono::seconds grace) { process_.Terminate(grace); }
   const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
 
  private:
+  RoleProcess(std::string name, std::string log_path, size_t read_offset, ChildProcess process);
   std::string name_, log_path_;
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
   size_t read_offset_ = 0;
-  int64_t peak_resident_ = 0;
   std::string partial_;
+  ChildProcess process_;
 };
 
 }  // namespace seamless
