@@ -38,6 +38,7 @@
 #include "rollout/continuous_batcher.h"
 #include "rollout/rollout_engine.h"
 #include "rollout/rollout_service.h"
+#include "rollout/staged_parameters.h"
 
 namespace seamless {
 namespace {
@@ -129,9 +130,9 @@ struct PublishMeasurement {
   // Stages, each timed alone (best of the rounds), to show where a publish's time goes:
   double source_s = 1e30;   // the sender's work: read + convert the parameters, checksum, and
                             // copy each chunk into its wire buffer (no network)
-  double assemble_s = 1e30; // the receiver's work: parse those buffers into the weight set
-                            // and checksum it (no network)
-  double apply_s = 1e30;    // the worker's apply: wire dtype -> its parameters (copy_)
+  double assemble_s = 1e30; // the receiver's work: parse those buffers, decode them into
+                            // its spare fp32 parameters and checksum them (no network)
+  double apply_s = 1e30;    // the worker's apply: the spare set swapped in
 };
 
 // The stages of MeasurePublish without gRPC (see PublishMeasurement), best of `rounds`. As in
@@ -139,7 +140,8 @@ struct PublishMeasurement {
 absl::Status MeasurePublishStages(MimoModel& model, MimoModel& worker_model, DType dtype,
                                   int64_t rounds, PublishMeasurement* m) {
   std::vector<std::string> messages;
-  RawTensorMap weights;
+  // As the worker does: two parameter sets alternate (the swapped-out one is the next spare).
+  StagedParameters staged = StagedParameters::Allocate(StageableParameters(worker_model));
   for (int64_t r = 0; r < rounds; ++r) {
     size_t count = 0;
     auto start = std::chrono::steady_clock::now();
@@ -167,27 +169,25 @@ absl::Status MeasurePublishStages(MimoModel& model, MimoModel& worker_model, DTy
     m->source_s = std::min(m->source_s, SecondsSince(start));
     start = std::chrono::steady_clock::now();
     WeightAssembler assembler;
-    assembler.Reuse(std::move(weights));
+    assembler.DecodeInto(staged.Targets());
     for (size_t i = 0; i < count; ++i) {
       const absl::string_view piece(messages[i]);
       RETURN_IF_ERROR(assembler.AddSerialized(absl::MakeConstSpan(&piece, 1)));
     }
-    ASSIGN_OR_RETURN(weights, assembler.Finish());
+    RETURN_IF_ERROR(assembler.Finish().status());
     m->assemble_s = std::min(m->assemble_s, SecondsSince(start));
-    std::vector<std::pair<at::Tensor, at::Tensor>> wire;  // the parameters, their wire bytes
+    PreparedWeights swaps;
+    std::vector<std::string> names;
     for (auto& item : worker_model->named_parameters()) {
-      auto found = weights.find(item.key());
-      if (found == weights.end()) return absl::NotFoundError("no weights for " + item.key());
-      RawTensor& raw = found->second;
-      ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(raw.dtype));
-      wire.emplace_back(item.value(), at::from_blob(raw.data.data(), raw.shape, type));
+      auto found = staged.tensors.find(item.key());
+      if (found == staged.tensors.end()) return absl::NotFoundError("no weights for " + item.key());
+      swaps.swaps.emplace_back(item.value(), found->second);
+      names.push_back(item.key());
     }
     start = std::chrono::steady_clock::now();
-    {
-      at::NoGradGuard no_grad;
-      for (auto& [param, value] : wire) param.detach().copy_(value);
-    }
+    ApplyPreparedWeights(swaps);
     m->apply_s = std::min(m->apply_s, SecondsSince(start));
+    for (size_t i = 0; i < names.size(); ++i) staged.tensors[names[i]] = swaps.swaps[i].second;
   }
   return absl::OkStatus();
 }
