@@ -32,127 +32,9 @@ constexpr uint64_t kTorchProcessBytes = 400ull << 20;
 constexpr uint64_t kRewardServerBytes = 200ull << 20;
 constexpr uint64_t kSchedulerBytes = 300ull << 20;
 
-absl::Status Range(const std::string& key, double value, double lo, double hi) {
-  if (value >= lo && value <= hi) return absl::OkStatus();
-  auto show = [](double v) {
-    return std::isinf(v) ? std::string(v > 0 ? "inf" : "-inf") : absl::StrCat(v);
-  };
-  return absl::InvalidArgumentError(absl::StrCat(key, " is ", value, "; valid range [", show(lo),
-                                                 ", ", show(hi), "]"));
-}
-
-absl::Status OneOf(const std::string& key, const std::string& value,
-                   std::initializer_list<const char*> valid) {
-  for (const char* v : valid) {
-    if (value == v) return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat(key, " is '", value, "'; valid values: ",
-                                                 absl::StrJoin(valid, " | ")));
-}
-
-absl::Status Prefixed(const absl::Status& s, const std::string& section) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(section, ".", s.message()));
-}
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 std::string Gib(uint64_t bytes) { return absl::StrFormat("%.1f GiB", bytes / kGiB); }
 
 }  // namespace
-
-absl::Status TrainConfig::Validate() const {
-  RETURN_IF_ERROR(Range("rollout_workers", rollout_workers, 1, 256));
-  RETURN_IF_ERROR(Range("reward_servers", reward_servers, 1, 64));
-  RETURN_IF_ERROR(Range("learner_ranks", learner_ranks, 1, 64));
-  RETURN_IF_ERROR(Range("task_train_prompts", task_train_prompts, 1, 1e9));
-  RETURN_IF_ERROR(Range("task_val_prompts", task_val_prompts, 0, 1e9));
-  RETURN_IF_ERROR(Prefixed(task.Validate(), "task"));
-  // SFT.
-  RETURN_IF_ERROR(Range("sft.steps", sft.steps, 0, 1e9));
-  RETURN_IF_ERROR(Range("sft.examples", sft.examples, 1, 1e9));
-  RETURN_IF_ERROR(Range("sft.batch_size", sft.batch_size, 1, 1e6));
-  RETURN_IF_ERROR(Range("sft.lr", sft.lr, 1e-12, 10));
-  RETURN_IF_ERROR(Range("sft.warmup_steps", sft.warmup_steps, 0, 1e9));
-  RETURN_IF_ERROR(OneOf("sft.schedule", sft.schedule, {"constant", "cosine"}));
-  RETURN_IF_ERROR(Range("sft.mtp_loss_weight", sft.mtp_loss_weight, 0, 1e6));
-  // Rollout workers.
-  RETURN_IF_ERROR(Prefixed(rollout.engine.Validate(), "rollout"));
-  // Reward servers.
-  RETURN_IF_ERROR(Range("reward.workers", reward.workers, 0, 4096));
-  RETURN_IF_ERROR(Range("reward.queue_capacity", reward.queue_capacity, 1, 1e9));
-  RETURN_IF_ERROR(Range("reward.default_deadline_seconds", reward.default_deadline_seconds, 1e-3,
-                        1e6));
-  RETURN_IF_ERROR(OneOf("reward.code.mode", reward.code.mode,
-                        {"strict", "soft", "pass_rate", "all_or_nothing"}));
-  RETURN_IF_ERROR(OneOf("reward.code.comparison", reward.code.comparison,
-                        {"exact", "whitespace", "float"}));
-  // Scheduler.
-  const SchedulerConfig& s = scheduler;
-  RETURN_IF_ERROR(Range("scheduler.steps", s.steps, 0, 1e9));
-  // GRPO's advantage compares samples of one prompt: one sample has no group to compare with.
-  RETURN_IF_ERROR(Range("scheduler.group_size", s.group_size, 2, 4096));
-  RETURN_IF_ERROR(Range("scheduler.batch_groups", s.batch_groups, 1, 1e6));
-  RETURN_IF_ERROR(Range("scheduler.max_launch_rounds", s.max_launch_rounds, 1, 1e6));
-  RETURN_IF_ERROR(Range("scheduler.max_inflight_per_worker", s.max_inflight_per_worker, 1, 1e6));
-  RETURN_IF_ERROR(Range("scheduler.easy_pool_prob", s.easy_pool_prob, 0, 1));
-  RETURN_IF_ERROR(Range("scheduler.max_staleness", s.max_staleness, 0, 1e6));
-  RETURN_IF_ERROR(Range("scheduler.lookahead_batches", s.lookahead_batches, 0, 1e6));
-  RETURN_IF_ERROR(Range("scheduler.lease_seconds", s.lease_seconds, 1e-3, kInf));
-  RETURN_IF_ERROR(Range("scheduler.reward_deadline_seconds", s.reward_deadline_seconds, 1e-3, kInf));
-  RETURN_IF_ERROR(Range("scheduler.reward_retries", s.reward_retries, 0, 1000));
-  RETURN_IF_ERROR(Range("scheduler.eval_every", s.eval_every, 0, 1e9));
-  RETURN_IF_ERROR(Range("scheduler.eval_prompts", s.eval_prompts, 0, 1e9));
-  RETURN_IF_ERROR(Range("scheduler.eval_temperature", s.eval_temperature, 0, 100));
-  RETURN_IF_ERROR(Range("scheduler.eval_samples", s.eval_samples, 1, 4096));
-  RETURN_IF_ERROR(Range("scheduler.eval_max_new_tokens", s.eval_max_new_tokens, 0, 1e7));
-  RETURN_IF_ERROR(Prefixed(s.sampling.Validate(), "scheduler.sampling"));
-  // Learner.
-  const TrainerConfig& t = learner.trainer;
-  RETURN_IF_ERROR(OneOf("learner.trainer.sharding", t.sharding,
-                        {"none", "optimizer", "gradients", "full"}));
-  RETURN_IF_ERROR(OneOf("learner.trainer.precision", t.precision, {"fp32", "bf16"}));
-  RETURN_IF_ERROR(Range("learner.trainer.mini_batch_groups", t.mini_batch_groups, 0, 1e6));
-  RETURN_IF_ERROR(Range("learner.trainer.micro_batch_size", t.micro_batch_size, 0, 1e6));
-  RETURN_IF_ERROR(Range("learner.trainer.epochs", t.epochs, 1, 1000));
-  RETURN_IF_ERROR(Range("learner.trainer.max_tokens_per_micro_batch",
-                        t.max_tokens_per_micro_batch, 0, 1e9));
-  RETURN_IF_ERROR(OneOf("learner.trainer.grpo.loss_agg_mode", t.grpo.loss_agg_mode,
-                        {"token-mean", "seq-mean-token-sum", "seq-mean-token-mean"}));
-  RETURN_IF_ERROR(OneOf("learner.trainer.grpo.old_logprobs", t.grpo.old_logprobs,
-                        {"rollout", "recompute"}));
-  RETURN_IF_ERROR(Range("learner.trainer.grpo.clip_ratio_low", t.grpo.clip_ratio_low, 0, 1));
-  RETURN_IF_ERROR(Range("learner.trainer.grpo.clip_ratio_high", t.grpo.clip_ratio_high, 0, 100));
-  RETURN_IF_ERROR(Range("learner.trainer.grpo.temperature", t.grpo.temperature, 1e-6, 100));
-  RETURN_IF_ERROR(Range("learner.trainer.optim.lr", t.optim.lr, 1e-12, 10));
-  RETURN_IF_ERROR(Range("learner.trainer.optim.beta1", t.optim.beta1, 0, 0.999999));
-  RETURN_IF_ERROR(Range("learner.trainer.optim.beta2", t.optim.beta2, 0, 0.999999999));
-  RETURN_IF_ERROR(Range("learner.trainer.optim.max_grad_norm", t.optim.max_grad_norm, 0, kInf));
-  RETURN_IF_ERROR(Range("learner.trainer.optim.warmup_steps", t.optim.warmup_steps, 0, 1e9));
-  RETURN_IF_ERROR(OneOf("learner.trainer.optim.schedule", t.optim.schedule,
-                        {"constant", "cosine"}));
-  RETURN_IF_ERROR(Range("learner.trainer.optim.min_lr_ratio", t.optim.min_lr_ratio, 0, 1));
-  RETURN_IF_ERROR(Range("learner.checkpoint_every", learner.checkpoint_every, 0, 1e9));
-  RETURN_IF_ERROR(Range("learner.keep_checkpoints", learner.keep_checkpoints, 1, 1e6));
-  RETURN_IF_ERROR(OneOf("learner.publish_dtype", learner.publish_dtype, {"F32", "BF16", "F16"}));
-  RETURN_IF_ERROR(OneOf("learner.backend", learner.backend, {"gloo", "nccl"}));
-  RETURN_IF_ERROR(Range("learner.collective_timeout_s", learner.collective_timeout_s, 1, kInf));
-  // Keys that `seamless train` sets itself: a value given here would be silently replaced.
-  const LearnerConfig defaults;
-  if (learner.model != defaults.model) {
-    return absl::InvalidArgumentError("learner.model is set by seamless train: use model: (or "
-                                      "--model DIR) instead");
-  }
-  if (learner.checkpoint_dir != defaults.checkpoint_dir) {
-    return absl::InvalidArgumentError(
-        "learner.checkpoint_dir is set by seamless train (RUN_DIR/checkpoints): remove it");
-  }
-  if (learner.rollout_workers != defaults.rollout_workers) {
-    return absl::InvalidArgumentError(
-        "learner.rollout_workers is set by seamless train (the workers it starts): remove it");
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<ModelConfig> ReadTrainModelConfig(const std::string& model) {
   if (model.empty() || model == "default") {
@@ -288,8 +170,8 @@ LearnerPlanOptions LearnerOptions(const TrainConfig& c, const ModelConfig& model
   const TrainerConfig& t = c.learner.trainer;
   LearnerPlanOptions o;
   o.ranks = c.learner_ranks;
-  o.sharding = ParseSharding(t.sharding).value_or(Sharding::kNone);
-  o.precision = ParsePrecision(t.precision).value_or(Precision::kFp32);
+  o.sharding = t.sharding;
+  o.precision = t.precision;
   const int64_t response = c.scheduler.sampling.max_new_tokens;
   const int64_t seq = std::min<int64_t>(longest_prompt + response, model.max_position_embeddings);
   const int64_t group_seqs = t.GroupsPerUpdate(c.scheduler.batch_groups) * c.scheduler.group_size;
@@ -322,8 +204,8 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
       r.bytes = l.total();  // its runtime (LibTorch, Gloo, allocator slack) included
       r.why = absl::StrFormat("sharding %s over %d, %s: %.1f B/param state + %s activations and "
                               "buffers + %s runtime",
-                              c.learner.trainer.sharding, c.learner_ranks,
-                              c.learner.trainer.precision,
+                              EnumToString(c.learner.trainer.sharding), c.learner_ranks,
+                              EnumToString(c.learner.trainer.precision),
                               double(l.weights + l.compute_weights + l.gradients + l.optimizer) /
                                   std::max<uint64_t>(1, params),
                               Gib(l.activations + l.buffers), Gib(l.runtime));
@@ -354,15 +236,25 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     const uint64_t kv = static_cast<uint64_t>(kv_tokens) * per_token;
     const uint64_t logits = static_cast<uint64_t>(c.rollout.engine.max_running) *
                             static_cast<uint64_t>(model.vocab_size) * 4 * 2;
-    // A worker keeps the last weight set it received (in learner.publish_dtype) to receive
-    // the next one into (RolloutEngine::TakeSpareWeights).
-    const uint64_t wire = params * (c.learner.publish_dtype == "F32" ? 4 : 2);
+    // A worker decodes each weight stream into a spare fp32 set of its parameters and swaps
+    // it in (rollout/staged_parameters.h): a second copy of the weights, whatever the wire
+    // dtype.
+    // Decoding on CPU multiplies by q|k|v and gate|up fused into one matrix each, copies
+    // kept beside the parameters (FusedParameters, core/model/transformer_layers.h).
+    const uint64_t fused_per_layer =
+        static_cast<uint64_t>(model.hidden_size) *
+        static_cast<uint64_t>(2 * model.intermediate_size +
+                              (model.num_attention_heads + 2 * model.num_key_value_heads) *
+                                  model.head_dim()) *
+        4;
+    const uint64_t fused =
+        fused_per_layer * static_cast<uint64_t>(model.num_hidden_layers + (mtp ? 1 : 0));
     if (c.rollout.device == "cpu") {
-      r.bytes = p.weights + wire + kv + logits + kTorchProcessBytes;
+      r.bytes = 2 * p.weights + fused + kv + logits + kTorchProcessBytes;
       r.why = absl::StrFormat(
-          "%s fp32 weights + %s received weight set (%s) + KV cache %d tokens x %d B = %s + %s "
-          "runtime",
-          Gib(p.weights), Gib(wire), c.learner.publish_dtype, kv_tokens, per_token, Gib(kv),
+          "%s fp32 weights + %s spare fp32 set the next version streams into + %s fused "
+          "q|k|v and gate|up copies + KV cache %d tokens x %d B = %s + %s runtime",
+          Gib(p.weights), Gib(p.weights), Gib(fused), kv_tokens, per_token, Gib(kv),
           Gib(kTorchProcessBytes + logits));
     } else {
       r.bytes = p.weights + kTorchProcessBytes;
