@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install what is missing, build, and run every test.
+# Quick start, command 2: install what is missing, build, check the lock annotations
+# (scripts/check_thread_safety.sh) and run every test.
 # Under CI (CI=true) or with SEAMLESS_SANITIZER_PASS=1 the suite runs a second time, built
 # with AddressSanitizer and UBSan in build-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
+# The lock annotations, checked by clang's -Wthread-safety over the TUs that lock (no second
+# build: clang parses them with build/compile_commands.json's flags).
+scripts/check_thread_safety.sh build
 (cd build && ctest --output-on-failure -j "${SEAMLESS_TEST_JOBS:-2}")
 
 if [[ "${CI:-}" == "true" || "${SEAMLESS_SANITIZER_PASS:-0}" == "1" ]]; then
