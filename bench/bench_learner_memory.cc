@@ -5,11 +5,8 @@
 // over two.
 #include "bench/bench_learner_memory.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,14 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/benches.h"
+#include "core/base/child_process.h"
 #include "core/base/flags.h"
 #include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_loading.h"
 #include "learner/collective.h"
 #include "learner/trainer.h"
-
-extern char** environ;
 
 namespace seamless {
 namespace {
@@ -135,44 +131,30 @@ std::vector<std::string> ChildArgs(const LearnerMemoryOptions& o, int rank, int 
           absl::StrCat("--master-port=", port)};
 }
 
-// Starts this binary with `args`, stdout to `out_path`.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, const std::string& out_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  std::vector<std::string> argv_s{"/proc/self/exe"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid;
-  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return absl::InternalError(absl::StrCat("posix_spawn: ", std::strerror(rc)));
-  return pid;
-}
-
 }  // namespace
 
 absl::StatusOr<nlohmann::json> MeasureLearnerMemory(const LearnerMemoryOptions& options) {
   ASSIGN_OR_RETURN(int port, FreePort());
-  std::vector<pid_t> pids;
+  std::vector<ChildProcess> ranks;
   std::vector<std::string> outputs;
   for (int r = 0; r < options.ranks; ++r) {
     outputs.push_back(absl::StrFormat("/tmp/seamless-learner-memory-%d-%d.jsonl", getpid(), r));
-    ASSIGN_OR_RETURN(pid_t pid, Spawn(ChildArgs(options, r, port), outputs.back()));
-    pids.push_back(pid);
+    // This binary again, stdout (the rank's JSON line) to its file, stderr to ours.
+    std::vector<std::string> argv{"/proc/self/exe"};
+    for (std::string& a : ChildArgs(options, r, port)) argv.push_back(std::move(a));
+    ChildProcess::Options output;
+    output.output_path = outputs.back();
+    output.truncate_output = true;
+    ASSIGN_OR_RETURN(ChildProcess rank, ChildProcess::Start(argv, output));
+    ranks.push_back(std::move(rank));
   }
   absl::Status status;
-  for (pid_t pid : pids) {
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+  for (ChildProcess& rank : ranks) {
+    const int code = rank.Wait();
+    if (code != 0) {
       status = absl::InternalError(absl::StrCat(
-          "a learner-memory rank failed (", WIFSIGNALED(wstatus) ? "killed by signal " : "exit ",
-          WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus),
-          "); its error is on stderr above"));
+          "a learner-memory rank failed (", rank.term_signal() ? "killed by signal " : "exit ",
+          rank.term_signal() ? rank.term_signal() : code, "); its error is on stderr above"));
     }
   }
   nlohmann::json result = {{"sharding", options.sharding},

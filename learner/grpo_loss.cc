@@ -5,12 +5,7 @@
 namespace seamless {
 
 absl::StatusOr<LossAggMode> ParseLossAggMode(const std::string& name) {
-  if (name == "token-mean") return LossAggMode::kTokenMean;
-  if (name == "seq-mean-token-sum") return LossAggMode::kSeqMeanTokenSum;
-  if (name == "seq-mean-token-mean") return LossAggMode::kSeqMeanTokenMean;
-  return absl::InvalidArgumentError(
-      absl::StrCat("loss_agg_mode '", name,
-                   "' is not one of token-mean, seq-mean-token-sum, seq-mean-token-mean"));
+  return ParseConfigEnum<LossAggMode>("loss_agg_mode", name);
 }
 
 at::Tensor AggregationWeights(const std::vector<int64_t>& lengths, LossAggMode mode,

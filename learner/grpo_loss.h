@@ -22,7 +22,7 @@
 
 namespace seamless {
 
-enum class LossAggMode { kTokenMean, kSeqMeanTokenSum, kSeqMeanTokenMean };
+// LossAggMode is in learner_config.h (its config spellings with it).
 absl::StatusOr<LossAggMode> ParseLossAggMode(const std::string& name);
 
 // Weights of the tokens of sequences with `lengths` (concatenated in order), for a mini-batch

@@ -23,12 +23,13 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-absl::StatusOr<DType> ParseWireDType(const std::string& name) {
-  if (name == "F32") return DType::kF32;
-  if (name == "BF16") return DType::kBF16;
-  if (name == "F16") return DType::kF16;
-  return absl::InvalidArgumentError(
-      absl::StrCat("publish_dtype '", name, "' is not F32, BF16 or F16"));
+DType WireTensorDType(WireDType dtype) {
+  switch (dtype) {
+    case WireDType::kBF16: return DType::kBF16;
+    case WireDType::kF16: return DType::kF16;
+    case WireDType::kF32: break;
+  }
+  return DType::kF32;
 }
 
 std::string TorchRngState() {
@@ -78,7 +79,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(
     MimoModel model, LearnerConfig config, Collective* collective,
     std::map<std::string, std::string> extra_files) {
   WeightPublisher::Options publish;
-  ASSIGN_OR_RETURN(publish.dtype, ParseWireDType(config.publish_dtype));
+  publish.dtype = WireTensorDType(config.publish_dtype);
   for (absl::string_view w : absl::StrSplit(config.rollout_workers, ',', absl::SkipWhitespace())) {
     publish.workers.emplace_back(w);
   }

@@ -7,14 +7,54 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
+#include "core/base/config_enum.h"
+#include "core/model/capacity_plan.h"  // Sharding, Precision
+
 namespace seamless {
+
+// How per-token losses are aggregated over a mini-batch (learner/grpo_loss.h).
+enum class LossAggMode { kTokenMean, kSeqMeanTokenSum, kSeqMeanTokenMean };
+inline ConfigEnumTable<LossAggMode> ConfigEnumNames(LossAggMode) {
+  static constexpr ConfigEnumName<LossAggMode> kNames[] = {
+      {LossAggMode::kTokenMean, "token-mean"},
+      {LossAggMode::kSeqMeanTokenSum, "seq-mean-token-sum"},
+      {LossAggMode::kSeqMeanTokenMean, "seq-mean-token-mean"}};
+  return kNames;
+}
+
+// Where the behaviour log-probs of the importance ratio come from.
+enum class OldLogprobs {
+  kRollout,    // recorded per token by the rollout worker
+  kRecompute,  // recomputed by the learner before the first update of a batch
+};
+inline ConfigEnumTable<OldLogprobs> ConfigEnumNames(OldLogprobs) {
+  static constexpr ConfigEnumName<OldLogprobs> kNames[] = {{OldLogprobs::kRollout, "rollout"},
+                                                           {OldLogprobs::kRecompute, "recompute"}};
+  return kNames;
+}
+
+// The learning rate after warm-up.
+enum class LrSchedule { kConstant, kCosine };
+inline ConfigEnumTable<LrSchedule> ConfigEnumNames(LrSchedule) {
+  static constexpr ConfigEnumName<LrSchedule> kNames[] = {{LrSchedule::kConstant, "constant"},
+                                                          {LrSchedule::kCosine, "cosine"}};
+  return kNames;
+}
+
+// dtype of published weights on the wire.
+enum class WireDType { kF32, kBF16, kF16 };
+inline ConfigEnumTable<WireDType> ConfigEnumNames(WireDType) {
+  static constexpr ConfigEnumName<WireDType> kNames[] = {
+      {WireDType::kF32, "F32"}, {WireDType::kBF16, "BF16"}, {WireDType::kF16, "F16"}};
+  return kNames;
+}
 
 struct GrpoConfig {
   // Advantages: (r - mean) / (std + adv_eps), std unbiased (Bessel, as torch.std and verl).
   double adv_eps = 1e-6;
   bool scale_by_std = true;  // false: Dr. GRPO's r - mean
-  // token-mean | seq-mean-token-sum | seq-mean-token-mean
-  std::string loss_agg_mode = "token-mean";
+  LossAggMode loss_agg_mode = LossAggMode::kTokenMean;
   double clip_ratio_low = 0.2;
   double clip_ratio_high = 0.28;
   // Dual clip for negative advantages: the per-token loss is at most clip_ratio_c * |A|.
@@ -29,8 +69,7 @@ struct GrpoConfig {
   int64_t overlong_cache_len = 128;
   double overlong_penalty = 1.0;  // scale of the shaped penalty
   double temperature = 1.0;       // the rollout's sampling temperature: logits are divided by it
-  // Behaviour log-probs: "rollout" (recorded per token by the worker) or "recompute".
-  std::string old_logprobs = "rollout";
+  OldLogprobs old_logprobs = OldLogprobs::kRollout;  // behaviour log-probs
 
   template <typename V>
   void VisitFields(V& v) {
@@ -50,6 +89,7 @@ struct GrpoConfig {
     v("temperature", temperature, "Sampling temperature of the rollout (logits / temperature)");
     v("old_logprobs", old_logprobs, "Behaviour log-probs: rollout | recompute");
   }
+  absl::Status Validate() const;
 };
 
 struct OptimizerConfig {
@@ -60,7 +100,7 @@ struct OptimizerConfig {
   double weight_decay = 0.01;         // decoupled (AdamW); matrices only, not biases or norms
   double max_grad_norm = 1.0;         // 0: no clipping
   int64_t warmup_steps = 0;           // linear warm-up from lr/warmup_steps to lr
-  std::string schedule = "constant";  // constant | cosine
+  LrSchedule schedule = LrSchedule::kConstant;
   int64_t total_steps = 0;            // cosine: updates to decay over
   double min_lr_ratio = 0.0;          // cosine: floor as a fraction of lr
 
@@ -77,6 +117,7 @@ struct OptimizerConfig {
     v("total_steps", total_steps, "Cosine: updates over which the rate decays");
     v("min_lr_ratio", min_lr_ratio, "Cosine: final rate as a fraction of lr");
   }
+  absl::Status Validate() const;
 };
 
 struct TrainerConfig {
@@ -92,10 +133,10 @@ struct TrainerConfig {
   uint64_t seed = 0;
   // What each data-parallel rank holds (learner/flat_parameters.h): none | optimizer |
   // gradients | full (ZeRO stages 0-3).
-  std::string sharding = "none";
+  Sharding sharding = Sharding::kNone;
   // fp32 | bf16: bf16 weights and activations in the forward and backward passes, float32
   // master weights, gradients, AdamW state, log-softmax and loss.
-  std::string precision = "fp32";
+  Precision precision = Precision::kFp32;
   // Keep only each layer's input through the forward pass and recompute the layer in the
   // backward pass. Always on under gradients / full sharding and bf16 (learner/unit_forward.h).
   bool activation_checkpointing = false;
@@ -131,6 +172,7 @@ struct TrainerConfig {
     v("max_tokens_per_micro_batch", max_tokens_per_micro_batch,
       "Padded tokens per micro-batch (0: micro_batch_size sequences)");
   }
+  absl::Status Validate() const;
 };
 
 struct LearnerConfig {
@@ -140,7 +182,7 @@ struct LearnerConfig {
   int64_t checkpoint_every = 0;   // steps between checkpoints (0: only on request)
   int64_t keep_checkpoints = 2;
   bool resume = true;                 // resume from checkpoint_dir's latest if present
-  std::string publish_dtype = "F32";  // F32 | BF16 | F16 on the wire
+  WireDType publish_dtype = WireDType::kF32;
   std::string rollout_workers;        // comma-separated HOST:PORT to push weights to
   double collective_timeout_s = 1800;
   std::string device = "cpu";     // cpu, cuda, cuda:N or auto (one GPU per rank)
@@ -160,6 +202,7 @@ struct LearnerConfig {
     v("device", device, "cpu, cuda, cuda:N or auto (one GPU per rank)");
     v("backend", backend, "Collective backend: gloo, or nccl on GPU builds");
   }
+  absl::Status Validate() const;
 };
 
 }  // namespace seamless

@@ -118,8 +118,8 @@ absl::Status CheckModelFitsBeforeLoading(const LearnerConfig& config, int world_
   ASSIGN_OR_RETURN(ModelConfig model, ReadHfConfig(config.model + "/config.json"));
   LearnerPlanOptions o;
   o.ranks = world_size;
-  ASSIGN_OR_RETURN(o.sharding, ParseSharding(config.trainer.sharding));
-  o.precision = config.trainer.precision == "bf16" ? Precision::kBf16 : Precision::kFp32;
+  o.sharding = config.trainer.sharding;
+  o.precision = config.trainer.precision;
   o.freeze_mtp = config.trainer.freeze_mtp;
   // The batches' sizes are the scheduler's: count activations only for a configured token
   // budget, else refuse on what is certain (state, buffers, the process).
@@ -166,6 +166,7 @@ absl::Status RunLearner(const std::vector<std::string>& args) {
   if (flags.WasSet("rollout-workers")) config.rollout_workers = rollout_workers;
   if (flags.WasSet("backend")) config.backend = backend;
   if (flags.WasSet("device")) config.device = device_name;
+  RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
   if (print_config) {
     std::fputs(ConfigToYaml(config).c_str(), stdout);
     return absl::OkStatus();
@@ -260,6 +261,7 @@ absl::Status RunSft(const std::vector<std::string>& args) {
   if (flags.WasSet("batch-size")) config.batch_size = batch_size;
   if (flags.WasSet("micro-batch-size")) config.micro_batch_size = micro;
   if (flags.WasSet("seed")) config.seed = uint64_t(seed);
+  RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
 
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(model));
   ASSIGN_OR_RETURN(

@@ -174,7 +174,7 @@ std::vector<std::unique_ptr<Learner>> TrainRanks(int world, const LearnerConfig&
 TEST(LearnerTest, FullyShardedRanksCheckpointAndResume) {
   const std::vector<RolloutBatch> batches = Batches(4);
   LearnerConfig config = Config();
-  config.trainer.sharding = "full";
+  config.trainer.sharding = Sharding::kFull;
   std::vector<at::Tensor> straight;
   {
     InProcessRendezvous rv;
@@ -203,7 +203,7 @@ TEST(LearnerTest, FullyShardedRanksCheckpointAndResume) {
     EXPECT_TRUE(Bitwise(Consolidated(learners), straight));
   }
   LearnerConfig one = config;
-  one.trainer.sharding = "none";
+  one.trainer.sharding = Sharding::kNone;
   one.checkpoint_every = 0;
   one.checkpoint_dir = copy;
   auto single = SingleRankCollective();

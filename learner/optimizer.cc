@@ -12,7 +12,7 @@ double LearningRate(const OptimizerConfig& c, int64_t step) {
   if (c.warmup_steps > 0 && step < c.warmup_steps) {
     return c.lr * double(step + 1) / double(c.warmup_steps);
   }
-  if (c.schedule == "cosine" && c.total_steps > c.warmup_steps) {
+  if (c.schedule == LrSchedule::kCosine && c.total_steps > c.warmup_steps) {
     const double progress =
         std::min(1.0, double(step - c.warmup_steps) / double(c.total_steps - c.warmup_steps));
     const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));

@@ -60,7 +60,7 @@ TEST(ScheduleTest, WarmupThenConstantOrCosine) {
   EXPECT_DOUBLE_EQ(LearningRate(c, 0), 0.25);
   EXPECT_DOUBLE_EQ(LearningRate(c, 3), 1.0);
   EXPECT_DOUBLE_EQ(LearningRate(c, 100), 1.0);
-  c.schedule = "cosine";
+  c.schedule = LrSchedule::kCosine;
   c.total_steps = 14;
   c.min_lr_ratio = 0.1;
   EXPECT_DOUBLE_EQ(LearningRate(c, 1), 0.5);

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "core/base/config.h"
 #include "core/model/test_models.h"
 #include "core/model/torch_raw_tensor.h"
 #include "learner/test_batches.h"
@@ -121,7 +122,7 @@ TEST_P(ShardingTest, MatchesThePlainTrainerOnOneTwoAndFourRanks) {
   const double moved = MaxUpdate(reference, initial);
   ASSERT_GT(moved, 1e-4);
   TrainerConfig config = plain;
-  config.sharding = GetParam().sharding;
+  config.sharding = *EnumFromString<Sharding>(GetParam().sharding);
   config.activation_checkpointing = GetParam().checkpointing;
   for (int world : {1, 2, 4}) {
     TrainRun run = Train(batch, config, world, 2, true);
@@ -156,7 +157,7 @@ TEST(ShardingTest, UntiedHeadMatchesThePlainTrainer) {
   const double moved = MaxDiff(reference, initial);
   ASSERT_GT(moved, 1e-4);
   TrainerConfig config = Config();
-  config.sharding = "full";
+  config.sharding = Sharding::kFull;
   const TrainRun run = Train(batch, config, 2, 2, true, nullptr, untied);
   EXPECT_LT(MaxDiff(run, reference), 1e-10 * moved);
 }
@@ -166,7 +167,7 @@ TEST(ShardingMemoryTest, EachModeDividesWhatItShards) {
   RolloutBatch batch = testing::RandomBatch(model, 2, 2, 3);
   auto memory = [&](const char* sharding) {
     TrainerConfig config = Config();
-    config.sharding = sharding;
+    config.sharding = *EnumFromString<Sharding>(sharding);
     return Train(batch, config, 2, 1, false).memory[0];
   };
   const LearnerMemory none = memory("none"), opt = memory("optimizer"),
@@ -185,14 +186,14 @@ TEST(ShardingCheckpointTest, StateWrittenByTwoRanksResumesOnOneTwoAndFour) {
   MimoModel model = TinyTestModel();
   RolloutBatch batch = testing::RandomBatch(model, 4, 2, 5);
   TrainerConfig config = Config();
-  config.sharding = "full";
+  config.sharding = Sharding::kFull;
   const TrainRun straight = Train(batch, config, 2, 2, false);
   const TrainRun first = Train(batch, config, 2, 1, false);
   const TrainRun same = Train(batch, config, 2, 1, false, &first);
   EXPECT_EQ(MaxDiff(same, straight), 0.0) << "2 ranks -> 2 ranks must be bitwise";
   for (int world : {1, 4}) {
     TrainerConfig other = config;
-    other.sharding = world == 1 ? "none" : "full";
+    other.sharding = world == 1 ? Sharding::kNone : Sharding::kFull;
     const TrainRun moved = Train(batch, other, world, 1, false, &first);
     EXPECT_LT(MaxDiff(moved, straight), 1e-5) << "2 ranks -> " << world;
   }
@@ -205,8 +206,8 @@ TEST(PrecisionTest, Bf16ComputeFollowsTheFloat32Update) {
   config.optim.weight_decay = 0;
   const TrainRun initial = Train(batch, config, 1, 0, false);
   const TrainRun fp32 = Train(batch, config, 1, 1, false);
-  config.precision = "bf16";
-  config.sharding = "full";
+  config.precision = Precision::kBf16;
+  config.sharding = Sharding::kFull;
   const TrainRun bf16 = Train(batch, config, 2, 1, false);
   // The update directions agree (bf16 rounds activations to 8 bits of mantissa).
   double dot = 0, a2 = 0, b2 = 0;
@@ -237,23 +238,25 @@ TEST(MicroBatchTest, TokenBudgetGivesTheSameUpdate) {
   config.max_tokens_per_micro_batch = 24;
   const TrainRun packed = Train(batch, config, 1, 1, true);
   EXPECT_LT(MaxDiff(packed, whole), 1e-12);
-  config.sharding = "full";
+  config.sharding = Sharding::kFull;
   const TrainRun packed_sharded = Train(batch, config, 2, 1, true);
   EXPECT_LT(MaxDiff(packed_sharded, whole), 1e-12);
 }
 
+// Modes are enums parsed at load: a bad name is refused there, with the key, its line and the
+// valid names (the trainer never sees a mode it does not know).
 TEST(ShardingConfigTest, BadValuesAreRefusedWithTheKey) {
-  auto collective = SingleRankCollective();
-  TrainerConfig config = Config();
-  config.sharding = "zero3";
-  auto t = GrpoTrainer::Create(TinyTestModel(), config, collective.get());
-  ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("learner.trainer.sharding"), std::string::npos);
-  config = Config();
-  config.precision = "fp8";
-  t = GrpoTrainer::Create(TinyTestModel(), config, collective.get());
-  ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("precision"), std::string::npos);
+  LearnerConfig config;
+  absl::Status s = LoadConfigString("trainer:\n  sharding: zero3\n", "learner.yaml", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("learner.yaml:2: trainer.sharding is 'zero3'; valid values: none | "
+                             "optimizer | gradients | full"),
+            std::string::npos)
+      << s;
+  s = LoadConfigString("trainer:\n  precision: fp8\n", "learner.yaml", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("precision is 'fp8'; valid values: fp32 | bf16"), std::string::npos)
+      << s;
 }
 
 }  // namespace
@@ -298,7 +301,7 @@ TEST(ShardingCursorTest, LargeMatricesStreamInPiecesEqualToTheWhole) {
     threads.emplace_back([&, r] {
       auto c = rendezvous.Join(r, 2);
       TrainerConfig config;
-      config.sharding = "full";
+      config.sharding = Sharding::kFull;
       auto trainer = GrpoTrainer::Create(TinyTestModel(big), config, c->get());
       if (!trainer.ok()) {
         errors[r] = trainer.status().ToString();

@@ -124,25 +124,8 @@ GrpoTrainer::~GrpoTrainer() = default;
 absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model,
                                                                  TrainerConfig config,
                                                                  Collective* collective) {
-  ASSIGN_OR_RETURN(LossAggMode mode, ParseLossAggMode(config.grpo.loss_agg_mode));
-  absl::StatusOr<Sharding> parsed = ParseSharding(config.sharding);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("learner.trainer.sharding: ", parsed.status().message()));
-  }
-  const Sharding sharding = *parsed;
-  if (config.grpo.old_logprobs != "rollout" && config.grpo.old_logprobs != "recompute") {
-    return absl::InvalidArgumentError(absl::StrCat("grpo.old_logprobs '", config.grpo.old_logprobs,
-                                                   "' is not rollout or recompute"));
-  }
-  if (config.optim.schedule != "constant" && config.optim.schedule != "cosine") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("optim.schedule '", config.optim.schedule, "' is not constant or cosine"));
-  }
-  if (config.precision != "fp32" && config.precision != "bf16") {
-    return absl::InvalidArgumentError(absl::StrCat("learner.trainer.precision '",
-                                                   config.precision, "' is not fp32 or bf16"));
-  }
+  const LossAggMode mode = config.grpo.loss_agg_mode;
+  const Sharding sharding = config.sharding;
   if (config.grpo.temperature <= 0) {
     return absl::InvalidArgumentError("grpo.temperature must be > 0");
   }
@@ -151,7 +134,7 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
         "learner.trainer.max_tokens_per_micro_batch ", config.max_tokens_per_micro_batch,
         " must be >= 0 (0: micro_batch_size sequences)"));
   }
-  const bool unit_path = sharding != Sharding::kNone || config.precision == "bf16" ||
+  const bool unit_path = sharding != Sharding::kNone || config.precision == Precision::kBf16 ||
                          config.activation_checkpointing;
   if (unit_path && config.grpo.kl_coef != 0) {
     return absl::InvalidArgumentError(
@@ -160,7 +143,7 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
   }
   std::unique_ptr<GrpoTrainer> t(new GrpoTrainer(std::move(model), config, collective, mode));
   t->sharding_ = sharding;
-  t->compute_dtype_ = config.precision == "bf16"
+  t->compute_dtype_ = config.precision == Precision::kBf16
                           ? at::kBFloat16
                           : t->model_->parameters()[0].scalar_type();
   for (auto& item : t->model_->named_parameters()) {
@@ -384,7 +367,7 @@ absl::StatusOr<std::vector<at::Tensor>> GrpoTrainer::BehaviourLogProbs(const Pla
   const int rank = collective_->rank(), world = collective_->world_size();
   const at::Device device = at::kCPU;
   std::vector<at::Tensor> old_logp(plan.seqs.size());
-  if (config_.grpo.old_logprobs != "recompute") {
+  if (config_.grpo.old_logprobs != OldLogprobs::kRecompute) {
     for (const auto& [mb_lo, mb_hi] : plan.minibatches) {
       const auto [lo, hi] = Shard(mb_lo, mb_hi, rank, world);
       for (int64_t i = lo; i < hi; ++i) {
@@ -628,7 +611,7 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
     plan.minibatches.emplace_back(begin, end);
   }
 
-  const bool recompute = config_.grpo.old_logprobs == "recompute";
+  const bool recompute = config_.grpo.old_logprobs == OldLogprobs::kRecompute;
   double diff_sum = 0, diff_tokens = 0;
   const auto t0 = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(std::vector<at::Tensor> old_logp,

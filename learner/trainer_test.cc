@@ -5,6 +5,7 @@
 #include <cmath>
 #include <thread>
 
+#include "core/base/config.h"
 #include "core/model/test_models.h"
 #include "learner/test_batches.h"
 #include "learner/token_logprobs.h"
@@ -14,7 +15,7 @@ namespace {
 
 TrainerConfig Config(const std::string& agg = "token-mean") {
   TrainerConfig c;
-  c.grpo.loss_agg_mode = agg;
+  c.grpo.loss_agg_mode = EnumFromString<LossAggMode>(agg).value();
   c.optim.lr = 1e-2;
   // A large Adam epsilon makes the update proportional to the gradient, so that rounding
   // noise in tiny gradients cannot be amplified into different updates by m / sqrt(v).
@@ -251,7 +252,7 @@ TEST(TrainerTest, RecomputedBehaviourLogProbs) {
   MimoModel model = TinyTestModel();
   RolloutBatch batch = testing::RandomBatch(model, 2, 2, 6, /*noise=*/0);
   TrainerConfig config = Config();
-  config.grpo.old_logprobs = "recompute";
+  config.grpo.old_logprobs = OldLogprobs::kRecompute;
   RunResult r = Train(batch, config, 1, 0);
   // Same weights as the rollout: the learner's log-probs agree to rounding, ratio 1. (The
   // no-grad recompute takes the inference kernels, e.g. the one-pass RMSNorm, so "rounding"
@@ -270,8 +271,14 @@ TEST(TrainerTest, RecomputedBehaviourLogProbs) {
 
 TEST(TrainerTest, RejectsBadBatchesAndConfigs) {
   auto collective = SingleRankCollective();
-  TrainerConfig bad = Config("mean");
-  EXPECT_FALSE(GrpoTrainer::Create(TinyTestModel(), bad, collective.get()).ok());
+  // A bad mode is refused where it is read: the trainer only ever sees a valid enum.
+  TrainerConfig bad;
+  absl::Status s = LoadConfigString("grpo:\n  loss_agg_mode: mean\n", "trainer.yaml", &bad);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("trainer.yaml:2: grpo.loss_agg_mode is 'mean'; valid values: "
+                             "token-mean | seq-mean-token-sum | seq-mean-token-mean"),
+            std::string::npos)
+      << s;
   auto trainer = GrpoTrainer::Create(TinyTestModel(), Config(), collective.get());
   RolloutBatch batch;
   batch.groups.push_back({"g", {RolloutSequence{{1, 2}, {999}, {-1.f}, 1.0}}});

@@ -7,16 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "reward/code_runner.h"
+#include "reward/difficulty_reward.h"
 #include "reward/math_verifier.h"
+#include "reward/output_compare.h"
 #include "reward/sandbox.h"
 
 namespace seamless {
 
 struct CodeRewardOptions {
-  std::string mode = "soft";                         // strict | soft | pass_rate | all_or_nothing
+  RewardMode mode = RewardMode::kSoft;
   std::vector<double> level_weights = {1.0, 2.0, 3.0};  // weight of level 0 (easiest), 1, ...
-  std::string comparison = "float";                  // exact | whitespace | float
+  CompareMode comparison = CompareMode::kFloat;
   double float_tolerance = 1e-6;
   bool stop_after_failure = true;  // strict/all-or-nothing: skip tests that cannot matter
 
@@ -29,6 +32,7 @@ struct CodeRewardOptions {
     v("stop_after_failure", stop_after_failure,
       "Strict and all-or-nothing: skip the remaining tests after a failure");
   }
+  absl::Status Validate() const;
 };
 
 struct RewardConfig {
@@ -52,6 +56,7 @@ struct RewardConfig {
     v("runner", runner, "Code runner limits and toolchain");
     v("sandbox", sandbox, "bubblewrap sandbox");
   }
+  absl::Status Validate() const;
 };
 
 }  // namespace seamless

@@ -39,12 +39,8 @@ struct CodeSettings {
 
 absl::StatusOr<CodeSettings> ReadCodeSettings(const RewardConfig& config, const Json& o) {
   CodeSettings s;
-  auto compare = ParseCompareMode(config.code.comparison);
-  auto mode = ParseRewardMode(config.code.mode);
-  if (!compare) return absl::InvalidArgumentError("code.comparison: unknown mode " + config.code.comparison);
-  if (!mode) return absl::InvalidArgumentError("code.mode: unknown mode " + config.code.mode);
-  s.compare = *compare;
-  s.mode = *mode;
+  s.compare = config.code.comparison;
+  s.mode = config.code.mode;
   s.tolerance = config.code.float_tolerance;
   s.weights = config.code.level_weights;
   s.run_all = !config.code.stop_after_failure;
@@ -114,12 +110,6 @@ absl::StatusOr<std::unique_ptr<RewardEngine>> RewardEngine::Create(const RewardC
   std::unique_ptr<RewardEngine> engine(new RewardEngine(config));
   engine->math_ = MathVerifier(config.math);
   if (metrics) engine->metrics_ = std::make_unique<RewardMetrics>(metrics);
-  if (!ParseCompareMode(config.code.comparison)) {
-    return absl::InvalidArgumentError("code.comparison: unknown mode '" + config.code.comparison + "'");
-  }
-  if (!ParseRewardMode(config.code.mode)) {
-    return absl::InvalidArgumentError("code.mode: unknown mode '" + config.code.mode + "'");
-  }
   if (config.code_enabled) {
     ASSIGN_OR_RETURN(engine->sandbox_, Sandbox::Create(config.sandbox));
     RETURN_IF_ERROR(engine->sandbox_->SelfTest({config.runner.python, "-c", "print('sandbox-ok')"},

@@ -43,6 +43,7 @@ struct CommonFlags {
     if (!config_file.empty()) RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
     if (flags.WasSet("workers")) config.workers = workers;
     if (flags.WasSet("code")) config.code_enabled = code;
+    RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
     return config;
   }
 };

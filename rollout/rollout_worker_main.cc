@@ -69,7 +69,7 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
     return absl::OkStatus();
   }
   if (listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
-  RETURN_IF_ERROR(options.Validate());
+  RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
   ASSIGN_OR_RETURN(at::Device device, ParseDevice(config.device));
 
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelOrDefault(model_name));

@@ -18,6 +18,8 @@ struct RolloutWorkerConfig {
     v("device", device, "Where the worker serves: cpu, cuda, cuda:N or auto");
     engine.VisitFields(v);  // the engine's keys sit beside device (rollout.max_running, ...)
   }
+  // The engine's keys are this level's, so it checks them (ValidateConfig does not see it).
+  absl::Status Validate() const { return engine.Validate(); }
 };
 
 }  // namespace seamless

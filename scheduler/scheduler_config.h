@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
+
 #include "rollout/sampling_options.h"
 
 namespace seamless {
@@ -67,6 +69,8 @@ struct SchedulerConfig {
     v("seed", seed, "Seed of the data order and of sampling");
     v("sampling", sampling, "Rollout sampling");
   }
+  // Every key in its valid range (the sampling options check their own).
+  absl::Status Validate() const;
 };
 
 }  // namespace seamless

@@ -96,7 +96,7 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   if (workers.empty()) return absl::InvalidArgumentError("--rollout-workers is required");
   if (servers.empty()) return absl::InvalidArgumentError("--reward-servers is required");
   if (learner.empty()) return absl::InvalidArgumentError("--learner ADDRESS is required");
-  RETURN_IF_ERROR(config.sampling.Validate());
+  RETURN_IF_ERROR(ValidateConfig(config));  // again: --steps may have changed it
 
   DatasetLoadOptions load;
   load.skip_malformed = skip_malformed;

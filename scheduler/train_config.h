@@ -24,7 +24,7 @@ struct SftWarmStart {
   int64_t warmup_steps = 10;
   // Constant, not cosine: a warm start whose rate decayed to 10% then sharpened under GRPO
   // about half as fast (40 GRPO steps: +22 points vs +39, README "Training runs").
-  std::string schedule = "constant";
+  LrSchedule schedule = LrSchedule::kConstant;
   double mtp_loss_weight = 0.3;
 
   template <typename V>
@@ -40,6 +40,7 @@ struct SftWarmStart {
     v("schedule", schedule, "SFT learning-rate schedule after warm-up: constant | cosine");
     v("mtp_loss_weight", mtp_loss_weight, "Weight of the MTP layer's loss in SFT");
   }
+  absl::Status Validate() const;
 };
 
 // The defaults of `seamless train` are the best RL recipe measured on the built-in task (see
@@ -60,7 +61,7 @@ struct TrainConfig {
     scheduler.sampling.max_new_tokens = 48;
     learner.trainer.optim.lr = 1e-4;
     learner.trainer.optim.warmup_steps = 5;
-    learner.trainer.optim.schedule = "cosine";  // total_steps 0: the whole run
+    learner.trainer.optim.schedule = LrSchedule::kCosine;  // total_steps 0: the whole run
     learner.trainer.optim.min_lr_ratio = 0.1;
     learner.trainer.mini_batch_groups = 8;
   }
@@ -81,8 +82,10 @@ struct TrainConfig {
   SchedulerConfig scheduler;
   LearnerConfig learner;
 
-  // Every key in its valid range (the error names the key and the range); checked before
-  // anything starts. Needs no model: the model-dependent checks are in train_plan.h.
+  // The Validate() hook (core/base/config.h) of the keys of this level and of the settings
+  // `seamless train` owns; each section checks its own keys. ValidateConfig(config) checks
+  // everything, with errors naming the key and its range, before anything starts. Needs no
+  // model: the model-dependent checks are in train_plan.h.
   absl::Status Validate() const;
 
   template <typename V>

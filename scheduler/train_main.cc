@@ -188,7 +188,7 @@ LearnerConfig ResolveLearner(const TrainConfig& config, const std::string& model
   LearnerConfig learner = config.learner;
   learner.model = model;
   OptimizerConfig& optim = learner.trainer.optim;
-  if (optim.schedule == "cosine" && optim.total_steps == 0) {
+  if (optim.schedule == LrSchedule::kCosine && optim.total_steps == 0) {
     // The run's whole length in optimizer updates.
     optim.total_steps =
         config.scheduler.steps * learner.trainer.UpdatesPerBatch(config.scheduler.batch_groups);
@@ -206,7 +206,7 @@ std::string SftYaml(const TrainConfig& config) {
       "  lr: %g\n  warmup_steps: %d\n  schedule: %s\n  total_steps: %d\n"
       "  min_lr_ratio: 0.1\n",
       config.sft.steps, config.sft.batch_size, config.sft.mtp_loss_weight, config.seed,
-      config.sft.lr, config.sft.warmup_steps, config.sft.schedule, config.sft.steps);
+      config.sft.lr, config.sft.warmup_steps, EnumToString(config.sft.schedule), config.sft.steps);
 }
 
 double Mb(int64_t bytes) { return bytes / 1048576.0; }
@@ -252,7 +252,7 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
 
   // Checks before anything starts: settings, the model's shape, the data against its
   // tokenizer and context, and the memory of every process against this machine.
-  RETURN_IF_ERROR(config.Validate());
+  RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
   if (!resuming && config.sft.steps > 0 && config.sft.data.empty() && !config.train_data.empty()) {
     return absl::InvalidArgumentError(
         "sft.steps > 0 with your own train_data needs sft.data (a JSONL of prompt/response "

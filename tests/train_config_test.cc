@@ -35,7 +35,8 @@ nlohmann::json LastJsonLine(const std::string& out) {
 }
 
 // Changes every field from its value by type: bools flip, integers + 1, reals halve (0 ->
-// 0.25), lists grow, strings take the next valid value of their key (or a suffix). Keys that
+// 0.25), lists grow, strings and enums take the next valid value of their key (a string
+// without one gets a suffix, an enum the next value of its table). Keys that
 // train sets itself, and data paths, keep their value.
 class Perturb {
  public:
@@ -50,31 +51,45 @@ class Perturb {
         // Keep the run light: --print-config starts nothing, but train checks memory.
         "rollout_workers", "reward_servers", "learner_ranks"};
     if (kKept.count(path)) return;
+    static const std::map<std::string, std::string> kNext = {
+        {"learner.trainer.sharding", "full"},
+        {"learner.trainer.precision", "bf16"},
+        {"learner.trainer.grpo.loss_agg_mode", "seq-mean-token-sum"},
+        {"learner.trainer.grpo.old_logprobs", "recompute"},
+        {"learner.trainer.optim.schedule", "constant"},
+        {"learner.publish_dtype", "BF16"},
+        {"learner.backend", "nccl"},
+        {"learner.device", "cuda:1"},
+        {"rollout.device", "cuda:0"},
+        {"rollout.speculative", "off"},
+        {"reward.code.mode", "strict"},
+        {"reward.code.comparison", "exact"},
+        {"sft.schedule", "cosine"},
+        {"task.solution_style", "steps"}};
     if constexpr (internal::HasVisitFields<T>::value) {
       Perturb nested(path);
       field.VisitFields(nested);
     } else if constexpr (std::is_same_v<T, bool>) {
       field = !field;
+    } else if constexpr (internal::HasConfigEnumNames<T>::value) {
+      // The value named for the key, else the next one of the enum's table.
+      auto it = kNext.find(path);
+      if (it != kNext.end()) {
+        field = *EnumFromString<T>(it->second);
+      } else {
+        auto names = ConfigEnumNames(field);
+        for (size_t i = 0; i < names.size(); ++i) {
+          if (names[i].value == field) {
+            field = names[(i + 1) % names.size()].value;
+            break;
+          }
+        }
+      }
     } else if constexpr (std::is_integral_v<T>) {
       field = field + 1;
     } else if constexpr (std::is_floating_point_v<T>) {
       field = field == 0 ? T(0.25) : field / 2;
     } else if constexpr (std::is_same_v<T, std::string>) {
-      static const std::map<std::string, std::string> kNext = {
-          {"learner.trainer.sharding", "full"},
-          {"learner.trainer.precision", "bf16"},
-          {"learner.trainer.grpo.loss_agg_mode", "seq-mean-token-sum"},
-          {"learner.trainer.grpo.old_logprobs", "recompute"},
-          {"learner.trainer.optim.schedule", "constant"},
-          {"learner.publish_dtype", "BF16"},
-          {"learner.backend", "nccl"},
-          {"learner.device", "cuda:1"},
-          {"rollout.device", "cuda:0"},
-          {"rollout.speculative", "off"},
-          {"reward.code.mode", "strict"},
-          {"reward.code.comparison", "exact"},
-          {"sft.schedule", "cosine"},
-          {"task.solution_style", "steps"}};
       auto it = kNext.find(path);
       field = it != kNext.end() ? it->second : field + "_x";
     } else {  // a list
@@ -174,7 +189,7 @@ TEST(TrainConfigTest, EveryKeyReachesItsRole) {
   EXPECT_DOUBLE_EQ(sft["mtp_loss_weight"].as<double>(), config.sft.mtp_loss_weight);
   EXPECT_DOUBLE_EQ(sft["optim"]["lr"].as<double>(), config.sft.lr);
   EXPECT_EQ(sft["optim"]["warmup_steps"].as<int64_t>(), config.sft.warmup_steps);
-  EXPECT_EQ(sft["optim"]["schedule"].as<std::string>(), config.sft.schedule);
+  EXPECT_EQ(sft["optim"]["schedule"].as<std::string>(), EnumToString(config.sft.schedule));
   EXPECT_EQ(sft["seed"].as<uint64_t>(), config.seed);
 }
 
