@@ -63,8 +63,8 @@ absl::Status RunRank(const LearnerMemoryOptions& o) {
   rv.master_port = o.master_port;
   ASSIGN_OR_RETURN(std::unique_ptr<Collective> collective, ConnectCollective(rv));
   TrainerConfig config;
-  config.sharding = o.sharding;
-  config.precision = o.precision;
+  ASSIGN_OR_RETURN(config.sharding, ParseConfigEnum<Sharding>("--sharding", o.sharding));
+  ASSIGN_OR_RETURN(config.precision, ParseConfigEnum<Precision>("--precision", o.precision));
   config.activation_checkpointing = o.checkpointing;
   config.micro_batch_size = 0;
   config.optim.lr = 1e-6;
