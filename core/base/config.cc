@@ -202,7 +202,7 @@ absl::Status CheckRange(absl::string_view key, double value, double lo, double h
   if (value >= lo && value <= hi) return absl::OkStatus();
   auto show = [](double v) {  // whole numbers in full: 1000000, not 1e+06
     if (std::isinf(v)) return std::string(v > 0 ? "inf" : "-inf");
-    if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
+    if (v == std::floor(v) && std::fabs(v) < 9e18) return absl::StrCat(static_cast<int64_t>(v));
     return absl::StrCat(v);
   };
   return absl::InvalidArgumentError(
