@@ -5,10 +5,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <random>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
+#include "core/base/mutex_handoff.h"
 #include "core/model/model_files.h"
 #include "core/tensors/weight_source.h"
 #include "core/model/test_models.h"
@@ -33,7 +34,7 @@ class FakeRolloutWorker final : public RolloutService::Service {
     }
     auto weights = assembler.Finish();
     if (!weights.ok()) return ToGrpcStatus(weights.status());
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     absl::Status s = ImportWeights(model, *weights, "stream");
     if (!s.ok()) return ToGrpcStatus(s);
     version = assembler.version();
@@ -42,10 +43,10 @@ class FakeRolloutWorker final : public RolloutService::Service {
     response->set_version(version);
     return grpc::Status::OK;
   }
-  std::mutex mu;
-  MimoModel model;
-  int64_t version = -1;
-  std::vector<std::string> names;
+  absl::Mutex mu;
+  MimoModel model ABSL_GUARDED_BY(mu);
+  int64_t version ABSL_GUARDED_BY(mu) = -1;
+  std::vector<std::string> names ABSL_GUARDED_BY(mu);
 };
 
 // A worker that, while `hang` is set, accepts a LoadWeights call and never reads from it (until
@@ -95,15 +96,28 @@ RawTensorMap BigWeights() {
   return m;
 }
 
+// Locks `mu` and hands the hold to the caller.
+HeldMutex Hold(absl::Mutex& mu) {
+  MutexHandoffLock lock(&mu);
+  return lock.Handoff();
+}
+
+// Whether `mu` is free now (it is left unlocked either way).
+bool Free(absl::Mutex& mu) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (!mu.TryLock()) return false;
+  mu.Unlock();
+  return true;
+}
+
 // A source that holds `mu` for as long as it lives (as the learner's does).
 class LockedSource final : public WeightSource {
  public:
-  LockedSource(std::mutex& mu, const RawTensorMap& m) : lock_(mu), inner_(m) {}
+  LockedSource(absl::Mutex& mu, const RawTensorMap& m) : lock_(Hold(mu)), inner_(m) {}
   const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
   absl::Status Read(size_t i, const Sink& sink) override { return inner_.Read(i, sink); }
 
  private:
-  std::unique_lock<std::mutex> lock_;
+  HeldMutex lock_;
   RawTensorMapSource inner_;
 };
 
@@ -127,6 +141,7 @@ TEST(WeightPublisherTest, PushesEveryTensorIncludingMtpToEveryWorker) {
   WeightPublisher publisher(options);
   ASSERT_TRUE(publisher.Publish(model, 3).ok());
   for (FakeRolloutWorker* w : {&w1, &w2}) {
+    absl::MutexLock lock(&w->mu);
     EXPECT_EQ(w->version, 3);
     EXPECT_TRUE(SameWeights(w->model, model));
     bool has_mtp = false;
@@ -155,7 +170,10 @@ TEST(WeightPublisherTest, AnUnreachableWorkerIsNamedAndTheVersionKept) {
   absl::Status s = publisher.Publish(model, 1);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("127.0.0.1:1"), std::string::npos) << s;
-  EXPECT_EQ(w1.version, 1);
+  {
+    absl::MutexLock lock(&w1.mu);
+    EXPECT_EQ(w1.version, 1);
+  }
   EXPECT_EQ(publisher.last_stats().workers_failed, 1);
   EXPECT_TRUE(publisher.WaitForVersion(1, 0.01).ok());
 }
@@ -176,7 +194,7 @@ TEST(WeightPublisherTest, AHungWorkerIsDroppedWithinTheStallBoundAndCaughtUpLate
   options.catchup_max_retry_s = 0.5;
   MetricsRegistry metrics;
   options.metrics = &metrics;
-  std::mutex params_mu;  // outlives the publisher, whose catch-up may open sources
+  absl::Mutex params_mu;  // outlives the publisher, whose catch-up may open sources
   std::atomic<int64_t> current{1};
   WeightPublisher publisher(options);
   publisher.SetSourceOpener([&]() -> absl::StatusOr<VersionedSource> {
@@ -188,7 +206,7 @@ TEST(WeightPublisherTest, AHungWorkerIsDroppedWithinTheStallBoundAndCaughtUpLate
   const auto start = std::chrono::steady_clock::now();
   absl::Status published;
   {
-    std::lock_guard<std::mutex> lock(params_mu);  // as TrainStep holds the learner's lock
+    absl::MutexLock lock(&params_mu);  // as TrainStep holds the learner's lock
     published = publisher.Publish(source, 1);
   }
   const double took =
@@ -223,7 +241,7 @@ TEST(WeightPublisherTest, AHungWorkerIsDroppedWithinTheStallBoundAndCaughtUpLate
   const int calls = hung.calls;
   current = 2;
   {
-    std::lock_guard<std::mutex> lock(params_mu);
+    absl::MutexLock lock(&params_mu);
     RawTensorMapSource again(weights);
     (void)publisher.Publish(again, 2);
   }
@@ -236,23 +254,23 @@ TEST(WeightPublisherTest, AHungWorkerIsDroppedWithinTheStallBoundAndCaughtUpLate
 
 TEST(WeightPublisherTest, GetWeightsStreamsTheCurrentVersionFromTheSource) {
   MimoModel model = TinyTestModel();
-  std::mutex params_mu;
+  absl::Mutex params_mu;
   std::atomic<int64_t> current{0};
   int opened = 0;
   WeightPublisher publisher(WeightPublisher::Options{});
   publisher.SetSourceOpener([&]() -> absl::StatusOr<VersionedSource> {
     ++opened;
-    auto lock = std::make_shared<std::unique_lock<std::mutex>>(params_mu);
+    auto lock = std::make_shared<HeldMutex>(Hold(params_mu));
     // The parameters, held still for as long as the source lives.
     class Held final : public WeightSource {
      public:
-      Held(MimoModel& m, std::shared_ptr<std::unique_lock<std::mutex>> lock)
+      Held(MimoModel& m, std::shared_ptr<HeldMutex> lock)
           : lock_(std::move(lock)), inner_(m, DType::kBF16) {}
       const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
       absl::Status Read(size_t i, const Sink& sink) override { return inner_.Read(i, sink); }
 
      private:
-      std::shared_ptr<std::unique_lock<std::mutex>> lock_;
+      std::shared_ptr<HeldMutex> lock_;
       ParameterWeightSource inner_;
     };
     return VersionedSource{std::make_unique<Held>(model, lock), current};
@@ -269,14 +287,13 @@ TEST(WeightPublisherTest, GetWeightsStreamsTheCurrentVersionFromTheSource) {
   auto found = publisher.WaitForVersion(2, 1);
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(found->version, 3);
-  EXPECT_FALSE(params_mu.try_lock()) << "the source holds the parameters";
+  EXPECT_FALSE(Free(params_mu)) << "the source holds the parameters";
   WeightAssembler assembler;
   ASSERT_TRUE(StreamWeights(*found->source, found->version, [&](WeightsMessage&& m) {
                 return assembler.Add(m);
               }).ok());
   found->source.reset();
-  ASSERT_TRUE(params_mu.try_lock());
-  params_mu.unlock();
+  ASSERT_TRUE(Free(params_mu));
   auto streamed = assembler.Finish();
   ASSERT_TRUE(streamed.ok()) << streamed.status();
   EXPECT_EQ(assembler.version(), 3);
@@ -315,6 +332,7 @@ TEST(WeightPublisherTest, PublishingTheModelStreamsItsParametersWithAnOpener) {
   MimoModel rounded = TinyTestModel(TinyTestConfig(), 7);
   ASSERT_TRUE(ImportWeights(rounded, *bf16, "bf16").ok());
   for (FakeRolloutWorker* w : {&w1, &w2}) {
+    absl::MutexLock lock(&w->mu);
     EXPECT_EQ(w->version, 5);
     EXPECT_TRUE(SameWeights(w->model, rounded));
   }
