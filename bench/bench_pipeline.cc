@@ -158,7 +158,7 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
         loaded.model->eval();
         EngineOptions options;
         options.max_running = max_running;
-        options.speculative = "off";
+        options.speculative = Speculative::kOff;
         ASSIGN_OR_RETURN(auto batcher,
                          ContinuousBatcher::Create(loaded.model, options, /*eos_id=*/-1));
         list.push_back(RolloutEngine::Start(std::move(batcher), nullptr));

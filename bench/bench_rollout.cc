@@ -168,7 +168,7 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   }
   EngineOptions plain;
   plain.max_running = batch;
-  plain.speculative = "off";
+  plain.speculative = Speculative::kOff;
   plain.kv_block_tokens = kv_block_tokens;
   EngineOptions fixed = plain;
   fixed.continuous = false;
@@ -249,10 +249,10 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
     }
     EngineOptions b1;
     b1.max_running = 1;
-    b1.speculative = "off";
+    b1.speculative = Speculative::kOff;
     b1.kv_block_tokens = kv_block_tokens;
     EngineOptions b1_spec = b1;
-    b1_spec.speculative = "on";
+    b1_spec.speculative = Speculative::kOn;
     double best_plain = 1e30, best_spec = 1e30;
     RunResult spec_run;
     for (int round = 0; round < 3; ++round) {

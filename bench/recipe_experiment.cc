@@ -80,7 +80,7 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
                                                 const std::vector<ScoredPrompt>& prompts,
                                                 double temperature, int64_t max_new_tokens,
                                                 uint64_t seed, int64_t max_running,
-                                                const std::string& speculative,
+                                                Speculative speculative,
                                                 int64_t samples_per_prompt) {
   const auto start = std::chrono::steady_clock::now();
   AccuracyReport report;

@@ -22,6 +22,7 @@
 #include "core/tokenizer/tokenizer.h"
 #include "learner/learner_config.h"
 #include "learner/sft.h"
+#include "rollout/engine_options.h"
 #include "scheduler/builtin_task.h"
 
 namespace seamless {
@@ -54,7 +55,7 @@ struct RecipeConfig {
   double temperature = 1.0;
   int64_t max_new_tokens = 24;
   int64_t max_running = 64;  // decode slots of the engine
-  std::string speculative = "auto";
+  Speculative speculative = Speculative::kAuto;
   int64_t rl_steps = 60;
   double rl_time_limit_s = 0;  // stop RL after this many seconds (0: no limit)
   int64_t eval_every = 5;      // RL steps between held-out evaluations
@@ -107,7 +108,7 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
                                                 const std::vector<ScoredPrompt>& prompts,
                                                 double temperature, int64_t max_new_tokens,
                                                 uint64_t seed, int64_t max_running = 64,
-                                                const std::string& speculative = "auto",
+                                                Speculative speculative = Speculative::kAuto,
                                                 int64_t samples_per_prompt = 1);
 
 struct RecipePoint {

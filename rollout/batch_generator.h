@@ -30,9 +30,9 @@ struct GenerationResult {
 class BatchGenerator {
  public:
   // `max_batch` sequences run at once; each may hold `max_len` tokens (prompt + response).
-  // `speculative`: MTP drafting "auto" | "on" | "off" (EngineOptions::speculative).
+  // `speculative`: MTP drafting (EngineOptions::speculative).
   BatchGenerator(MimoModel model, int64_t max_batch, int64_t max_len, int32_t eos_id,
-                 std::string speculative = "auto");
+                 Speculative speculative = Speculative::kAuto);
 
   // Runs every request to completion. Bad requests fail the call with INVALID_ARGUMENT
   // naming the request index and the field.

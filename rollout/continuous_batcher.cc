@@ -34,10 +34,6 @@ absl::Status EngineOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("kv_block_tokens ", kv_block_tokens, " must be in [1, 4096]"));
   }
-  if (speculative != "auto" && speculative != "on" && speculative != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("speculative '", speculative, "' must be auto, on or off"));
-  }
   return absl::OkStatus();
 }
 
@@ -45,7 +41,7 @@ absl::StatusOr<std::unique_ptr<ContinuousBatcher>> ContinuousBatcher::Create(
     MimoModel model, const EngineOptions& options, int32_t eos_id, Detokenizer detokenizer) {
   RETURN_IF_ERROR(options.Validate());
   const bool has_mtp = model->config().num_nextn_predict_layers > 0;
-  if (options.speculative == "on" && !has_mtp) {
+  if (options.speculative == Speculative::kOn && !has_mtp) {
     return absl::InvalidArgumentError(
         "speculative decoding is 'on' but the model has no MTP layer (num_nextn_predict_layers 0)");
   }
@@ -77,7 +73,7 @@ ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& optio
   // one padded row past the end (NOTE [MTP pending rows]).
   const int64_t model_limit = config.max_position_embeddings - 2;
   max_len_ = options.max_len > 0 ? std::min(options.max_len, model_limit) : model_limit;
-  speculative_ = options.speculative != "off" && config.num_nextn_predict_layers > 0;
+  speculative_ = options.speculative != Speculative::kOff && config.num_nextn_predict_layers > 0;
   model_->eval();
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device_);
   const int64_t context = max_len_ + 2;

@@ -35,7 +35,7 @@ std::unique_ptr<ContinuousBatcher> MakeBatcher(MimoModel model, int64_t slots,
   EngineOptions options;
   options.max_running = slots;
   options.max_queued_samples = queue;
-  options.speculative = speculative;
+  options.speculative = EnumFromString<Speculative>(speculative).value();
   options.continuous = continuous;
   auto batcher = ContinuousBatcher::Create(std::move(model), options, /*eos_id=*/-1);
   EXPECT_TRUE(batcher.ok()) << batcher.status();
@@ -164,7 +164,7 @@ TEST(ContinuousBatcherTest, SharedPrefillGivesTheSameSamplesAsSeparatePrefills) 
   const std::vector<int32_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6};
   for (const std::string spec : {"off", "on"}) {
     EngineOptions options;
-    options.speculative = spec;
+    options.speculative = EnumFromString<Speculative>(spec).value();
     options.max_running = 4;  // siblings run together and share the prompt's KV blocks
     auto copied = ContinuousBatcher::Create(model, options, -1);
     options.max_running = 1;  // one at a time: each takes the blocks the group kept
@@ -423,7 +423,7 @@ std::unique_ptr<ContinuousBatcher> MakePagedBatcher(MimoModel model, int64_t slo
                                                     bool share_prefill = true) {
   EngineOptions options;
   options.max_running = slots;
-  options.speculative = speculative;
+  options.speculative = EnumFromString<Speculative>(speculative).value();
   options.kv_cache_tokens = kv_tokens;
   options.kv_block_tokens = block;
   options.share_prefill = share_prefill;

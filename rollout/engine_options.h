@@ -6,15 +6,24 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/base/config_enum.h"
 
 namespace seamless {
+
+// MTP speculative decoding: auto drafts when the model has an MTP layer.
+enum class Speculative { kAuto, kOn, kOff };
+inline ConfigEnumTable<Speculative> ConfigEnumNames(Speculative) {
+  static constexpr ConfigEnumName<Speculative> kNames[] = {
+      {Speculative::kAuto, "auto"}, {Speculative::kOn, "on"}, {Speculative::kOff, "off"}};
+  return kNames;
+}
 
 struct EngineOptions {
   int64_t max_running = 64;          // sequences decoded together (KV cache slots)
   int64_t max_len = 0;               // prompt + response tokens per sequence; 0 = the model's
   int64_t max_queued_samples = 4096; // samples waiting for a slot; more is RESOURCE_EXHAUSTED
   int64_t prefill_tokens_per_step = 2048;  // prompt tokens prefilled between two decode steps
-  std::string speculative = "auto";  // MTP drafting: auto (if the model has MTP), on, off
+  Speculative speculative = Speculative::kAuto;  // MTP drafting
   bool continuous = true;            // false: static batching, refill only when all finished
   bool share_prefill = true;         // a group's samples reuse one prompt prefill
   // KV cache pool in tokens, shared by the running sequences (every layer holds this many).

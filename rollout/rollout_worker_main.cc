@@ -25,6 +25,7 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
   // Flags start from the defaults and override the config file's keys where given.
   RolloutWorkerConfig flag_values;
   EngineOptions& f = flag_values.engine;
+  std::string speculative = "auto";
   FlagSet flags("seamless rollout-worker --listen HOST:PORT [--model DIR] [--config FILE] [flags]",
                 "Serves RolloutService: continuous batching over a paged KV cache, MTP\n"
                 "speculative decoding (exact), abort by id or launch sequence, versioned weight\n"
@@ -44,7 +45,7 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
                "Samples waiting for a slot before RESOURCE_EXHAUSTED");
   flags.AddInt("prefill-tokens-per-step", &f.prefill_tokens_per_step,
                "Prompt tokens prefilled between two decode steps");
-  flags.AddString("speculative", &f.speculative, "MTP speculative decoding: auto, on, off");
+  flags.AddString("speculative", &speculative, "MTP speculative decoding: auto, on, off");
   flags.AddInt("kv-cache-tokens", &f.kv_cache_tokens,
                "KV cache pool in tokens, shared by all sequences; 0: max-running x "
                "min(max-len + 2, 4096), at least max-len + 2");
@@ -61,7 +62,9 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
   if (flags.WasSet("prefill-tokens-per-step")) {
     options.prefill_tokens_per_step = f.prefill_tokens_per_step;
   }
-  if (flags.WasSet("speculative")) options.speculative = f.speculative;
+  if (flags.WasSet("speculative")) {
+    ASSIGN_OR_RETURN(options.speculative, ParseConfigEnum<Speculative>("--speculative", speculative));
+  }
   if (flags.WasSet("kv-cache-tokens")) options.kv_cache_tokens = f.kv_cache_tokens;
   if (flags.WasSet("kv-block-tokens")) options.kv_block_tokens = f.kv_block_tokens;
   if (print_config) {

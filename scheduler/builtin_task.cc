@@ -25,11 +25,7 @@ absl::Status ArithmeticTaskOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("num_operands: ", num_operands, " is not in [2, 6]"));
   }
-  if (solution_style != "columns" && solution_style != "steps" && solution_style != "answer") {
-    return absl::InvalidArgumentError("solution_style: '" + solution_style +
-                                      "' is not columns, steps or answer");
-  }
-  if (solution_style == "columns" && allow_subtraction) {
+  if (solution_style == SolutionStyle::kColumns && allow_subtraction) {
     return absl::InvalidArgumentError(
         "solution_style: columns shows additions only; use steps or answer with subtraction");
   }
@@ -109,9 +105,9 @@ ArithmeticProblem Draw(std::mt19937_64& rng, const ArithmeticTaskOptions& o) {
   // Drawn for every problem (even at 100%) so that the problems a seed gives do not depend on
   // worked_percent.
   const bool worked = int64_t(rng() % 100) < o.worked_percent;  // else: the bare answer
-  if (worked && o.solution_style == "columns") {
+  if (worked && o.solution_style == SolutionStyle::kColumns) {
     p.solution = ColumnAdditionSteps(operands);
-  } else if (worked && o.solution_style == "steps" && o.num_operands > 2) {
+  } else if (worked && o.solution_style == SolutionStyle::kSteps && o.num_operands > 2) {
     p.solution = steps;  // (with one operation the step would repeat the answer)
   }
   absl::StrAppend(&p.solution, "\\boxed{", p.answer, "}");

@@ -15,11 +15,20 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/base/config_enum.h"
 
 namespace seamless {
 
 enum class TaskSplit { kTrain, kTest };
 const char* TaskSplitName(TaskSplit split);  // "train" | "test" (verl's extra_info.split)
+
+enum class SolutionStyle { kColumns, kSteps, kAnswer };  // see solution_style below
+inline ConfigEnumTable<SolutionStyle> ConfigEnumNames(SolutionStyle) {
+  static constexpr ConfigEnumName<SolutionStyle> kNames[] = {{SolutionStyle::kColumns, "columns"},
+                                                             {SolutionStyle::kSteps, "steps"},
+                                                             {SolutionStyle::kAnswer, "answer"}};
+  return kNames;
+}
 
 struct ArithmeticTaskOptions {
   // Operands are drawn uniformly from [min_operand, max_operand].
@@ -28,14 +37,14 @@ struct ArithmeticTaskOptions {
   // 2: "a+b"; 3: "a+b-c" style (the second operator is + or - when allow_subtraction).
   int64_t num_operands = 2;
   bool allow_subtraction = false;
-  // How SFT responses reach the boxed answer:
+  // How SFT responses reach the boxed answer (task.solution_style):
   //   "columns": column addition, least significant digit first, with carries:
   //              34+57 -> "4+7=11, 3+5+1=9, \boxed{91}". Every step is a one-digit fact the
   //              train split holds many times, so a tiny model generalises to held-out
   //              problems (it cannot learn multi-digit sums in one token). Additions only.
   //   "steps":   the partial results, "12+34=46, 46-7=39, \boxed{39}" (3+ operands).
   //   "answer":  just "\boxed{46}".
-  std::string solution_style = "columns";
+  SolutionStyle solution_style = SolutionStyle::kColumns;
   // Percent of SFT responses that show the worked steps of `solution_style`; the others give
   // the bare "\boxed{46}". Below 100 the warm start knows two ways to answer, one that a small
   // model gets right far more often: RL's job is then to find which one pays, the behaviour

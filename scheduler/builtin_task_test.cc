@@ -17,7 +17,7 @@ ArithmeticTaskOptions ThreeOperands() {
   o.num_operands = 3;
   o.allow_subtraction = true;
   o.max_operand = 50;
-  o.solution_style = "steps";
+  o.solution_style = SolutionStyle::kSteps;
   return o;
 }
 

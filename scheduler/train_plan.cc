@@ -228,7 +228,7 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     const RolloutMemoryPlan p = EstimateRolloutMemory(model, ro, ~0ull >> 2);
     const int64_t kv_tokens = RolloutKvTokens(c.rollout, model);
     // Speculative decoding keeps the MTP layer's cache too; without MTP only the main stack.
-    const bool mtp = model.num_nextn_predict_layers > 0 && c.rollout.engine.speculative != "off";
+    const bool mtp = model.num_nextn_predict_layers > 0 && c.rollout.engine.speculative != Speculative::kOff;
     const uint64_t per_token =
         p.kv_bytes_per_token / static_cast<uint64_t>(model.num_hidden_layers +
                                                      model.num_nextn_predict_layers) *

@@ -21,7 +21,7 @@ struct GenerateConfig {
   std::string model = "default";
   int64_t num_samples = 1;
   int64_t max_batch = 16;
-  std::string speculative = "auto";
+  Speculative speculative = Speculative::kAuto;
   SamplingOptions sampling;
 
   template <typename V>
@@ -68,7 +68,9 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   if (flags.WasSet("top-p")) config.sampling.top_p = top_p;
   if (flags.WasSet("top-k")) config.sampling.top_k = top_k;
   if (flags.WasSet("seed")) config.sampling.seed = static_cast<uint64_t>(seed);
-  if (flags.WasSet("speculative")) config.speculative = speculative;
+  if (flags.WasSet("speculative")) {
+    ASSIGN_OR_RETURN(config.speculative, ParseConfigEnum<Speculative>("--speculative", speculative));
+  }
   if (config.num_samples <= 0) return absl::InvalidArgumentError("num_samples must be positive");
   RETURN_IF_ERROR(config.sampling.Validate());
 
