@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/base/config.h"
 #include "core/base/file_util.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
@@ -15,6 +16,13 @@
 #include "nlohmann/json.hpp"
 
 namespace seamless {
+
+absl::Status SftConfig::Validate() const {
+  RETURN_IF_ERROR(CheckRange("batch_size", batch_size, 1, 1e6));
+  RETURN_IF_ERROR(CheckRange("micro_batch_size", micro_batch_size, 0, 1e6));
+  RETURN_IF_ERROR(CheckRange("steps", steps, 0, 1e9));
+  return CheckRange("mtp_loss_weight", mtp_loss_weight, 0, 1e6);
+}
 
 absl::StatusOr<std::vector<RolloutSequence>> LoadSftExamples(const std::string& path,
                                                              const Tokenizer& tokenizer,

@@ -45,6 +45,7 @@ struct SftConfig {
     v("mtp_loss_weight", mtp_loss_weight, "Weight of the MTP layers' loss (MiMo: 0.3, then 0.1)");
     v("seed", seed, "Seed of the data order");
   }
+  absl::Status Validate() const;  // each key in its range (the optimizer checks its own)
 };
 
 // Reads JSONL lines {"prompt": "...", "response": "..."}; the response gets the EOS token.

@@ -207,6 +207,16 @@ TEST(TrainConfigTest, BadSettingsAreRefusedBeforeAnythingStarts) {
       {"scheduler:\n  sampling:\n    top_p: 1.5\n", "scheduler.sampling.top_p 1.5 must be in (0, 1]"},
       {"learner:\n  model: /somewhere\n", "learner.model is set by seamless train"},
       {"rollout:\n  kv_cache_tokenz: 4096\n", "bad.yaml:2"},
+      // Modes are parsed at load and ranges checked there, at the key's line.
+      {"learner:\n  trainer:\n    grpo:\n      old_logprobs: cached\n",
+       "bad.yaml:4: learner.trainer.grpo.old_logprobs is 'cached'; valid values: rollout | "
+       "recompute"},
+      {"rollout:\n  speculative: maybe\n",
+       "bad.yaml:2: rollout.speculative is 'maybe'; valid values: auto | on | off"},
+      {"scheduler:\n  batch_groups: 0\n",
+       "bad.yaml:2: scheduler.batch_groups is 0; valid range [1, 1000000]"},
+      {"reward:\n  runner:\n    processes: 0\n",
+       "bad.yaml:3: reward.runner.processes is 0; valid range [1, 1000000]"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -215,6 +225,31 @@ TEST(TrainConfigTest, BadSettingsAreRefusedBeforeAnythingStarts) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr(c.message));
     EXPECT_FALSE(FileExists(dir + "/run")) << "nothing may start (no run directory)";
+  }
+}
+
+// Each role checks its own file the same way (as `ROLE --config FILE` starts it).
+TEST(TrainConfigTest, EachRoleRefusesABadSettingAtItsLine) {
+  const std::string dir = testing::TestTempDir("role_settings");
+  struct Case {
+    std::string role, yaml, message;
+  };
+  const std::vector<Case> cases = {
+      {"scheduler", "steps: 3\nmax_staleness: -1\n",
+       "role.yaml:2: max_staleness is -1; valid range [0, 1000000]"},
+      {"reward-server", "runner:\n  time_limit_seconds: 0\n",
+       "role.yaml:2: runner.time_limit_seconds is 0; valid range [0.001, 86400]"},
+      {"learner", "trainer:\n  sharding: zero3\n",
+       "role.yaml:2: trainer.sharding is 'zero3'; valid values: none | optimizer | gradients | "
+       "full"},
+      {"rollout-worker", "max_running: 0\n", "role.yaml:1: max_running must be at least 1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.role);
+    ASSERT_TRUE(WriteFileAtomically(dir + "/role.yaml", c.yaml).ok());
+    auto r = RunCommand(Bin() + " " + c.role + " --config " + dir + "/role.yaml --print-config");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr(c.message));
   }
 }
 
