@@ -27,8 +27,8 @@ const std::vector<Bench>& AllBenches() {
        RunBenchRollout},
       {"tokenizer", "encode MB/s of the C++ tokenizer vs Hugging Face's tokenizers",
        RunBenchTokenizer},
-      {"recipe", "SFT then in-process GRPO on the arithmetic task: held-out accuracy vs time",
-       RunBenchRecipe},
+      {"recipe", "SFT then GRPO (the Orchestrator, its roles in-process) on the arithmetic "
+                 "task: held-out accuracy vs time", RunBenchRecipe},
       {"pipeline", "MiMo's Table 2: naive dynamic sampling vs continuous rollout, async reward, "
                    "early termination (real engines or --simulate-workers N)", RunBenchPipeline},
   };

@@ -1,6 +1,6 @@
 // seamless bench recipe: the RL recipe experiment (bench/recipe_experiment.h) — SFT warm
-// start of the default model on the built-in arithmetic task, then in-process GRPO with
-// dynamic sampling — printing held-out accuracy against GRPO wall time. It is how the
+// start of the default model on the built-in arithmetic task, then GRPO by the Orchestrator
+// with its roles in this process — printing held-out accuracy against GRPO wall time. It is how the
 // `seamless train` defaults were chosen (notes in README "Training recipe"). Readable lines,
 // then one JSON line with the start/final accuracies and times.
 #include <cstdio>
@@ -26,9 +26,10 @@ absl::Status RunBenchRecipe(const std::vector<std::string>& args) {
   double rl_lr = -1, sft_lr = -1, temperature = -1, time_limit = -1;
   FlagSet flags("seamless bench recipe [flags]",
                 "SFT warm start of the default model on the built-in arithmetic task, then GRPO\n"
-                "in one process (engine core, math verifier, GrpoTrainer), printing held-out\n"
-                "accuracy (greedy and sampled pass@1) against GRPO wall time. Flags override\n"
-                "the config file.");
+                "by the scheduler's Orchestrator with the roles in this process (rollout\n"
+                "engines, the reward engine, GrpoTrainer), printing held-out accuracy (greedy,\n"
+                "and sampled pass@1 at the start and end) against GRPO wall time. Flags\n"
+                "override the config file.");
   flags.AddString("config", &config_file, "YAML/JSON config (keys below)");
   flags.AddString("out", &out_dir, "Write metrics.jsonl, config.yaml and report.html here");
   flags.AddInt("sft-steps", &sft_steps, "SFT updates");
@@ -45,13 +46,13 @@ absl::Status RunBenchRecipe(const std::vector<std::string>& args) {
   if (!config_file.empty()) RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
   if (sft_steps >= 0) config.sft.steps = sft_steps;
   if (sft_lr > 0) config.sft.optim.lr = sft_lr;
-  if (rl_steps >= 0) config.rl_steps = rl_steps;
+  if (rl_steps >= 0) config.scheduler.steps = rl_steps;
   if (rl_lr > 0) config.trainer.optim.lr = rl_lr;
   if (time_limit >= 0) config.rl_time_limit_s = time_limit;
-  if (group_size > 0) config.group_size = group_size;
-  if (groups > 0) config.groups_per_step = groups;
-  if (temperature >= 0) config.temperature = temperature;
-  if (max_new_tokens > 0) config.max_new_tokens = max_new_tokens;
+  if (group_size > 0) config.scheduler.group_size = group_size;
+  if (groups > 0) config.scheduler.batch_groups = groups;
+  if (temperature >= 0) config.scheduler.sampling.temperature = temperature;
+  if (max_new_tokens > 0) config.scheduler.sampling.max_new_tokens = max_new_tokens;
 
   std::unique_ptr<std::ofstream> metrics;
   if (!out_dir.empty()) {

@@ -7,8 +7,12 @@ namespace seamless {
 using SteadyClock = std::chrono::steady_clock;
 
 EngineRollout::EngineRollout(std::vector<std::unique_ptr<RolloutEngine>> engines,
-                             int64_t max_running, std::vector<int64_t> lengths)
-    : engines_(std::move(engines)), max_running_(max_running), lengths_(std::move(lengths)) {
+                             int64_t max_running, std::vector<int64_t> lengths,
+                             const Tokenizer* tokenizer)
+    : engines_(std::move(engines)),
+      max_running_(max_running),
+      lengths_(std::move(lengths)),
+      tokenizer_(tokenizer) {
   poller_ = std::thread([this] { Poll(); });
 }
 
@@ -37,6 +41,12 @@ void EngineRollout::Generate(int worker, GroupRequest request,
 
 void EngineRollout::Abort(const AbortSpec& spec) {
   for (auto& e : engines_) e->Abort(spec, [](AbortCounts) {});
+}
+
+std::string EngineRollout::Detokenize(const std::vector<int32_t>& ids) {
+  if (tokenizer_ == nullptr) return "";
+  auto text = tokenizer_->Decode(ids);
+  return text.ok() ? *text : std::string();
 }
 
 double EngineRollout::busy_slot_seconds() {

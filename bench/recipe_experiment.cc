@@ -4,18 +4,27 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "bench/engine_rollout.h"
+#include "bench/in_process_backends.h"
+#include "core/base/config.h"
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
+#include "core/model/model_files.h"
+#include "core/tensors/dtype.h"
 #include "core/tokenizer/char_tokenizer.h"
+#include "core/tokenizer/chat_format.h"
 #include "learner/collective.h"
 #include "learner/trainer.h"
 #include "reward/math_verifier.h"
 #include "rollout/continuous_batcher.h"
+#include "rollout/rollout_engine.h"
+#include "scheduler/orchestrator.h"
+#include "scheduler/prompt_dataset.h"
 
 namespace seamless {
 namespace {
@@ -74,6 +83,22 @@ std::vector<ScoredPrompt> AsScored(const std::vector<ArithmeticProblem>& problem
   return out;
 }
 
+// The problems as the scheduler's prompt data: the JSONL `seamless train` writes for the
+// built-in task, parsed as `seamless scheduler` reads it.
+absl::StatusOr<PromptDataset> AsPromptDataset(const std::vector<ArithmeticProblem>& problems,
+                                              const std::string& name) {
+  PromptDataset data;
+  data.path = name;
+  const std::vector<std::string> lines =
+      absl::StrSplit(RlPromptJsonl(problems), '\n', absl::SkipEmpty());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSIGN_OR_RETURN(PromptRecord record, ParsePromptRecord(lines[i], int64_t(i) + 1, name));
+    record.index = int64_t(i);
+    data.records.push_back(std::move(record));
+  }
+  return data;
+}
+
 }  // namespace
 
 absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer& tokenizer,
@@ -120,11 +145,10 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
 absl::StatusOr<RecipeResult> RunRecipeExperiment(
     const RecipeConfig& config, const std::function<void(const std::string&)>& on_line,
     const std::function<void(int64_t, const std::map<std::string, double>&)>& on_metrics) {
-  if (config.group_size < 2) return absl::InvalidArgumentError("group_size must be >= 2");
-  if (config.groups_per_step < 1) return absl::InvalidArgumentError("groups_per_step must be >= 1");
-  if (config.prompts_per_round < 1) {
-    return absl::InvalidArgumentError("prompts_per_round must be >= 1");
-  }
+  if (config.rollout_engines < 1) return absl::InvalidArgumentError("rollout_engines must be >= 1");
+  SchedulerConfig scheduler = config.scheduler;
+  scheduler.seed = config.seed;
+  RETURN_IF_ERROR(ValidateConfig(scheduler));  // again: the flags may have changed it
   auto say = [&](const std::string& line) {
     if (on_line) on_line(line);
   };
@@ -167,172 +191,136 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
       if (config.sft_eval_every > 0 && (i + 1) % config.sft_eval_every == 0) {
         ASSIGN_OR_RETURN(AccuracyReport a,
                          EvaluateAccuracy(model, tokenizer, test_prompts, 0.0,
-                                          config.max_new_tokens, config.seed, config.max_running,
-                                          config.speculative));
+                                          scheduler.sampling.max_new_tokens, config.seed,
+                                          config.max_running, config.speculative));
         say(absl::StrFormat("sft step %d  greedy held-out accuracy %.3f", i + 1, a.accuracy));
       }
     }
     result.sft_seconds = SecondsSince(start);
   }
 
-  // Evaluation of the current weights: greedy, and sampled pass@1 if configured.
-  // Returns the evaluation's metrics (val/accuracy is the greedy accuracy).
-  auto evaluate = [&](int64_t step,
-                      double elapsed) -> absl::StatusOr<std::map<std::string, double>> {
-    ASSIGN_OR_RETURN(AccuracyReport greedy,
-                     EvaluateAccuracy(model, tokenizer, test_prompts, 0.0, config.max_new_tokens,
-                                      config.seed, config.max_running, config.speculative));
-    RecipePoint point;
-    point.step = step;
-    point.elapsed_s = elapsed;
-    point.greedy_accuracy = greedy.accuracy;
-    result.eval_seconds += greedy.seconds;
-    std::string line = absl::StrFormat("eval step %3d  t=%6.1f s  greedy %.3f", step, elapsed,
-                                       greedy.accuracy);
-    if (config.eval_sampled) {
-      ASSIGN_OR_RETURN(AccuracyReport sampled,
-                       EvaluateAccuracy(model, tokenizer, test_prompts, config.temperature,
-                                        config.max_new_tokens, config.seed + 99 + uint64_t(step),
-                                        config.max_running, config.speculative,
-                                        config.eval_samples));
-      point.sampled_accuracy = sampled.accuracy;
-      result.eval_seconds += sampled.seconds;
-      absl::StrAppendFormat(&line, "  sampled(T=%.2f) %.3f", config.temperature,
-                            sampled.accuracy);
-    }
-    absl::StrAppendFormat(&line, "  (%.1f s, %.1f response tokens)", greedy.seconds,
-                          greedy.mean_response_tokens);
-    say(line);
-    result.curve.push_back(point);
-    std::map<std::string, double> m{{"val/accuracy", point.greedy_accuracy}};
-    if (point.sampled_accuracy >= 0) m["val/accuracy_sampled"] = point.sampled_accuracy;
-    m["time/elapsed_s"] = elapsed;
-    return m;
+  // Sampled pass@1 of the current weights (outside the run), if configured: -1 otherwise.
+  auto sampled = [&](int64_t step) -> absl::StatusOr<double> {
+    if (!config.eval_sampled) return -1.0;
+    ASSIGN_OR_RETURN(AccuracyReport a,
+                     EvaluateAccuracy(model, tokenizer, test_prompts,
+                                      scheduler.sampling.temperature,
+                                      scheduler.sampling.max_new_tokens,
+                                      config.seed + 99 + uint64_t(step), config.max_running,
+                                      config.speculative, config.eval_samples));
+    result.eval_seconds += a.seconds;
+    say(absl::StrFormat("eval step %3d  sampled(T=%.2f) %.3f  (%.1f s, %.1f response tokens)",
+                        step, scheduler.sampling.temperature, a.accuracy, a.seconds,
+                        a.mean_response_tokens));
+    return a.accuracy;
   };
-  {
-    ASSIGN_OR_RETURN(auto m, evaluate(0, 0));
-    if (on_metrics) on_metrics(0, m);
-  }
+  ASSIGN_OR_RETURN(const double start_sampled, sampled(0));
 
-  // 2. GRPO with dynamic sampling.
+  // 2. GRPO: the Orchestrator, its backends in this process.
   TrainerConfig trainer_config = config.trainer;
-  trainer_config.grpo.temperature = config.temperature;  // log-probs of the tempered policy
+  // Log-probs of the tempered policy the rollouts sample from.
+  trainer_config.grpo.temperature = scheduler.sampling.temperature;
   ASSIGN_OR_RETURN(auto trainer, GrpoTrainer::Create(model, trainer_config, collective.get()));
+  ASSIGN_OR_RETURN(RawTensorMap sft_weights, trainer->ExportWeights(DType::kF32));
   EngineOptions engine;
   engine.max_running = config.max_running;
   engine.speculative = config.speculative;
-  const MathVerifier verifier;
-  std::vector<int64_t> order(train.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = int64_t(i);
-  std::mt19937_64 rng(config.seed * 7 + 3);
-  for (int64_t i = int64_t(order.size()) - 1; i > 0; --i) {
-    std::swap(order[size_t(i)], order[rng() % uint64_t(i + 1)]);
+  std::vector<std::unique_ptr<RolloutEngine>> engines;
+  std::vector<RolloutEngine*> workers;
+  for (int64_t i = 0; i < config.rollout_engines; ++i) {
+    // Each worker's own copy of the model, version 0 = the SFT weights.
+    MimoModel copy = CreateDefaultModel(config.seed);
+    RETURN_IF_ERROR(ImportWeights(copy, sft_weights, "the SFT weights"));
+    copy->eval();
+    ASSIGN_OR_RETURN(auto batcher, ContinuousBatcher::Create(copy, engine, tokenizer.eos_id()));
+    engines.push_back(RolloutEngine::Start(std::move(batcher), nullptr));
+    workers.push_back(engines.back().get());
   }
-  int64_t cursor = 0, launched = 0;
-  double valid_rate = 0.5;  // running estimate of the share of groups that are valid
-  double rl_elapsed = 0;
-  for (int64_t step = 1; step <= config.rl_steps; ++step) {
-    if (config.rl_time_limit_s > 0 && rl_elapsed >= config.rl_time_limit_s) break;
-    const auto step_start = std::chrono::steady_clock::now();
-    RolloutBatch batch;
-    batch.step = step;
-    int64_t rounds = 0, groups_seen = 0, samples_seen = 0, dropped_all0 = 0, dropped_all1 = 0;
-    double reward_sum = 0, gen_tokens = 0;
-    double gen_s = 0;
-    while (int64_t(batch.groups.size()) < config.groups_per_step && rounds < config.max_rounds) {
-      const int64_t need = config.groups_per_step - int64_t(batch.groups.size());
-      const int64_t launch =
-          rounds == 0 ? config.prompts_per_round
-                      : std::min<int64_t>(config.prompts_per_round,
-                                          int64_t(std::ceil(1.25 * double(need) /
-                                                            std::max(valid_rate, 0.2))));
-      std::vector<GroupRequest> requests;
-      std::vector<const ArithmeticProblem*> problems;
-      for (int64_t i = 0; i < launch; ++i) {
-        const ArithmeticProblem& p = train[size_t(order[size_t(cursor++ % int64_t(order.size()))])];
-        GroupRequest g;
-        ASSIGN_OR_RETURN(g.prompt, tokenizer.Encode(p.prompt));
-        g.num_samples = int32_t(config.group_size);
-        g.sampling.temperature = config.temperature;
-        g.sampling.max_new_tokens = config.max_new_tokens;
-        g.sampling.seed = MixSeed(config.seed * 1000003 + 17, int32_t(launched++));
-        requests.push_back(std::move(g));
-        problems.push_back(&p);
-      }
-      const auto gen_start = std::chrono::steady_clock::now();
-      ASSIGN_OR_RETURN(auto results, RunGroups(model, tokenizer.eos_id(), engine,
-                                               std::move(requests)));
-      gen_s += SecondsSince(gen_start);
-      int64_t valid_now = 0;
-      for (size_t g = 0; g < results.size(); ++g) {
-        RolloutGroup group;
-        group.group_id = absl::StrCat(step, "/", rounds, "/", g);
-        int64_t passed = 0;
-        for (RolloutSample& s : results[g]) {
-          RolloutSequence seq;
-          seq.prompt_ids = s.prompt;
-          seq.response_ids = s.tokens;
-          seq.behaviour_logprobs = s.logprobs;
-          seq.reward = verifier.Verify(ResponseText(tokenizer, s.tokens), problems[g]->answer)
-                           .equivalent
-                           ? 1.0
-                           : 0.0;
-          passed += seq.reward > 0;
-          reward_sum += seq.reward;
-          gen_tokens += double(s.tokens.size());
-          ++samples_seen;
-          group.sequences.push_back(std::move(seq));
-        }
-        ++groups_seen;
-        if (passed == 0) {
-          ++dropped_all0;
-        } else if (passed == int64_t(group.sequences.size())) {
-          ++dropped_all1;
-        } else {
-          ++valid_now;
-          // FIFO: the earliest-launched valid groups fill the batch; later ones are surplus.
-          if (int64_t(batch.groups.size()) < config.groups_per_step) {
-            batch.groups.push_back(std::move(group));
-          }
-        }
-      }
-      valid_rate = 0.7 * valid_rate + 0.3 * double(valid_now) / double(results.size());
-      ++rounds;
+  EngineRollout rollout(std::move(engines), config.max_running, /*lengths=*/{}, &tokenizer);
+  RewardConfig reward_config;
+  reward_config.code_enabled = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<RewardEngine> reward_engine,
+                   RewardEngine::Create(reward_config));
+  EngineReward reward(reward_engine.get());
+  ASSIGN_OR_RETURN(const PromptDataset train_data, AsPromptDataset(train, "recipe-train"));
+  ASSIGN_OR_RETURN(const PromptDataset val_data, AsPromptDataset(test, "recipe-test"));
+  PromptEncoder encode = [&tokenizer](const PromptRecord& r)
+      -> absl::StatusOr<std::vector<int32_t>> {
+    ASSIGN_OR_RETURN(std::string text, RenderPrompt(tokenizer, r.prompt, ChatOptions(),
+                                                    absl::StrCat("prompt on line ", r.line)));
+    return tokenizer.Encode(text);
+  };
+
+  const auto rl_start = std::chrono::steady_clock::now();
+  const auto deadline =
+      config.rl_time_limit_s > 0
+          ? rl_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(config.rl_time_limit_s))
+          : std::chrono::steady_clock::time_point::max();
+  TrainerLearner learner(trainer.get(), workers, deadline);
+  Orchestrator orchestrator(scheduler, &train_data, &val_data, encode, &rollout, &reward,
+                            &learner);
+  orchestrator.set_on_step([&](const StepReport& r) {
+    const double elapsed = SecondsSince(rl_start);
+    std::map<std::string, double> m = r.metrics;
+    m["time/elapsed_s"] = elapsed;
+    auto get = [&m](const char* k) {
+      auto it = m.find(k);
+      return it == m.end() ? 0.0 : it->second;
+    };
+    if (r.step > 0) {
+      ++result.rl_steps;
+      say(absl::StrFormat(
+          "step %3d  t=%6.1f s  score %.3f  launched %3d groups (dropped all-right %d, "
+          "all-wrong %d, stale %d)  len %.1f  clip %.3f  entropy %.3f  step %.2f s  train %.2f s",
+          r.step, elapsed, get("critic/score/mean"), int(get("scheduler/launched_groups")),
+          int(get("scheduler/dropped_all_pass")), int(get("scheduler/dropped_all_fail")),
+          int(get("scheduler/dropped_stale")), get("response_length/mean"),
+          get("actor/pg_clipfrac"), get("actor/entropy"), get("timing_s/step"),
+          get("timing_s/update_actor_total")));
     }
-    std::map<std::string, double> m;
-    if (!batch.groups.empty()) {
-      ASSIGN_OR_RETURN(StepOutcome out, trainer->Step(batch));
-      m = out.metrics;
-    } else {
-      say(absl::StrFormat("step %d: no valid group in %d rounds; no update", step, rounds));
+    auto accuracy = m.find("val/accuracy");
+    if (accuracy != m.end()) {
+      RecipePoint point;
+      point.step = r.step;
+      point.elapsed_s = elapsed;
+      point.greedy_accuracy = accuracy->second;
+      result.curve.push_back(point);
+      say(absl::StrFormat("eval step %3d  t=%6.1f s  val/accuracy %.3f", r.step, elapsed,
+                          accuracy->second));
     }
-    const double step_s = SecondsSince(step_start);
-    rl_elapsed += step_s;
-    m["rollout/score_all"] = reward_sum / std::max<double>(1, double(samples_seen));
-    m["batch/valid_groups"] = double(batch.groups.size());
-    m["batch/dropped_all_correct"] = double(dropped_all1);
-    m["batch/dropped_all_wrong"] = double(dropped_all0);
-    m["batch/generation_rounds"] = double(rounds);
-    m["timing_s/gen"] = gen_s;
-    m["timing_s/step"] = step_s;
-    m["perf/rollout_tokens_per_s"] = gen_tokens / std::max(gen_s, 1e-9);
-    m["time/elapsed_s"] = rl_elapsed;
-    say(absl::StrFormat(
-        "step %3d  t=%6.1f s  reward(all) %.3f  valid %2d/%3d groups (all-right %d, all-wrong %d)"
-        "  len %.1f  clip %.3f  entropy %.3f  gen %.2f s  train %.2f s",
-        step, rl_elapsed, m["rollout/score_all"], int(batch.groups.size()), int(groups_seen),
-        int(dropped_all1), int(dropped_all0), gen_tokens / std::max<double>(1, samples_seen),
-        m["actor/pg_clipfrac"], m["actor/entropy"], gen_s, m["timing_s/update_actor"]));
-    ++result.rl_steps;
-    const bool last = step == config.rl_steps ||
-                      (config.rl_time_limit_s > 0 && rl_elapsed >= config.rl_time_limit_s);
-    if ((config.eval_every > 0 && step % config.eval_every == 0) || last) {
-      ASSIGN_OR_RETURN(auto eval, evaluate(step, rl_elapsed));
-      m.insert(eval.begin(), eval.end());
-    }
-    if (on_metrics) on_metrics(step, m);
+    if (on_metrics) on_metrics(r.step, m);
+  });
+  absl::Status run = orchestrator.Run();
+  result.rl_seconds = SecondsSince(rl_start);
+  const bool time_limit = learner.deadline_passed() && absl::IsCancelled(run);
+  if (!run.ok() && !time_limit) return run;
+  if (time_limit) say(absl::StrFormat("time limit: GRPO stopped after %d steps", result.rl_steps));
+
+  // The end: a run stopped by the time limit had no last evaluation of its own.
+  std::map<std::string, double> end_metrics;
+  if (result.curve.empty() || result.curve.back().step != result.rl_steps) {
+    ASSIGN_OR_RETURN(AccuracyReport greedy,
+                     EvaluateAccuracy(model, tokenizer, test_prompts, 0.0,
+                                      scheduler.sampling.max_new_tokens, config.seed,
+                                      config.max_running, config.speculative));
+    result.eval_seconds += greedy.seconds;
+    RecipePoint point;
+    point.step = result.rl_steps;
+    point.elapsed_s = result.rl_seconds;
+    point.greedy_accuracy = greedy.accuracy;
+    result.curve.push_back(point);
+    end_metrics["val/accuracy"] = greedy.accuracy;
+    say(absl::StrFormat("eval step %3d  greedy %.3f (after the run)", point.step,
+                        greedy.accuracy));
   }
-  result.rl_seconds = rl_elapsed;
+  ASSIGN_OR_RETURN(const double end_sampled, sampled(result.rl_steps));
+  result.curve.front().sampled_accuracy = start_sampled;
+  if (end_sampled >= 0) {
+    result.curve.back().sampled_accuracy = end_sampled;
+    end_metrics["val/accuracy_sampled"] = end_sampled;
+  }
+  if (on_metrics && !end_metrics.empty()) on_metrics(result.rl_steps, end_metrics);
   return result;
 }
 
