@@ -205,6 +205,7 @@ SimulatedRollout::SimulatedRollout(int workers, int slots, std::vector<int64_t> 
       token_seconds_(token_seconds),
       tokens_per_id_(std::max<int64_t>(1, tokens_per_id)),
       total_slots_(int64_t(workers) * slots),
+      num_workers_(workers),
       workers_(workers),
       last_change_(SteadyClock::now()) {
   for (Worker& w : workers_) w.free = slots;

@@ -138,7 +138,7 @@ class SimulatedRollout : public RolloutBackend, public SlotMeter {
   SimulatedRollout(int workers, int slots, std::vector<int64_t> lengths, double token_seconds,
                    int64_t tokens_per_id);
   ~SimulatedRollout() override;
-  int num_workers() const override { return static_cast<int>(workers_.size()); }
+  int num_workers() const override { return num_workers_; }
   void Generate(int worker, GroupRequest request, std::function<void(RolloutSample)> on_sample,
                 std::function<void(absl::Status)> on_done) override;
   void Abort(const AbortSpec& spec) override;
@@ -175,6 +175,7 @@ class SimulatedRollout : public RolloutBackend, public SlotMeter {
   double token_seconds_;
   int64_t tokens_per_id_;
   int64_t total_slots_ = 0;
+  int num_workers_ = 0;
   absl::Mutex mu_;
   std::vector<Worker> workers_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Running> running_ ABSL_GUARDED_BY(mu_);  // by serial
