@@ -256,7 +256,8 @@ absl::Status LocateConfigError(const absl::Status& s, const YAML::Node& node,
 
 // Runs the Validate() hook of `config` and of every struct nested in it, innermost first; an
 // error names the key path from `config` ("scheduler.sampling.top_p 1.5 must be in (0, 1]").
-// The loaders below call it; call it again after changing a loaded config (flags).
+// The loaders below call it; call it again after changing a loaded config (flags). Structs
+// inside lists are not visited (no config has any).
 template <typename T>
 absl::Status ValidateConfig(const T& config) {
   return internal::ValidateStruct(const_cast<T&>(config));  // visiting does not modify
