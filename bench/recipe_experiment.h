@@ -55,19 +55,16 @@ struct RecipeConfig {
     return t;
   }();
   // The RL loop's settings, as `seamless scheduler` takes them: steps, G (group_size), N
-  // (batch_groups), rollout sampling, evaluation (greedy val/accuracy every eval_every steps
-  // on at most eval_prompts held-out prompts), staleness and the pipeline's switches.
+  // (batch_groups), rollout sampling, evaluation (val/accuracy every eval_every steps on at
+  // most eval_prompts held-out prompts, greedy unless eval_temperature > 0), staleness and
+  // the pipeline's switches. Where not set here, the scheduler's own defaults.
   SchedulerConfig scheduler = [] {
     SchedulerConfig s;
     s.steps = 60;
-    s.group_size = 8;
     s.batch_groups = 16;
-    s.max_launch_rounds = 30;
-    s.eval_every = 5;
-    s.eval_prompts = 200;
-    s.eval_temperature = 0;
-    s.sampling.temperature = 1.0;
     s.sampling.max_new_tokens = 48;
+    s.max_launch_rounds = 30;
+    s.eval_prompts = 200;
     return s;
   }();
   int64_t rollout_engines = 1;  // rollout workers: engines in this process

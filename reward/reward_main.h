@@ -12,7 +12,8 @@ namespace seamless {
 
 // `seamless reward-server`: serves RewardService over gRPC until SIGTERM or SIGINT.
 absl::Status RunRewardServer(const std::vector<std::string>& args);
-// `seamless reward score|calibrate`: local scoring of JSON-lines samples, difficulty levels.
+// `seamless reward score` scores JSON-lines samples here, as the server would; `seamless
+// reward calibrate` measures code-test difficulty levels.
 absl::Status RunReward(const std::vector<std::string>& args);
 
 }  // namespace seamless
