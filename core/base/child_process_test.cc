@@ -7,17 +7,16 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <string>
+
+#include "core/base/file_util.h"
 
 namespace seamless {
 namespace {
 
 std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto text = ReadFileToString(path);
+  return text.ok() ? *text : "";
 }
 
 TEST(ChildProcessTest, StdoutPipeAndExitCode) {
