@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <map>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -21,6 +19,7 @@
 #include "learner/collective.h"
 #include "learner/trainer.h"
 #include "reward/math_verifier.h"
+#include "rollout/batch_generator.h"
 #include "rollout/continuous_batcher.h"
 #include "rollout/rollout_engine.h"
 #include "scheduler/orchestrator.h"
@@ -40,41 +39,6 @@ std::string ResponseText(const Tokenizer& tokenizer, const std::vector<int32_t>&
   if (!ids.empty() && ids.back() == tokenizer.eos_id()) ids.pop_back();
   auto text = tokenizer.Decode(ids);
   return text.ok() ? *text : std::string();
-}
-
-// Runs every group to completion on a fresh batcher; returns samples by group index.
-absl::StatusOr<std::vector<std::vector<RolloutSample>>> RunGroups(
-    MimoModel model, int32_t eos_id, const EngineOptions& engine,
-    std::vector<GroupRequest> groups) {
-  EngineOptions options = engine;
-  int64_t samples = 0;
-  for (const GroupRequest& g : groups) samples += g.num_samples;
-  options.max_queued_samples = std::max<int64_t>(1, samples);
-  ASSIGN_OR_RETURN(auto batcher, ContinuousBatcher::Create(model, options, eos_id));
-  for (size_t i = 0; i < groups.size(); ++i) {
-    groups[i].group_id = absl::StrCat(i);
-    groups[i].launch_seq = i;
-    RETURN_IF_ERROR(batcher->Add(std::move(groups[i])));
-  }
-  std::vector<std::vector<RolloutSample>> out(groups.size());
-  std::vector<RolloutSample> finished;
-  while (batcher->HasWork()) {
-    finished.clear();
-    RETURN_IF_ERROR(batcher->Step(&finished));
-    for (RolloutSample& s : finished) {
-      size_t index = 0;
-      if (!absl::SimpleAtoi(s.group_id, &index) || index >= out.size()) {
-        return absl::InternalError("sample of an unknown group " + s.group_id);
-      }
-      out[index].push_back(std::move(s));
-    }
-  }
-  for (auto& group : out) {  // samples finish in any order; keep the group's own order
-    std::sort(group.begin(), group.end(), [](const RolloutSample& a, const RolloutSample& b) {
-      return a.index_in_group < b.index_in_group;
-    });
-  }
-  return out;
 }
 
 std::vector<ScoredPrompt> AsScored(const std::vector<ArithmeticProblem>& problems) {
@@ -110,34 +74,32 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
   const auto start = std::chrono::steady_clock::now();
   AccuracyReport report;
   if (prompts.empty()) return report;
-  EngineOptions engine;
-  engine.max_running = max_running;
-  engine.speculative = speculative;
-  std::vector<GroupRequest> groups;
+  const int64_t per_prompt = std::max<int64_t>(1, samples_per_prompt);
+  std::vector<GenerationRequest> requests;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    GroupRequest g;
     auto ids = tokenizer.Encode(prompts[i].prompt);
     if (!ids.ok()) return Annotate(ids.status(), absl::StrCat("prompt ", i));
-    g.prompt = std::move(*ids);
-    g.num_samples = int32_t(std::max<int64_t>(1, samples_per_prompt));
-    g.sampling.temperature = temperature;
-    g.sampling.max_new_tokens = max_new_tokens;
-    g.sampling.seed = MixSeed(seed, int32_t(i));
-    groups.push_back(std::move(g));
-  }
-  ASSIGN_OR_RETURN(auto results, RunGroups(model, tokenizer.eos_id(), engine, std::move(groups)));
-  const MathVerifier verifier;
-  double correct = 0, tokens = 0;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    for (const RolloutSample& s : results[i]) {
-      tokens += double(s.tokens.size());
-      correct += verifier.Verify(ResponseText(tokenizer, s.tokens), prompts[i].ground_truth)
-                     .equivalent;
+    for (int64_t j = 0; j < per_prompt; ++j) {
+      GenerationRequest r;
+      r.prompt = *ids;
+      r.sampling.temperature = temperature;
+      r.sampling.max_new_tokens = max_new_tokens;
+      r.sampling.seed = MixSeed(seed, int32_t(int64_t(i) * per_prompt + j));
+      requests.push_back(std::move(r));
     }
   }
-  const double n = double(prompts.size()) * double(std::max<int64_t>(1, samples_per_prompt));
-  report.accuracy = correct / n;
-  report.mean_response_tokens = tokens / n;
+  BatchGenerator generator(model, max_running, /*max_len=*/0, tokenizer.eos_id(), speculative);
+  ASSIGN_OR_RETURN(std::vector<GenerationResult> results, generator.Generate(requests));
+  const MathVerifier verifier;
+  double correct = 0, tokens = 0;
+  for (size_t k = 0; k < results.size(); ++k) {
+    tokens += double(results[k].tokens.size());
+    correct += verifier.Verify(ResponseText(tokenizer, results[k].tokens),
+                               prompts[k / size_t(per_prompt)].ground_truth)
+                   .equivalent;
+  }
+  report.accuracy = correct / double(results.size());
+  report.mean_response_tokens = tokens / double(results.size());
   report.seconds = SecondsSince(start);
   return report;
 }

@@ -108,8 +108,8 @@ struct AccuracyReport {
 };
 
 // Generates `samples_per_prompt` responses per prompt (greedy when temperature is 0) with the
-// engine core and scores them with the math verifier; accuracy is the mean over all of them
-// (pass@1). Plain text prompts, encoded by `tokenizer`.
+// engine core (BatchGenerator) and scores them with the math verifier; accuracy is the mean
+// over all of them (pass@1). Plain text prompts, encoded by `tokenizer`.
 absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer& tokenizer,
                                                 const std::vector<ScoredPrompt>& prompts,
                                                 double temperature, int64_t max_new_tokens,
