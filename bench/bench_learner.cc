@@ -21,6 +21,7 @@
 #include "bench/bench_util.h"
 #include "bench/benches.h"
 #include "core/base/flags.h"
+#include "core/base/loopback.h"
 #include "core/base/status_macros.h"
 #include "core/model/default_model.h"
 #include "core/model/model_files.h"
@@ -77,18 +78,8 @@ absl::StatusOr<double> LoopbackCopySeconds(const std::string& src, std::string& 
   dst.resize(bytes);
   double best = 1e30;
   for (int64_t r = 0; r < rounds; ++r) {
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (listener < 0) return absl::InternalError("socket() failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::listen(listener, 1) != 0 ||
-        ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ::close(listener);
-      return absl::InternalError("binding a loopback socket failed");
-    }
+    sockaddr_in addr;
+    ASSIGN_OR_RETURN(const int listener, BindLoopbackSocket(/*listen=*/true, &addr));
     const int client = ::socket(AF_INET, SOCK_STREAM, 0);
     if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
       ::close(client);

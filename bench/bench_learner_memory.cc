@@ -5,8 +5,6 @@
 // over two.
 #include "bench/bench_learner_memory.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +17,7 @@
 #include "bench/benches.h"
 #include "core/base/child_process.h"
 #include "core/base/flags.h"
+#include "core/base/loopback.h"
 #include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_loading.h"
@@ -98,22 +97,6 @@ absl::Status RunRank(const LearnerMemoryOptions& o) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return absl::InternalError("bind() on loopback failed");
-  }
-  ::close(fd);
-  return int(ntohs(addr.sin_port));
-}
-
 std::vector<std::string> ChildArgs(const LearnerMemoryOptions& o, int rank, int port) {
   return {"bench",
           "learner-memory",
@@ -134,7 +117,7 @@ std::vector<std::string> ChildArgs(const LearnerMemoryOptions& o, int rank, int 
 }  // namespace
 
 absl::StatusOr<nlohmann::json> MeasureLearnerMemory(const LearnerMemoryOptions& options) {
-  ASSIGN_OR_RETURN(int port, FreePort());
+  ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
   std::vector<ChildProcess> ranks;
   std::vector<std::string> outputs;
   for (int r = 0; r < options.ranks; ++r) {
