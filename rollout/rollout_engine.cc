@@ -5,7 +5,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
@@ -14,10 +13,6 @@
 
 namespace seamless {
 namespace {
-
-std::string ShapeText(at::IntArrayRef shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
 
 // PrepareWeights (core/model/model_files.cc) without its full converted copy: the same checks
 // (CheckWeightTensor, CheckNoUnexpectedTensors), but each value is the received bytes themselves, wrapped as a tensor of

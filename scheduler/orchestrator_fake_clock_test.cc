@@ -29,17 +29,7 @@ using testing::FakeRollout;
 // Durations of 0: every group is answered inside Generate.
 std::vector<int> Instant(int n) { return std::vector<int>(n, 0); }
 
-SchedulerConfig Config(int64_t steps) {
-  SchedulerConfig c;
-  c.steps = steps;
-  c.group_size = 4;
-  c.batch_groups = 3;
-  c.max_inflight_per_worker = 4;
-  c.eval_every = 0;
-  c.eval_prompts = 3;
-  c.seed = 1;
-  return c;
-}
+SchedulerConfig Config(int64_t steps) { return testing::FakeRunConfig(steps, /*eval_prompts=*/3); }
 
 OrchestratorOptions On(const FakeClock& clock) {
   OrchestratorOptions options;

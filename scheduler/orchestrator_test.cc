@@ -20,17 +20,7 @@ using testing::FakeRollout;
 PromptDataset Dataset(int n) { return testing::FakeDataset(n); }
 PromptEncoder Encoder() { return testing::FakeEncoder(); }
 
-SchedulerConfig Config(int64_t steps) {
-  SchedulerConfig c;
-  c.steps = steps;
-  c.group_size = 4;
-  c.batch_groups = 3;
-  c.max_inflight_per_worker = 4;
-  c.eval_every = 0;
-  c.eval_prompts = 5;
-  c.seed = 1;
-  return c;
-}
+SchedulerConfig Config(int64_t steps) { return testing::FakeRunConfig(steps, /*eval_prompts=*/5); }
 
 void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& learner) {
   EXPECT_TRUE(o.ledger().CheckBalanced().ok());

@@ -227,5 +227,17 @@ std::vector<int64_t> FakeLearner::steps() const {
   return steps_;
 }
 
+SchedulerConfig FakeRunConfig(int64_t steps, int64_t eval_prompts) {
+  SchedulerConfig c;
+  c.steps = steps;
+  c.group_size = 4;
+  c.batch_groups = 3;
+  c.max_inflight_per_worker = 4;
+  c.eval_every = 0;
+  c.eval_prompts = eval_prompts;
+  c.seed = 1;
+  return c;
+}
+
 }  // namespace testing
 }  // namespace seamless

@@ -108,6 +108,10 @@ class FakeLearner : public LearnerBackend {
   std::vector<int64_t> steps_ ABSL_GUARDED_BY(mu_);
 };
 
+// A small run for these fakes: groups of 4, batches of 3, 4 groups in flight per worker, no
+// evaluation during training (`eval_prompts` for the one before it), seed 1.
+SchedulerConfig FakeRunConfig(int64_t steps, int64_t eval_prompts);
+
 }  // namespace testing
 }  // namespace seamless
 
