@@ -639,6 +639,35 @@ absl::Status ParameterWeightSource::Read(size_t i, const Sink& sink) {
   }
 }
 
+bool ParameterWeightSource::WritesInto(size_t i) const {
+  if (i >= specs_.size()) return false;
+  const at::Tensor& p = params_[i];
+  auto type = ToScalarType(specs_[i].dtype);
+  return type.ok() && p.device().is_cpu() && p.is_contiguous() && p.scalar_type() != *type;
+}
+
+absl::Status ParameterWeightSource::WriteInto(size_t i, uint64_t offset, char* dst,
+                                              size_t size) {
+  const TensorSpec& spec = specs_[i];
+  const size_t element = DTypeSize(spec.dtype);
+  if (!WritesInto(i) || offset % element != 0 || size % element != 0 ||
+      offset + size > spec.NumBytes()) {
+    return absl::InternalError(absl::StrCat("parameter '", spec.name, "': bytes ", offset, "+",
+                                            size, " cannot be written into a buffer"));
+  }
+  ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(spec.dtype));
+  try {
+    at::NoGradGuard no_grad;
+    const int64_t first = int64_t(offset / element), n = int64_t(size / element);
+    at::Tensor out = at::from_blob(dst, {n}, at::TensorOptions().dtype(type));
+    out.copy_(params_[i].view({-1}).narrow(0, first, n));
+    return absl::OkStatus();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("converting parameter '", spec.name, "': ", e.what_without_backtrace()));
+  }
+}
+
 absl::Status PushWeights(const std::string& address, const RawTensorMap& weights, int64_t version,
                          double timeout_s) {
   WeightPublisher::Options options;

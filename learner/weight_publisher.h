@@ -156,6 +156,9 @@ class ParameterWeightSource final : public WeightSource {
   ParameterWeightSource(MimoModel& model, DType dtype);
   const std::vector<TensorSpec>& specs() const override { return specs_; }
   absl::Status Read(size_t i, const Sink& sink) override;
+  // A CPU parameter that needs converting is converted straight into the message.
+  bool WritesInto(size_t i) const override;
+  absl::Status WriteInto(size_t i, uint64_t offset, char* dst, size_t size) override;
 
  private:
   std::vector<TensorSpec> specs_;

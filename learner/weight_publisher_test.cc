@@ -129,6 +129,23 @@ bool SameWeights(MimoModel& a, MimoModel& b) {
   return true;
 }
 
+TEST(WeightPublisherTest, AParameterWrittenIntoAMessageIsTheBytesItReads) {
+  // The publisher's source writes parameters into a message buffer the same way.
+  MimoModel model = TinyTestModel();
+  ParameterWeightSource source(model, DType::kBF16);
+  ASSERT_TRUE(source.WritesInto(0));
+  const TensorSpec& spec = source.specs()[0];
+  std::vector<char> written(spec.NumBytes());
+  ASSERT_TRUE(source.WriteInto(0, 0, written.data(), written.size()).ok());
+  std::string read;
+  ASSERT_TRUE(source.Read(0, [&](absl::string_view piece) {
+                read.append(piece.data(), piece.size());
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(std::string(written.data(), written.size()), read);
+  EXPECT_FALSE(source.WriteInto(0, 1, written.data(), 2).ok());  // not on an element
+}
+
 TEST(WeightPublisherTest, PushesEveryTensorIncludingMtpToEveryWorker) {
   FakeRolloutWorker w1, w2;
   auto s1 = GrpcServer::Start("127.0.0.1:0", {&w1});

@@ -10,6 +10,11 @@ int64_t TensorSpec::NumElements() const {
   return n;
 }
 
+absl::Status WeightSource::WriteInto(size_t i, uint64_t, char*, size_t) {
+  return absl::UnimplementedError(absl::StrCat("weight source: tensor ", i,
+                                               " cannot be written into a buffer"));
+}
+
 uint64_t TotalBytes(const std::vector<TensorSpec>& specs) {
   uint64_t total = 0;
   for (const TensorSpec& s : specs) total += s.NumBytes();

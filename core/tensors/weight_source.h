@@ -43,6 +43,13 @@ class WeightSource {
   // during its `sink` call. Pieces should be large (a whole tensor is best): a stream chunk
   // never spans two pieces.
   virtual absl::Status Read(size_t i, const Sink& sink) = 0;
+  // For a source that converts (a parameter cast to the wire dtype): whether tensor i's
+  // bytes can be written straight into the stream's buffers by WriteInto, which the stream
+  // then calls chunk by chunk instead of Read (one write of each byte instead of a
+  // conversion into a piece and a copy of it).
+  virtual bool WritesInto(size_t i) const { return false; }
+  // Writes bytes [offset, offset + size) of tensor i (wire dtype) to `dst`.
+  virtual absl::Status WriteInto(size_t i, uint64_t offset, char* dst, size_t size);
 };
 
 // Sum of NumBytes over `specs`.

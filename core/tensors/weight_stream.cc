@@ -113,8 +113,31 @@ void CopyAndHash(char* dst, const char* src, size_t n, Hash64State* state) {
 
 namespace {
 
+// One chunk's bytes: a slice of a piece the source produced, or bytes the source writes
+// straight into the message (WeightSource::WritesInto).
+struct ChunkData {
+  size_t size = 0;
+  absl::string_view piece;                      // when `write` is empty
+  std::function<absl::Status(char*)> write;
+
+  // Puts the bytes at `dst` and chains `*checksum` over them, each hashed where it is still
+  // in cache: a piece before it is copied (glibc's large copy streams past the cache), bytes
+  // the source wrote just after.
+  absl::Status WriteAndHash(char* dst, uint64_t* checksum) const {
+    if (write) {
+      RETURN_IF_ERROR(write(dst));
+      *checksum = Hash64(absl::string_view(dst, size), *checksum);
+      return absl::OkStatus();
+    }
+    *checksum = Hash64(piece, *checksum);
+    if (size > 0) std::memcpy(dst, piece.data(), size);
+    return absl::OkStatus();
+  }
+};
+
 // The stream of `source`: `info(message)` for begin and end, `chunk(spec, dtype name, offset,
-// data, &checksum)` for every chunk, which chains the checksum over `data`. See StreamWeights.
+// data, &checksum)` for every chunk, which writes the data where it goes with
+// data.WriteAndHash(dst, checksum). See StreamWeights.
 template <typename InfoFn, typename ChunkFn>
 absl::Status StreamParts(WeightSource& source, int64_t version, size_t max_chunk_bytes,
                          const InfoFn& info_fn, const ChunkFn& chunk_fn) {
@@ -144,10 +167,26 @@ absl::Status StreamParts(WeightSource& source, int64_t version, size_t max_chunk
     uint64_t offset = 0;
     checksum = Hash64(spec.name, checksum);
     auto emit = [&](const char* data, size_t len) {
-      RETURN_IF_ERROR(chunk_fn(spec, dtype, offset, absl::string_view(data, len), &checksum));
+      ChunkData chunk;
+      chunk.size = len;
+      chunk.piece = absl::string_view(data, len);
+      RETURN_IF_ERROR(chunk_fn(spec, dtype, offset, chunk, &checksum));
       offset += len;
       return absl::OkStatus();
     };
+    if (source.WritesInto(i)) {
+      if (expected == 0) RETURN_IF_ERROR(emit("", 0));  // empty tensors arrive too
+      while (offset < expected) {
+        ChunkData chunk;
+        chunk.size = std::min<uint64_t>(max_chunk_bytes, expected - offset);
+        chunk.write = [&source, i, offset, size = chunk.size](char* dst) {
+          return source.WriteInto(i, offset, dst, size);
+        };
+        RETURN_IF_ERROR(chunk_fn(spec, dtype, offset, chunk, &checksum));
+        offset += chunk.size;
+      }
+      continue;
+    }
     RETURN_IF_ERROR(source.Read(i, [&](absl::string_view piece) -> absl::Status {
       if (offset + piece.size() > expected) {
         return absl::InternalError(absl::StrCat("weight source: tensor '", spec.name,
@@ -209,49 +248,49 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
   return StreamParts(
       source, version, max_chunk_bytes, [&](WeightsMessage&& m) { return send(std::move(m)); },
       [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
-          absl::string_view data, uint64_t* checksum) {
-        *checksum = Hash64(data, *checksum);
+          const ChunkData& data, uint64_t* checksum) {
         WeightsMessage msg;
         *msg.mutable_chunk() = ChunkHeader(spec, dtype, offset);
-        msg.mutable_chunk()->set_data(data.data(), data.size());
+        std::string* bytes = msg.mutable_chunk()->mutable_data();
+        bytes->resize(data.size);
+        RETURN_IF_ERROR(data.WriteAndHash(bytes->data(), checksum));
         return send(std::move(msg));
       });
 }
 
 absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
                                      SerializedWeightsSink& sink, size_t max_chunk_bytes) {
-  auto send_bytes = [&](absl::string_view head, absl::string_view data,
+  // The message's buffer from the sink, the head copied in, then the data written after it
+  // (hashed as ChunkData::WriteAndHash says: measured by bench learner).
+  auto send_bytes = [&](absl::string_view head, const ChunkData* data,
                         uint64_t* checksum) -> absl::Status {
-    char* out = sink.Allocate(head.size() + data.size());
+    const size_t size = data != nullptr ? data->size : 0;
+    char* out = sink.Allocate(head.size() + size);
     if (out == nullptr) return absl::ResourceExhaustedError("no buffer for a weight message");
     std::memcpy(out, head.data(), head.size());
-    // The piece is still in cache (a source converts a chunk at a time): hashing it there and
-    // then copying it whole (glibc's large copy streams past the cache) beats CopyAndHash,
-    // whose block copies would pull the buffer into the cache (measured by bench learner).
-    if (checksum != nullptr) *checksum = Hash64(data, *checksum);
-    if (!data.empty()) std::memcpy(out + head.size(), data.data(), data.size());
+    if (data != nullptr) RETURN_IF_ERROR(data->WriteAndHash(out + head.size(), checksum));
     return sink.Send();
   };
   return StreamParts(
       source, version, max_chunk_bytes,
-      [&](WeightsMessage&& m) { return send_bytes(m.SerializeAsString(), {}, nullptr); },
+      [&](WeightsMessage&& m) { return send_bytes(m.SerializeAsString(), nullptr, nullptr); },
       [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
-          absl::string_view data, uint64_t* checksum) {
+          const ChunkData& data, uint64_t* checksum) {
         // WeightsMessage{chunk = TensorChunk{name, dtype, shape, byte_offset, data}} by hand:
         // the header fields as protobuf writes them, then the data field's tag and length,
         // then the data. (An empty data field is written too, which is valid: the parser
         // reads it as the default.)
         const std::string fields = ChunkHeader(spec, dtype, offset).SerializeAsString();
         const uint64_t chunk_len =
-            fields.size() + VarintSize(kDataTag) + VarintSize(data.size()) + data.size();
+            fields.size() + VarintSize(kDataTag) + VarintSize(data.size) + data.size;
         std::string head;
         head.reserve(fields.size() + 24);
         AppendVarint(kChunkTag, &head);
         AppendVarint(chunk_len, &head);
         head += fields;
         AppendVarint(kDataTag, &head);
-        AppendVarint(data.size(), &head);
-        return send_bytes(head, data, checksum);
+        AppendVarint(data.size, &head);
+        return send_bytes(head, &data, checksum);
       });
 }
 

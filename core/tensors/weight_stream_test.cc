@@ -291,6 +291,44 @@ TEST(WeightStreamTest, SerializedStreamIsTheSameMessages) {
   }
 }
 
+// The map's bytes written into the stream's buffers (WritesInto), not read as pieces.
+class WritingSource final : public WeightSource {
+ public:
+  explicit WritingSource(const RawTensorMap& map) : map_(map), inner_(map) {}
+  const std::vector<TensorSpec>& specs() const override { return inner_.specs(); }
+  absl::Status Read(size_t, const Sink&) override {
+    return absl::InternalError("Read called on a source that writes into buffers");
+  }
+  bool WritesInto(size_t) const override { return true; }
+  absl::Status WriteInto(size_t i, uint64_t offset, char* dst, size_t size) override {
+    ++writes;
+    std::memcpy(dst, std::next(map_.begin(), i)->second.data.data() + offset, size);
+    return absl::OkStatus();
+  }
+  int writes = 0;
+
+ private:
+  const RawTensorMap& map_;
+  RawTensorMapSource inner_;
+};
+
+TEST(WeightStreamTest, ASourceThatWritesIntoTheBuffersStreamsTheSameMessages) {
+  const RawTensorMap w = Weights();
+  WritingSource writing(w);
+  StringSink sink;
+  ASSERT_TRUE(StreamSerializedWeights(writing, 7, sink, 5000).ok());
+  EXPECT_EQ(sink.messages, SerializedStream(w, 7, 5000));
+  EXPECT_EQ(writing.writes, 3 + 1);  // a.weight's 12000 bytes in 3 chunks, b.bias in 1
+  std::vector<WeightsMessage> msgs;
+  ASSERT_TRUE(StreamWeights(writing, 7, [&](WeightsMessage&& m) {
+                msgs.push_back(std::move(m));
+                return absl::OkStatus();
+              }, 5000).ok());
+  auto back = Assemble(msgs);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, w);
+}
+
 TEST(WeightStreamTest, SerializedMessagesAssembleFromAnyPieces) {
   const RawTensorMap w = Weights();
   const auto serialized = SerializedStream(w, 7, 5000);
