@@ -6,7 +6,9 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  clang-14  # scripts/check_thread_safety.sh: -Wthread-safety over the GCC build's TUs
+  # clang: the thread-safety check over the GCC build's TUs, the sanitizer build (with its
+  # runtime), format and lint (scripts/lint.sh)
+  clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
   libtorch-dev libgloo-dev libopenblas0-pthread
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev libgtest-dev libgmock-dev

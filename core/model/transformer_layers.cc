@@ -34,6 +34,7 @@ bool TrainingNumericsScope::active() { return training_numerics_depth > 0; }
 at::Tensor FusedParameters::Get(const std::vector<at::Tensor>& parts) {
   if (TrainingNumerics()) return at::cat(parts);
   std::vector<std::pair<const void*, uint32_t>> key;
+  key.reserve(parts.size());
   for (const at::Tensor& p : parts) key.emplace_back(p.data_ptr(), p._version());
   if (!fused_.defined() || key != key_) {
     fused_ = at::cat(parts);

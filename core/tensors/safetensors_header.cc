@@ -92,7 +92,7 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsDirHeaders(const std::st
   }
   std::vector<TensorEntry> all;
   for (const std::string& shard : shards) {
-    ASSIGN_OR_RETURN(std::vector<TensorEntry> entries, ReadSafetensorsFileHeader(dir + "/" + shard));
+    ASSIGN_OR_RETURN(std::vector<TensorEntry> entries, ReadSafetensorsFileHeader(absl::StrCat(dir, "/", shard)));
     for (TensorEntry& e : entries) {
       if (index["weight_map"].value(e.name, "") == shard) all.push_back(std::move(e));
     }

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
 #include "core/tensors/safetensors.h"
 #include "core/tensors/safetensors_header.h"
@@ -76,7 +77,9 @@ TEST(SafetensorsWriterTest, SameBytesAsTheInMemoryWriter) {
     ASSERT_TRUE(WriteSafetensorsDirStreaming(b, Entries(tensors), FillFrom(tensors), max_shard).ok());
     ASSERT_EQ(Files(a), Files(b)) << max_shard;
     for (const std::string& name : Files(a)) {
-      EXPECT_EQ(*ReadFileToString(a + "/" + name), *ReadFileToString(b + "/" + name)) << name;
+      EXPECT_EQ(*ReadFileToString(absl::StrCat(a, "/", name)),
+                *ReadFileToString(absl::StrCat(b, "/", name)))
+          << name;
     }
     auto back = ReadSafetensorsDir(b);
     ASSERT_TRUE(back.ok()) << back.status();

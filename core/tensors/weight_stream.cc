@@ -45,7 +45,7 @@ void Hash64State::Stripes(const char* p, size_t stripes) {
   uint64_t a[4] = {a_[0], a_[1], a_[2], a_[3]}, b[4] = {b_[0], b_[1], b_[2], b_[3]};
   for (const char* const end = p + 32 * stripes; p < end; p += 32) {
     for (int j = 0; j < 4; ++j) {
-      a[j] += Load64(p + 8 * j);
+      a[j] += Load64(p + ptrdiff_t{8} * j);
       b[j] += a[j];
     }
   }
@@ -78,7 +78,7 @@ uint64_t Hash64State::Finish() const {
   char tail[32] = {};
   if (partial_len_ > 0) std::memcpy(tail, partial_, partial_len_);
   for (int j = 0; j < 4; ++j) {
-    a[j] += Load64(tail + 8 * j);
+    a[j] += Load64(tail + ptrdiff_t{8} * j);
     b[j] += a[j];
   }
   uint64_t h = seed_ + kP5 + len_;

@@ -83,6 +83,7 @@ TEST(HfTokenizerFuzzTest, FlatAndHeapBpeAgree) {
   // Random merges over a small alphabet so that long chains of merges happen.
   std::mt19937 rng(99);
   std::vector<std::string> tokens;
+  tokens.reserve(256);
   for (int b = 0; b < 256; ++b) tokens.push_back(std::string(1, char(b)));
   std::map<std::string, int32_t> ids;
   for (int b = 0; b < 256; ++b) ids[tokens[b]] = b;
