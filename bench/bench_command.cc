@@ -18,19 +18,25 @@ struct Bench {
 const std::vector<Bench>& AllBenches() {
   static const auto* table = new std::vector<Bench>{
       {"model", "matmul ceiling, forward and decode tokens/s of the model", RunBenchModel},
-      {"learner", "training tokens/s and FLOP share, Gloo all-reduce share, checkpoint and publish times",
+      {"learner",
+       "training tokens/s and FLOP share, Gloo all-reduce share, checkpoint and publish times",
        RunBenchLearner},
-      {"learner-memory", "peak RSS per learner rank by component, any sharding (a process per rank)",
+      {"learner-memory",
+       "peak RSS per learner rank by component, any sharding (a process per rank)",
        RunBenchLearnerMemory},
       {"reward", "math checks/s, sandboxed vs bare program launches/s", RunBenchReward},
       {"rollout", "continuous vs static batching, decode FLOP/s, MTP speed-up, weight swap",
        RunBenchRollout},
       {"tokenizer", "encode MB/s of the C++ tokenizer vs Hugging Face's tokenizers",
        RunBenchTokenizer},
-      {"recipe", "SFT then GRPO (the Orchestrator, its roles in-process) on the arithmetic "
-                 "task: held-out accuracy vs time", RunBenchRecipe},
-      {"pipeline", "MiMo's Table 2: naive dynamic sampling vs continuous rollout, async reward, "
-                   "early termination (real engines or --simulate-workers N)", RunBenchPipeline},
+      {"recipe",
+       "SFT then GRPO (the Orchestrator, its roles in-process) on the arithmetic "
+       "task: held-out accuracy vs time",
+       RunBenchRecipe},
+      {"pipeline",
+       "MiMo's Table 2: naive dynamic sampling vs continuous rollout, async reward, "
+       "early termination (real engines or --simulate-workers N)",
+       RunBenchPipeline},
   };
   return *table;
 }
@@ -56,8 +62,8 @@ absl::Status RunBench(const std::vector<std::string>& args) {
     if (args[0] == b.name) return b.run({args.begin() + 1, args.end()});
     names.push_back(b.name);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown benchmark '", args[0],
-                                                 "' (available: ", absl::StrJoin(names, ", "), ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown benchmark '", args[0], "' (available: ", absl::StrJoin(names, ", "), ")"));
 }
 
 }  // namespace seamless

@@ -92,7 +92,8 @@ absl::StatusOr<double> LoopbackCopySeconds(const std::string& src, std::string& 
     const auto start = std::chrono::steady_clock::now();
     std::thread sender([&] {
       for (uint64_t at = 0; ok && at < bytes;) {
-        const ssize_t n = ::send(client, src.data() + at, std::min<uint64_t>(bytes - at, 1 << 22), 0);
+        const ssize_t n =
+            ::send(client, src.data() + at, std::min<uint64_t>(bytes - at, 1 << 22), 0);
         if (n <= 0) return;
         at += uint64_t(n);
       }
@@ -119,11 +120,11 @@ struct PublishMeasurement {
   double copy_s = 0;        // best plain loopback copy of publish_bytes
   uint64_t bytes = 0;
   // Stages, each timed alone (best of the rounds), to show where a publish's time goes:
-  double source_s = 1e30;   // the sender's work: read + convert the parameters, checksum, and
-                            // copy each chunk into its wire buffer (no network)
-  double assemble_s = 1e30; // the receiver's work: parse those buffers, decode them into
-                            // its spare fp32 parameters and checksum them (no network)
-  double apply_s = 1e30;    // the worker's apply: the spare set swapped in
+  double source_s = 1e30;    // the sender's work: read + convert the parameters, checksum, and
+                             // copy each chunk into its wire buffer (no network)
+  double assemble_s = 1e30;  // the receiver's work: parse those buffers, decode them into
+                             // its spare fp32 parameters and checksum them (no network)
+  double apply_s = 1e30;     // the worker's apply: the spare set swapped in
 };
 
 // The stages of MeasurePublish without gRPC (see PublishMeasurement), best of `rounds`. As in
@@ -186,8 +187,7 @@ absl::Status MeasurePublishStages(MimoModel& model, MimoModel& worker_model, DTy
 // A real rollout worker (engine + RolloutService on loopback, its own copy of the model)
 // receiving publishes of `model`'s parameters in `dtype` and applying them, against a plain
 // loopback copy of the same number of bytes.
-absl::StatusOr<PublishMeasurement> MeasurePublish(MimoModel& model, DType dtype,
-                                                  int64_t rounds) {
+absl::StatusOr<PublishMeasurement> MeasurePublish(MimoModel& model, DType dtype, int64_t rounds) {
   MimoModel worker_model(model->config());
   EngineOptions eo;
   eo.max_running = 1;
@@ -218,7 +218,8 @@ absl::StatusOr<PublishMeasurement> MeasurePublish(MimoModel& model, DType dtype,
     ASSIGN_OR_RETURN(double copy_s, LoopbackCopySeconds(src, dst, 1));
     m.copy_s = std::min(m.copy_s, copy_s);
   }
-  RETURN_IF_ERROR(MeasurePublishStages(model, worker_model, dtype, std::max<int64_t>(rounds, 3), &m));
+  RETURN_IF_ERROR(
+      MeasurePublishStages(model, worker_model, dtype, std::max<int64_t>(rounds, 3), &m));
   if (engine->Status().weight_version != version) {
     return absl::InternalError("the worker does not serve the published version");
   }
@@ -229,12 +230,12 @@ absl::StatusOr<PublishMeasurement> MeasurePublish(MimoModel& model, DType dtype,
 
 void PrintPublish(const PublishMeasurement& m, const std::string& dtype) {
   std::printf("publish %.1f MB %s + apply:        %8.4f s; loopback copy %.4f s (%.2fx)\n",
-              double(m.bytes) / 1e6, dtype.c_str(), m.publish_s, m.copy_s,
-              m.publish_s / m.copy_s);
-  std::printf("  stages alone: sender %.4f s, receiver parse %.4f s, apply %.4f s (%.2fx, "
-              "%.2fx, %.2fx the copy)\n",
-              m.source_s, m.assemble_s, m.apply_s, m.source_s / m.copy_s,
-              m.assemble_s / m.copy_s, m.apply_s / m.copy_s);
+              double(m.bytes) / 1e6, dtype.c_str(), m.publish_s, m.copy_s, m.publish_s / m.copy_s);
+  std::printf(
+      "  stages alone: sender %.4f s, receiver parse %.4f s, apply %.4f s (%.2fx, "
+      "%.2fx, %.2fx the copy)\n",
+      m.source_s, m.assemble_s, m.apply_s, m.source_s / m.copy_s, m.assemble_s / m.copy_s,
+      m.apply_s / m.copy_s);
 }
 
 void AddPublishJson(const PublishMeasurement& m, nlohmann::json* out) {
@@ -262,14 +263,15 @@ absl::StatusOr<nlohmann::json> MeasureMemoryAtSize(const std::string& model) {
   for (const auto* r : {&unsharded, &full}) {
     for (const auto& j : (*r)["per_rank"]) {
       const double p = j["params"].get<double>();
-      std::printf("memory, sharding %s over %d rank(s), rank %d: peak %.2f bytes/param "
-                  "(weights %.2f, gradients %.2f, optimizer %.2f, activations %.3f, "
-                  "buffers %.3f)\n",
-                  (*r)["sharding"].get<std::string>().c_str(), (*r)["ranks"].get<int>(),
-                  j["rank"].get<int>(), j["peak_rss_bytes"].get<double>() / p,
-                  j["weights_bytes"].get<double>() / p, j["gradients_bytes"].get<double>() / p,
-                  j["optimizer_bytes"].get<double>() / p,
-                  j["activations_bytes"].get<double>() / p, j["buffers_bytes"].get<double>() / p);
+      std::printf(
+          "memory, sharding %s over %d rank(s), rank %d: peak %.2f bytes/param "
+          "(weights %.2f, gradients %.2f, optimizer %.2f, activations %.3f, "
+          "buffers %.3f)\n",
+          (*r)["sharding"].get<std::string>().c_str(), (*r)["ranks"].get<int>(),
+          j["rank"].get<int>(), j["peak_rss_bytes"].get<double>() / p,
+          j["weights_bytes"].get<double>() / p, j["gradients_bytes"].get<double>() / p,
+          j["optimizer_bytes"].get<double>() / p, j["activations_bytes"].get<double>() / p,
+          j["buffers_bytes"].get<double>() / p);
     }
   }
   return nlohmann::json{{"bytes_per_param", unsharded["bytes_per_param"]},
@@ -280,13 +282,15 @@ absl::StatusOr<nlohmann::json> MeasureMemoryAtSize(const std::string& model) {
 
 absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   int64_t groups = 8, group_size = 4, prompt_len = 64, response_len = 192, micro = 8, rounds = 3;
-  std::string scratch = "/tmp/seamless-bench-learner", model_name = "default", publish_dtype = "BF16";
+  std::string scratch = "/tmp/seamless-bench-learner", model_name = "default",
+              publish_dtype = "BF16";
   bool publish_only = false, memory = false;
-  FlagSet flags("seamless bench learner [flags]",
-                "GRPO training on the default model (CPU, fp32): training tokens/s and FLOP/s as\n"
-                "a share of the fp32 matmul ceiling (train FLOPs = 3 x forward), the 2-rank Gloo\n"
-                "all-reduce of the gradient as a share of a step, checkpoint save/load seconds, and\n"
-                "publishing weights over loopback gRPC against a plain copy of the bytes.");
+  FlagSet flags(
+      "seamless bench learner [flags]",
+      "GRPO training on the default model (CPU, fp32): training tokens/s and FLOP/s as\n"
+      "a share of the fp32 matmul ceiling (train FLOPs = 3 x forward), the 2-rank Gloo\n"
+      "all-reduce of the gradient as a share of a step, checkpoint save/load seconds, and\n"
+      "publishing weights over loopback gRPC against a plain copy of the bytes.");
   flags.AddInt("groups", &groups, "Prompt groups per batch");
   flags.AddInt("group-size", &group_size, "Samples per group");
   flags.AddInt("prompt-len", &prompt_len, "Prompt tokens per sample");
@@ -299,8 +303,8 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   flags.AddBool("publish-only", &publish_only,
                 "Measure only publishing (a real model's training step is slow on a CPU)");
   flags.AddBool("memory", &memory,
-                 "Measure each rank's peak memory (a process per rank): unsharded on one rank and "
-                 "fully sharded on two; on by default with --model");
+                "Measure each rank's peak memory (a process per rank): unsharded on one rank and "
+                "fully sharded on two; on by default with --model");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
   const bool at_size = !IsDefaultModelName(model_name);
   if (!flags.WasSet("memory")) memory = at_size;
@@ -386,17 +390,16 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   }
   const double allreduce_share = allreduce_s / (allreduce_s + step_s / 2);
   std::printf("2-rank Gloo all-reduce of %lld params: %8.4f s, %.1f%% of a 2-rank step\n",
-              static_cast<long long>(config.ParameterCount()), allreduce_s,
-              100 * allreduce_share);
+              static_cast<long long>(config.ParameterCount()), allreduce_s, 100 * allreduce_share);
 
   // 3. Checkpoint save and load.
   ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(trainer->model(), DType::kF32));
   CheckpointState state;
   state.step = 1;
   auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(SaveCheckpoint(scratch, config, weights, trainer->optimizer().ExportState(),
-                                 state, 1)
-                      .status());
+  RETURN_IF_ERROR(
+      SaveCheckpoint(scratch, config, weights, trainer->optimizer().ExportState(), state, 1)
+          .status());
   const double save_s = SecondsSince(start);
   start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(scratch));

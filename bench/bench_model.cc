@@ -27,9 +27,7 @@ at::Device g_device(at::kCPU);
 
 at::TensorOptions Longs() { return at::TensorOptions().dtype(at::kLong).device(g_device); }
 
-void Progress(const std::string& what) {
-  std::fprintf(stderr, "bench model: %s\n", what.c_str());
-}
+void Progress(const std::string& what) { std::fprintf(stderr, "bench model: %s\n", what.c_str()); }
 
 // Best decode tokens/s over `reps` runs. Each run prefills `prompt_len` tokens untimed, then
 // times `steps` decode steps alone. (Timing prefill + decode and subtracting a separately
@@ -80,7 +78,7 @@ double ReadBandwidthGBs(const at::Tensor& buffer, int reps) {
 int64_t DecodeWeightBytes(const ModelConfig& c, int64_t element_bytes) {
   int64_t n = 0;
   for (const ParameterSpec& p : ParameterLayout(c)) {
-    if (p.layer >= c.num_hidden_layers) continue;                               // MTP
+    if (p.layer >= c.num_hidden_layers) continue;                                   // MTP
     if (!c.tie_word_embeddings && p.name == "model.embed_tokens.weight") continue;  // one row
     n += p.NumElements();
   }
@@ -122,8 +120,8 @@ absl::Status BenchModel(const std::string& model_name, Sizes z) {
   double matmul_s = 1e30, forward_s = 1e30;
   std::vector<double> ratios;
   for (int round = 0; round < z.rounds; ++round) {
-    Progress(absl::StrFormat("full forward b%d x %d, round %d of %d", z.batch, z.seq_len,
-                             round + 1, z.rounds));
+    Progress(absl::StrFormat("full forward b%d x %d, round %d of %d", z.batch, z.seq_len, round + 1,
+                             z.rounds));
     const double m = peak.MeasureSeconds();
     const double f = BestSeconds(g_device, 1, [&] { model->Logits(model->Hidden(ids)); });
     ratios.push_back((flops / f) / (peak.flops() / m));
@@ -178,50 +176,51 @@ absl::Status BenchModel(const std::string& model_name, Sizes z) {
   const double roofline = double(step_bytes) * decode_b1 / 1e9 / bandwidth;
   std::printf("memory read bandwidth:             %8.1f GB/s (sum over 1 GiB, %u threads)\n",
               bandwidth, std::max(1u, std::thread::hardware_concurrency()));
-  std::printf("LM head b1 (%lld x %lld):          %8.1f GB/s of weights read (as at::mv: %.1f "
-              "GB/s)\n",
-              static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
-              head_gbs, mv_gbs);
+  std::printf(
+      "LM head b1 (%lld x %lld):          %8.1f GB/s of weights read (as at::mv: %.1f "
+      "GB/s)\n",
+      static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size), head_gbs,
+      mv_gbs);
   std::printf("incremental decode b1:             %8.1f tokens/s (%.2f GB of weights per token)\n",
               decode_b1, step_bytes / 1e9);
-  std::printf("decode b1 vs memory roofline:      %8.2f (best decode x bytes / best bandwidth; "
-              "per round: median %.2f, range %.2f-%.2f)%s\n",
-              roofline, roofline_ratios[roofline_ratios.size() / 2], roofline_ratios.front(),
-              roofline_ratios.back(),
-              step_bytes < (int64_t{256} << 20) ? "; the weights fit in caches: not a roofline"
-                                                : "");
+  std::printf(
+      "decode b1 vs memory roofline:      %8.2f (best decode x bytes / best bandwidth; "
+      "per round: median %.2f, range %.2f-%.2f)%s\n",
+      roofline, roofline_ratios[roofline_ratios.size() / 2], roofline_ratios.front(),
+      roofline_ratios.back(),
+      step_bytes < (int64_t{256} << 20) ? "; the weights fit in caches: not a roofline" : "");
   std::fflush(stdout);
   Progress(absl::StrFormat("incremental decode b64, %d steps", z.decode_steps_b64));
   const double decode_b64 =
       DecodeTokensPerSecond(model, 64, z.prompt_len, z.decode_steps_b64, big ? 2 : 3);
   std::printf("incremental decode b64:            %8.1f tokens/s\n", decode_b64);
   const double ratio = forward_gflops / matmul_gflops;
-  std::printf("model FLOP/s vs matmul ceiling:    %8.2f (full forward, b%lld; per round: median "
-              "%.2f, range %.2f-%.2f)\n",
-              ratio, static_cast<long long>(z.batch), paired_median, ratios.front(),
-              ratios.back());
+  std::printf(
+      "model FLOP/s vs matmul ceiling:    %8.2f (full forward, b%lld; per round: median "
+      "%.2f, range %.2f-%.2f)\n",
+      ratio, static_cast<long long>(z.batch), paired_median, ratios.front(), ratios.back());
 
-  nlohmann::json out = {{"bench", "model"},
-                        {"parameters", c.ParameterCount()},
-                        {"threads", at::get_num_threads()},
-                        {"device", g_device.str()},
-                        {"matmul_gflops", matmul_gflops},
-                        {"forward_batch", z.batch},
-                        {"forward_seq_len", z.seq_len},
-                        {"forward_tokens_per_s", forward_tps},
-                        {"forward_tokens_per_s_b1", z.seq_len / forward1_s},
-                        {"forward_gflops", forward_gflops},
-                        {"memory_bandwidth_gbs", bandwidth},
-                        {"lm_head_b1_gbs", head_gbs},
-                        {"lm_head_b1_mv_gbs", mv_gbs},
-                        {"decode_weight_bytes_per_token", step_bytes},
-                        {"decode_tokens_per_s_b1", decode_b1},
-                        {"decode_tokens_per_s_b64", decode_b64},
-                        {"decode_b1_vs_memory_roofline", roofline},
-                        {"decode_b1_vs_memory_roofline_paired_median",
-                         roofline_ratios[roofline_ratios.size() / 2]},
-                        {"model_flops_vs_matmul_peak", ratio},
-                        {"model_flops_vs_matmul_paired_median", paired_median}};
+  nlohmann::json out = {
+      {"bench", "model"},
+      {"parameters", c.ParameterCount()},
+      {"threads", at::get_num_threads()},
+      {"device", g_device.str()},
+      {"matmul_gflops", matmul_gflops},
+      {"forward_batch", z.batch},
+      {"forward_seq_len", z.seq_len},
+      {"forward_tokens_per_s", forward_tps},
+      {"forward_tokens_per_s_b1", z.seq_len / forward1_s},
+      {"forward_gflops", forward_gflops},
+      {"memory_bandwidth_gbs", bandwidth},
+      {"lm_head_b1_gbs", head_gbs},
+      {"lm_head_b1_mv_gbs", mv_gbs},
+      {"decode_weight_bytes_per_token", step_bytes},
+      {"decode_tokens_per_s_b1", decode_b1},
+      {"decode_tokens_per_s_b64", decode_b64},
+      {"decode_b1_vs_memory_roofline", roofline},
+      {"decode_b1_vs_memory_roofline_paired_median", roofline_ratios[roofline_ratios.size() / 2]},
+      {"model_flops_vs_matmul_peak", ratio},
+      {"model_flops_vs_matmul_paired_median", paired_median}};
   std::printf("%s\n", out.dump().c_str());
   return absl::OkStatus();
 }

@@ -3,8 +3,8 @@
 // configurations: (1) naive dynamic sampling (a generation barrier per round, rewards after
 // the round), (2) + continuous rollout, (3) + asynchronous reward, (4) + FIFO early
 // termination (MiMo's full system), (5) + next-batch lookahead (Seamless's, the "full" of the
-// final JSON line; (4)'s figures are there too). Per configuration: step time and its speed-up over (1), the share of decode
-// slots idle, and wasted (aborted) tokens.
+// final JSON line; (4)'s figures are there too). Per configuration: step time and its speed-up over
+// (1), the share of decode slots idle, and wasted (aborted) tokens.
 //
 //   default               real generation: RolloutEngines on the embedded default model in
 //                         this process (eos off, so each prompt's answer length is its
@@ -83,12 +83,14 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       "Default: real generation on in-process rollout engines (default model). With\n"
       "--simulate-workers N: N virtual workers in scaled-down time, and the scheduler's own CPU\n"
       "time per sample. Prints a table, then one JSON line.");
-  flags.AddInt("simulate-workers", &workers, "Simulate this many rollout workers (0: real engines)");
+  flags.AddInt("simulate-workers", &workers,
+               "Simulate this many rollout workers (0: real engines)");
   flags.AddInt("steps", &base.steps, "Training steps per configuration");
   flags.AddInt("warmup-steps", &warmup, "Leading steps not measured (pipeline fill)");
   flags.AddInt("group-size", &base.group_size, "G: samples per prompt");
   flags.AddInt("batch-groups", &base.batch_groups, "N: valid groups per training batch");
-  flags.AddInt("max-inflight-per-worker", &base.max_inflight_per_worker, "Groups in flight per worker");
+  flags.AddInt("max-inflight-per-worker", &base.max_inflight_per_worker,
+               "Groups in flight per worker");
   flags.AddInt("max-launch-rounds", &base.max_launch_rounds, "Scheduler's generated-too-many cap");
   int64_t seed = 1;
   flags.AddInt("seed", &seed, "Seed of the data order, sampling and the workload");
@@ -166,9 +168,8 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       EngineRollout rollout(std::move(list), max_running, lengths);
       SleepReward reward(w);
       SleepLearner learner(w.train_ms / 1e3);
-      ASSIGN_OR_RETURN(PipelineResult r, RunPipeline(name, config, data, encode, &rollout,
-                                                     &rollout, &reward, w.reward_slots,
-                                                     &learner, warmup));
+      ASSIGN_OR_RETURN(PipelineResult r, RunPipeline(name, config, data, encode, &rollout, &rollout,
+                                                     &reward, w.reward_slots, &learner, warmup));
       idle_sum += rollout.EngineIdleFraction();
       std::printf("  %-26s %.2f s/step\n", name.c_str(), r.step_seconds);
       std::fflush(stdout);
@@ -183,8 +184,7 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
   nlohmann::json configs = nlohmann::json::array();
   for (const PipelineResult& r : table) {
     const double speedup = r.step_seconds > 0 ? naive / r.step_seconds : 0;
-    const double untrained =
-        r.generated_tokens > 0 ? 1 - r.trained_tokens / r.generated_tokens : 0;
+    const double untrained = r.generated_tokens > 0 ? 1 - r.trained_tokens / r.generated_tokens : 0;
     std::printf("%-26s %9.3f %7.2fx %8.1f%% %12.0f %9.1f%% %9.0f %9.1f\n", r.name.c_str(),
                 r.step_seconds, speedup, 100 * r.idle_share, r.aborted_tokens, 100 * untrained,
                 r.dropped_groups, r.scheduler_us_per_sample);
@@ -206,11 +206,12 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
                        {"samples", r.generated_samples},
                        {"measured_steps", r.steps}});
   }
-  std::printf("(step s: mean wall time of steps %lld..%lld; idle: share of decode slots empty;\n"
-              " aborted tok: tokens of samples aborted or given up; untrained: generated tokens\n"
-              " not in a trained batch (dropped groups, aborts, surplus); sched us: CPU time of\n"
-              " the orchestrator's thread per sample, whole run)\n",
-              static_cast<long long>(warmup + 1), static_cast<long long>(base.steps));
+  std::printf(
+      "(step s: mean wall time of steps %lld..%lld; idle: share of decode slots empty;\n"
+      " aborted tok: tokens of samples aborted or given up; untrained: generated tokens\n"
+      " not in a trained batch (dropped groups, aborts, surplus); sched us: CPU time of\n"
+      " the orchestrator's thread per sample, whole run)\n",
+      static_cast<long long>(warmup + 1), static_cast<long long>(base.steps));
   const PipelineResult& full = table.back();
   nlohmann::json out = {
       {"bench", "pipeline"},

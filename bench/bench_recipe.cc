@@ -84,10 +84,11 @@ absl::Status RunBenchRecipe(const std::vector<std::string>& args) {
     best = std::max(best, p.greedy_accuracy);
     if (first_25 < 0 && p.greedy_accuracy >= start.greedy_accuracy + 0.25) first_25 = p.elapsed_s;
   }
-  std::printf("sft %.1f s; GRPO %lld steps in %.1f s (+%.1f s evaluating); greedy %.3f -> %.3f"
-              " (best %.3f)\n",
-              r.sft_seconds, static_cast<long long>(r.rl_steps), r.rl_seconds, r.eval_seconds,
-              start.greedy_accuracy, end.greedy_accuracy, best);
+  std::printf(
+      "sft %.1f s; GRPO %lld steps in %.1f s (+%.1f s evaluating); greedy %.3f -> %.3f"
+      " (best %.3f)\n",
+      r.sft_seconds, static_cast<long long>(r.rl_steps), r.rl_seconds, r.eval_seconds,
+      start.greedy_accuracy, end.greedy_accuracy, best);
   nlohmann::json j{{"sft_seconds", r.sft_seconds},
                    {"rl_seconds", r.rl_seconds},
                    {"rl_steps", r.rl_steps},

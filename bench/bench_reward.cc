@@ -32,14 +32,22 @@ std::vector<std::pair<std::string, std::string>> MathWorkload() {
       "reducing the fraction by their greatest common divisor 7 we obtain the result below. "
       "Checking with a second method (complementary counting) gives the same value. ";
   const std::vector<std::pair<std::string, std::string>> answers = {
-      {"\\frac{3}{4}", "0.75"},          {"1,000", "1000"},
-      {"\\dfrac{\\sqrt{3}}{2}", "\\frac{\\sqrt3}{2}"}, {"(1, -2]", "(1,-2]"},
-      {"50\\%", "0.5"},                  {"12 \\text{ cm}", "12"},
-      {"x = -3", "-3"},                  {"2\\pi", "\\frac{4\\pi}{2}"},
-      {"\\left( 3, 4 \\right)", "(3,4)"}, {"42", "43"},
-      {"2x+1", "1+2x"},                  {"\\$12.50", "12.5"},
-      {"3\\frac{1}{2}", "\\frac{7}{2}"}, {"\\{1, 2, 3\\}", "3,2,1"},
-      {"\\text{Monday}", "monday"},      {"10^{-3}", "0.001"}};
+      {"\\frac{3}{4}", "0.75"},
+      {"1,000", "1000"},
+      {"\\dfrac{\\sqrt{3}}{2}", "\\frac{\\sqrt3}{2}"},
+      {"(1, -2]", "(1,-2]"},
+      {"50\\%", "0.5"},
+      {"12 \\text{ cm}", "12"},
+      {"x = -3", "-3"},
+      {"2\\pi", "\\frac{4\\pi}{2}"},
+      {"\\left( 3, 4 \\right)", "(3,4)"},
+      {"42", "43"},
+      {"2x+1", "1+2x"},
+      {"\\$12.50", "12.5"},
+      {"3\\frac{1}{2}", "\\frac{7}{2}"},
+      {"\\{1, 2, 3\\}", "3,2,1"},
+      {"\\text{Monday}", "monday"},
+      {"10^{-3}", "0.001"}};
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [answer, truth] : answers) {
     out.push_back({reasoning + "Therefore the answer is $\\boxed{" + answer + "}$.", truth});
@@ -96,13 +104,15 @@ absl::Status RunBenchReward(const std::vector<std::string>& args) {
     auto start = Clock::now();
     for (int64_t i = 0; i < launches; ++i) {
       ASSIGN_OR_RETURN(ProcessResult r, RunProcess(bare));
-      if (r.exit_code != 0) return absl::InternalError("bare python3 -c pass failed: " + r.stderr_data);
+      if (r.exit_code != 0)
+        return absl::InternalError("bare python3 -c pass failed: " + r.stderr_data);
     }
     const double b = Since(start);
     start = Clock::now();
     for (int64_t i = 0; i < launches; ++i) {
       ASSIGN_OR_RETURN(ProcessResult r, sandbox->Run(boxed));
-      if (r.exit_code != 0) return absl::InternalError("sandboxed python3 -c pass failed: " + r.stderr_data);
+      if (r.exit_code != 0)
+        return absl::InternalError("sandboxed python3 -c pass failed: " + r.stderr_data);
     }
     const double s = Since(start);
     std::printf("round %lld: bare %.1f launches/s, sandboxed %.1f launches/s (%.2f)\n",

@@ -98,11 +98,13 @@ absl::StatusOr<MimoModel> TrainMtpModel(const Tokenizer& tokenizer, int64_t step
   config.steps = steps;
   config.batch_size = 16;
   auto collective = SingleRankCollective();
-  ASSIGN_OR_RETURN(auto trainer, SftTrainer::Create(model, config, collective.get(), std::move(data)));
+  ASSIGN_OR_RETURN(auto trainer,
+                   SftTrainer::Create(model, config, collective.get(), std::move(data)));
   for (int64_t step = 0; step < steps; ++step) {
     ASSIGN_OR_RETURN(StepOutcome outcome, trainer->Step());
     if ((step + 1) % 50 == 0 || step + 1 == steps) {
-      std::printf("  SFT step %lld/%lld", static_cast<long long>(step + 1), static_cast<long long>(steps));
+      std::printf("  SFT step %lld/%lld", static_cast<long long>(step + 1),
+                  static_cast<long long>(steps));
       for (const auto& [k, v] : outcome.metrics) {
         if (k.find("loss") != std::string::npos) std::printf("  %s %.3f", k.c_str(), v);
       }
@@ -122,11 +124,12 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
   int64_t decode_context = 128, mtp_tokens = 256, mtp_train_steps = 300;
   int64_t kv_block_tokens = EngineOptions().kv_block_tokens;
   double long_share = 0.1;
-  FlagSet flags("seamless bench rollout [flags]",
-                "The rollout engine's figures on one model in one process: continuous vs static\n"
-                "batching on long-tailed lengths, decode FLOP/s vs the matmul ceiling at batch 64,\n"
-                "MTP acceptance and speed-up at batch 1, and weight swap time. Prints readable\n"
-                "lines, then one JSON line.");
+  FlagSet flags(
+      "seamless bench rollout [flags]",
+      "The rollout engine's figures on one model in one process: continuous vs static\n"
+      "batching on long-tailed lengths, decode FLOP/s vs the matmul ceiling at batch 64,\n"
+      "MTP acceptance and speed-up at batch 1, and weight swap time. Prints readable\n"
+      "lines, then one JSON line.");
   flags.AddString("model", &model_name, "Model directory or 'default'");
   flags.AddString("mtp-model", &mtp_model_name,
                   "Model whose MTP layer was trained (e.g. an SFT checkpoint); empty: train one "
@@ -293,10 +296,11 @@ absl::Status RunBenchRollout(const std::vector<std::string>& args) {
     apply_s = std::min(apply_s, SecondsSince(start));
   }
   const double swap_ms = (prepare_s + apply_s) * 1e3;
-  std::printf("weight swap:          %.2f ms (%.1f MB: prepare %.2f ms beside generation, "
-              "pause %.2f ms), plain copy %.2f ms, ratio %.1f\n",
-              swap_ms, bytes / 1e6, prepare_s * 1e3, apply_s * 1e3, copy_s * 1e3,
-              (prepare_s + apply_s) / copy_s);
+  std::printf(
+      "weight swap:          %.2f ms (%.1f MB: prepare %.2f ms beside generation, "
+      "pause %.2f ms), plain copy %.2f ms, ratio %.1f\n",
+      swap_ms, bytes / 1e6, prepare_s * 1e3, apply_s * 1e3, copy_s * 1e3,
+      (prepare_s + apply_s) / copy_s);
 
   nlohmann::json out = {{"bench", "rollout"},
                         {"device", device.str()},

@@ -45,8 +45,8 @@ absl::StatusOr<std::string> Capture(const std::string& command) {
   while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
   const int rc = pclose(pipe);
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("'", command, "' failed: ",
-                                            out.substr(out.size() > 2000 ? out.size() - 2000 : 0)));
+    return absl::InternalError(absl::StrCat(
+        "'", command, "' failed: ", out.substr(out.size() > 2000 ? out.size() - 2000 : 0)));
   }
   return out;
 }
@@ -88,8 +88,8 @@ absl::Status RunBenchTokenizer(const std::vector<std::string>& args) {
     for (int line_no = 1; std::getline(in, line); ++line_no) {
       auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded() || !j.is_string()) {
-        return absl::InvalidArgumentError(absl::StrCat(corpus, ":", line_no,
-                                                       ": expected a JSON string"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(corpus, ":", line_no, ": expected a JSON string"));
       }
       lines.push_back(j.get<std::string>());
       bytes += lines.back().size();
@@ -123,18 +123,15 @@ absl::Status RunBenchTokenizer(const std::vector<std::string>& args) {
   std::printf("C++ encode:        %8.2f MB/s (%zu tokens, best of %lld rounds)\n", cpp_mb_per_s,
               tokens, static_cast<long long>(rounds));
 
-  nlohmann::json out = {{"bench", "tokenizer"},
-                        {"corpus_lines", lines.size()},
-                        {"corpus_bytes", bytes},
-                        {"tokens", tokens},
-                        {"load_s", load_s},
-                        {"cpp_mb_per_s", cpp_mb_per_s}};
+  nlohmann::json out = {{"bench", "tokenizer"},  {"corpus_lines", lines.size()},
+                        {"corpus_bytes", bytes}, {"tokens", tokens},
+                        {"load_s", load_s},      {"cpp_mb_per_s", cpp_mb_per_s}};
   if (reference) {
     ASSIGN_OR_RETURN(
         std::string ref_out,
         Capture(absl::StrCat("node ", Quote(testdata + "/reference.js"), " bench ", Quote(npm_dir),
-                             " ", Quote(tokenizer_dir + "/tokenizer.json"), " ", Quote(corpus),
-                             " ", std::max<int64_t>(1, rounds))));
+                             " ", Quote(tokenizer_dir + "/tokenizer.json"), " ", Quote(corpus), " ",
+                             std::max<int64_t>(1, rounds))));
     const std::string last = ref_out.substr(ref_out.rfind('{'));
     auto ref = nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
     if (ref.is_discarded() || !ref.contains("mb_per_s") || !ref["mb_per_s"].is_number()) {

@@ -39,8 +39,7 @@ double ProjectionAndMlpFlops(const ModelConfig& c) {
 double ForwardFlops(const ModelConfig& c, int64_t batch, int64_t seq_len) {
   const double t = double(batch) * seq_len, h = c.hidden_size;
   const double attention = 2.0 * 2.0 * KeysPerQuery(seq_len) * h;  // QK^T and PV
-  return t * (c.num_hidden_layers * (ProjectionAndMlpFlops(c) + attention) +
-              2 * h * c.vocab_size);
+  return t * (c.num_hidden_layers * (ProjectionAndMlpFlops(c) + attention) + 2 * h * c.vocab_size);
 }
 
 double DecodeTokenFlops(const ModelConfig& c, int64_t context) {

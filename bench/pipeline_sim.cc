@@ -67,8 +67,8 @@ PromptDataset MakePipelineDataset(const PipelineWorkload& w) {
 std::vector<int64_t> PipelineAnswerLengths(const PipelineWorkload& w) {
   std::vector<int64_t> out(w.prompts);
   for (int64_t i = 0; i < w.prompts; ++i) {
-    out[i] = Unit(w.seed, 2 * i + 1) < w.long_share ? w.short_tokens * w.long_factor
-                                                     : w.short_tokens;
+    out[i] =
+        Unit(w.seed, 2 * i + 1) < w.long_share ? w.short_tokens * w.long_factor : w.short_tokens;
   }
   return out;
 }
@@ -113,9 +113,9 @@ void TimerLoop::Run() {
     const auto due = events_.top().due;
     const auto now = SteadyClock::now();
     if (now < due) {
-      mu_.AwaitWithTimeout(absl::Condition(&wake_),
-                           absl::FromChrono(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               due - now)));
+      mu_.AwaitWithTimeout(
+          absl::Condition(&wake_),
+          absl::FromChrono(std::chrono::duration_cast<std::chrono::nanoseconds>(due - now)));
       continue;
     }
     std::function<void()> fn = std::move(const_cast<Event&>(events_.top()).fn);
@@ -150,7 +150,8 @@ void SleepReward::StartLocked(Job job) {
   if (Unit(h, 2) < w_.reward_tail_share) ms *= 4;
   busy_seconds_ += ms / 1e3;
   auto shared = std::make_shared<Job>(std::move(job));
-  timer_.At(SteadyClock::now() + FromSeconds(ms / 1e3), [this, shared] { Finish(std::move(*shared)); });
+  timer_.At(SteadyClock::now() + FromSeconds(ms / 1e3),
+            [this, shared] { Finish(std::move(*shared)); });
 }
 
 void SleepReward::Finish(Job job) {
@@ -248,7 +249,7 @@ void SimulatedRollout::Generate(int worker, GroupRequest request,
   auto g = std::make_shared<Group>();
   const int64_t record = PipelineRecordOfGroup(request.group_id);
   g->length = record >= 0 && record < int64_t(lengths_.size()) ? lengths_[record]
-                                                                : request.sampling.max_new_tokens;
+                                                               : request.sampling.max_new_tokens;
   g->request = std::move(request);
   g->on_sample = std::move(on_sample);
   g->on_done = std::move(on_done);
@@ -285,10 +286,12 @@ void SimulatedRollout::FinishLocked(uint64_t id, bool aborted) {
   ++workers_[r.worker].free;
   int64_t tokens = r.group->length;
   if (aborted) {
-    tokens = std::min<int64_t>(tokens, int64_t(Seconds(SteadyClock::now() - r.start) / token_seconds_));
+    tokens =
+        std::min<int64_t>(tokens, int64_t(Seconds(SteadyClock::now() - r.start) / token_seconds_));
   }
   ++returned_;
-  r.group->on_sample(MakeSample(*r.group, r.index, tokens, aborted ? Finish::kAborted : Finish::kLength));
+  r.group->on_sample(
+      MakeSample(*r.group, r.index, tokens, aborted ? Finish::kAborted : Finish::kLength));
   if (++r.group->returned == r.group->request.num_samples) r.group->on_done(absl::OkStatus());
   AdmitLocked(r.worker);
 }
@@ -356,8 +359,8 @@ absl::StatusOr<PipelineResult> RunPipeline(const std::string& name, SchedulerCon
                                            SleepLearner* learner, int64_t warmup_steps) {
   config.eval_every = 0;
   if (config.steps <= warmup_steps) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("steps (", config.steps, ") must exceed the warm-up steps (", warmup_steps, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "steps (", config.steps, ") must exceed the warm-up steps (", warmup_steps, ")"));
   }
   PipelineResult out;
   out.name = name;
@@ -367,17 +370,18 @@ absl::StatusOr<PipelineResult> RunPipeline(const std::string& name, SchedulerCon
     double busy_slots = 0, reward_busy = 0;
     int64_t trained_ids = 0;
   };
-  Mark start{SteadyClock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), 0}, first = start,
-       last = start;
+  Mark start{SteadyClock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), 0},
+      first = start, last = start;
   o.set_on_step([&](const StepReport& r) {
     if (r.step <= 0) return;
-    Mark m{SteadyClock::now(), meter->busy_slot_seconds(), reward->busy_seconds(), learner->trained_ids()};
+    Mark m{SteadyClock::now(), meter->busy_slot_seconds(), reward->busy_seconds(),
+           learner->trained_ids()};
     if (r.step == warmup_steps) first = m;
     if (std::getenv("SEAMLESS_PIPELINE_TRACE") != nullptr) {
-      std::string line = absl::StrCat(name, " step ", r.step, " t=", Seconds(m.t - start.t),
-                                      " busy=", (m.busy_slots - last.busy_slots) /
-                                                    (double(meter->total_slots()) *
-                                                     std::max(1e-9, Seconds(m.t - last.t))));
+      std::string line =
+          absl::StrCat(name, " step ", r.step, " t=", Seconds(m.t - start.t), " busy=",
+                       (m.busy_slots - last.busy_slots) /
+                           (double(meter->total_slots()) * std::max(1e-9, Seconds(m.t - last.t))));
       for (const auto& [k, v] : r.metrics) absl::StrAppend(&line, " ", k, "=", v);
       std::fprintf(stderr, "%s\n", line.c_str());
     }
@@ -404,9 +408,9 @@ absl::StatusOr<PipelineResult> RunPipeline(const std::string& name, SchedulerCon
       out.generated_samples > 0 ? 1e6 * out.scheduler_cpu_seconds / out.generated_samples : 0;
   const double wall = Seconds(last.t - first.t);
   out.step_seconds = out.steps > 0 ? wall / double(out.steps) : 0;
-  out.idle_share = wall > 0 ? 1 - (last.busy_slots - first.busy_slots) /
-                                      (double(meter->total_slots()) * wall)
-                            : 0;
+  out.idle_share =
+      wall > 0 ? 1 - (last.busy_slots - first.busy_slots) / (double(meter->total_slots()) * wall)
+               : 0;
   out.reward_busy_share =
       wall > 0 ? (last.reward_busy - first.reward_busy) / (double(reward_slots) * wall) : 0;
   const double k = double(meter->tokens_per_id());
@@ -430,9 +434,9 @@ absl::StatusOr<std::vector<PipelineResult>> RunSimulatedTable(const PipelineWork
                              sim.tokens_per_id);
     SleepReward reward(w);
     SleepLearner learner(w.train_ms / 1e3);
-    ASSIGN_OR_RETURN(PipelineResult r, RunPipeline(name, config, data, encode, &rollout, &rollout,
-                                                   &reward, w.reward_slots, &learner,
-                                                   sim.warmup_steps));
+    ASSIGN_OR_RETURN(PipelineResult r,
+                     RunPipeline(name, config, data, encode, &rollout, &rollout, &reward,
+                                 w.reward_slots, &learner, sim.warmup_steps));
     out.push_back(std::move(r));
   }
   return out;

@@ -38,17 +38,17 @@ namespace seamless {
 
 struct PipelineWorkload {
   int64_t prompts = 2048;
-  double hard_share = 0.25;       // pass probability 0 (every group is dropped)
-  double easy_share = 0.15;       // pass probability 1 (dropped, goes to the easy pool)
+  double hard_share = 0.25;                 // pass probability 0 (every group is dropped)
+  double easy_share = 0.15;                 // pass probability 1 (dropped, goes to the easy pool)
   double min_pass = 0.15, max_pass = 0.85;  // the others: uniform in this range
-  int64_t short_tokens = 16;      // answer length of most prompts
-  int64_t long_factor = 8;        // long answers are this many times longer
-  double long_share = 0.1;        // share of prompts with a long answer
-  double reward_min_ms = 20;      // a sample's sandbox time: uniform in [min, max] ms ...
+  int64_t short_tokens = 16;                // answer length of most prompts
+  int64_t long_factor = 8;                  // long answers are this many times longer
+  double long_share = 0.1;                  // share of prompts with a long answer
+  double reward_min_ms = 20;                // a sample's sandbox time: uniform in [min, max] ms ...
   double reward_max_ms = 80;
   double reward_tail_share = 0.05;  // ... and this share of samples takes 4x longer
-  int64_t reward_slots = 8;       // sandboxes running at once
-  double train_ms = 200;          // the learner's step time
+  int64_t reward_slots = 8;         // sandboxes running at once
+  double train_ms = 200;            // the learner's step time
   uint64_t seed = 1;
 };
 
@@ -75,8 +75,7 @@ class TimerLoop {
   };
   void Run();
   absl::Mutex mu_;
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_
-      ABSL_GUARDED_BY(mu_);
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_ ABSL_GUARDED_BY(mu_);
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;  // an earlier event, or the stop: Run looks again
@@ -109,7 +108,8 @@ class SleepReward : public RewardBackend {
 class SleepLearner : public LearnerBackend {
  public:
   explicit SleepLearner(double seconds) : seconds_(seconds) {}
-  absl::StatusOr<TrainResult> Train(int64_t step, const std::vector<TrainGroupData>& groups) override;
+  absl::StatusOr<TrainResult> Train(int64_t step,
+                                    const std::vector<TrainGroupData>& groups) override;
   int64_t trained_ids() const;  // token ids in trained samples
 
  private:
@@ -191,18 +191,18 @@ class SimulatedRollout : public RolloutBackend, public SlotMeter {
 struct PipelineResult {
   std::string name;
   int64_t steps = 0;
-  double step_seconds = 0;            // mean wall time per measured step
-  double idle_share = 0;              // 1 - occupied slot-seconds / (slots x wall)
+  double step_seconds = 0;  // mean wall time per measured step
+  double idle_share = 0;    // 1 - occupied slot-seconds / (slots x wall)
   double generated_tokens = 0;
   double trained_tokens = 0;
-  double aborted_tokens = 0;          // the orchestrator's rollout/wasted_tokens
-  double dropped_groups = 0;          // dynamic sampling (pass rate 0 or 1) and staleness
+  double aborted_tokens = 0;  // the orchestrator's rollout/wasted_tokens
+  double dropped_groups = 0;  // dynamic sampling (pass rate 0 or 1) and staleness
   double launched_groups = 0;
   double early_terminated_groups = 0;
   double generated_samples = 0;
-  double scheduler_cpu_seconds = 0;   // CPU time of the orchestrator's thread, whole run
+  double scheduler_cpu_seconds = 0;  // CPU time of the orchestrator's thread, whole run
   double scheduler_us_per_sample = 0;
-  double reward_busy_share = 0;       // sandbox-seconds used / (slots x wall)
+  double reward_busy_share = 0;  // sandbox-seconds used / (slots x wall)
 };
 
 // The four configurations of Table 2, then Seamless's fifth: + next-batch lookahead (see
@@ -220,8 +220,8 @@ absl::StatusOr<PipelineResult> RunPipeline(const std::string& name, SchedulerCon
 // A whole simulated table: fresh backends per configuration.
 struct SimulationOptions {
   int workers = 256;
-  int slots = 16;                    // decode slots per worker
-  double token_us = 40;              // real microseconds per generated token
+  int slots = 16;        // decode slots per worker
+  double token_us = 40;  // real microseconds per generated token
   int64_t tokens_per_id = 16;
   int64_t warmup_steps = 1;
 };

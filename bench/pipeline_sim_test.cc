@@ -45,8 +45,8 @@ TEST(PipelineSimTest, OnlyTheLastRowLooksAheadWithStalenessToMatch) {
                rows[0].second.early_termination);
   EXPECT_EQ(rows[4].second.lookahead_batches, 2);
   EXPECT_EQ(rows[4].second.max_staleness, 3);  // launched ahead while the learner trains
-  base.lookahead_batches = 0;                   // the last row looks ahead at least one batch
-  base.max_staleness = 4;                       // and never lowers a larger bound
+  base.lookahead_batches = 0;                  // the last row looks ahead at least one batch
+  base.max_staleness = 4;                      // and never lowers a larger bound
   EXPECT_EQ(Table2Configs(base)[4].second.lookahead_batches, 1);
   EXPECT_EQ(Table2Configs(base)[4].second.max_staleness, 4);
 }

@@ -94,8 +94,9 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
   double correct = 0, tokens = 0;
   for (size_t k = 0; k < results.size(); ++k) {
     tokens += double(results[k].tokens.size());
-    correct += verifier.Verify(ResponseText(tokenizer, results[k].tokens),
-                               prompts[k / size_t(per_prompt)].ground_truth)
+    correct += verifier
+                   .Verify(ResponseText(tokenizer, results[k].tokens),
+                           prompts[k / size_t(per_prompt)].ground_truth)
                    .equivalent;
   }
   report.accuracy = correct / double(results.size());
@@ -142,8 +143,8 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
   }
   {
     const auto start = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(auto sft, SftTrainer::Create(model, config.sft, collective.get(),
-                                                  std::move(sft_data)));
+    ASSIGN_OR_RETURN(auto sft,
+                     SftTrainer::Create(model, config.sft, collective.get(), std::move(sft_data)));
     for (int64_t i = 0; i < config.sft.steps; ++i) {
       ASSIGN_OR_RETURN(StepOutcome out, sft->Step());
       if ((i + 1) % 50 == 0 || i + 1 == config.sft.steps) {
@@ -151,10 +152,10 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
                             out.metrics["sft/loss"], SecondsSince(start)));
       }
       if (config.sft_eval_every > 0 && (i + 1) % config.sft_eval_every == 0) {
-        ASSIGN_OR_RETURN(AccuracyReport a,
-                         EvaluateAccuracy(model, tokenizer, test_prompts, 0.0,
-                                          scheduler.sampling.max_new_tokens, config.seed,
-                                          config.max_running, config.speculative));
+        ASSIGN_OR_RETURN(
+            AccuracyReport a,
+            EvaluateAccuracy(model, tokenizer, test_prompts, 0.0, scheduler.sampling.max_new_tokens,
+                             config.seed, config.max_running, config.speculative));
         say(absl::StrFormat("sft step %d  greedy held-out accuracy %.3f", i + 1, a.accuracy));
       }
     }
@@ -164,15 +165,14 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
   // Sampled pass@1 of the current weights (outside the run), if configured: -1 otherwise.
   auto sampled = [&](int64_t step) -> absl::StatusOr<double> {
     if (!config.eval_sampled) return -1.0;
-    ASSIGN_OR_RETURN(AccuracyReport a,
-                     EvaluateAccuracy(model, tokenizer, test_prompts,
-                                      scheduler.sampling.temperature,
-                                      scheduler.sampling.max_new_tokens,
-                                      config.seed + 99 + uint64_t(step), config.max_running,
-                                      config.speculative, config.eval_samples));
+    ASSIGN_OR_RETURN(
+        AccuracyReport a,
+        EvaluateAccuracy(model, tokenizer, test_prompts, scheduler.sampling.temperature,
+                         scheduler.sampling.max_new_tokens, config.seed + 99 + uint64_t(step),
+                         config.max_running, config.speculative, config.eval_samples));
     result.eval_seconds += a.seconds;
-    say(absl::StrFormat("eval step %3d  sampled(T=%.2f) %.3f  (%.1f s, %.1f response tokens)",
-                        step, scheduler.sampling.temperature, a.accuracy, a.seconds,
+    say(absl::StrFormat("eval step %3d  sampled(T=%.2f) %.3f  (%.1f s, %.1f response tokens)", step,
+                        scheduler.sampling.temperature, a.accuracy, a.seconds,
                         a.mean_response_tokens));
     return a.accuracy;
   };
@@ -206,8 +206,8 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
   EngineReward reward(reward_engine.get());
   ASSIGN_OR_RETURN(const PromptDataset train_data, AsPromptDataset(train, "recipe-train"));
   ASSIGN_OR_RETURN(const PromptDataset val_data, AsPromptDataset(test, "recipe-test"));
-  PromptEncoder encode = [&tokenizer](const PromptRecord& r)
-      -> absl::StatusOr<std::vector<int32_t>> {
+  PromptEncoder encode =
+      [&tokenizer](const PromptRecord& r) -> absl::StatusOr<std::vector<int32_t>> {
     ASSIGN_OR_RETURN(std::string text, RenderPrompt(tokenizer, r.prompt, ChatOptions(),
                                                     absl::StrCat("prompt on line ", r.line)));
     return tokenizer.Encode(text);
@@ -220,8 +220,7 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
                            std::chrono::duration<double>(config.rl_time_limit_s))
           : std::chrono::steady_clock::time_point::max();
   TrainerLearner learner(trainer.get(), workers, deadline);
-  Orchestrator orchestrator(scheduler, &train_data, &val_data, encode, &rollout, &reward,
-                            &learner);
+  Orchestrator orchestrator(scheduler, &train_data, &val_data, encode, &rollout, &reward, &learner);
   orchestrator.set_on_step([&](const StepReport& r) {
     const double elapsed = SecondsSince(rl_start);
     std::map<std::string, double> m = r.metrics;
@@ -262,10 +261,10 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
   // The end: a run stopped by the time limit had no last evaluation of its own.
   std::map<std::string, double> end_metrics;
   if (result.curve.empty() || result.curve.back().step != result.rl_steps) {
-    ASSIGN_OR_RETURN(AccuracyReport greedy,
-                     EvaluateAccuracy(model, tokenizer, test_prompts, 0.0,
-                                      scheduler.sampling.max_new_tokens, config.seed,
-                                      config.max_running, config.speculative));
+    ASSIGN_OR_RETURN(
+        AccuracyReport greedy,
+        EvaluateAccuracy(model, tokenizer, test_prompts, 0.0, scheduler.sampling.max_new_tokens,
+                         config.seed, config.max_running, config.speculative));
     result.eval_seconds += greedy.seconds;
     RecipePoint point;
     point.step = result.rl_steps;
@@ -273,8 +272,7 @@ absl::StatusOr<RecipeResult> RunRecipeExperiment(
     point.greedy_accuracy = greedy.accuracy;
     result.curve.push_back(point);
     end_metrics["val/accuracy"] = greedy.accuracy;
-    say(absl::StrFormat("eval step %3d  greedy %.3f (after the run)", point.step,
-                        greedy.accuracy));
+    say(absl::StrFormat("eval step %3d  greedy %.3f (after the run)", point.step, greedy.accuracy));
   }
   ASSIGN_OR_RETURN(const double end_sampled, sampled(result.rl_steps));
   result.curve.front().sampled_accuracy = start_sampled;

@@ -33,7 +33,7 @@ namespace seamless {
 
 struct RecipeConfig {
   ArithmeticTaskOptions task;
-  uint64_t seed = 1;  // also the scheduler's (scheduler.seed is replaced by it)
+  uint64_t seed = 1;             // also the scheduler's (scheduler.seed is replaced by it)
   int64_t train_prompts = 4000;  // RL prompts (train split)
   int64_t sft_examples = 4000;   // SFT pairs (train split, another seed)
   int64_t test_prompts = 200;    // held-out prompts (test split)
@@ -102,7 +102,7 @@ struct ScoredPrompt {
 };
 
 struct AccuracyReport {
-  double accuracy = 0;            // share of responses that verify (pass@1)
+  double accuracy = 0;  // share of responses that verify (pass@1)
   double mean_response_tokens = 0;
   double seconds = 0;
 };
@@ -118,8 +118,8 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
                                                 int64_t samples_per_prompt = 1);
 
 struct RecipePoint {
-  int64_t step = 0;         // GRPO steps done (0: right after SFT)
-  double elapsed_s = 0;     // seconds since GRPO started (the run's evaluations included)
+  int64_t step = 0;              // GRPO steps done (0: right after SFT)
+  double elapsed_s = 0;          // seconds since GRPO started (the run's evaluations included)
   double greedy_accuracy = 0;    // the run's val/accuracy (greedy unless eval_temperature > 0)
   double sampled_accuracy = -1;  // -1 when not measured (measured at the start and the end)
 };
@@ -138,8 +138,7 @@ struct RecipeResult {
 // val/accuracy, step 0 for the evaluation after SFT).
 absl::StatusOr<RecipeResult> RunRecipeExperiment(
     const RecipeConfig& config, const std::function<void(const std::string&)>& on_line,
-    const std::function<void(int64_t step, const std::map<std::string, double>&)>& on_metrics =
-        {});
+    const std::function<void(int64_t step, const std::map<std::string, double>&)>& on_metrics = {});
 
 }  // namespace seamless
 

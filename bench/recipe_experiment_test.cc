@@ -70,8 +70,7 @@ TEST(RecipeExperimentTest, BadSchedulerSettingsAreRefused) {
   c.scheduler.group_size = 1;
   auto result = RunRecipeExperiment(c, {});
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("group_size"), std::string::npos)
-      << result.status();
+  EXPECT_NE(result.status().message().find("group_size"), std::string::npos) << result.status();
 }
 
 }  // namespace

@@ -148,10 +148,10 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
   RETURN_IF_ERROR(MakeDirectories(tmp));
 
   // The tensors stream straight to disk; small files are written from memory.
-  RETURN_IF_ERROR(WriteSafetensorsFileStreaming(tmp + "/model.safetensors", weights.entries,
-                                                weights.fill));
-  RETURN_IF_ERROR(WriteSafetensorsFileStreaming(tmp + "/optimizer.safetensors",
-                                                optimizer.entries, optimizer.fill));
+  RETURN_IF_ERROR(
+      WriteSafetensorsFileStreaming(tmp + "/model.safetensors", weights.entries, weights.fill));
+  RETURN_IF_ERROR(WriteSafetensorsFileStreaming(tmp + "/optimizer.safetensors", optimizer.entries,
+                                                optimizer.fill));
   std::map<std::string, std::string> files = extra_files;
   files["learner_config.yaml"] = state.config_yaml;
   RETURN_IF_ERROR(WriteHfConfig(config, tmp + "/config.json"));

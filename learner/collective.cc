@@ -10,8 +10,9 @@
 #if defined(SEAMLESS_GPU) && !defined(USE_C10D_NCCL)
 #define USE_C10D_NCCL 1
 #endif
-#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/version.h>
+
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #ifndef SEAMLESS_NO_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -121,8 +122,8 @@ class ProcessGroupCollective : public Collective {
     const int64_t n = shard.numel();
     if (full.numel() != n * world_size()) {
       return absl::InvalidArgumentError(absl::StrCat("reduce-scatter of ", full.numel(),
-                                                     " elements into ", n, " on ",
-                                                     world_size(), " ranks"));
+                                                     " elements into ", n, " on ", world_size(),
+                                                     " ranks"));
     }
 #ifdef SEAMLESS_GPU
     if (backend_ == "nccl") {

@@ -20,8 +20,8 @@ CursorWeightSource::~CursorWeightSource() {
 
 absl::Status CursorWeightSource::Read(size_t i, const Sink& sink) {
   if (i != next_) {
-    return absl::InternalError(absl::StrCat("weight source read out of order: tensor ", i,
-                                            ", expected ", next_));
+    return absl::InternalError(
+        absl::StrCat("weight source read out of order: tensor ", i, ", expected ", next_));
   }
   ++next_;
   ASSIGN_OR_RETURN(at::ScalarType wire, ToScalarType(dtype_));

@@ -19,8 +19,7 @@ namespace seamless {
 
 class CursorWeightSource final : public WeightSource {
  public:
-  CursorWeightSource(std::unique_ptr<TensorCursor> cursor, DType wire_dtype,
-                     HeldMutex lock = {});
+  CursorWeightSource(std::unique_ptr<TensorCursor> cursor, DType wire_dtype, HeldMutex lock = {});
   ~CursorWeightSource() override;
 
   const std::vector<TensorSpec>& specs() const override { return specs_; }

@@ -274,8 +274,9 @@ absl::StatusOr<std::unique_ptr<ShardedParameters>> ShardedParameters::Create(
     if (g == "final" || g == "lm_head") return 2;
     return absl::StartsWith(g, "model.mtp_layers.") ? 3 : 1;
   };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](const std::string& a, const std::string& b) { return rank_of(a) < rank_of(b); });
+  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+    return rank_of(a) < rank_of(b);
+  });
   sp->groups_.reserve(order.size());
   for (const std::string& g : order) {
     const bool mtp = absl::StartsWith(g, "model.mtp_layers.");
@@ -360,8 +361,8 @@ absl::StatusOr<RawTensorMap> ShardedParameters::ExportWeights(DType dtype) {
   for (FlatGroup& g : groups_) {
     ASSIGN_OR_RETURN(at::Tensor flat, g.GatherFull(*collective_));
     for (const FlatGroup::Member& m : g.members()) {
-      ASSIGN_OR_RETURN(out[m.name], TensorToRaw(flat.narrow(0, m.offset, m.numel).view(m.shape),
-                                                dtype));
+      ASSIGN_OR_RETURN(out[m.name],
+                       TensorToRaw(flat.narrow(0, m.offset, m.numel).view(m.shape), dtype));
     }
   }
   return out;
@@ -389,8 +390,8 @@ namespace {
 // padded buffer when `full` is defined, else the chunk starting at flat index `begin`.
 void CopyMember(const FlatGroup::Member& m, const at::Tensor& value, at::Tensor full,
                 at::Tensor chunk, int64_t begin) {
-  at::Tensor flat = value.reshape({-1}).to(chunk.defined() ? chunk.scalar_type()
-                                                            : full.scalar_type());
+  at::Tensor flat =
+      value.reshape({-1}).to(chunk.defined() ? chunk.scalar_type() : full.scalar_type());
   if (full.defined()) {
     full.narrow(0, m.offset, m.numel).copy_(flat);
     return;
@@ -408,8 +409,8 @@ absl::StatusOr<at::Tensor> Lookup(const RawTensorMap& map, const std::string& ke
   if (it == map.end()) return absl::NotFoundError(absl::StrCat(what, " lacks '", key, "'"));
   ASSIGN_OR_RETURN(at::Tensor t, RawToTensor(it->second));
   if (t.numel() != m.numel) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " '", key, "' has ", t.numel(),
-                                                   " elements, the model ", m.numel));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", key, "' has ", t.numel(), " elements, the model ", m.numel));
   }
   return t;
 }
@@ -472,8 +473,7 @@ class GroupCursor final : public TensorCursor {
     const FlatGroup::Member* member;
     Buffer buffer;
   };
-  GroupCursor(Collective* collective, std::map<std::string, Item> items)
-      : collective_(collective) {
+  GroupCursor(Collective* collective, std::map<std::string, Item> items) : collective_(collective) {
     for (auto& [name, item] : items) {
       entries_.push_back({name, DType::kF32, item.member->shape});
       items_.push_back(item);
@@ -519,8 +519,8 @@ class GroupCursor final : public TensorCursor {
       const int64_t n = std::min(kPiece, m.numel - at);
       at::Tensor piece;
       if (item.buffer == Buffer::kWeights) {
-        ASSIGN_OR_RETURN(piece, item.group->GatherPiece(*collective_, 0, at, n,
-                                                        item.group->master_dtype()));
+        ASSIGN_OR_RETURN(
+            piece, item.group->GatherPiece(*collective_, 0, at, n, item.group->master_dtype()));
       } else {
         ASSIGN_OR_RETURN(piece, item.group->GatherStatePiece(
                                     *collective_, item.buffer == Buffer::kExpAvg, at, n));

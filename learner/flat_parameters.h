@@ -90,8 +90,8 @@ class FlatGroup {
   absl::StatusOr<at::Tensor> GatherPiece(Collective& collective, size_t member, int64_t begin,
                                          int64_t numel, at::ScalarType dtype);
   // The same for the AdamW moments (exp_avg or exp_avg_sq) of a single-member group.
-  absl::StatusOr<at::Tensor> GatherStatePiece(Collective& collective, bool exp_avg,
-                                              int64_t begin, int64_t numel);
+  absl::StatusOr<at::Tensor> GatherStatePiece(Collective& collective, bool exp_avg, int64_t begin,
+                                              int64_t numel);
   // Undoes Materialize: parameters back to views of the full buffer, or empty under `full`.
   void Release();
   // Adds the gradients of this group's members (one per member, undefined = zero) to this
@@ -122,9 +122,9 @@ class FlatGroup {
   Sharding sharding_;
   at::ScalarType master_ = at::kFloat;  // the parameters' dtype (float32; float64 in tests)
   int64_t numel_ = 0, chunk_ = 0;
-  at::Tensor full_, full_grad_;  // [padded]
+  at::Tensor full_, full_grad_;                           // [padded]
   at::Tensor shard_, shard_grad_, exp_avg_, exp_avg_sq_;  // [chunk]
-  bool bound_elsewhere_ = false;  // parameters point at a temporary copy
+  bool bound_elsewhere_ = false;                          // parameters point at a temporary copy
 };
 
 // Every parameter of a MimoModel in groups, with the sharded AdamW over them.

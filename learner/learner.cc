@@ -25,9 +25,12 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 DType WireTensorDType(WireDType dtype) {
   switch (dtype) {
-    case WireDType::kBF16: return DType::kBF16;
-    case WireDType::kF16: return DType::kF16;
-    case WireDType::kF32: break;
+    case WireDType::kBF16:
+      return DType::kBF16;
+    case WireDType::kF16:
+      return DType::kF16;
+    case WireDType::kF32:
+      break;
   }
   return DType::kF32;
 }

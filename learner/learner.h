@@ -20,11 +20,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "core/model/mimo_model.h"
+#include "core/tensors/dtype.h"
 #include "learner/collective.h"
 #include "learner/learner_config.h"
 #include "learner/rollout_batch.h"
 #include "learner/trainer.h"
-#include "core/tensors/dtype.h"
 #include "learner/weight_publisher.h"
 
 namespace seamless {

@@ -89,13 +89,13 @@ RolloutBatch SmallBatch() {
 // read (the directory has none), with the numbers and what to change.
 TEST(LearnerCliTest, AModelThatCannotFitIsRefusedBeforeLoading) {
   const std::string dir = testing::TestTempDir();
-  ASSERT_TRUE(WriteFileAtomically(
-                  dir + "/config.json",
-                  R"({"model_type": "qwen2", "vocab_size": 152064, "hidden_size": 8192,
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/config.json",
+                          R"({"model_type": "qwen2", "vocab_size": 152064, "hidden_size": 8192,
                       "intermediate_size": 29568, "num_hidden_layers": 80,
                       "num_attention_heads": 64, "num_key_value_heads": 8,
                       "max_position_embeddings": 32768})")
-                  .ok());
+          .ok());
   auto r = RunCommand(SeamlessBinary() + " learner --listen 127.0.0.1:0 --model " + dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("GiB per rank"), std::string::npos) << r.err;
@@ -115,15 +115,15 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
   // Fully sharded ranks: publishing and checkpoints gather from both processes.
   const std::string config = dir + "/learner.yaml";
   ASSERT_TRUE(WriteFileAtomically(config, "trainer:\n  sharding: full\n").ok());
-  auto rank1 = ChildProcess::Start({"/usr/bin/env", "RANK=1", "WORLD_SIZE=2",
-                                    "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(), "learner",
-                                    "--config", config});
+  auto rank1 =
+      ChildProcess::Start({"/usr/bin/env", "RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                           master, SeamlessBinary(), "learner", "--config", config});
   ASSERT_TRUE(rank1.ok());
   auto rank0 = ChildProcess::Start(
       {"/usr/bin/env", "RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", master, SeamlessBinary(),
        "learner", "--config", config, "--listen", "127.0.0.1:0", "--checkpoint-dir", dir + "/ck",
-       "--rollout-workers",
-       "127.0.0.1:" + std::to_string(*worker_port), "--metrics-jsonl", dir + "/metrics.jsonl"});
+       "--rollout-workers", "127.0.0.1:" + std::to_string(*worker_port), "--metrics-jsonl",
+       dir + "/metrics.jsonl"});
   ASSERT_TRUE(rank0.ok());
   auto port = rank0->WaitForListeningPort();
   ASSERT_TRUE(port.ok()) << port.status();

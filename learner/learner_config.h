@@ -97,12 +97,12 @@ struct OptimizerConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weight_decay = 0.01;         // decoupled (AdamW); matrices only, not biases or norms
-  double max_grad_norm = 1.0;         // 0: no clipping
-  int64_t warmup_steps = 0;           // linear warm-up from lr/warmup_steps to lr
+  double weight_decay = 0.01;  // decoupled (AdamW); matrices only, not biases or norms
+  double max_grad_norm = 1.0;  // 0: no clipping
+  int64_t warmup_steps = 0;    // linear warm-up from lr/warmup_steps to lr
   LrSchedule schedule = LrSchedule::kConstant;
-  int64_t total_steps = 0;            // cosine: updates to decay over
-  double min_lr_ratio = 0.0;          // cosine: floor as a fraction of lr
+  int64_t total_steps = 0;    // cosine: updates to decay over
+  double min_lr_ratio = 0.0;  // cosine: floor as a fraction of lr
 
   template <typename V>
   void VisitFields(V& v) {
@@ -181,12 +181,12 @@ struct LearnerConfig {
   std::string checkpoint_dir;     // empty: no checkpoints
   int64_t checkpoint_every = 0;   // steps between checkpoints (0: only on request)
   int64_t keep_checkpoints = 2;
-  bool resume = true;                 // resume from checkpoint_dir's latest if present
+  bool resume = true;  // resume from checkpoint_dir's latest if present
   WireDType publish_dtype = WireDType::kF32;
-  std::string rollout_workers;        // comma-separated HOST:PORT to push weights to
+  std::string rollout_workers;  // comma-separated HOST:PORT to push weights to
   double collective_timeout_s = 1800;
-  std::string device = "cpu";     // cpu, cuda, cuda:N or auto (one GPU per rank)
-  std::string backend = "gloo";   // collectives: gloo, or nccl on GPU builds
+  std::string device = "cpu";    // cpu, cuda, cuda:N or auto (one GPU per rank)
+  std::string backend = "gloo";  // collectives: gloo, or nccl on GPU builds
 
   template <typename V>
   void VisitFields(V& v) {

@@ -41,10 +41,11 @@ TEST(LearnerConfigTest, ModesKeepTheirYamlSpellings) {
 
 TEST(LearnerConfigTest, BadModeNamesFileLineKeyAndValidValues) {
   LearnerConfig config;
-  absl::Status s = LoadConfigString("trainer:\n  grpo:\n    old_logprobs: cached\n",
-                                    "learner.yaml", &config);
-  EXPECT_EQ(s.message(), "learner.yaml:3: trainer.grpo.old_logprobs is 'cached'; valid values: "
-                         "rollout | recompute");
+  absl::Status s =
+      LoadConfigString("trainer:\n  grpo:\n    old_logprobs: cached\n", "learner.yaml", &config);
+  EXPECT_EQ(s.message(),
+            "learner.yaml:3: trainer.grpo.old_logprobs is 'cached'; valid values: "
+            "rollout | recompute");
   s = LoadConfigString("publish_dtype: F8\n", "learner.yaml", &config);
   EXPECT_EQ(s.message(), "learner.yaml:1: publish_dtype is 'F8'; valid values: F32 | BF16 | F16");
   s = LoadConfigString("trainer:\n  optim:\n    schedule: linear\n", "learner.yaml", &config);

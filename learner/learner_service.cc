@@ -59,7 +59,7 @@ class StallWatchdog {
   std::chrono::steady_clock::time_point last_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool fired_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;                          // last: starts after the fields
+  std::thread thread_;  // last: starts after the fields
 };
 
 }  // namespace

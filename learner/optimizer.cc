@@ -42,8 +42,8 @@ void AdamWUpdate(at::Tensor p, const at::Tensor& grad, at::Tensor exp_avg, at::T
                  double lr, bool decay, const OptimizerConfig& config, int64_t step) {
   at::NoGradGuard no_grad;
   const int64_t n = p.numel();
-  if (n > kSliceElements && p.is_contiguous() && grad.is_contiguous() &&
-      exp_avg.is_contiguous() && exp_avg_sq.is_contiguous()) {
+  if (n > kSliceElements && p.is_contiguous() && grad.is_contiguous() && exp_avg.is_contiguous() &&
+      exp_avg_sq.is_contiguous()) {
     at::Tensor pf = p.view({-1}), gf = grad.reshape({-1}), mf = exp_avg.view({-1}),
                vf = exp_avg_sq.view({-1});
     for (int64_t at = 0; at < n; at += kSliceElements) {

@@ -46,8 +46,8 @@ std::vector<std::pair<std::string, at::Tensor>> Drain(TensorCursor& cursor) {
 // `steps` steps of `batch` on `world` ranks (threads over Gloo). `resume`, when given, is
 // the consolidated state to start from.
 TrainRun Train(const RolloutBatch& batch, TrainerConfig config, int world, int steps,
-          bool double_precision, const TrainRun* resume = nullptr,
-          const ModelConfig& model_config = TinyTestConfig()) {
+               bool double_precision, const TrainRun* resume = nullptr,
+               const ModelConfig& model_config = TinyTestConfig()) {
   InProcessRendezvous rendezvous;
   std::vector<TrainRun> runs(world);
   std::vector<std::string> errors(world);
@@ -95,14 +95,15 @@ double MaxDiff(const TrainRun& a, const TrainRun& b) {
   double worst = 0;
   for (size_t i = 0; i < a.weights.size(); ++i) {
     EXPECT_EQ(a.weights[i].first, b.weights[i].first);
-    worst = std::max(worst,
-                     (a.weights[i].second - b.weights[i].second).abs().max().item<double>());
+    worst = std::max(worst, (a.weights[i].second - b.weights[i].second).abs().max().item<double>());
   }
   return worst;
 }
 
 // How far training moved the weights (so that a tolerance means something).
-double MaxUpdate(const TrainRun& trained, const TrainRun& initial) { return MaxDiff(trained, initial); }
+double MaxUpdate(const TrainRun& trained, const TrainRun& initial) {
+  return MaxDiff(trained, initial);
+}
 
 struct Mode {
   const char* sharding;
@@ -170,8 +171,8 @@ TEST(ShardingMemoryTest, EachModeDividesWhatItShards) {
     config.sharding = *EnumFromString<Sharding>(sharding);
     return Train(batch, config, 2, 1, false).memory[0];
   };
-  const LearnerMemory none = memory("none"), opt = memory("optimizer"),
-                      grads = memory("gradients"), full = memory("full");
+  const LearnerMemory none = memory("none"), opt = memory("optimizer"), grads = memory("gradients"),
+                      full = memory("full");
   EXPECT_GT(none.weights, 0);
   EXPECT_EQ(opt.weights, none.weights);
   EXPECT_LE(opt.optimizer, none.optimizer / 2 + 64);

@@ -151,8 +151,8 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
     item.value().set_requires_grad(!(mtp && config.freeze_mtp));
   }
   if (unit_path) {
-    ASSIGN_OR_RETURN(t->params_, ShardedParameters::Create(t->model_, sharding, config.freeze_mtp,
-                                                           collective));
+    ASSIGN_OR_RETURN(t->params_,
+                     ShardedParameters::Create(t->model_, sharding, config.freeze_mtp, collective));
     t->unit_forward_ =
         std::make_unique<UnitForward>(t->model_, *t->params_, *collective, t->compute_dtype_);
     ReleaseFreedMemory();  // the module's former storage (sharded away) back to the kernel
@@ -183,8 +183,8 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(MimoModel model
 absl::Status GrpoTrainer::SyncFromRank0() {
   if (collective_->world_size() == 1) return absl::OkStatus();
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> counters{at::tensor(
-      {step_, policy_version_, skipped_total_, optimizer_step()}, at::kLong)};
+  std::vector<at::Tensor> counters{
+      at::tensor({step_, policy_version_, skipped_total_, optimizer_step()}, at::kLong)};
   if (unit_path()) {
     RETURN_IF_ERROR(params_->BroadcastFromRank0());
   } else {
@@ -294,8 +294,8 @@ void AddGroup(const RolloutGroup& group, const GrpoConfig& g, GrpoBatchPlan* p) 
     p->score_max = std::max(p->score_max, r);
     p->score_min = std::min(p->score_min, r);
     if (g.overlong_shaping) {
-      r += g.overlong_penalty * OverlongPenalty(int64_t(s.response_ids.size()),
-                                                g.overlong_max_len, g.overlong_cache_len);
+      r += g.overlong_penalty * OverlongPenalty(int64_t(s.response_ids.size()), g.overlong_max_len,
+                                                g.overlong_cache_len);
     }
     p->reward_sum += r;
     rewards.push_back(r);
@@ -417,9 +417,9 @@ void GrpoTrainer::ZeroGradients() {
 }
 
 PolicyLossInputs GrpoTrainer::LossInputs(const Plan& plan, std::pair<int64_t, int64_t> micro,
-                                          const PackedSequences& packed, const TokenLogProbs& tl,
-                                          const std::vector<at::Tensor>& old_logp,
-                                          int64_t global_tokens, int64_t global_seqs) {
+                                         const PackedSequences& packed, const TokenLogProbs& tl,
+                                         const std::vector<at::Tensor>& old_logp,
+                                         int64_t global_tokens, int64_t global_seqs) {
   PolicyLossInputs in;
   in.logp = tl.logp;
   in.entropy = tl.entropy;
@@ -461,8 +461,8 @@ absl::Status GrpoTrainer::ForwardBackward(const Plan& plan, size_t m,
       rounds = std::max(rounds, MicroBatches(plan, rl, rh).size());
     }
   }
-  const bool lock_step = rounds > 0 && (sharding_ == Sharding::kGradients ||
-                                        sharding_ == Sharding::kFull);
+  const bool lock_step =
+      rounds > 0 && (sharding_ == Sharding::kGradients || sharding_ == Sharding::kFull);
   for (size_t round = 0; round < rounds; ++round) {
     bool padding = round >= micro.size();
     PackedSequences packed;
@@ -479,8 +479,8 @@ absl::Status GrpoTrainer::ForwardBackward(const Plan& plan, size_t m,
       RETURN_IF_ERROR(RunBackward((tl.logp.sum() * 0.0)));
       continue;
     }
-    PolicyLossInputs in = LossInputs(plan, micro[round], packed, tl, old_logp, global_tokens,
-                                     global_seqs);
+    PolicyLossInputs in =
+        LossInputs(plan, micro[round], packed, tl, old_logp, global_tokens, global_seqs);
     if (diff != nullptr) {
       at::NoGradGuard no_grad;
       diff->first += (tl.logp.detach() - in.old_logp).abs().sum().item<double>();
@@ -507,8 +507,8 @@ absl::Status GrpoTrainer::ForwardBackward(const Plan& plan, size_t m,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> GrpoTrainer::Update(size_t m, const MiniBatchSums& sums,
-                                         int64_t global_tokens, double* norm_out, double* lr) {
+absl::StatusOr<bool> GrpoTrainer::Update(size_t m, const MiniBatchSums& sums, int64_t global_tokens,
+                                         double* norm_out, double* lr) {
   const bool non_finite_loss = sums.v[kLossNonFinite] > 0;
   if (!non_finite_loss && sums.v[kTokens] != double(global_tokens)) {
     return absl::InternalError(absl::StrCat(
@@ -662,8 +662,14 @@ absl::StatusOr<StepOutcome> GrpoTrainer::Step(const RolloutBatch& batch) {
   out.policy_version = policy_version_;
 
   const double elapsed = SecondsSince(start);
-  StepTotals t{totals, pg_loss_sum, grad_norm_sum, last_lr, finite_updates, diff,
-               recompute ? old_logprob_s : -1.0, elapsed};
+  StepTotals t{totals,
+               pg_loss_sum,
+               grad_norm_sum,
+               last_lr,
+               finite_updates,
+               diff,
+               recompute ? old_logprob_s : -1.0,
+               elapsed};
   FillStepMetrics(plan, t, &out);
   return out;
 }

@@ -134,8 +134,8 @@ class GrpoTrainer {
     double elapsed_s;
   };
   void FillStepMetrics(const Plan& plan, const StepTotals& t, StepOutcome* out) const;
-  std::vector<std::pair<int64_t, int64_t>> MicroBatches(const Plan& plan, int64_t lo, int64_t hi)
-      const;
+  std::vector<std::pair<int64_t, int64_t>> MicroBatches(const Plan& plan, int64_t lo,
+                                                        int64_t hi) const;
   bool unit_path() const { return params_ != nullptr; }
   // Micro-batches by token budget on the unit path are packed into one row (no padding).
   bool packs() const { return unit_path() && config_.max_tokens_per_micro_batch > 0; }
@@ -146,12 +146,12 @@ class GrpoTrainer {
   TrainerConfig config_;
   Collective* collective_;
   LossAggMode agg_mode_;
-  std::unique_ptr<AdamW> optimizer_;             // plain path
-  std::vector<at::Tensor> trainable_;            // plain path
+  std::unique_ptr<AdamW> optimizer_;   // plain path
+  std::vector<at::Tensor> trainable_;  // plain path
   Sharding sharding_ = Sharding::kNone;
   at::ScalarType compute_dtype_ = at::kFloat;
-  std::unique_ptr<ShardedParameters> params_;    // unit path
-  std::unique_ptr<UnitForward> unit_forward_;    // unit path
+  std::unique_ptr<ShardedParameters> params_;  // unit path
+  std::unique_ptr<UnitForward> unit_forward_;  // unit path
   int64_t step_ = 0;
   int64_t policy_version_ = 0;
   int64_t skipped_total_ = 0;

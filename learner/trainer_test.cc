@@ -151,14 +151,13 @@ TEST(TrainerTest, ReportsVerlMetrics) {
 TEST(TrainerTest, UpdatesPerBatchCountsTheUpdatesMade) {
   MimoModel model = TinyTestModel();
   RolloutBatch batch = testing::RandomBatch(model, 3, 2, 5);
-  for (const auto& [mini, epochs] : std::vector<std::pair<int64_t, int64_t>>{
-           {0, 1}, {1, 1}, {2, 1}, {2, 2}, {3, 3}}) {
+  for (const auto& [mini, epochs] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 1}, {2, 1}, {2, 2}, {3, 3}}) {
     TrainerConfig config = Config();
     config.mini_batch_groups = mini;
     config.epochs = epochs;
     RunResult r = Train(batch, config, 1, 0);
-    EXPECT_EQ(r.outcome.updates_applied + r.outcome.updates_skipped,
-              config.UpdatesPerBatch(3))
+    EXPECT_EQ(r.outcome.updates_applied + r.outcome.updates_skipped, config.UpdatesPerBatch(3))
         << "mini_batch_groups " << mini << ", epochs " << epochs;
   }
   TrainerConfig config;

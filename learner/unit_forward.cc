@@ -13,8 +13,8 @@ namespace seamless {
 
 struct UnitForward::Unit {
   enum Kind { kEmbed, kLayer, kHead } kind;
-  int64_t layer = 0;                // kLayer
-  std::vector<FlatGroup*> groups;   // weights the unit reads
+  int64_t layer = 0;               // kLayer
+  std::vector<FlatGroup*> groups;  // weights the unit reads
 };
 
 namespace {
@@ -32,8 +32,8 @@ class UnitFunction : public torch::autograd::Function<UnitFunction> {
   // `anchor` requires grad, so that autograd reaches this node even when `input` (token ids)
   // does not.
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
-                                                at::Tensor input, at::Tensor anchor,
-                                                int64_t engine, int64_t unit) {
+                                                at::Tensor input, at::Tensor anchor, int64_t engine,
+                                                int64_t unit) {
     ctx->saved_data["engine"] = engine;
     ctx->saved_data["unit"] = unit;
     ctx->save_for_backward({input});
@@ -157,8 +157,7 @@ std::vector<at::Tensor> UnitForward::Compute(const Unit& unit, const at::Tensor&
       if (temperature_ != 1.0) logits = logits / temperature_;
       at::Tensor logp_all = at::log_softmax(logits, -1);
       out.push_back(logp_all.gather(1, targets_.unsqueeze(1)).squeeze(1));
-      out.push_back(with_entropy_ ? -(logp_all.exp() * logp_all).sum(-1)
-                                  : at::zeros_like(out[0]));
+      out.push_back(with_entropy_ ? -(logp_all.exp() * logp_all).sum(-1) : at::zeros_like(out[0]));
       break;
     }
   }
@@ -175,8 +174,10 @@ at::Tensor UnitForward::BackwardUnit(Unit& unit, const at::Tensor& input,
     at::Tensor rows = go.reshape({-1, go.size(-1)}).to(g->master_dtype());
     const FlatGroup::Member& m = g->members()[0];
     if (g->full_grad().defined()) {  // straight into the accumulated gradient
-      g->full_grad().narrow(0, m.offset, m.numel).view(m.shape).index_add_(0, input.reshape({-1}),
-                                                                          rows);
+      g->full_grad()
+          .narrow(0, m.offset, m.numel)
+          .view(m.shape)
+          .index_add_(0, input.reshape({-1}), rows);
       return at::Tensor();
     }
     // Gradient sharding: a slice of vocabulary rows at a time (see AccumulateGradientPiece).
@@ -251,7 +252,8 @@ at::Tensor UnitForward::EmbedPiecewise(const at::Tensor& ids_in) {
     ThrowIfError(piece.status());
     at::Tensor sel = ((ids >= v0) & (ids < v1)).nonzero().squeeze(1);
     if (sel.numel() > 0) {
-      out.index_copy_(0, sel, piece->view({v1 - v0, width}).index_select(0, ids.index_select(0, sel) - v0));
+      out.index_copy_(0, sel,
+                      piece->view({v1 - v0, width}).index_select(0, ids.index_select(0, sel) - v0));
     }
   }
   std::vector<int64_t> shape = ids_in.sizes().vec();

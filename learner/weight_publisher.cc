@@ -206,11 +206,11 @@ class FanOut {
   };
   // A worker's progress (states_[i] is workers_[i]'s).
   struct WorkerState {
-    size_t next = 0;            // messages written
-    Clock::time_point progress; // last write done (or the start)
-    bool done = false;          // the thread has its result
+    size_t next = 0;             // messages written
+    Clock::time_point progress;  // last write done (or the start)
+    bool done = false;           // the thread has its result
     bool dropped = false;
-    absl::Status status;        // once done
+    absl::Status status;  // once done
   };
   struct Queued {
     std::shared_ptr<const grpc::ByteBuffer> message;
@@ -304,9 +304,8 @@ class FanOut {
     } else if (write_failed || !wrote_all) {
       s.status = absl::UnavailableError("the worker closed the stream");
     } else if (w.response.version() != version_) {
-      s.status = absl::InternalError(absl::StrCat("the worker serves version ",
-                                                  w.response.version(), " after loading ",
-                                                  version_));
+      s.status = absl::InternalError(absl::StrCat(
+          "the worker serves version ", w.response.version(), " after loading ", version_));
     }
     s.done = true;
     TrimLocked();
@@ -319,7 +318,7 @@ class FanOut {
   mutable absl::Mutex mu_;
   absl::CondVar cv_;  // any change of the window or of a worker's state
   std::vector<WorkerState> states_ ABSL_GUARDED_BY(mu_);  // one per worker
-  std::deque<Queued> window_ ABSL_GUARDED_BY(mu_);  // messages base_ .. produced_ - 1
+  std::deque<Queued> window_ ABSL_GUARDED_BY(mu_);        // messages base_ .. produced_ - 1
   size_t base_ ABSL_GUARDED_BY(mu_) = 0;
   size_t produced_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // no more messages
@@ -456,9 +455,9 @@ absl::Status WeightPublisher::Publish(WeightSource& source, int64_t version) {
                                                 failures.size(), " worker(s) left behind)"));
   }
   if (!failures.empty()) {
-    return absl::UnavailableError(absl::StrCat(
-        "publishing version ", version, " failed on ", failures.size(),
-        " worker(s), left to the catch-up: ", absl::StrJoin(failures, "; ")));
+    return absl::UnavailableError(
+        absl::StrCat("publishing version ", version, " failed on ", failures.size(),
+                     " worker(s), left to the catch-up: ", absl::StrJoin(failures, "; ")));
   }
   return absl::OkStatus();
 }
@@ -515,8 +514,8 @@ absl::StatusOr<VersionedSource> WeightPublisher::WaitForVersion(int64_t min_vers
   }
   ASSIGN_OR_RETURN(VersionedSource source, OpenCurrent());
   if (source.version < min_version) {  // a kept copy older than the version announced
-    return absl::UnavailableError(absl::StrCat("the current weights are version ",
-                                               source.version, ", not >= ", min_version));
+    return absl::UnavailableError(
+        absl::StrCat("the current weights are version ", source.version, ", not >= ", min_version));
   }
   return source;
 }
@@ -587,8 +586,8 @@ void WeightPublisher::CatchUpLoop() {
     }
     mu_.Lock();
     if (counters_) counters_->behind->Set(static_cast<double>(behind_.size()));
-    retry_s = all_ok ? options_.catchup_retry_s
-                     : std::min(options_.catchup_max_retry_s, retry_s * 2);
+    retry_s =
+        all_ok ? options_.catchup_retry_s : std::min(options_.catchup_max_retry_s, retry_s * 2);
   }
 }
 
@@ -646,8 +645,7 @@ bool ParameterWeightSource::WritesInto(size_t i) const {
   return type.ok() && p.device().is_cpu() && p.is_contiguous() && p.scalar_type() != *type;
 }
 
-absl::Status ParameterWeightSource::WriteInto(size_t i, uint64_t offset, char* dst,
-                                              size_t size) {
+absl::Status ParameterWeightSource::WriteInto(size_t i, uint64_t offset, char* dst, size_t size) {
   const TensorSpec& spec = specs_[i];
   const size_t element = DTypeSize(spec.dtype);
   if (!WritesInto(i) || offset % element != 0 || size % element != 0 ||

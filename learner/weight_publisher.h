@@ -65,9 +65,9 @@ namespace seamless {
 struct PublishStats {
   int64_t version = -1;
   uint64_t bytes = 0;
-  double export_s = 0;   // parameters -> a kept copy (only without a source opener)
-  double push_s = 0;     // streaming to every worker, their apply included
-  double wait_s = 0;     // of push_s, the source waited for the slowest worker
+  double export_s = 0;  // parameters -> a kept copy (only without a source opener)
+  double push_s = 0;    // streaming to every worker, their apply included
+  double wait_s = 0;    // of push_s, the source waited for the slowest worker
   int workers_ok = 0;
   int workers_failed = 0;   // errors and drops, this push
   int workers_dropped = 0;  // of those, cancelled for stalling
@@ -86,13 +86,13 @@ using SourceOpener = std::function<absl::StatusOr<VersionedSource>()>;
 class WeightPublisher {
  public:
   struct Options {
-    std::vector<std::string> workers;  // HOST:PORT of RolloutService
-    DType dtype = DType::kF32;         // wire dtype of Publish(MimoModel&)
-    double timeout_s = 120;            // deadline of one push (a slow but steady worker)
-    double stall_timeout_s = 10;       // no progress this long: the worker is dropped
-    size_t window_chunks = 8;          // chunks in flight between the source and workers
-    double catchup_retry_s = 1;        // first retry of a dropped worker
-    double catchup_max_retry_s = 30;   // retries back off to this
+    std::vector<std::string> workers;    // HOST:PORT of RolloutService
+    DType dtype = DType::kF32;           // wire dtype of Publish(MimoModel&)
+    double timeout_s = 120;              // deadline of one push (a slow but steady worker)
+    double stall_timeout_s = 10;         // no progress this long: the worker is dropped
+    size_t window_chunks = 8;            // chunks in flight between the source and workers
+    double catchup_retry_s = 1;          // first retry of a dropped worker
+    double catchup_max_retry_s = 30;     // retries back off to this
     MetricsRegistry* metrics = nullptr;  // optional: drop and catch-up counters
   };
   explicit WeightPublisher(Options options);
@@ -129,9 +129,7 @@ class WeightPublisher {
   struct Counters;
   absl::StatusOr<VersionedSource> OpenCurrent() ABSL_LOCKS_EXCLUDED(mu_);
   void CatchUpLoop() ABSL_LOCKS_EXCLUDED(mu_);
-  bool StopOrBehind() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stop_ || !behind_.empty();
-  }
+  bool StopOrBehind() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !behind_.empty(); }
 
   const Options options_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;  // one per worker; immutable

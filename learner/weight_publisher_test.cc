@@ -11,10 +11,10 @@
 #include "absl/synchronization/mutex.h"
 #include "core/base/mutex_handoff.h"
 #include "core/model/model_files.h"
-#include "core/tensors/weight_source.h"
 #include "core/model/test_models.h"
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
+#include "core/tensors/weight_source.h"
 #include "core/tensors/weight_stream.h"
 #include "proto/rollout.grpc.pb.h"
 
@@ -53,8 +53,7 @@ class FakeRolloutWorker final : public RolloutService::Service {
 // the call is cancelled); otherwise it assembles the stream and records its version.
 class HangingWorker final : public RolloutService::Service {
  public:
-  grpc::Status LoadWeights(grpc::ServerContext* context,
-                           grpc::ServerReader<WeightsMessage>* reader,
+  grpc::Status LoadWeights(grpc::ServerContext* context, grpc::ServerReader<WeightsMessage>* reader,
                            LoadWeightsResponse* response) override {
     ++calls;
     while (hang && !context->IsCancelled()) {
@@ -138,10 +137,13 @@ TEST(WeightPublisherTest, AParameterWrittenIntoAMessageIsTheBytesItReads) {
   std::vector<char> written(spec.NumBytes());
   ASSERT_TRUE(source.WriteInto(0, 0, written.data(), written.size()).ok());
   std::string read;
-  ASSERT_TRUE(source.Read(0, [&](absl::string_view piece) {
-                read.append(piece.data(), piece.size());
-                return absl::OkStatus();
-              }).ok());
+  ASSERT_TRUE(source
+                  .Read(0,
+                        [&](absl::string_view piece) {
+                          read.append(piece.data(), piece.size());
+                          return absl::OkStatus();
+                        })
+                  .ok());
   EXPECT_EQ(std::string(written.data(), written.size()), read);
   EXPECT_FALSE(source.WriteInto(0, 1, written.data(), 2).ok());  // not on an element
 }
@@ -292,13 +294,12 @@ TEST(WeightPublisherTest, GetWeightsStreamsTheCurrentVersionFromTheSource) {
     };
     return VersionedSource{std::make_unique<Held>(model, lock), current};
   });
-  EXPECT_EQ(publisher.WaitForVersion(0, 0.05).status().code(),
-            absl::StatusCode::kDeadlineExceeded) << "nothing is current yet";
+  EXPECT_EQ(publisher.WaitForVersion(0, 0.05).status().code(), absl::StatusCode::kDeadlineExceeded)
+      << "nothing is current yet";
   publisher.SetVersion(0);
   current = 3;
   publisher.SetVersion(3);
-  EXPECT_EQ(publisher.WaitForVersion(4, 0.05).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(publisher.WaitForVersion(4, 0.05).status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(opened, 0);
 
   auto found = publisher.WaitForVersion(2, 1);

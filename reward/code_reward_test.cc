@@ -10,14 +10,16 @@ namespace seamless {
 namespace {
 
 TEST(CodeTestsTest, ParsesTheCommonForms) {
-  auto a = ParseCodeTests(R"({"inputs": ["1\n", "2\n"], "outputs": ["1\n", "4\n"], "levels": [0, 1]})");
+  auto a =
+      ParseCodeTests(R"({"inputs": ["1\n", "2\n"], "outputs": ["1\n", "4\n"], "levels": [0, 1]})");
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->inputs.size(), 2u);
   EXPECT_EQ(a->levels, (std::vector<int>{0, 1}));
   auto as_string = ParseCodeTests(R"("{\"inputs\": [\"x\"], \"outputs\": [\"y\"]}")");
   ASSERT_TRUE(as_string.ok()) << as_string.status();
   EXPECT_EQ(as_string->levels, std::vector<int>{0});
-  auto apps = ParseCodeTests(R"({"input_output": "{\"inputs\": [[\"1\", \"2\"]], \"outputs\": [\"3\"]}"})");
+  auto apps =
+      ParseCodeTests(R"({"input_output": "{\"inputs\": [[\"1\", \"2\"]], \"outputs\": [\"3\"]}"})");
   ASSERT_TRUE(apps.ok()) << apps.status();
   EXPECT_EQ(apps->inputs[0], "1\n2\n");
 }
@@ -40,7 +42,8 @@ TEST(CodeTestsTest, ErrorsNameTheField) {
 }
 
 TEST(ExtractProgramTest, FencedBlocksAndBarePython) {
-  Program p = ExtractProgram("Here:\n```python\nprint(1)\n```\nand in C++:\n```cpp\nint main(){}\n```\n");
+  Program p =
+      ExtractProgram("Here:\n```python\nprint(1)\n```\nand in C++:\n```cpp\nint main(){}\n```\n");
   EXPECT_EQ(p.language, Language::kCpp);
   EXPECT_EQ(p.source, "int main(){}\n");
   p = ExtractProgram("```py\nprint(2)\n```\n```text\nnot code\n```");
@@ -99,9 +102,10 @@ TEST(DifficultyRewardTest, StrictSoftPassRateAllOrNothing) {
 }
 
 TEST(CalibrateTest, LevelsFromPassRates) {
-  const std::vector<std::vector<bool>> results = {
-      {true, true, false, false}, {true, false, false, false}, {true, true, true, false},
-      {true, true, false, false}};
+  const std::vector<std::vector<bool>> results = {{true, true, false, false},
+                                                  {true, false, false, false},
+                                                  {true, true, true, false},
+                                                  {true, true, false, false}};
   const std::vector<double> rates = TestPassRates(results);
   EXPECT_EQ(rates, (std::vector<double>{1.0, 0.75, 0.25, 0.0}));
   EXPECT_EQ(AssignLevels(rates, {0.8, 0.2}), (std::vector<int>{0, 1, 1, 2}));

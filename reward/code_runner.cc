@@ -10,22 +10,31 @@ namespace {
 
 double SecondsUntil(std::chrono::steady_clock::time_point deadline) {
   if (deadline == std::chrono::steady_clock::time_point::max()) return 1e9;
-  const double s = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+  const double s =
+      std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
   return std::max(s, 0.05);
 }
 
-std::string Tail(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(s.size() - n); }
+std::string Tail(const std::string& s, size_t n) {
+  return s.size() <= n ? s : s.substr(s.size() - n);
+}
 
 }  // namespace
 
 const char* TestOutcomeName(TestOutcome outcome) {
   switch (outcome) {
-    case TestOutcome::kPass: return "pass";
-    case TestOutcome::kWrongAnswer: return "wrong_answer";
-    case TestOutcome::kTimeout: return "timeout";
-    case TestOutcome::kRuntimeError: return "runtime_error";
-    case TestOutcome::kOutputLimit: return "output_limit";
-    case TestOutcome::kSkipped: return "skipped";
+    case TestOutcome::kPass:
+      return "pass";
+    case TestOutcome::kWrongAnswer:
+      return "wrong_answer";
+    case TestOutcome::kTimeout:
+      return "timeout";
+    case TestOutcome::kRuntimeError:
+      return "runtime_error";
+    case TestOutcome::kOutputLimit:
+      return "output_limit";
+    case TestOutcome::kSkipped:
+      return "skipped";
   }
   return "?";
 }
@@ -38,8 +47,7 @@ ProcessLimits CodeRunner::TestLimits(double time_limit, size_t expected_bytes) c
   limits.processes = options_.processes;
   limits.file_size_bytes = options_.file_size_bytes;
   limits.open_files = options_.open_files;
-  limits.max_stdout_bytes =
-      std::max<size_t>(options_.max_output_bytes, 2 * expected_bytes + 4096);
+  limits.max_stdout_bytes = std::max<size_t>(options_.max_output_bytes, 2 * expected_bytes + 4096);
   limits.max_stderr_bytes = 64 << 10;
   return limits;
 }

@@ -20,12 +20,12 @@ struct CodeRunnerOptions {
   std::string python = "/usr/bin/python3";
   std::string cxx = "/usr/bin/g++";
   std::vector<std::string> cxx_flags = {"-std=c++17", "-O2", "-pipe"};
-  double time_limit_seconds = 4;          // wall clock per test (CPU limit: the same, rounded up)
-  int64_t memory_bytes = 1024LL << 20;    // address space per process
-  int64_t processes = 32;                 // processes + threads of one run
-  int64_t file_size_bytes = 16 << 20;     // largest file a program may write
+  double time_limit_seconds = 4;        // wall clock per test (CPU limit: the same, rounded up)
+  int64_t memory_bytes = 1024LL << 20;  // address space per process
+  int64_t processes = 32;               // processes + threads of one run
+  int64_t file_size_bytes = 16 << 20;   // largest file a program may write
   int64_t open_files = 64;
-  int64_t max_output_bytes = 4 << 20;     // stdout cap (at least 2x the expected output)
+  int64_t max_output_bytes = 4 << 20;  // stdout cap (at least 2x the expected output)
   double compile_time_limit_seconds = 30;
   int64_t compile_memory_bytes = 4096LL << 20;
 

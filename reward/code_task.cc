@@ -121,11 +121,13 @@ Program ExtractProgram(std::string_view response, std::optional<Language> forced
     if (tag_end == std::string_view::npos) break;
     const size_t close = response.find("```", tag_end + 1);
     std::string_view tag = response.substr(open + 3, tag_end - open - 3);
-    while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.back()))) tag.remove_suffix(1);
-    while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.front()))) tag.remove_prefix(1);
-    const std::string_view body =
-        close == std::string_view::npos ? response.substr(tag_end + 1)
-                                        : response.substr(tag_end + 1, close - tag_end - 1);
+    while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.back())))
+      tag.remove_suffix(1);
+    while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.front())))
+      tag.remove_prefix(1);
+    const std::string_view body = close == std::string_view::npos
+                                      ? response.substr(tag_end + 1)
+                                      : response.substr(tag_end + 1, close - tag_end - 1);
     if (tag.empty()) {
       untagged = Program{Language::kPython, std::string(body)};
     } else if (std::optional<Language> language = ParseLanguage(tag)) {
@@ -134,8 +136,9 @@ Program ExtractProgram(std::string_view response, std::optional<Language> forced
     if (close == std::string_view::npos) break;
     pos = close + 3;
   }
-  Program program = tagged ? *tagged : untagged ? *untagged
-                                                : Program{Language::kPython, std::string(response)};
+  Program program = tagged     ? *tagged
+                    : untagged ? *untagged
+                               : Program{Language::kPython, std::string(response)};
   if (forced) program.language = *forced;
   return program;
 }

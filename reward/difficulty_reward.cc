@@ -14,10 +14,14 @@ std::optional<RewardMode> ParseRewardMode(std::string_view name) {
 
 const char* RewardModeName(RewardMode mode) {
   switch (mode) {
-    case RewardMode::kStrict: return "strict";
-    case RewardMode::kSoft: return "soft";
-    case RewardMode::kPassRate: return "pass_rate";
-    case RewardMode::kAllOrNothing: return "all_or_nothing";
+    case RewardMode::kStrict:
+      return "strict";
+    case RewardMode::kSoft:
+      return "soft";
+    case RewardMode::kPassRate:
+      return "pass_rate";
+    case RewardMode::kAllOrNothing:
+      return "all_or_nothing";
   }
   return "?";
 }

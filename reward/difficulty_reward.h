@@ -20,10 +20,11 @@ namespace seamless {
 
 enum class RewardMode { kStrict, kSoft, kPassRate, kAllOrNothing };
 inline ConfigEnumTable<RewardMode> ConfigEnumNames(RewardMode) {  // config reward.code.mode
-  static constexpr ConfigEnumName<RewardMode> kNames[] = {{RewardMode::kStrict, "strict"},
-                                                          {RewardMode::kSoft, "soft"},
-                                                          {RewardMode::kPassRate, "pass_rate"},
-                                                          {RewardMode::kAllOrNothing, "all_or_nothing"}};
+  static constexpr ConfigEnumName<RewardMode> kNames[] = {
+      {RewardMode::kStrict, "strict"},
+      {RewardMode::kSoft, "soft"},
+      {RewardMode::kPassRate, "pass_rate"},
+      {RewardMode::kAllOrNothing, "all_or_nothing"}};
   return kNames;
 }
 

@@ -45,8 +45,8 @@ class MathExpressionParser {
     return true;
   }
   int32_t Add(Op op, int32_t a = -1, int32_t b = -1, double value = 0) {
-    if (op != Op::kNumber && op != Op::kVariable && (a < 0 || (b < 0 && op != Op::kNeg &&
-                                                               op != Op::kFactorial))) {
+    if (op != Op::kNumber && op != Op::kVariable &&
+        (a < 0 || (b < 0 && op != Op::kNeg && op != Op::kFactorial))) {
       return -1;
     }
     out_->nodes_.push_back({op, a, b, value});
@@ -186,8 +186,8 @@ class MathExpressionParser {
       const size_t start = pos_;
       int32_t number = Number();
       // A mixed number: an integer written straight before a fraction of integers.
-      if (number >= 0 && integer_start && s_.substr(start, pos_ - start).find('.') ==
-                                              std::string_view::npos &&
+      if (number >= 0 && integer_start &&
+          s_.substr(start, pos_ - start).find('.') == std::string_view::npos &&
           s_.substr(pos_, 5) == "\\frac") {
         const size_t save = pos_;
         const size_t nodes = out_->nodes_.size();

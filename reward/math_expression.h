@@ -28,8 +28,18 @@ class MathExpression {
   double Evaluate(const double* values = nullptr) const;
 
  private:
-  enum class Op : uint8_t { kNumber, kVariable, kAdd, kSub, kMul, kDiv, kPow, kNeg, kRoot,
-                            kFactorial };
+  enum class Op : uint8_t {
+    kNumber,
+    kVariable,
+    kAdd,
+    kSub,
+    kMul,
+    kDiv,
+    kPow,
+    kNeg,
+    kRoot,
+    kFactorial
+  };
   struct Node {
     Op op;
     int32_t a = -1, b = -1;  // operand node indices

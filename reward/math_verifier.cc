@@ -22,9 +22,10 @@ char Lower(char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
 // Commands that only change looks or spacing: dropped.
 bool IsDroppedCommand(std::string_view name) {
   static constexpr std::string_view kDropped[] = {
-      "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
-      "biggr", "middle", "displaystyle", "textstyle", "scriptstyle", "quad", "qquad", "circ",
-      "degree", "limits", "nolimits", "hfill", "noindent", "mathstrut", "boxed", "fbox"};
+      "left",      "right",       "big",      "Big",       "bigg",  "Bigg",   "bigl",
+      "bigr",      "Bigl",        "Bigr",     "biggl",     "biggr", "middle", "displaystyle",
+      "textstyle", "scriptstyle", "quad",     "qquad",     "circ",  "degree", "limits",
+      "nolimits",  "hfill",       "noindent", "mathstrut", "boxed", "fbox"};
   for (std::string_view d : kDropped) {
     if (name == d) return true;
   }
@@ -34,9 +35,9 @@ bool IsDroppedCommand(std::string_view name) {
 // Commands whose braced argument is kept as plain text.
 bool IsUnwrapCommand(std::string_view name) {
   static constexpr std::string_view kUnwrap[] = {
-      "text", "textbf", "textit", "textrm", "textsf", "texttt", "textnormal", "mathrm",
-      "mathbf", "mathit", "mathsf", "mathtt", "mathnormal", "mbox", "operatorname", "emph",
-      "hbox", "boldsymbol", "bm"};
+      "text",         "textbf", "textit", "textrm",     "textsf", "texttt",     "textnormal",
+      "mathrm",       "mathbf", "mathit", "mathsf",     "mathtt", "mathnormal", "mbox",
+      "operatorname", "emph",   "hbox",   "boldsymbol", "bm"};
   for (std::string_view u : kUnwrap) {
     if (name == u) return true;
   }
@@ -47,10 +48,11 @@ bool IsUnwrapCommand(std::string_view name) {
 // stripped too; this list is for the short ones that could otherwise be variables.
 bool IsUnitWord(std::string_view word) {
   static constexpr std::string_view kUnits[] = {
-      "m", "cm", "mm", "km", "g", "kg", "mg", "s", "ms", "h", "hr", "hrs", "min", "mins", "sec",
-      "l", "L", "ml", "mL", "ft", "in", "yd", "mi", "lb", "lbs", "oz", "mph", "kmh", "sq", "cu",
-      "deg", "rad", "pt", "pts", "cal", "kcal", "J", "W", "V", "A", "N", "Pa", "Hz", "K", "am",
-      "pm", "AM", "PM", "th", "st", "nd", "rd", "ths"};
+      "m",   "cm",  "mm",   "km",  "g",   "kg",  "mg", "s",  "ms",  "h",   "hr",
+      "hrs", "min", "mins", "sec", "l",   "L",   "ml", "mL", "ft",  "in",  "yd",
+      "mi",  "lb",  "lbs",  "oz",  "mph", "kmh", "sq", "cu", "deg", "rad", "pt",
+      "pts", "cal", "kcal", "J",   "W",   "V",   "A",  "N",  "Pa",  "Hz",  "K",
+      "am",  "pm",  "AM",   "PM",  "th",  "st",  "nd", "rd", "ths"};
   for (std::string_view u : kUnits) {
     if (word == u) return true;
   }
@@ -74,8 +76,8 @@ void StripUnits(std::string* s, bool* percent) {
     size_t word_end = end;
     if (end >= 2 && IsDigit((*s)[end - 1]) && (*s)[end - 2] == '^') {
       word_end = end - 2;
-    } else if (end >= 4 && (*s)[end - 1] == '}' && IsDigit((*s)[end - 2]) &&
-               (*s)[end - 3] == '{' && (*s)[end - 4] == '^') {
+    } else if (end >= 4 && (*s)[end - 1] == '}' && IsDigit((*s)[end - 2]) && (*s)[end - 3] == '{' &&
+               (*s)[end - 4] == '^') {
       word_end = end - 4;
     }
     while (word_end < end && word_end > 0 && IsSpace((*s)[word_end - 1])) --word_end;
@@ -264,8 +266,8 @@ std::string_view StripAssignment(std::string_view s) {
   const std::string_view lhs = s.substr(0, eq);
   if (!IsLetter(lhs[0]) && lhs[0] != '(') return s;
   for (char c : lhs) {
-    if (!IsLetter(c) && !IsDigit(c) && c != '_' && c != '{' && c != '}' && c != '(' &&
-        c != ')' && c != '\'' && c != ',') {
+    if (!IsLetter(c) && !IsDigit(c) && c != '_' && c != '{' && c != '}' && c != '(' && c != ')' &&
+        c != '\'' && c != ',') {
       return s;
     }
   }
@@ -394,12 +396,27 @@ std::string NormalizeMathAnswer(std::string_view in, bool* percent) {
       if (!IsLetter(next)) {
         ++i;
         switch (next) {
-          case ',': case '!': case ';': case ':': case '$': break;
-          case ' ': out.push_back(' '); break;
-          case '%': has_percent = true; break;
-          case '{': out.push_back(kSetOpen); break;
-          case '}': out.push_back(kSetClose); break;
-          default: out.push_back('\\'); out.push_back(next);
+          case ',':
+          case '!':
+          case ';':
+          case ':':
+          case '$':
+            break;
+          case ' ':
+            out.push_back(' ');
+            break;
+          case '%':
+            has_percent = true;
+            break;
+          case '{':
+            out.push_back(kSetOpen);
+            break;
+          case '}':
+            out.push_back(kSetClose);
+            break;
+          default:
+            out.push_back('\\');
+            out.push_back(next);
         }
         continue;
       }
@@ -453,9 +470,14 @@ std::string NormalizeMathAnswer(std::string_view in, bool* percent) {
       continue;
     }
     switch (c) {
-      case '$': break;
-      case '%': has_percent = true; break;
-      case '~': out.push_back(' '); break;
+      case '$':
+        break;
+      case '%':
+        has_percent = true;
+        break;
+      case '~':
+        out.push_back(' ');
+        break;
       case '{':
         drop_close.push_back(false);
         out.push_back('{');

@@ -11,8 +11,8 @@ namespace seamless {
 
 struct MathVerifierOptions {
   // Looked for (last occurrence wins) when the response has no \boxed{...}.
-  std::vector<std::string> answer_markers = {"####", "Answer:", "answer:", "ANSWER:",
-                                             "answer is", "Answer is"};
+  std::vector<std::string> answer_markers = {
+      "####", "Answer:", "answer:", "ANSWER:", "answer is", "Answer is"};
   // Relative tolerance for answers that are not both plain integers.
   double relative_tolerance = 1e-9;
 

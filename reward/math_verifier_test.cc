@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/testing/subprocess.h"
 #include "reward/answer_extraction.h"
 #include "reward/math_expression.h"
+#include "tests/testing/subprocess.h"
 
 namespace seamless {
 namespace {
@@ -35,8 +35,8 @@ std::vector<Pair> LoadCorpus() {
       ADD_FAILURE() << "math_pairs.tsv:" << n << ": expected three tab-separated fields";
       continue;
     }
-    pairs.push_back({n, line.substr(0, t1) == "1", line.substr(t1 + 1, t2 - t1 - 1),
-                     line.substr(t2 + 1)});
+    pairs.push_back(
+        {n, line.substr(0, t1) == "1", line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)});
   }
   return pairs;
 }

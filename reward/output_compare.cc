@@ -7,7 +7,9 @@
 namespace seamless {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
@@ -60,9 +62,12 @@ std::optional<CompareMode> ParseCompareMode(std::string_view name) {
 
 const char* CompareModeName(CompareMode mode) {
   switch (mode) {
-    case CompareMode::kExact: return "exact";
-    case CompareMode::kWhitespace: return "whitespace";
-    case CompareMode::kFloat: return "float";
+    case CompareMode::kExact:
+      return "exact";
+    case CompareMode::kWhitespace:
+      return "whitespace";
+    case CompareMode::kFloat:
+      return "float";
   }
   return "?";
 }

@@ -140,7 +140,8 @@ void SetLimit(int resource, int64_t value) {
   struct sigaction dfl;
   std::memset(&dfl, 0, sizeof(dfl));
   dfl.sa_handler = SIG_DFL;
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGXCPU, SIGXFSZ, SIGCHLD}) sigaction(sig, &dfl, nullptr);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGXCPU, SIGXFSZ, SIGCHLD})
+    sigaction(sig, &dfl, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -231,8 +232,10 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessSpec& spec) {
     status = std::move(*made);
   }
 
-  std::vector<FdMove> moves = {{stdin_file->get(), 0}, {out->write.get(), 1}, {err->write.get(), 2}};
-  for (size_t i = 0; i < inputs.size(); ++i) moves.push_back({inputs[i].get(), spec.input_files[i].fd});
+  std::vector<FdMove> moves = {
+      {stdin_file->get(), 0}, {out->write.get(), 1}, {err->write.get(), 2}};
+  for (size_t i = 0; i < inputs.size(); ++i)
+    moves.push_back({inputs[i].get(), spec.input_files[i].fd});
   if (spec.status_fd >= 3) moves.push_back({status.write.get(), spec.status_fd});
   int max_target = 2;
   for (const FdMove& m : moves) max_target = std::max(max_target, m.to);
@@ -241,8 +244,8 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessSpec& spec) {
   if (error_fd.get() < 0) return Errno("fcntl");
   failure->write.reset();
 
-  ChildPlan plan{argv.data(), envp.data(), moves.data(), static_cast<int>(moves.size()),
-                 max_target, error_fd.get(), &spec.limits};
+  ChildPlan plan{argv.data(), envp.data(),    moves.data(), static_cast<int>(moves.size()),
+                 max_target,  error_fd.get(), &spec.limits};
   const auto start = Clock::now();
   const pid_t pid = SpawnChild(plan);
   if (pid < 0) return Errno("fork");
@@ -270,9 +273,8 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessSpec& spec) {
   fcntl(out->read.get(), F_SETFL, O_NONBLOCK);
   fcntl(err->read.get(), F_SETFL, O_NONBLOCK);
   if (status.read.get() >= 0) fcntl(status.read.get(), F_SETFL, O_NONBLOCK);
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(
-                  std::chrono::duration<double>(spec.limits.wall_seconds));
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(spec.limits.wall_seconds));
   bool out_open = true, err_open = true, status_open = status.read.get() >= 0, exited = false;
   int wait_status = 0;
   struct rusage usage;
@@ -289,12 +291,26 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessSpec& spec) {
     struct pollfd fds[4];
     int n = 0;
     int out_index = -1, err_index = -1, pid_index = -1, status_index = -1;
-    if (out_open) { out_index = n; fds[n++] = {out->read.get(), POLLIN, 0}; }
-    if (err_open) { err_index = n; fds[n++] = {err->read.get(), POLLIN, 0}; }
-    if (status_open) { status_index = n; fds[n++] = {status.read.get(), POLLIN, 0}; }
-    if (!exited && pidfd.get() >= 0) { pid_index = n; fds[n++] = {pidfd.get(), POLLIN, 0}; }
-    int timeout_ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count()) + 1;
+    if (out_open) {
+      out_index = n;
+      fds[n++] = {out->read.get(), POLLIN, 0};
+    }
+    if (err_open) {
+      err_index = n;
+      fds[n++] = {err->read.get(), POLLIN, 0};
+    }
+    if (status_open) {
+      status_index = n;
+      fds[n++] = {status.read.get(), POLLIN, 0};
+    }
+    if (!exited && pidfd.get() >= 0) {
+      pid_index = n;
+      fds[n++] = {pidfd.get(), POLLIN, 0};
+    }
+    int timeout_ms =
+        static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count()) +
+        1;
     if (pidfd.get() < 0 && !exited) timeout_ms = std::min(timeout_ms, 5);
     const int ready = poll(fds, n, timeout_ms);
     if (ready < 0 && errno != EINTR) break;

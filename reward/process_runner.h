@@ -15,8 +15,8 @@
 namespace seamless {
 
 struct ProcessLimits {
-  double wall_seconds = 10;             // then SIGKILL to the process group
-  size_t max_stdout_bytes = 1 << 20;    // more is killed and reported as output_limit
+  double wall_seconds = 10;           // then SIGKILL to the process group
+  size_t max_stdout_bytes = 1 << 20;  // more is killed and reported as output_limit
   size_t max_stderr_bytes = 256 << 10;
   // rlimits set in the child before exec (soft = hard); 0 leaves the inherited limit.
   int64_t cpu_seconds = 0;
@@ -40,7 +40,7 @@ struct ProcessSpec {
   std::vector<std::string> env;   // "NAME=value"; nothing else is inherited
   std::string stdin_data;
   std::vector<ProcessInputFile> input_files;
-  int status_fd = -1;             // if >= 3: a pipe at this fd whose bytes land in status_data
+  int status_fd = -1;  // if >= 3: a pipe at this fd whose bytes land in status_data
   ProcessLimits limits;
   // Called (with status_data so far) when the process must be killed, before the process
   // group is: a supervisor like bwrap can then have its child killed and reap it itself,
@@ -49,15 +49,15 @@ struct ProcessSpec {
 };
 
 struct ProcessResult {
-  int exit_code = -1;        // valid when signal == 0
-  int signal = 0;            // the signal that killed it, if any
-  bool timed_out = false;    // killed at the wall-clock limit
-  bool output_limit = false; // killed for writing more than the caps
+  int exit_code = -1;         // valid when signal == 0
+  int signal = 0;             // the signal that killed it, if any
+  bool timed_out = false;     // killed at the wall-clock limit
+  bool output_limit = false;  // killed for writing more than the caps
   std::string stdout_data;
   std::string stderr_data;
   std::string status_data;
   double wall_seconds = 0;
-  double cpu_seconds = 0;    // user + system of the child and its reaped descendants
+  double cpu_seconds = 0;  // user + system of the child and its reaped descendants
 };
 
 // Errors only when the process could not be started at all (exec failed, no fds, ...);

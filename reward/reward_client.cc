@@ -1,8 +1,8 @@
 #include "reward/reward_client.h"
 
-#include <thread>
-
 #include <grpcpp/grpcpp.h>
+
+#include <thread>
 
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
@@ -19,7 +19,8 @@ absl::Status RewardClient::WaitUntilServing(std::chrono::milliseconds timeout) {
   grpc::Status last;
   while (std::chrono::system_clock::now() < deadline) {
     grpc::ClientContext context;
-    context.set_deadline(std::min(deadline, std::chrono::system_clock::now() + std::chrono::seconds(2)));
+    context.set_deadline(
+        std::min(deadline, std::chrono::system_clock::now() + std::chrono::seconds(2)));
     grpc::health::v1::HealthCheckRequest request;
     request.set_service("seamless.RewardService");
     grpc::health::v1::HealthCheckResponse response;

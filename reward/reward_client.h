@@ -21,7 +21,8 @@ class RewardClient {
   absl::StatusOr<ScoreResponse> Score(const ScoreRequest& request,
                                       std::chrono::milliseconds timeout = std::chrono::minutes(5));
   absl::StatusOr<ScoreBatchResponse> ScoreBatch(
-      const ScoreBatchRequest& request, std::chrono::milliseconds timeout = std::chrono::minutes(10));
+      const ScoreBatchRequest& request,
+      std::chrono::milliseconds timeout = std::chrono::minutes(10));
 
  private:
   std::shared_ptr<grpc::Channel> channel_;

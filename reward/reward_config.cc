@@ -24,8 +24,8 @@ absl::Status RewardConfig::Validate() const {
   RETURN_IF_ERROR(CheckRange("runner.file_size_bytes", runner.file_size_bytes, 0, 1e15));
   RETURN_IF_ERROR(CheckRange("runner.open_files", runner.open_files, 1, 1e6));
   RETURN_IF_ERROR(CheckRange("runner.max_output_bytes", runner.max_output_bytes, 1, 1e12));
-  RETURN_IF_ERROR(CheckRange("runner.compile_time_limit_seconds",
-                             runner.compile_time_limit_seconds, 1e-3, 86400));
+  RETURN_IF_ERROR(CheckRange("runner.compile_time_limit_seconds", runner.compile_time_limit_seconds,
+                             1e-3, 86400));
   RETURN_IF_ERROR(CheckRange("runner.compile_memory_bytes", runner.compile_memory_bytes, 1, 1e15));
   // The sandbox: slots take host uids uid_base .. uid_base + slots - 1.
   RETURN_IF_ERROR(CheckRange("sandbox.tmpfs_bytes", sandbox.tmpfs_bytes, 1, 1e15));

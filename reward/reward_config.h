@@ -36,10 +36,10 @@ struct CodeRewardOptions {
 };
 
 struct RewardConfig {
-  int64_t workers = 0;              // 0: one per CPU core
-  int64_t queue_capacity = 256;     // waiting samples beyond the workers; then RESOURCE_EXHAUSTED
+  int64_t workers = 0;           // 0: one per CPU core
+  int64_t queue_capacity = 256;  // waiting samples beyond the workers; then RESOURCE_EXHAUSTED
   double default_deadline_seconds = 120;  // per sample, when the request gives none
-  bool code_enabled = true;         // false: math only, no sandbox needed
+  bool code_enabled = true;               // false: math only, no sandbox needed
   MathVerifierOptions math;
   CodeRewardOptions code;
   CodeRunnerOptions runner;

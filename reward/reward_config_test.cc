@@ -28,16 +28,19 @@ TEST(RewardConfigTest, ModesReadAndWriteTheirSpellings) {
 TEST(RewardConfigTest, BadModeNamesFileLineKeyAndValidValues) {
   RewardConfig config;
   absl::Status s = Load("workers: 2\ncode:\n  mode: lenient\n", &config);
-  EXPECT_EQ(s.message(), "reward.yaml:3: code.mode is 'lenient'; valid values: strict | soft | "
-                         "pass_rate | all_or_nothing");
+  EXPECT_EQ(s.message(),
+            "reward.yaml:3: code.mode is 'lenient'; valid values: strict | soft | "
+            "pass_rate | all_or_nothing");
   s = Load("code:\n  comparison: fuzzy\n", &config);
-  EXPECT_EQ(s.message(), "reward.yaml:2: code.comparison is 'fuzzy'; valid values: exact | "
-                         "whitespace | tokens | float");
+  EXPECT_EQ(s.message(),
+            "reward.yaml:2: code.comparison is 'fuzzy'; valid values: exact | "
+            "whitespace | tokens | float");
 }
 
 TEST(RewardConfigTest, OutOfRangeLimitsAreRefusedNamingKeyAndRange) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"runner:\n  processes: 0\n", "reward.yaml:2: runner.processes is 0; valid range [1, 1000000]"},
+      {"runner:\n  processes: 0\n",
+       "reward.yaml:2: runner.processes is 0; valid range [1, 1000000]"},
       {"runner:\n  memory_bytes: 0\n",
        "reward.yaml:2: runner.memory_bytes is 0; valid range [1, 1000000000000000]"},
       {"runner:\n  time_limit_seconds: 0\n",

@@ -60,20 +60,23 @@ absl::StatusOr<CodeSettings> ReadCodeSettings(const RewardConfig& config, const 
   RETURN_IF_ERROR(string_option("comparison", &text));
   if (!text.empty()) {
     auto m = ParseCompareMode(text);
-    if (!m) return BadOption("comparison", "unknown mode '" + text + "' (exact, whitespace, float)");
+    if (!m)
+      return BadOption("comparison", "unknown mode '" + text + "' (exact, whitespace, float)");
     s.compare = *m;
   }
   text.clear();
   RETURN_IF_ERROR(string_option("reward_mode", &text));
   if (!text.empty()) {
     auto m = ParseRewardMode(text);
-    if (!m) return BadOption("reward_mode", "unknown mode '" + text +
-                                                "' (strict, soft, pass_rate, all_or_nothing)");
+    if (!m)
+      return BadOption("reward_mode",
+                       "unknown mode '" + text + "' (strict, soft, pass_rate, all_or_nothing)");
     s.mode = *m;
   }
   for (const char* key : {"float_tolerance", "time_limit_seconds"}) {
     if (!o.contains(key) || o[key].is_null()) continue;
-    if (!o[key].is_number() || o[key].get<double>() < 0) return BadOption(key, "expected a number >= 0");
+    if (!o[key].is_number() || o[key].get<double>() < 0)
+      return BadOption(key, "expected a number >= 0");
     (std::string(key) == "float_tolerance" ? s.tolerance : s.time_limit) = o[key].get<double>();
   }
   if (s.time_limit > 60) return BadOption("time_limit_seconds", "at most 60");
@@ -82,12 +85,14 @@ absl::StatusOr<CodeSettings> ReadCodeSettings(const RewardConfig& config, const 
     if (!w.is_array()) return BadOption("level_weights", "expected a list of numbers");
     s.weights.clear();
     for (const Json& x : w) {
-      if (!x.is_number() || x.get<double>() < 0) return BadOption("level_weights", "expected numbers >= 0");
+      if (!x.is_number() || x.get<double>() < 0)
+        return BadOption("level_weights", "expected numbers >= 0");
       s.weights.push_back(x.get<double>());
     }
   }
   if (o.contains("run_all_tests") && !o["run_all_tests"].is_null()) {
-    if (!o["run_all_tests"].is_boolean()) return BadOption("run_all_tests", "expected true or false");
+    if (!o["run_all_tests"].is_boolean())
+      return BadOption("run_all_tests", "expected true or false");
     s.run_all = o["run_all_tests"].get<bool>();
   }
   return s;
@@ -197,14 +202,18 @@ absl::StatusOr<RewardResult> RewardEngine::ScoreCode(const RewardTask& task,
     passed[i] = t.outcome == TestOutcome::kPass;
     passed_count += passed[i];
     skipped += t.outcome == TestOutcome::kSkipped;
-    Json v = {{"test", i}, {"level", tests.levels[i]}, {"verdict", TestOutcomeName(t.outcome)},
-              {"wall_s", t.wall_seconds}, {"cpu_s", t.cpu_seconds}};
+    Json v = {{"test", i},
+              {"level", tests.levels[i]},
+              {"verdict", TestOutcomeName(t.outcome)},
+              {"wall_s", t.wall_seconds},
+              {"cpu_s", t.cpu_seconds}};
     if (t.outcome == TestOutcome::kRuntimeError) {
       v["exit_code"] = t.exit_code;
       v["stderr"] = t.stderr_tail;
     }
     verdicts.push_back(std::move(v));
-    if (metrics_ && t.outcome != TestOutcome::kSkipped) metrics_->CountTests(TestOutcomeName(t.outcome));
+    if (metrics_ && t.outcome != TestOutcome::kSkipped)
+      metrics_->CountTests(TestOutcomeName(t.outcome));
   }
   for (size_t index : control.order) {
     const TestOutcome o = run.tests[index].outcome;
@@ -219,8 +228,8 @@ absl::StatusOr<RewardResult> RewardEngine::ScoreCode(const RewardTask& task,
   r.passed = passed_count == static_cast<int>(tests.inputs.size());
   const bool deadline_hit = skipped > 0 && Clock::now() >= deadline;
   if (!run.compiled) {
-    r.detail = absl::StrCat(LanguageName(program.language), ": compile error: ",
-                            Clip(run.compile_error, 200));
+    r.detail = absl::StrCat(LanguageName(program.language),
+                            ": compile error: ", Clip(run.compile_error, 200));
   } else {
     r.detail = absl::StrFormat("%s: %d/%d tests passed (%s, reward %.3f)%s%s",
                                LanguageName(program.language), passed_count, tests.inputs.size(),

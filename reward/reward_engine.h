@@ -57,7 +57,8 @@ class RewardEngine {
                                      Clock::time_point deadline = Clock::time_point::max()) const;
 
   // For calibration: which tests `program` passes (every test is run).
-  absl::StatusOr<std::vector<bool>> PassedTests(const Program& program, const CodeTests& tests) const;
+  absl::StatusOr<std::vector<bool>> PassedTests(const Program& program,
+                                                const CodeTests& tests) const;
 
   const RewardConfig& config() const { return config_; }
   Sandbox* sandbox() const { return sandbox_.get(); }

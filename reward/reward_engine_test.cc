@@ -60,7 +60,8 @@ TEST_F(RewardEngineTest, MathSample) {
   EXPECT_EQ(r->reward, 1.0);
   EXPECT_TRUE(r->passed);
   EXPECT_EQ(Json::parse(r->details_json)["answer"], "\\frac{1}{2}");
-  auto marker = engine_->Score({TaskKind::kMath, "Final: 7", "7", R"({"answer_markers": ["Final:"]})"});
+  auto marker =
+      engine_->Score({TaskKind::kMath, "Final: 7", "7", R"({"answer_markers": ["Final:"]})"});
   ASSERT_TRUE(marker.ok());
   EXPECT_EQ(marker->reward, 1.0);
   auto bad = engine_->Score({TaskKind::kMath, "x", "7", R"({"answer_markers": 3})"});
@@ -106,7 +107,8 @@ TEST_F(RewardEngineTest, PrintingAnotherTestsAnswerEarnsOnlyThatTest) {
   EXPECT_DOUBLE_EQ(r.reward, 0.25);
   RewardResult peek = Code(
       "import os\nfound = []\nfor root, dirs, files in os.walk('/'):\n"
-      "    if root.startswith('/proc') or root.startswith('/usr') or root.startswith('/sys'): continue\n"
+      "    if root.startswith('/proc') or root.startswith('/usr') or root.startswith('/sys'): "
+      "continue\n"
       "    found += [os.path.join(root, f) for f in files]\nprint(found)\n",
       kSquares, R"({"reward_mode": "pass_rate", "run_all_tests": true})");
   EXPECT_DOUBLE_EQ(peek.reward, 0.0);
@@ -121,8 +123,8 @@ TEST_F(RewardEngineTest, RuntimeErrorsAndTimeoutsAreVerdicts) {
   EXPECT_EQ(d["tests"][0]["verdict"], "runtime_error");
   EXPECT_NE(d["tests"][0]["stderr"].get<std::string>().find("boom"), std::string::npos);
   // Strict: the first timeout ends scoring; the other tests are skipped, not run.
-  RewardResult loop = Code("while True: pass", kSquares,
-                           R"({"reward_mode": "strict", "time_limit_seconds": 0.5})");
+  RewardResult loop =
+      Code("while True: pass", kSquares, R"({"reward_mode": "strict", "time_limit_seconds": 0.5})");
   EXPECT_DOUBLE_EQ(loop.reward, 0.0);
   Json l = Json::parse(loop.details_json);
   EXPECT_EQ(l["tests"][0]["verdict"], "timeout");
@@ -149,8 +151,9 @@ TEST_F(RewardEngineTest, CppCompilesRunsAndReportsCompileErrors) {
   RewardResult broken = Code("```c++\nint main() { return x; }\n```", kSquares);
   EXPECT_DOUBLE_EQ(broken.reward, 0.0);
   EXPECT_NE(broken.detail.find("compile error"), std::string::npos) << broken.detail;
-  EXPECT_NE(Json::parse(broken.details_json)["compile_error"].get<std::string>().find("not declared"),
-            std::string::npos);
+  EXPECT_NE(
+      Json::parse(broken.details_json)["compile_error"].get<std::string>().find("not declared"),
+      std::string::npos);
 }
 
 TEST_F(RewardEngineTest, BadInputsNameTheField) {

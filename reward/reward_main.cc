@@ -48,7 +48,9 @@ struct CommonFlags {
   }
 };
 
-std::string JsonText(const Json& value) { return value.is_string() ? value.get<std::string>() : Dump(value); }
+std::string JsonText(const Json& value) {
+  return value.is_string() ? value.get<std::string>() : Dump(value);
+}
 
 // One input line of `reward score` as a task.
 absl::StatusOr<RewardTask> TaskFromJson(const Json& line) {
@@ -57,8 +59,8 @@ absl::StatusOr<RewardTask> TaskFromJson(const Json& line) {
   const std::string ability = line.value("ability", line.value("kind", std::string()));
   std::optional<TaskKind> kind = ParseTaskKind(ability);
   if (!kind) {
-    return absl::InvalidArgumentError(absl::StrCat("ability: expected \"math\" or \"code\", got \"",
-                                                   ability, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ability: expected \"math\" or \"code\", got \"", ability, "\""));
   }
   task.kind = *kind;
   if (!line.contains("response") || !line["response"].is_string()) {
@@ -77,14 +79,15 @@ absl::StatusOr<RewardTask> TaskFromJson(const Json& line) {
 
 absl::Status RunScore(const std::vector<std::string>& args) {
   CommonFlags common;
-  FlagSet flags("seamless reward score [flags] < samples.jsonl",
-                "Scores JSON lines from stdin, one sample each:\n"
-                "  {\"ability\": \"math\"|\"code\", \"response\": \"...\", \"ground_truth\": ...,\n"
-                "   \"extra_info\": {...}}   (extra_info optional)\n"
-                "Math ground truth is the answer; code ground truth is {\"inputs\": [...],\n"
-                "\"outputs\": [...], \"levels\": [...]} (or that object as a JSON string). Prints one\n"
-                "JSON line per sample: reward, passed, detail and details (extracted answer,\n"
-                "per-test verdicts, timings). Same engine as reward-server.");
+  FlagSet flags(
+      "seamless reward score [flags] < samples.jsonl",
+      "Scores JSON lines from stdin, one sample each:\n"
+      "  {\"ability\": \"math\"|\"code\", \"response\": \"...\", \"ground_truth\": ...,\n"
+      "   \"extra_info\": {...}}   (extra_info optional)\n"
+      "Math ground truth is the answer; code ground truth is {\"inputs\": [...],\n"
+      "\"outputs\": [...], \"levels\": [...]} (or that object as a JSON string). Prints one\n"
+      "JSON line per sample: reward, passed, detail and details (extracted answer,\n"
+      "per-test verdicts, timings). Same engine as reward-server.");
   common.Add(&flags);
   flags.SetEpilog("config keys:\n" + DescribeConfig(RewardConfig()));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
@@ -97,9 +100,9 @@ absl::Status RunScore(const std::vector<std::string>& args) {
     ++samples;
     Json out = {{"line", line_no}};
     Json line = Json::parse(text, nullptr, false);
-    absl::StatusOr<RewardResult> result =
-        line.is_discarded() ? absl::InvalidArgumentError("not valid JSON")
-                            : [&]() -> absl::StatusOr<RewardResult> {
+    absl::StatusOr<RewardResult> result = line.is_discarded()
+                                              ? absl::InvalidArgumentError("not valid JSON")
+                                              : [&]() -> absl::StatusOr<RewardResult> {
       ASSIGN_OR_RETURN(RewardTask task, TaskFromJson(line));
       return engine->Score(task);
     }();
@@ -117,8 +120,8 @@ absl::Status RunScore(const std::vector<std::string>& args) {
     std::fflush(stdout);
   }
   if (failures > 0) {
-    return absl::InvalidArgumentError(absl::StrCat(failures, " of ", samples,
-                                                   " samples could not be scored (see their lines)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(failures, " of ", samples, " samples could not be scored (see their lines)"));
   }
   return absl::OkStatus();
 }
@@ -166,7 +169,8 @@ absl::Status RunCalibrate(const std::vector<std::string>& args) {
           return absl::InvalidArgumentError(where + ": pass_matrix rows need one entry per test");
         }
         std::vector<bool> passed;
-        for (const Json& cell : row) passed.push_back(cell.is_boolean() ? cell.get<bool>() : cell == 1);
+        for (const Json& cell : row)
+          passed.push_back(cell.is_boolean() ? cell.get<bool>() : cell == 1);
         results.push_back(std::move(passed));
       }
     } else {
@@ -177,7 +181,8 @@ absl::Status RunCalibrate(const std::vector<std::string>& args) {
         ASSIGN_OR_RETURN(engine, RewardEngine::Create(config));
       }
       for (const Json& solution : line["solutions"]) {
-        if (!solution.is_string()) return absl::InvalidArgumentError(where + ": solutions: expected strings");
+        if (!solution.is_string())
+          return absl::InvalidArgumentError(where + ": solutions: expected strings");
         auto passed = engine->PassedTests(ExtractProgram(solution.get<std::string>()), *tests);
         if (!passed.ok()) return Annotate(passed.status(), where);
         results.push_back(std::move(*passed));
@@ -185,7 +190,8 @@ absl::Status RunCalibrate(const std::vector<std::string>& args) {
     }
     if (results.empty()) return absl::InvalidArgumentError(where + ": no solutions");
     const std::vector<double> rates = TestPassRates(results);
-    Json truth = {{"inputs", tests->inputs}, {"outputs", tests->outputs},
+    Json truth = {{"inputs", tests->inputs},
+                  {"outputs", tests->outputs},
                   {"levels", AssignLevels(rates, thresholds)}};
     line["ground_truth"] = std::move(truth);
     line["pass_rates"] = rates;
@@ -203,13 +209,15 @@ absl::Status RunRewardServer(const std::vector<std::string>& args) {
   std::string listen, metrics_listen;
   int64_t queue_capacity = RewardConfig().queue_capacity;
   bool print_config = false;
-  FlagSet flags("seamless reward-server --listen HOST:PORT [--metrics-listen HOST:PORT] [flags]",
-                "Serves RewardService: the math verifier and the sandboxed code runner (bubblewrap),\n"
-                "on a bounded worker pool (RESOURCE_EXHAUSTED when full), with grpc.health.v1 and\n"
-                "Prometheus /metrics. Prints 'listening on HOST:PORT' once ready.");
+  FlagSet flags(
+      "seamless reward-server --listen HOST:PORT [--metrics-listen HOST:PORT] [flags]",
+      "Serves RewardService: the math verifier and the sandboxed code runner (bubblewrap),\n"
+      "on a bounded worker pool (RESOURCE_EXHAUSTED when full), with grpc.health.v1 and\n"
+      "Prometheus /metrics. Prints 'listening on HOST:PORT' once ready.");
   flags.AddString("listen", &listen, "gRPC address to serve on (port 0 picks a free port)");
   flags.AddString("metrics-listen", &metrics_listen, "HTTP address for /metrics and /healthz");
-  flags.AddInt("queue-capacity", &queue_capacity, "Samples waiting at most (config: queue_capacity)");
+  flags.AddInt("queue-capacity", &queue_capacity,
+               "Samples waiting at most (config: queue_capacity)");
   flags.AddBool("print-config", &print_config, "Print the resolved config and exit");
   common.Add(&flags);
   flags.SetEpilog("config keys:\n" + DescribeConfig(RewardConfig()));
@@ -233,7 +241,8 @@ absl::Status RunRewardServer(const std::vector<std::string>& args) {
     std::printf("metrics on %s:%d\n", metrics_listen.substr(0, metrics_listen.rfind(':')).c_str(),
                 http->port());
   }
-  SLOG(INFO) << "reward server: code " << (config.code_enabled ? "on (sandbox self-test passed)" : "off");
+  SLOG(INFO) << "reward server: code "
+             << (config.code_enabled ? "on (sandbox self-test passed)" : "off");
   std::printf("listening on %s:%d\n", listen.substr(0, listen.rfind(':')).c_str(), server->port());
   std::fflush(stdout);
   const int signal = WaitForTerminationSignal();

@@ -68,9 +68,11 @@ TEST(RewardServerLoopbackTest, ServesScoresHealthAndMetrics) {
   auto text = HttpGet("127.0.0.1", metrics_port, "/metrics");
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_NE(text->find("seamless_reward_requests_total{kind=\"math\",result=\"ok\"} 3"),
-            std::string::npos) << *text;
-  EXPECT_NE(text->find("seamless_reward_requests_total{kind=\"code\",result=\"invalid_argument\"} 1"),
-            std::string::npos);
+            std::string::npos)
+      << *text;
+  EXPECT_NE(
+      text->find("seamless_reward_requests_total{kind=\"code\",result=\"invalid_argument\"} 1"),
+      std::string::npos);
   EXPECT_NE(text->find("seamless_reward_latency_seconds_bucket"), std::string::npos);
   EXPECT_NE(text->find("seamless_reward_sandbox_timeouts_total"), std::string::npos);
 
@@ -80,9 +82,12 @@ TEST(RewardServerLoopbackTest, ServesScoresHealthAndMetrics) {
 
 TEST(RewardCommandTest, ScoreReadsJsonLines) {
   const std::string input =
-      R"j({"ability": "math", "response": "Answer: 3/4", "ground_truth": "0.75"})j" "\n"
-      R"j({"ability": "code", "response": "print(int(input()) * 2)", "ground_truth": {"inputs": ["2\n", "5\n"], "outputs": ["4\n", "11\n"], "levels": [0, 1]}, "extra_info": {"reward_mode": "soft", "level_weights": [1, 3]}})j" "\n"
-      R"j({"ability": "poetry", "response": "x", "ground_truth": "y"})j" "\n";
+      R"j({"ability": "math", "response": "Answer: 3/4", "ground_truth": "0.75"})j"
+      "\n"
+      R"j({"ability": "code", "response": "print(int(input()) * 2)", "ground_truth": {"inputs": ["2\n", "5\n"], "outputs": ["4\n", "11\n"], "levels": [0, 1]}, "extra_info": {"reward_mode": "soft", "level_weights": [1, 3]}})j"
+      "\n"
+      R"j({"ability": "poetry", "response": "x", "ground_truth": "y"})j"
+      "\n";
   auto r = RunCommand(SeamlessBinary() + " reward score", input);
   EXPECT_EQ(r.exit_code, 1) << r.err;  // the third line is an error, reported on its line
   std::vector<Json> lines;
@@ -103,8 +108,10 @@ TEST(RewardCommandTest, ScoreReadsJsonLines) {
 
 TEST(RewardCommandTest, CalibrateAssignsLevels) {
   const std::string input =
-      R"j({"id": 1, "ground_truth": {"inputs": ["a", "b", "c"], "outputs": ["1", "2", "3"]}, "pass_matrix": [[1, 1, 0], [1, 0, 0], [1, 1, 0], [1, 0, 0]]})j" "\n"
-      R"j({"id": 2, "ground_truth": {"inputs": ["1\n", "-1\n"], "outputs": ["1\n", "1\n"]}, "solutions": ["print(int(input()))", "print(abs(int(input())))"]})j" "\n";
+      R"j({"id": 1, "ground_truth": {"inputs": ["a", "b", "c"], "outputs": ["1", "2", "3"]}, "pass_matrix": [[1, 1, 0], [1, 0, 0], [1, 1, 0], [1, 0, 0]]})j"
+      "\n"
+      R"j({"id": 2, "ground_truth": {"inputs": ["1\n", "-1\n"], "outputs": ["1\n", "1\n"]}, "solutions": ["print(int(input()))", "print(abs(int(input())))"]})j"
+      "\n";
   auto r = RunCommand(SeamlessBinary() + " reward calibrate --thresholds 0.9,0.4", input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const size_t nl = r.out.find('\n');

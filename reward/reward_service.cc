@@ -15,11 +15,16 @@ using Clock = RewardEngine::Clock;
 
 std::string ResultLabel(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kOk: return "ok";
-    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
-    case absl::StatusCode::kResourceExhausted: return "resource_exhausted";
-    case absl::StatusCode::kDeadlineExceeded: return "deadline_exceeded";
-    default: return "error";
+    case absl::StatusCode::kOk:
+      return "ok";
+    case absl::StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case absl::StatusCode::kResourceExhausted:
+      return "resource_exhausted";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "deadline_exceeded";
+    default:
+      return "error";
   }
 }
 
@@ -34,9 +39,12 @@ void FillResponse(const ScoreRequest& request, const RewardResult& result, Score
 
 const char* KindLabel(const ScoreRequest& request) {
   switch (request.kind()) {
-    case REWARD_KIND_MATH: return "math";
-    case REWARD_KIND_CODE: return "code";
-    default: return "unknown";
+    case REWARD_KIND_MATH:
+      return "math";
+    case REWARD_KIND_CODE:
+      return "code";
+    default:
+      return "unknown";
   }
 }
 
@@ -66,12 +74,16 @@ absl::StatusOr<RewardTask> RewardServiceImpl::ToTask(const ScoreRequest& request
                                                      const std::string& where) const {
   RewardTask task;
   switch (request.kind()) {
-    case REWARD_KIND_MATH: task.kind = TaskKind::kMath; break;
-    case REWARD_KIND_CODE: task.kind = TaskKind::kCode; break;
+    case REWARD_KIND_MATH:
+      task.kind = TaskKind::kMath;
+      break;
+    case REWARD_KIND_CODE:
+      task.kind = TaskKind::kCode;
+      break;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, "kind: unknown reward kind ", static_cast<int>(request.kind()),
-          " (REWARD_KIND_MATH or REWARD_KIND_CODE)"));
+      return absl::InvalidArgumentError(absl::StrCat(where, "kind: unknown reward kind ",
+                                                     static_cast<int>(request.kind()),
+                                                     " (REWARD_KIND_MATH or REWARD_KIND_CODE)"));
   }
   if (request.deadline_seconds() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(where, "deadline_seconds: negative"));
@@ -84,10 +96,11 @@ absl::StatusOr<RewardTask> RewardServiceImpl::ToTask(const ScoreRequest& request
 
 Clock::time_point RewardServiceImpl::Deadline(const ScoreRequest& request,
                                               const grpc::CallbackServerContext* context) const {
-  const double seconds = request.deadline_seconds() > 0 ? request.deadline_seconds()
-                                                        : engine_->config().default_deadline_seconds;
-  Clock::time_point deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const double seconds = request.deadline_seconds() > 0
+                             ? request.deadline_seconds()
+                             : engine_->config().default_deadline_seconds;
+  Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(seconds));
   // The caller's own RPC deadline, if sooner.
   const auto rpc_deadline = context->deadline();
   const auto system_now = std::chrono::system_clock::now();
@@ -98,7 +111,8 @@ Clock::time_point RewardServiceImpl::Deadline(const ScoreRequest& request,
   return deadline;
 }
 
-void RewardServiceImpl::Record(const std::string& kind, const absl::Status& status, double seconds) {
+void RewardServiceImpl::Record(const std::string& kind, const absl::Status& status,
+                               double seconds) {
   if (!metrics_) return;
   metrics_->CountRequest(kind, ResultLabel(status));
   if (status.ok()) metrics_->ObserveLatency(kind, seconds);
@@ -117,18 +131,18 @@ grpc::ServerUnaryReactor* RewardServiceImpl::Score(grpc::CallbackServerContext* 
     return reactor;
   }
   const Clock::time_point deadline = Deadline(*request, context);
-  const bool queued = pool_->TrySubmit([this, reactor, request, response, arrival, deadline,
-                                        task = std::move(*task)] {
-    absl::StatusOr<RewardResult> result = engine_->Score(task, deadline);
-    const double seconds = std::chrono::duration<double>(Clock::now() - arrival).count();
-    if (result.ok()) {
-      result->seconds = seconds;
-      FillResponse(*request, *result, response);
-    }
-    Record(KindLabel(*request), result.status(), seconds);
-    const grpc::Status status = ToGrpcStatus(result.status());
-    return WorkerPool::Completion([reactor, status] { reactor->Finish(status); });
-  });
+  const bool queued = pool_->TrySubmit(
+      [this, reactor, request, response, arrival, deadline, task = std::move(*task)] {
+        absl::StatusOr<RewardResult> result = engine_->Score(task, deadline);
+        const double seconds = std::chrono::duration<double>(Clock::now() - arrival).count();
+        if (result.ok()) {
+          result->seconds = seconds;
+          FillResponse(*request, *result, response);
+        }
+        Record(KindLabel(*request), result.status(), seconds);
+        const grpc::Status status = ToGrpcStatus(result.status());
+        return WorkerPool::Completion([reactor, status] { reactor->Finish(status); });
+      });
   if (!queued) {
     const absl::Status full = absl::ResourceExhaustedError(
         absl::StrCat("reward server busy: ", pool_->workers(), " workers and ",
@@ -151,7 +165,8 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ScoreBatch(grpc::CallbackServerCont
   }
   std::vector<RewardTask> tasks;
   for (int i = 0; i < n; ++i) {
-    absl::StatusOr<RewardTask> task = ToTask(request->requests(i), absl::StrCat("requests[", i, "]."));
+    absl::StatusOr<RewardTask> task =
+        ToTask(request->requests(i), absl::StrCat("requests[", i, "]."));
     if (!task.ok()) {
       Record(KindLabel(request->requests(i)), task.status(), 0);
       reactor->Finish(ToGrpcStatus(task.status()));
@@ -178,8 +193,9 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ScoreBatch(grpc::CallbackServerCont
       } else {
         absl::MutexLock lock(&batch->mu);
         if (batch->first_error.ok()) {
-          batch->first_error = absl::Status(result.status().code(),
-                                            absl::StrCat("requests[", i, "].", result.status().message()));
+          batch->first_error =
+              absl::Status(result.status().code(),
+                           absl::StrCat("requests[", i, "].", result.status().message()));
         }
       }
       Record(KindLabel(*item), result.status(), seconds);

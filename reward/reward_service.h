@@ -18,8 +18,8 @@ class RewardServiceImpl final : public RewardService::CallbackService {
   RewardServiceImpl(const RewardEngine* engine, MetricsRegistry* metrics);
   ~RewardServiceImpl() override;  // finishes queued samples first
 
-  grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context,
-                                  const ScoreRequest* request, ScoreResponse* response) override;
+  grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context, const ScoreRequest* request,
+                                  ScoreResponse* response) override;
   grpc::ServerUnaryReactor* ScoreBatch(grpc::CallbackServerContext* context,
                                        const ScoreBatchRequest* request,
                                        ScoreBatchResponse* response) override;

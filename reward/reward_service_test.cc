@@ -71,10 +71,14 @@ TEST_F(RewardServiceTest, ScoresAndBatches) {
   EXPECT_EQ(one->responses(0).reward(), 1.0f);
   const std::string metrics = registry_.RenderPrometheus();
   EXPECT_NE(metrics.find("seamless_reward_requests_total{kind=\"math\",result=\"ok\"} 2"),
-            std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("seamless_reward_requests_total{kind=\"math\",result=\"resource_exhausted\"} 2"),
-            std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("seamless_reward_latency_seconds_count{kind=\"math\"} 2"), std::string::npos);
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(
+      metrics.find("seamless_reward_requests_total{kind=\"math\",result=\"resource_exhausted\"} 2"),
+      std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("seamless_reward_latency_seconds_count{kind=\"math\"} 2"),
+            std::string::npos);
 }
 
 TEST_F(RewardServiceTest, ErrorsNameTheField) {

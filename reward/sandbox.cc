@@ -26,17 +26,16 @@ Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)) {
   if (access("/usr/bin/prlimit", X_OK) == 0) prlimit_ = "/usr/bin/prlimit";
   for (int i = static_cast<int>(options_.slots) - 1; i >= 0; --i) free_slots_.push_back(i);
   prefix_ = {options_.bwrap,
-             "--unshare-all",       // user, pid, net, ipc, uts, cgroup: no network at all
-             "--unshare-user",      // never keep the caller's capabilities
+             "--unshare-all",   // user, pid, net, ipc, uts, cgroup: no network at all
+             "--unshare-user",  // never keep the caller's capabilities
              "--uid", kSandboxUid, "--gid", kSandboxUid,
-             "--die-with-parent",   // bwrap dies with us, the sandbox dies with bwrap
+             "--die-with-parent",  // bwrap dies with us, the sandbox dies with bwrap
              // The program is the pid namespace's init: when it exits or is killed, the kernel
              // kills everything else inside. (bwrap's own init would be left a zombie: its
              // monitor exits without reaping it, and zombies count against RLIMIT_NPROC.)
              "--as-pid-1",
-             "--new-session",       // no terminal to inject into
-             "--hostname", "sandbox",
-             "--json-status-fd", std::to_string(kStatusFd)};
+             "--new-session",  // no terminal to inject into
+             "--hostname", "sandbox", "--json-status-fd", std::to_string(kStatusFd)};
   for (const std::string& path : options_.read_only_paths) {
     prefix_.insert(prefix_.end(), {"--ro-bind", path, path});
   }
@@ -53,12 +52,10 @@ Sandbox::Sandbox(SandboxOptions options) : options_(std::move(options)) {
       }
     }
   }
-  prefix_.insert(prefix_.end(), {"--proc", "/proc", "--dev", "/dev",
-                                 "--size", std::to_string(options_.tmpfs_bytes), "--tmpfs", "/tmp",
-                                 "--chdir", "/tmp", "--clearenv",
-                                 "--setenv", "PATH", "/usr/bin:/bin",
-                                 "--setenv", "HOME", "/tmp",
-                                 "--setenv", "LANG", "C.UTF-8",
+  prefix_.insert(prefix_.end(), {"--proc", "/proc", "--dev", "/dev", "--size",
+                                 std::to_string(options_.tmpfs_bytes), "--tmpfs", "/tmp", "--chdir",
+                                 "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
+                                 "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
                                  // Only /tmp stays writable (/ and /dev are bwrap's tmpfs).
                                  "--remount-ro", "/dev", "--remount-ro", "/"});
 }
@@ -135,8 +132,8 @@ absl::StatusOr<ProcessResult> Sandbox::Run(const SandboxRun& run) {
       !result->output_limit) {
     std::string reason = result->stderr_data.substr(0, 400);
     while (!reason.empty() && reason.back() == '\n') reason.pop_back();
-    return absl::UnavailableError(absl::StrCat("sandbox failed to start (bwrap exit ",
-                                               result->exit_code, "): ", reason));
+    return absl::UnavailableError(
+        absl::StrCat("sandbox failed to start (bwrap exit ", result->exit_code, "): ", reason));
   }
   return result;
 }

@@ -26,10 +26,10 @@ namespace seamless {
 struct SandboxOptions {
   std::string bwrap = "/usr/bin/bwrap";
   std::vector<std::string> read_only_paths = {"/usr"};  // bound read-only at the same path
-  int64_t tmpfs_bytes = 64 << 20;     // the writable work dir
-  int64_t uid_base = 61000;           // host uids for the slots, when running as root
-  int64_t slots = 64;                 // concurrent runs at most
-  bool drop_privileges = true;        // as root: run bwrap as uid_base + slot
+  int64_t tmpfs_bytes = 64 << 20;                       // the writable work dir
+  int64_t uid_base = 61000;     // host uids for the slots, when running as root
+  int64_t slots = 64;           // concurrent runs at most
+  bool drop_privileges = true;  // as root: run bwrap as uid_base + slot
 
   template <typename V>
   void VisitFields(V& v) {
@@ -43,7 +43,7 @@ struct SandboxOptions {
 };
 
 struct SandboxFile {
-  std::string path;     // absolute path inside the sandbox, under /tmp
+  std::string path;  // absolute path inside the sandbox, under /tmp
   std::string content;
   bool executable = false;
 };
@@ -52,7 +52,7 @@ struct SandboxRun {
   std::vector<std::string> argv;  // inside the sandbox; argv[0] absolute
   std::vector<SandboxFile> files;
   std::string stdin_data;
-  ProcessLimits limits;           // uid/gid are chosen by the sandbox
+  ProcessLimits limits;  // uid/gid are chosen by the sandbox
 };
 
 class Sandbox {
@@ -78,7 +78,7 @@ class Sandbox {
 
   SandboxOptions options_;
   bool as_root_ = false;
-  std::string prlimit_;  // util-linux prlimit, for the process limit when not root
+  std::string prlimit_;              // util-linux prlimit, for the process limit when not root
   std::vector<std::string> prefix_;  // prepared once: bwrap and the fixed namespace/mount flags
   absl::Mutex mu_;
   std::vector<int> free_slots_ ABSL_GUARDED_BY(mu_);

@@ -81,7 +81,12 @@ class SandboxTest : public ::testing::Test {
           fields >> uid;
           if (geteuid() == 0 && uid >= kUidBase && uid < kUidBase + kSlots) {
             ++found;
-            if (attempt == 19) { std::ifstream st(std::string("/proc/") + entry->d_name + "/status"); std::string all((std::istreambuf_iterator<char>(st)), {}); ADD_FAILURE() << "left running as uid " << uid << ": pid " << entry->d_name << "\n" << all.substr(0, 300); }
+            if (attempt == 19) {
+              std::ifstream st(std::string("/proc/") + entry->d_name + "/status");
+              std::string all((std::istreambuf_iterator<char>(st)), {});
+              ADD_FAILURE() << "left running as uid " << uid << ": pid " << entry->d_name << "\n"
+                            << all.substr(0, 300);
+            }
           }
         }
         std::ifstream cmdline(std::string("/proc/") + entry->d_name + "/cmdline");
@@ -122,19 +127,19 @@ TEST_F(SandboxTest, SleepForeverIsKilledAtWallClock) {
 }
 
 TEST_F(SandboxTest, ForkBombIsLimited) {
-  ProcessResult r = Py(
-      "import os, time\n"
-      "n = 0\n"
-      "try:\n"
-      "    while True:\n"
-      "        if os.fork() == 0:\n"
-      "            time.sleep(60)\n"
-      "            os._exit(0)\n"
-      "        n += 1\n"
-      "except OSError as e:\n"
-      "    print('stopped', n, flush=True)\n"
-      "time.sleep(60)\n",
-      1);
+  ProcessResult r =
+      Py("import os, time\n"
+         "n = 0\n"
+         "try:\n"
+         "    while True:\n"
+         "        if os.fork() == 0:\n"
+         "            time.sleep(60)\n"
+         "            os._exit(0)\n"
+         "        n += 1\n"
+         "except OSError as e:\n"
+         "    print('stopped', n, flush=True)\n"
+         "time.sleep(60)\n",
+         1);
   EXPECT_NE(r.stdout_data.find("stopped"), std::string::npos) << r.stdout_data << r.stderr_data;
   if (r.stdout_data.find("stopped") != std::string::npos) {
     // 16 for the program, plus bwrap and the program itself within the +3 the sandbox adds.
@@ -144,16 +149,16 @@ TEST_F(SandboxTest, ForkBombIsLimited) {
 }
 
 TEST_F(SandboxTest, ThreadBombIsLimited) {
-  ProcessResult r = Py(
-      "import threading, time\n"
-      "n = 0\n"
-      "try:\n"
-      "    while True:\n"
-      "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
-      "        n += 1\n"
-      "except RuntimeError as e:\n"
-      "    print('stopped', n, flush=True)\n",
-      2);
+  ProcessResult r =
+      Py("import threading, time\n"
+         "n = 0\n"
+         "try:\n"
+         "    while True:\n"
+         "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+         "        n += 1\n"
+         "except RuntimeError as e:\n"
+         "    print('stopped', n, flush=True)\n",
+         2);
   EXPECT_NE(r.stdout_data.find("stopped"), std::string::npos) << r.stderr_data;
   EXPECT_LT(r.wall_seconds, 8);  // killed near its limit, not left running
 }
@@ -179,19 +184,19 @@ TEST_F(SandboxTest, OutputFloodIsCutOff) {
 TEST_F(SandboxTest, DiskFillStopsAtTheCaps) {
   // One big file hits RLIMIT_FSIZE (SIGXFSZ is ignored so the write fails instead); many
   // files hit the size of the private tmpfs.
-  ProcessResult r = Py(
-      "import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-      "try:\n"
-      "    with open('/tmp/big', 'wb') as f:\n"
-      "        while True: f.write(b'x' * (1 << 20))\n"
-      "except OSError as e: print('big', e.errno)\n"
-      "i = 0\n"
-      "try:\n"
-      "    while True:\n"
-      "        with open('/tmp/f%d' % i, 'wb') as f: f.write(b'x' * (4 << 20))\n"
-      "        i += 1\n"
-      "except OSError as e: print('many', e.errno, i)\n",
-      5);
+  ProcessResult r =
+      Py("import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+         "try:\n"
+         "    with open('/tmp/big', 'wb') as f:\n"
+         "        while True: f.write(b'x' * (1 << 20))\n"
+         "except OSError as e: print('big', e.errno)\n"
+         "i = 0\n"
+         "try:\n"
+         "    while True:\n"
+         "        with open('/tmp/f%d' % i, 'wb') as f: f.write(b'x' * (4 << 20))\n"
+         "        i += 1\n"
+         "except OSError as e: print('many', e.errno, i)\n",
+         5);
   EXPECT_NE(r.stdout_data.find("big 27"), std::string::npos) << r.stdout_data << r.stderr_data;
   EXPECT_NE(r.stdout_data.find("many 28"), std::string::npos) << r.stdout_data << r.stderr_data;
 }
@@ -206,7 +211,9 @@ TEST_F(SandboxTest, CannotWriteOutsideItsWorkDir) {
       "        print('WROTE', path)\n"
       "    except OSError as e:\n"
       "        print('denied', path)\n"
-      "open('" + marker + "', 'w').write('inside')\n"
+      "open('" +
+      marker +
+      "', 'w').write('inside')\n"
       "print('tmp ok')\n");
   EXPECT_EQ(r.stdout_data.find("WROTE"), std::string::npos) << r.stdout_data;
   EXPECT_NE(r.stdout_data.find("tmp ok"), std::string::npos);
@@ -216,17 +223,18 @@ TEST_F(SandboxTest, CannotWriteOutsideItsWorkDir) {
 
 TEST_F(SandboxTest, SeesNoEnvironmentAndNoHostFiles) {
   setenv("SEAMLESS_TEST_SECRET", "hunter2", 1);
-  ProcessResult r = Py(
-      "import os\n"
-      "print(open('/proc/self/environ').read().replace('\\0', ' '))\n"
-      "print(open('/proc/1/environ').read().replace('\\0', ' '))\n"
-      "for path in ['/etc/passwd', '/etc/shadow', '/root', '/home', '/work', '/proc/1/root/etc/passwd']:\n"
-      "    try:\n"
-      "        os.listdir(path) if os.path.isdir(path) else open(path).read()\n"
-      "        print('READ', path)\n"
-      "    except OSError:\n"
-      "        print('hidden', path)\n"
-      "print(sorted(os.listdir('/')))\n");
+  ProcessResult r =
+      Py("import os\n"
+         "print(open('/proc/self/environ').read().replace('\\0', ' '))\n"
+         "print(open('/proc/1/environ').read().replace('\\0', ' '))\n"
+         "for path in ['/etc/passwd', '/etc/shadow', '/root', '/home', '/work', "
+         "'/proc/1/root/etc/passwd']:\n"
+         "    try:\n"
+         "        os.listdir(path) if os.path.isdir(path) else open(path).read()\n"
+         "        print('READ', path)\n"
+         "    except OSError:\n"
+         "        print('hidden', path)\n"
+         "print(sorted(os.listdir('/')))\n");
   EXPECT_EQ(r.stdout_data.find("hunter2"), std::string::npos);
   EXPECT_EQ(r.stdout_data.find("READ"), std::string::npos) << r.stdout_data;
   EXPECT_NE(r.stdout_data.find("PATH=/usr/bin:/bin"), std::string::npos) << r.stdout_data;
@@ -245,19 +253,21 @@ TEST_F(SandboxTest, HasNoNetwork) {
   socklen_t len = sizeof(addr);
   getsockname(server, reinterpret_cast<sockaddr*>(&addr), &len);
   const int port = ntohs(addr.sin_port);
-  ProcessResult r = Py(
-      "import socket\n"
-      "for host, port in [('127.0.0.1', " + std::to_string(port) + "), ('1.1.1.1', 53), ('10.0.0.1', 80)]:\n"
-      "    try:\n"
-      "        socket.create_connection((host, port), timeout=0.5)\n"
-      "        print('CONNECTED', host)\n"
-      "    except OSError:\n"
-      "        print('refused', host)\n"
-      "try:\n"
-      "    socket.getaddrinfo('example.com', 80)\n"
-      "    print('RESOLVED')\n"
-      "except OSError:\n"
-      "    print('no dns')\n");
+  ProcessResult r =
+      Py("import socket\n"
+         "for host, port in [('127.0.0.1', " +
+         std::to_string(port) +
+         "), ('1.1.1.1', 53), ('10.0.0.1', 80)]:\n"
+         "    try:\n"
+         "        socket.create_connection((host, port), timeout=0.5)\n"
+         "        print('CONNECTED', host)\n"
+         "    except OSError:\n"
+         "        print('refused', host)\n"
+         "try:\n"
+         "    socket.getaddrinfo('example.com', 80)\n"
+         "    print('RESOLVED')\n"
+         "except OSError:\n"
+         "    print('no dns')\n");
   close(server);
   EXPECT_EQ(r.stdout_data.find("CONNECTED"), std::string::npos) << r.stdout_data;
   EXPECT_EQ(r.stdout_data.find("RESOLVED"), std::string::npos) << r.stdout_data;
@@ -282,14 +292,16 @@ TEST_F(SandboxTest, BoundPortIsNotReachableFromTheHost) {
     host_connected = connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(s);
   });
-  ProcessResult r = Py(
-      "import socket, time\n"
-      "s = socket.socket()\n"
-      "s.bind(('0.0.0.0', " + std::to_string(port) + "))\n"
-      "s.listen()\n"
-      "print('listening', flush=True)\n"
-      "time.sleep(0.8)\n",
-      2);
+  ProcessResult r =
+      Py("import socket, time\n"
+         "s = socket.socket()\n"
+         "s.bind(('0.0.0.0', " +
+             std::to_string(port) +
+             "))\n"
+             "s.listen()\n"
+             "print('listening', flush=True)\n"
+             "time.sleep(0.8)\n",
+         2);
   client.join();
   EXPECT_NE(r.stdout_data.find("listening"), std::string::npos) << r.stderr_data;
   EXPECT_FALSE(host_connected);
@@ -298,38 +310,40 @@ TEST_F(SandboxTest, BoundPortIsNotReachableFromTheHost) {
 TEST_F(SandboxTest, DetachedDescendantsDieWithTheRun) {
   // setsid + double fork, then exec a long sleep with a recognisable argument; the program
   // itself exits at once. LeftoverProcesses (in TearDown) looks for the sleep.
-  ProcessResult r = Py(
-      "import os\n"
-      "if os.fork() == 0:\n"
-      "    os.setsid()\n"
-      "    if os.fork() == 0:\n"
-      "        os.execv('/usr/bin/sleep', ['sleep', '" + SleepToken() + "'])\n"
-      "    os._exit(0)\n"
-      "print('parent done')\n",
-      2);
+  ProcessResult r =
+      Py("import os\n"
+         "if os.fork() == 0:\n"
+         "    os.setsid()\n"
+         "    if os.fork() == 0:\n"
+         "        os.execv('/usr/bin/sleep', ['sleep', '" +
+             SleepToken() +
+             "'])\n"
+             "    os._exit(0)\n"
+             "print('parent done')\n",
+         2);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_LT(r.wall_seconds, 8);  // killed near its limit, not left running
 }
 
 TEST_F(SandboxTest, ZombiesAreReaped) {
-  ProcessResult r = Py(
-      "import os\n"
-      "for i in range(8):\n"
-      "    if os.fork() == 0: os._exit(0)\n"
-      "print('left zombies')\n");
+  ProcessResult r =
+      Py("import os\n"
+         "for i in range(8):\n"
+         "    if os.fork() == 0: os._exit(0)\n"
+         "print('left zombies')\n");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.stdout_data, "left zombies\n");
 }
 
 TEST_F(SandboxTest, KillingItsParentsHurtsNothing) {
-  ProcessResult r = Py(
-      "import os, signal\n"
-      "for pid in [os.getppid(), 1, -1]:\n"
-      "    try:\n"
-      "        os.kill(pid, signal.SIGKILL)\n"
-      "    except OSError as e:\n"
-      "        pass\n"
-      "print('alive')\n");
+  ProcessResult r =
+      Py("import os, signal\n"
+         "for pid in [os.getppid(), 1, -1]:\n"
+         "    try:\n"
+         "        os.kill(pid, signal.SIGKILL)\n"
+         "    except OSError as e:\n"
+         "        pass\n"
+         "print('alive')\n");
   // Whatever it managed inside its own pid namespace, the host and the runner are fine.
   EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 128 + 9 || r.signal != 0);
 }

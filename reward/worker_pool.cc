@@ -4,7 +4,8 @@ namespace seamless {
 
 WorkerPool::WorkerPool(int workers, int queue_capacity) {
   if (workers < 1) workers = 1;
-  limit_ = static_cast<size_t>(workers) + static_cast<size_t>(queue_capacity > 0 ? queue_capacity : 0);
+  limit_ =
+      static_cast<size_t>(workers) + static_cast<size_t>(queue_capacity > 0 ? queue_capacity : 0);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Loop(); });
 }
 

@@ -6,8 +6,8 @@
 
 namespace seamless {
 
-BatchGenerator::BatchGenerator(MimoModel model, int64_t max_batch, int64_t max_len,
-                               int32_t eos_id, Speculative speculative)
+BatchGenerator::BatchGenerator(MimoModel model, int64_t max_batch, int64_t max_len, int32_t eos_id,
+                               Speculative speculative)
     : model_(std::move(model)), eos_id_(eos_id) {
   options_.max_running = max_batch;
   options_.max_len = max_len;

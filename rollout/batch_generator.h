@@ -22,8 +22,8 @@ struct GenerationRequest {
 };
 
 struct GenerationResult {
-  std::vector<int32_t> tokens;   // generated ids, the stop token included
-  std::vector<float> logprobs;   // one per generated token
+  std::vector<int32_t> tokens;  // generated ids, the stop token included
+  std::vector<float> logprobs;  // one per generated token
   Finish finish = Finish::kLength;
 };
 

@@ -70,9 +70,11 @@ TEST(BatchGeneratorTest, SeedDecidesTokensWhateverElseIsBatched) {
   ASSERT_TRUE(solo.ok());
   // The same request among others of different lengths, with slot refill (batch 2 for 6).
   std::vector<GenerationRequest> crowd = {Request({1, 2, 3, 4, 5, 6, 7}, 1.0, 1, 3),
-                                          Request({9}, 1.0, 2, 20), target,
+                                          Request({9}, 1.0, 2, 20),
+                                          target,
                                           Request({3, 3}, 0.5, 3, 5),
-                                          Request({8, 1, 8}, 1.0, 4, 9), target};
+                                          Request({8, 1, 8}, 1.0, 4, 9),
+                                          target};
   BatchGenerator busy(model, 2, 64, -1);
   auto many = busy.Generate(crowd);
   ASSERT_TRUE(many.ok());

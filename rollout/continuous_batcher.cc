@@ -60,8 +60,8 @@ absl::StatusOr<std::unique_ptr<ContinuousBatcher>> ContinuousBatcher::Create(
   }
 }
 
-ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& options,
-                                     int32_t eos_id, Detokenizer detokenizer)
+ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& options, int32_t eos_id,
+                                     Detokenizer detokenizer)
     : model_(std::move(model)),
       options_(options),
       eos_id_(eos_id),
@@ -79,10 +79,9 @@ ContinuousBatcher::ContinuousBatcher(MimoModel model, const EngineOptions& optio
   const int64_t context = max_len_ + 2;
   KvCache::Paging paging;
   // The default (engine_options.h): 4k tokens a slot, and at least one whole context.
-  paging.tokens =
-      options.kv_cache_tokens > 0
-          ? options.kv_cache_tokens
-          : std::max(context, options.max_running * std::min<int64_t>(context, 4096));
+  paging.tokens = options.kv_cache_tokens > 0
+                      ? options.kv_cache_tokens
+                      : std::max(context, options.max_running * std::min<int64_t>(context, 4096));
   paging.block_tokens = options.kv_block_tokens;
   paging.mtp_groups = speculative_ ? 1 : 0;  // decoding uses MTP layer 0 only
   cache_ = std::make_unique<KvCache>(config, options.max_running, context, paging, f32);
@@ -121,8 +120,8 @@ absl::Status ContinuousBatcher::Validate(const GroupRequest& r) const {
     if (max_len_ < context_len_) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, "prompt has ", r.prompt.size(), " tokens; the KV cache pool holds ",
-          cache_->num_blocks() * cache_->block_tokens(), " (kv_cache_tokens: ",
-          cache_->num_blocks(), " blocks of ", cache_->block_tokens(),
+          cache_->num_blocks() * cache_->block_tokens(),
+          " (kv_cache_tokens: ", cache_->num_blocks(), " blocks of ", cache_->block_tokens(),
           ", 2 kept for a decode step), so a sequence holds at most ", max_len_,
           " and the response needs at least one"));
     }
@@ -140,7 +139,8 @@ absl::Status ContinuousBatcher::Validate(const GroupRequest& r) const {
   absl::Status sampling = r.sampling.Validate();
   if (!sampling.ok()) return Annotate(sampling, where + "sampling");
   if (!r.stop_strings.empty() && !detokenizer_) {
-    return absl::InvalidArgumentError(where + "stop_strings need a worker started with a tokenizer");
+    return absl::InvalidArgumentError(where +
+                                      "stop_strings need a worker started with a tokenizer");
   }
   for (const auto& s : r.stop_strings) {
     if (s.empty()) return absl::InvalidArgumentError(where + "a stop string is empty");
@@ -155,9 +155,9 @@ absl::Status ContinuousBatcher::Add(GroupRequest request) {
         absl::StrCat("group '", request.group_id, "' is already being generated"));
   }
   if (queued_samples_ + request.num_samples > options_.max_queued_samples) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "queue full: ", queued_samples_, " samples waiting (max_queued_samples ",
-        options_.max_queued_samples, "); retry later"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("queue full: ", queued_samples_, " samples waiting (max_queued_samples ",
+                     options_.max_queued_samples, "); retry later"));
   }
   queued_samples_ += request.num_samples;
   unfinished_[request.group_id] = request.num_samples;
@@ -199,8 +199,8 @@ bool ContinuousBatcher::Emit(Sequence& seq, int32_t token, float logprob) {
     size_t longest = 0;
     for (const auto& s : stop_strings) longest = std::max(longest, s.size());
     const size_t window = std::min(out.tokens.size(), longest);
-    const std::string text = detokenizer_(
-        std::vector<int32_t>(out.tokens.end() - static_cast<std::ptrdiff_t>(window), out.tokens.end()));
+    const std::string text = detokenizer_(std::vector<int32_t>(
+        out.tokens.end() - static_cast<std::ptrdiff_t>(window), out.tokens.end()));
     for (const auto& s : stop_strings) {
       if (text.find(s) != std::string::npos) {
         out.finish = Finish::kStop;
@@ -216,8 +216,7 @@ bool ContinuousBatcher::Emit(Sequence& seq, int32_t token, float logprob) {
   return false;
 }
 
-void ContinuousBatcher::Release(Sequence& seq, Finish reason,
-                                std::vector<RolloutSample>* out) {
+void ContinuousBatcher::Release(Sequence& seq, Finish reason, std::vector<RolloutSample>* out) {
   seq.out.finish = reason;
   cache_->Reset(seq.slot);
   free_slots_.push_back(seq.slot);
@@ -239,13 +238,13 @@ void ContinuousBatcher::Prefill(Group& group, int64_t slot) {
                        .view({1, n})
                        .to(device_);
   at::Tensor hidden = model_->HiddenIncremental(ids, *cache_, {slot});  // [1, n, H]
-  at::Tensor last = hidden.select(1, n - 1);                               // [1, H]
+  at::Tensor last = hidden.select(1, n - 1);                            // [1, H]
   at::Tensor logits = model_->Logits(last).to(at::kCPU).contiguous();
   group.prompt_logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + vocab_);
   if (speculative_) {
     if (n >= 2) {
-      model_->MtpHiddenIncremental(0, hidden.narrow(1, 0, n - 1), ids.narrow(1, 1, n - 1),
-                                   *cache_, {slot});
+      model_->MtpHiddenIncremental(0, hidden.narrow(1, 0, n - 1), ids.narrow(1, 1, n - 1), *cache_,
+                                   {slot});
     }
     group.prompt_last_hidden = last.squeeze(0).clone();
   }
@@ -451,7 +450,8 @@ void ContinuousBatcher::DecodeSpeculative(std::vector<RolloutSample>* finished) 
   for (const Sequence& seq : running_) {
     if (seq.pending_rows == 1) cache_->set_length(1, seq.slot, cache_->length(1, seq.slot) - 1);
   }
-  at::Tensor picked = mtp_out.reshape({batch * 2, -1}).index_select(0, at::tensor(pick, i64).to(device_));
+  at::Tensor picked =
+      mtp_out.reshape({batch * 2, -1}).index_select(0, at::tensor(pick, i64).to(device_));
   at::Tensor draft_logits = model_->Logits(picked).to(at::kCPU).contiguous();
   const float* dl = draft_logits.data_ptr<float>();
   drafts_.resize(batch);
@@ -585,11 +585,11 @@ AbortCounts ContinuousBatcher::Abort(const AbortSpec& spec, std::vector<RolloutS
       group->aborted_indices.insert(i);
       abort_queued(i);
     }
-    const int32_t left = static_cast<int32_t>(group->requeued.size()) + r.num_samples -
-                         group->next_index -
-                         static_cast<int32_t>(std::count_if(
-                             group->aborted_indices.begin(), group->aborted_indices.end(),
-                             [&](int32_t i) { return i >= group->next_index; }));
+    const int32_t left =
+        static_cast<int32_t>(group->requeued.size()) + r.num_samples - group->next_index -
+        static_cast<int32_t>(std::count_if(group->aborted_indices.begin(),
+                                           group->aborted_indices.end(),
+                                           [&](int32_t i) { return i >= group->next_index; }));
     if (left > 0) {
       kept.push_back(group);
     } else {

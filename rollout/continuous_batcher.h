@@ -95,28 +95,28 @@ class ContinuousBatcher {
 
  private:
   struct Group {
-    uint64_t serial = 0;                 // unique per group
+    uint64_t serial = 0;  // unique per group
     GroupRequest request;
-    int32_t next_index = 0;              // samples started so far
-    std::set<int32_t> aborted_indices;   // unstarted samples aborted by request id
-    std::deque<int32_t> requeued;        // preempted samples, started again before next_index
+    int32_t next_index = 0;             // samples started so far
+    std::set<int32_t> aborted_indices;  // unstarted samples aborted by request id
+    std::deque<int32_t> requeued;       // preempted samples, started again before next_index
     bool in_queue = true;
     // With share_prefill, prefilled means `prefix` holds the prompt's KV blocks.
     bool prefilled = false;
     KvCache::Prefix prefix;
-    std::vector<float> prompt_logits;    // logits after the last prompt token
-    at::Tensor prompt_last_hidden;       // [hidden]: the first MTP draft's input
+    std::vector<float> prompt_logits;  // logits after the last prompt token
+    at::Tensor prompt_last_hidden;     // [hidden]: the first MTP draft's input
   };
 
   struct Sequence {
     std::shared_ptr<Group> group;
     int64_t slot = 0;
-    uint64_t admitted = 0;               // admission order: the newest is preempted first
+    uint64_t admitted = 0;  // admission order: the newest is preempted first
     bool preempted = false;
-    SamplingOptions sampling;            // the group's, with this sample's seed
+    SamplingOptions sampling;  // the group's, with this sample's seed
     RolloutSample out;
-    int32_t last_token = 0;              // emitted, not yet fed to the main model
-    int pending_rows = 0;                // see NOTE [MTP pending rows]
+    int32_t last_token = 0;  // emitted, not yet fed to the main model
+    int pending_rows = 0;    // see NOTE [MTP pending rows]
     int32_t pending_tokens[2] = {0, 0};
   };
 
@@ -161,7 +161,7 @@ class ContinuousBatcher {
   std::vector<int64_t> free_slots_;
   uint64_t next_serial_ = 1;
   uint64_t next_admission_ = 0;
-  int64_t context_len_ = 0;            // max_len before the pool's cap (for error messages)
+  int64_t context_len_ = 0;  // max_len before the pool's cap (for error messages)
   int64_t preempted_samples_ = 0;
   int64_t preempted_tokens_ = 0;
   int64_t version_ = 0;

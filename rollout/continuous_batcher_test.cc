@@ -107,7 +107,7 @@ TEST(ContinuousBatcherTest, SpeculativeSamplingMatchesTheTargetDistribution) {
     for (int64_t t1 = 0; t1 < vocab; ++t1) rows.insert(rows.end(), {prompt[0], prompt[1], t1});
     at::Tensor ids = at::tensor(rows, at::kLong).view({vocab, 3});
     at::Tensor logp = at::log_softmax(model->Logits(model->Hidden(ids)) / temperature, -1);
-    at::Tensor p1 = logp[0][1].exp();   // after the prompt
+    at::Tensor p1 = logp[0][1].exp();         // after the prompt
     at::Tensor p2 = logp.select(1, 2).exp();  // [t1, t2]
     for (int64_t a = 0; a < vocab; ++a) {
       for (int64_t b = 0; b < vocab; ++b) {
@@ -119,8 +119,9 @@ TEST(ContinuousBatcherTest, SpeculativeSamplingMatchesTheTargetDistribution) {
   auto batcher = MakeBatcher(model, 512, "on", true, /*queue=*/20000);
   const int groups = 5, per_group = 4000;
   for (int g = 0; g < groups; ++g) {
-    ASSERT_TRUE(batcher->Add(Group("g" + std::to_string(g), prompt, per_group, temperature,
-                                   1000 + g, 2)).ok());
+    ASSERT_TRUE(
+        batcher->Add(Group("g" + std::to_string(g), prompt, per_group, temperature, 1000 + g, 2))
+            .ok());
   }
   auto samples = RunAll(*batcher);
   ASSERT_EQ(samples.size(), static_cast<size_t>(groups * per_group));
@@ -144,7 +145,8 @@ TEST(ContinuousBatcherTest, SpeculativeSamplingMatchesTheTargetDistribution) {
     ++bins;
   }
   if (pooled_expected > 0) {
-    chi2 += (pooled_observed - pooled_expected) * (pooled_observed - pooled_expected) / pooled_expected;
+    chi2 +=
+        (pooled_observed - pooled_expected) * (pooled_observed - pooled_expected) / pooled_expected;
     ++bins;
   }
   const double df = bins - 1;
@@ -156,7 +158,8 @@ TEST(ContinuousBatcherTest, SpeculativeSamplingMatchesTheTargetDistribution) {
   EXPECT_LT(st.accepted_tokens, st.draft_tokens * 19 / 20);
   // One prefill per group; every other sample copied the prompt's KV from a sibling.
   EXPECT_EQ(st.prompt_tokens, groups * static_cast<int64_t>(prompt.size()));
-  EXPECT_EQ(st.shared_prefix_tokens, groups * (per_group - 1) * static_cast<int64_t>(prompt.size()));
+  EXPECT_EQ(st.shared_prefix_tokens,
+            groups * (per_group - 1) * static_cast<int64_t>(prompt.size()));
 }
 
 TEST(ContinuousBatcherTest, SharedPrefillGivesTheSameSamplesAsSeparatePrefills) {
@@ -438,8 +441,9 @@ void AddPoolWorkload(ContinuousBatcher& batcher) {
   for (int g = 0; g < 10; ++g) {
     std::vector<int32_t> prompt;
     for (int i = 0; i <= (g * 7) % 9; ++i) prompt.push_back((g * 13 + i * 5) % 50);
-    ASSERT_TRUE(batcher.Add(Group("p" + std::to_string(g), prompt, 1 + g % 3, 1.0, 500 + g,
-                                  20 + (g * 11) % 26))
+    ASSERT_TRUE(batcher
+                    .Add(Group("p" + std::to_string(g), prompt, 1 + g % 3, 1.0, 500 + g,
+                               20 + (g * 11) % 26))
                     .ok());
   }
 }

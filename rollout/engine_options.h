@@ -19,13 +19,13 @@ inline ConfigEnumTable<Speculative> ConfigEnumNames(Speculative) {
 }
 
 struct EngineOptions {
-  int64_t max_running = 64;          // sequences decoded together (KV cache slots)
-  int64_t max_len = 0;               // prompt + response tokens per sequence; 0 = the model's
-  int64_t max_queued_samples = 4096; // samples waiting for a slot; more is RESOURCE_EXHAUSTED
+  int64_t max_running = 64;                // sequences decoded together (KV cache slots)
+  int64_t max_len = 0;                     // prompt + response tokens per sequence; 0 = the model's
+  int64_t max_queued_samples = 4096;       // samples waiting for a slot; more is RESOURCE_EXHAUSTED
   int64_t prefill_tokens_per_step = 2048;  // prompt tokens prefilled between two decode steps
   Speculative speculative = Speculative::kAuto;  // MTP drafting
-  bool continuous = true;            // false: static batching, refill only when all finished
-  bool share_prefill = true;         // a group's samples reuse one prompt prefill
+  bool continuous = true;     // false: static batching, refill only when all finished
+  bool share_prefill = true;  // a group's samples reuse one prompt prefill
   // KV cache pool in tokens, shared by the running sequences (every layer holds this many).
   // 0: max_running x min(max_len + 2, 4096), and at least one whole context (max_len + 2).
   // Up to 4k-token contexts that is what a cache of max_running full contexts held, so
@@ -34,7 +34,7 @@ struct EngineOptions {
   // 64 slots of a 32k context would be 2M tokens (50 GiB for the 0.5B MiMo shape in fp32)
   // instead of 256k (6.25 GiB). A sequence never outgrows the pool: max_len is capped to it.
   int64_t kv_cache_tokens = 0;
-  int64_t kv_block_tokens = 16;      // tokens per KV cache block (the unit sequences grow by)
+  int64_t kv_block_tokens = 16;  // tokens per KV cache block (the unit sequences grow by)
 
   template <typename V>
   void VisitFields(V& v) {

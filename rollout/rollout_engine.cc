@@ -15,10 +15,10 @@ namespace seamless {
 namespace {
 
 // PrepareWeights (core/model/model_files.cc) without its full converted copy: the same checks
-// (CheckWeightTensor, CheckNoUnexpectedTensors), but each value is the received bytes themselves, wrapped as a tensor of
-// the wire dtype that keeps `weights` alive. ApplyPreparedWeights' copy_ then converts them
-// (bf16 -> fp32, say) straight into the existing parameters. For parameters on an accelerator
-// the bytes are copied to it here, still in the wire dtype (half the bytes of fp32).
+// (CheckWeightTensor, CheckNoUnexpectedTensors), but each value is the received bytes themselves,
+// wrapped as a tensor of the wire dtype that keeps `weights` alive. ApplyPreparedWeights' copy_
+// then converts them (bf16 -> fp32, say) straight into the existing parameters. For parameters on
+// an accelerator the bytes are copied to it here, still in the wire dtype (half the bytes of fp32).
 // Parameters named in `decoded` come from `staged` instead, swapped in (`swapped` gets their
 // names in the order of prepared.swaps).
 absl::StatusOr<PreparedWeights> PrepareInPlace(MimoModel& model,
@@ -57,15 +57,15 @@ absl::StatusOr<PreparedWeights> PrepareInPlace(MimoModel& model,
       if (raw.data.empty()) {
         value = at::empty(raw.shape, at::TensorOptions().dtype(type));
       } else {
-        value = at::from_blob(raw.data.data(), raw.shape, [weights](void*) {},
-                              at::TensorOptions().dtype(type));
+        value = at::from_blob(
+            raw.data.data(), raw.shape, [weights](void*) {}, at::TensorOptions().dtype(type));
       }
       if (param.device() != value.device()) value = value.to(param.device());
       prepared.bytes += static_cast<int64_t>(param.numel() * param.element_size());
       prepared.assignments.emplace_back(param, std::move(value));
     } catch (const c10::Error& e) {
-      return absl::InternalError(absl::StrCat(source, ": tensor '", name,
-                                              "': ", e.what_without_backtrace()));
+      return absl::InternalError(
+          absl::StrCat(source, ": tensor '", name, "': ", e.what_without_backtrace()));
     }
     used.insert(name);
   }
@@ -81,8 +81,9 @@ struct RolloutEngine::Metrics {
                                 "Tokens generated (emitted into samples)")),
         prompt(r->GetCounter("seamless_rollout_prompt_tokens_total",
                              "Prompt tokens run through the model (prefill)")),
-        shared_prefix(r->GetCounter("seamless_rollout_shared_prefix_tokens_total",
-                                    "Prompt tokens copied from a sibling's KV cache instead of prefilled")),
+        shared_prefix(
+            r->GetCounter("seamless_rollout_shared_prefix_tokens_total",
+                          "Prompt tokens copied from a sibling's KV cache instead of prefilled")),
         drafts(r->GetCounter("seamless_rollout_spec_draft_tokens_total",
                              "MTP draft tokens verified by the main model")),
         accepted(r->GetCounter("seamless_rollout_spec_accepted_tokens_total",
@@ -95,8 +96,7 @@ struct RolloutEngine::Metrics {
         steps(r->GetCounter("seamless_rollout_decode_steps_total", "Decode steps run")),
         idle(r->GetCounter("seamless_rollout_idle_seconds_total",
                            "Seconds the engine had nothing to generate")),
-        running(r->GetGauge("seamless_rollout_running_requests",
-                            "Sequences in the running batch")),
+        running(r->GetGauge("seamless_rollout_running_requests", "Sequences in the running batch")),
         queue(r->GetGauge("seamless_rollout_queue_depth", "Samples waiting for a batch slot")),
         version(r->GetGauge("seamless_rollout_weight_version", "Policy version now serving")),
         kv_used(r->GetGauge("seamless_rollout_kv_blocks_used", "KV cache blocks in use")),
@@ -107,8 +107,8 @@ struct RolloutEngine::Metrics {
                            {{"finish", "stop"}})),
         length(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
                              {{"finish", "length"}})),
-        aborted(r->GetCounter("seamless_rollout_samples_total", "Samples returned, by finish reason",
-                              {{"finish", "aborted"}})),
+        aborted(r->GetCounter("seamless_rollout_samples_total",
+                              "Samples returned, by finish reason", {{"finish", "aborted"}})),
         weight_load(r->GetHistogram("seamless_rollout_weight_load_seconds",
                                     "Time from a complete weight stream to serving it",
                                     LatencySecondsBuckets())) {}
@@ -161,9 +161,9 @@ absl::Status RolloutEngine::Submit(GroupRequest request, SampleCallback on_sampl
   // The batcher's queue only shrinks between steps, so this bound is never optimistic.
   const int64_t waiting = batcher_queued_ + inbox_samples_;
   if (waiting + request.num_samples > max_queued_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("queue full: ", waiting, " samples waiting (max_queued_samples ",
-                     max_queued_, "); retry later"));
+    return absl::ResourceExhaustedError(absl::StrCat("queue full: ", waiting,
+                                                     " samples waiting (max_queued_samples ",
+                                                     max_queued_, "); retry later"));
   }
   inbox_samples_ += request.num_samples;
   callbacks_[request.group_id] = {std::move(on_sample), request.num_samples};
@@ -219,16 +219,17 @@ void RolloutEngine::RunLoader() {
       continue;
     }
     absl::MutexLock lock(&mu_);
-    weights_.push_back({std::make_shared<PreparedWeights>(std::move(*prepared)),
-                        std::move(buffers), std::move(swapped), job.version,
-                        [this, start, done = std::move(job.done)](absl::Status status, int64_t v) {
-                          if (metrics_) {
-                            metrics_->weight_load->Observe(std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - start).count());
-                          }
-                          --loading_;
-                          done(status, v);
-                        }});
+    weights_.push_back(
+        {std::make_shared<PreparedWeights>(std::move(*prepared)), std::move(buffers),
+         std::move(swapped), job.version,
+         [this, start, done = std::move(job.done)](absl::Status status, int64_t v) {
+           if (metrics_) {
+             metrics_->weight_load->Observe(
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+           }
+           --loading_;
+           done(status, v);
+         }});
   }
 }
 
@@ -297,7 +298,7 @@ void RolloutEngine::Deliver(std::vector<RolloutSample>& samples) {
     if (metrics_) {
       (sample.finish == Finish::kStop     ? metrics_->stop
        : sample.finish == Finish::kLength ? metrics_->length
-                                                : metrics_->aborted)
+                                          : metrics_->aborted)
           ->Increment();
     }
     callback(std::move(sample));

@@ -40,10 +40,10 @@ struct PreparedWeights;
 
 struct EngineStatus {
   int64_t weight_version = 0;
-  int64_t running = 0;             // sequences in the batch
-  int64_t queued = 0;              // samples waiting for a slot
+  int64_t running = 0;  // sequences in the batch
+  int64_t queued = 0;   // samples waiting for a slot
   double generated_tokens = 0;
-  double idle_fraction = 0;        // share of wall time with nothing to do, since start
+  double idle_fraction = 0;  // share of wall time with nothing to do, since start
   bool loading_weights = false;
   BatcherStats stats;
 };
@@ -69,8 +69,8 @@ class RolloutEngine {
   // The same for a stream decoded partly into `staged` (from TakeStagedParameters): the
   // tensors named in `decoded` are in `staged`, the rest in `tensors`. The staged ones are
   // swapped in, not copied.
-  void LoadWeights(RawTensorMap tensors, StagedParameters staged,
-                   std::set<std::string> decoded, int64_t version, WeightsCallback done);
+  void LoadWeights(RawTensorMap tensors, StagedParameters staged, std::set<std::string> decoded,
+                   int64_t version, WeightsCallback done);
 
   // The buffers of the last weight set applied (or rejected), for the next stream to assemble
   // into (WeightAssembler::Reuse); empty if there are none. The engine keeps one such set.
@@ -137,18 +137,18 @@ class RolloutEngine {
   std::unordered_map<std::string, std::pair<SampleCallback, int32_t>> callbacks_
       ABSL_GUARDED_BY(mu_);
   int64_t inbox_samples_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t batcher_queued_ ABSL_GUARDED_BY(mu_) = 0;          // last step's
+  int64_t batcher_queued_ ABSL_GUARDED_BY(mu_) = 0;  // last step's
   EngineStatus status_ ABSL_GUARDED_BY(mu_);
 
   std::deque<UnpreparedWeights> to_prepare_ ABSL_GUARDED_BY(mu_);
   RawTensorMap spare_weights_ ABSL_GUARDED_BY(mu_);
   const std::vector<StageableParameter> stageable_;  // the model's, read at construction
   std::optional<StagedParameters> spare_staged_ ABSL_GUARDED_BY(mu_);
-  std::atomic<int> loading_{0};                              // weight sets not yet serving
+  std::atomic<int> loading_{0};  // weight sets not yet serving
   std::chrono::steady_clock::time_point started_;
-  double idle_seconds_ = 0;                                  // engine thread
-  std::thread thread_;  // runs Run(): the batcher's steps
-  std::thread loader_;  // runs RunLoader(): prepares weight sets
+  double idle_seconds_ = 0;  // engine thread
+  std::thread thread_;       // runs Run(): the batcher's steps
+  std::thread loader_;       // runs RunLoader(): prepares weight sets
 };
 
 }  // namespace seamless

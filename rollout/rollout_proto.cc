@@ -56,9 +56,15 @@ Sample ToProto(const RolloutSample& s) {
   for (float lp : s.logprobs) out.add_response_logprobs(lp);
   for (int64_t v : s.versions) out.add_token_policy_versions(v);
   switch (s.finish) {
-    case Finish::kStop: out.set_finish_reason(FINISH_REASON_STOP); break;
-    case Finish::kLength: out.set_finish_reason(FINISH_REASON_LENGTH); break;
-    case Finish::kAborted: out.set_finish_reason(FINISH_REASON_ABORTED); break;
+    case Finish::kStop:
+      out.set_finish_reason(FINISH_REASON_STOP);
+      break;
+    case Finish::kLength:
+      out.set_finish_reason(FINISH_REASON_LENGTH);
+      break;
+    case Finish::kAborted:
+      out.set_finish_reason(FINISH_REASON_ABORTED);
+      break;
   }
   return out;
 }

@@ -103,7 +103,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
     bool writing ABSL_GUARDED_BY(mu) = false;
     bool reads_done ABSL_GUARDED_BY(mu) = false;
     bool finished ABSL_GUARDED_BY(mu) = false;  // Finish was called
-    bool failed ABSL_GUARDED_BY(mu) = false;  // Finish(failure) once the write in flight is done
+    bool failed ABSL_GUARDED_BY(mu) = false;    // Finish(failure) once the write in flight is done
     grpc::Status failure ABSL_GUARDED_BY(mu);
     int64_t outstanding ABSL_GUARDED_BY(mu) = 0;  // samples submitted and not yet queued here
     std::vector<std::string> groups ABSL_GUARDED_BY(mu);
@@ -121,7 +121,8 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
       reactor->StartWrite(&queue.front());
     }
     void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      if (finished || failed || !reactor || !reads_done || outstanding > 0 || writing || !queue.empty()) {
+      if (finished || failed || !reactor || !reads_done || outstanding > 0 || writing ||
+          !queue.empty()) {
         return;
       }
       finished = true;
@@ -129,8 +130,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
     }
     // Ends the stream with `status`, aborting its other groups. The message being written
     // (queue.front() while `writing`) must stay alive until OnWriteDone.
-    void Fail(const grpc::Status& status, RolloutEngine* engine)
-        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    void Fail(const grpc::Status& status, RolloutEngine* engine) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       if (finished || failed || !reactor) return;
       if (!groups.empty()) {
         AbortSpec spec;
@@ -156,8 +156,7 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
 
 class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
-  LoadWeightsReactor(RolloutEngine* engine, RolloutGrpcService* service,
-                     grpc::ByteBuffer* response)
+  LoadWeightsReactor(RolloutEngine* engine, RolloutGrpcService* service, grpc::ByteBuffer* response)
       : engine_(engine), service_(service), response_(response) {
     service_->WeightsLoading(true);
     assembler_.Reuse(engine_->TakeSpareWeights());  // the last version's buffers, if free
@@ -172,8 +171,8 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       absl::Status added = AddMessage();
       if (!added.ok()) {
         // Stop reading; the old version keeps serving.
-        Done(ToGrpcStatus(absl::InvalidArgumentError(
-            absl::StrCat("weight stream rejected: ", added.message()))));
+        Done(ToGrpcStatus(
+            absl::InvalidArgumentError(absl::StrCat("weight stream rejected: ", added.message()))));
         return;
       }
       StartRead(&message_);
@@ -188,18 +187,19 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     const int64_t version = assembler_.version();
     StagedParameters staged = std::move(*staged_);
     staged_.reset();
-    engine_->LoadWeights(std::move(*tensors), std::move(staged), assembler_.decoded(), version,
-                         [this](absl::Status status, int64_t v) {
-      LoadWeightsResponse response;
-      response.set_version(v);
-      bool own = false;
-      if (status.ok() &&
-          !grpc::SerializationTraits<LoadWeightsResponse>::Serialize(response, response_, &own)
-               .ok()) {
-        status = absl::InternalError("serializing the LoadWeights response failed");
-      }
-      Done(ToGrpcStatus(status));
-    });
+    engine_->LoadWeights(
+        std::move(*tensors), std::move(staged), assembler_.decoded(), version,
+        [this](absl::Status status, int64_t v) {
+          LoadWeightsResponse response;
+          response.set_version(v);
+          bool own = false;
+          if (status.ok() &&
+              !grpc::SerializationTraits<LoadWeightsResponse>::Serialize(response, response_, &own)
+                   .ok()) {
+            status = absl::InternalError("serializing the LoadWeights response failed");
+          }
+          Done(ToGrpcStatus(status));
+        });
   }
 
   void OnDone() override { delete this; }
@@ -232,8 +232,8 @@ class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   RolloutGrpcService* service_;
   grpc::ByteBuffer* response_;
   grpc::ByteBuffer message_;
-  std::vector<grpc::Slice> slices_;         // message_'s, while it is parsed
-  std::vector<absl::string_view> pieces_;   // views of slices_
+  std::vector<grpc::Slice> slices_;        // message_'s, while it is parsed
+  std::vector<absl::string_view> pieces_;  // views of slices_
   WeightAssembler assembler_;
   std::optional<StagedParameters> staged_;  // decoded into, until handed to the engine
 };

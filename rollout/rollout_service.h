@@ -23,8 +23,8 @@ class RolloutGrpcService final
 
   grpc::ServerBidiReactor<GenerateStreamMessage, Sample>* Generate(
       grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* context,
-                                  const AbortRequest* request, AbortResponse* response) override;
+  grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* context, const AbortRequest* request,
+                                  AbortResponse* response) override;
   // A stream of serialized WeightsMessage; answers a serialized LoadWeightsResponse.
   grpc::ServerReadReactor<grpc::ByteBuffer>* LoadWeights(grpc::CallbackServerContext* context,
                                                          grpc::ByteBuffer* response) override;

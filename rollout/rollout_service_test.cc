@@ -1,9 +1,10 @@
 // RolloutService.LoadWeights over loopback: a bf16 stream is decoded into a spare set of fp32
-// parameters and swapped in; a cut-off or mismatched stream leaves the old version serving, unchanged.
+// parameters and swapped in; a cut-off or mismatched stream leaves the old version serving,
+// unchanged.
 #include "rollout/rollout_service.h"
 
-#include <grpcpp/grpcpp.h>
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "core/model/model_files.h"

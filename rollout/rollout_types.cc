@@ -6,9 +6,12 @@ namespace seamless {
 
 const char* FinishName(Finish reason) {
   switch (reason) {
-    case Finish::kStop: return "stop";
-    case Finish::kLength: return "length";
-    case Finish::kAborted: return "aborted";
+    case Finish::kStop:
+      return "stop";
+    case Finish::kLength:
+      return "length";
+    case Finish::kAborted:
+      return "aborted";
   }
   return "?";
 }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/config.h"
+#include "core/base/flags.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/metrics/http_server.h"
@@ -15,7 +16,6 @@
 #include "rollout/rollout_engine.h"
 #include "rollout/rollout_service.h"
 #include "rollout/worker_config.h"
-#include "core/base/flags.h"
 
 namespace seamless {
 
@@ -63,7 +63,8 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
     options.prefill_tokens_per_step = f.prefill_tokens_per_step;
   }
   if (flags.WasSet("speculative")) {
-    ASSIGN_OR_RETURN(options.speculative, ParseConfigEnum<Speculative>("--speculative", speculative));
+    ASSIGN_OR_RETURN(options.speculative,
+                     ParseConfigEnum<Speculative>("--speculative", speculative));
   }
   if (flags.WasSet("kv-cache-tokens")) options.kv_cache_tokens = f.kv_cache_tokens;
   if (flags.WasSet("kv-block-tokens")) options.kv_block_tokens = f.kv_block_tokens;
@@ -95,7 +96,8 @@ absl::Status RunRolloutWorker(const std::vector<std::string>& args) {
   if (!metrics_listen.empty()) {
     ASSIGN_OR_RETURN(metrics_server, HttpServer::StartMetrics(metrics_listen, &metrics));
     std::printf("metrics on http://%s:%d/metrics\n",
-                metrics_listen.substr(0, metrics_listen.rfind(':')).c_str(), metrics_server->port());
+                metrics_listen.substr(0, metrics_listen.rfind(':')).c_str(),
+                metrics_server->port());
   }
   std::unique_ptr<RolloutEngine> engine = RolloutEngine::Start(std::move(batcher), &metrics);
   GrpcServer* server_ptr = nullptr;

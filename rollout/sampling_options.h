@@ -11,11 +11,11 @@
 namespace seamless {
 
 struct SamplingOptions {
-  double temperature = 1.0;              // 0 means greedy
-  double top_p = 1.0;                    // nucleus mass kept, in (0, 1]
-  int64_t top_k = 0;                     // 0 keeps every token
+  double temperature = 1.0;  // 0 means greedy
+  double top_p = 1.0;        // nucleus mass kept, in (0, 1]
+  int64_t top_k = 0;         // 0 keeps every token
   int64_t max_new_tokens = 64;
-  std::vector<int32_t> stop_token_ids;   // the tokenizer's EOS is always a stop token
+  std::vector<int32_t> stop_token_ids;  // the tokenizer's EOS is always a stop token
   uint64_t seed = 0;
 
   template <typename V>

@@ -6,12 +6,12 @@
 #ifndef SEAMLESS_ROLLOUT_STAGED_PARAMETERS_H_
 #define SEAMLESS_ROLLOUT_STAGED_PARAMETERS_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "core/tensors/float_decoder.h"
 

@@ -25,15 +25,16 @@ absl::Status SamplingOptions::Validate() const {
 
 double CounterUniform(uint64_t seed, uint64_t counter) {
   // SplitMix64 over a mix of both inputs; 53 random bits -> [0, 1).
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + counter * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull;
+  uint64_t z =
+      seed * 0x9E3779B97F4A7C15ull + counter * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;
   return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
-void TokenSampler::Distribution(const float* logits, int64_t vocab,
-                                const SamplingOptions& options, std::vector<double>* probs) {
+void TokenSampler::Distribution(const float* logits, int64_t vocab, const SamplingOptions& options,
+                                std::vector<double>* probs) {
   probs->assign(vocab, 0.0);
   if (options.temperature == 0) {
     const int64_t best = std::max_element(logits, logits + vocab) - logits;

@@ -1,10 +1,10 @@
 #include "rollout/token_sampler.h"
 
-#include <cmath>
-#include <numeric>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
 
 namespace seamless {
 namespace {
@@ -79,8 +79,8 @@ TEST(TokenSamplerTest, TopKAndTopPKeepTheRightSets) {
 TEST(TokenSamplerTest, FrequenciesMatchTheDistribution) {
   // Chi-square goodness of fit; 5 degrees of freedom at most, critical value 20.5 at p=0.001.
   TokenSampler sampler;
-  for (const SamplingOptions& base : {Options(1.0), Options(0.6), Options(1.3, 0.9),
-                                      Options(1.0, 1.0, 3)}) {
+  for (const SamplingOptions& base :
+       {Options(1.0), Options(0.6), Options(1.3, 0.9), Options(1.0, 1.0, 3)}) {
     SamplingOptions o = base;
     o.seed = 1234;
     std::vector<double> p;

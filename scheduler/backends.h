@@ -36,7 +36,7 @@ class RolloutBackend {
 
 struct ScoreJob {
   std::string request_id;
-  std::string ability;       // "math" | "code"
+  std::string ability;  // "math" | "code"
   std::string response_text;
   std::string ground_truth;
   std::string extra_info_json;

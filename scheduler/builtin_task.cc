@@ -9,9 +9,7 @@
 
 namespace seamless {
 
-const char* TaskSplitName(TaskSplit split) {
-  return split == TaskSplit::kTest ? "test" : "train";
-}
+const char* TaskSplitName(TaskSplit split) { return split == TaskSplit::kTest ? "test" : "train"; }
 
 absl::Status ArithmeticTaskOptions::Validate() const {
   if (min_operand < 0 || max_operand < min_operand) {
@@ -54,9 +52,7 @@ TaskSplit SplitOfExpression(const std::string& expression, int64_t test_percent)
   return int64_t(h % 100) < test_percent ? TaskSplit::kTest : TaskSplit::kTrain;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 // A column lists the digits present in it, then the carry in.
 std::string ColumnAdditionSteps(const std::vector<int64_t>& operands) {

@@ -61,8 +61,8 @@ TEST(BuiltinTaskTest, SplitsAreDisjointWhateverTheSeeds) {
     int held = 0;
     for (int a = 0; a < 100; ++a) {
       for (int b = 0; b < 100; ++b) {
-        held += SplitOfExpression(std::to_string(a) + "+" + std::to_string(b), 20) ==
-                TaskSplit::kTest;
+        held +=
+            SplitOfExpression(std::to_string(a) + "+" + std::to_string(b), 20) == TaskSplit::kTest;
       }
     }
     EXPECT_NEAR(held / 10000.0, 0.20, 0.02);
@@ -78,7 +78,8 @@ TEST(BuiltinTaskTest, EverySftResponseVerifiesWithTheRealMathVerifier) {
       const MathVerdict v = verifier.Verify(p.solution, p.answer);
       EXPECT_TRUE(v.extracted && v.equivalent) << p.prompt << " -> " << p.solution;
       // A wrong answer must not pass, or the reward would be meaningless.
-      EXPECT_FALSE(verifier.Verify(p.solution, std::to_string(std::stoll(p.answer) + 1)).equivalent);
+      EXPECT_FALSE(
+          verifier.Verify(p.solution, std::to_string(std::stoll(p.answer) + 1)).equivalent);
       EXPECT_EQ(p.prompt, p.expression + "=");
       // Short enough for the default model's context and a quick rollout.
       EXPECT_LT(p.prompt.size() + p.solution.size(), 60u) << p.solution;
@@ -112,8 +113,8 @@ TEST(BuiltinTaskTest, ColumnStepsAddDigitsWithCarries) {
 TEST(BuiltinTaskTest, JsonlFollowsVerlAndSftSchemas) {
   auto problems = GenerateArithmeticTask(1, 5, TaskSplit::kTest);
   ASSERT_TRUE(problems.ok());
-  std::vector<std::string> lines = absl::StrSplit(RlPromptJsonl(*problems), '\n',
-                                                  absl::SkipEmpty());
+  std::vector<std::string> lines =
+      absl::StrSplit(RlPromptJsonl(*problems), '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 5u);
   for (size_t i = 0; i < lines.size(); ++i) {
     auto j = nlohmann::json::parse(lines[i]);

@@ -1,8 +1,6 @@
 // The shipped deployment files stay loadable: the Kubernetes manifests parse, and the configs
 // they mount pass the same strict loaders the roles use (an unknown or misspelled key fails).
 #include <gtest/gtest.h>
-
-#include "tests/testing/subprocess.h"
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -13,6 +11,7 @@
 #include "learner/learner_config.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/scheduler_config.h"
+#include "tests/testing/subprocess.h"
 
 namespace seamless {
 namespace {

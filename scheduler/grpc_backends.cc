@@ -86,8 +86,7 @@ GrpcRewardBackend::~GrpcRewardBackend() {
   for (auto& t : threads_) t.join();
 }
 
-void GrpcRewardBackend::Score(ScoreJob job,
-                              std::function<void(absl::StatusOr<ScoreResult>)> done) {
+void GrpcRewardBackend::Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResult>)> done) {
   absl::MutexLock lock(&mu_);
   jobs_.emplace_back(std::move(job), std::move(done));
 }

@@ -47,8 +47,8 @@ class GrpcRolloutBackend : public RolloutBackend {
 // it must outlive the backend) times how long a failed server is skipped.
 class GrpcRewardBackend : public RewardBackend {
  public:
-  GrpcRewardBackend(const std::vector<std::string>& addresses, int threads,
-                    double deadline_seconds, int retries, const Clock* clock = nullptr);
+  GrpcRewardBackend(const std::vector<std::string>& addresses, int threads, double deadline_seconds,
+                    int retries, const Clock* clock = nullptr);
   ~GrpcRewardBackend() override;
   void Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResult>)> done) override;
 
@@ -79,7 +79,8 @@ class GrpcRewardBackend : public RewardBackend {
 class GrpcLearnerBackend : public LearnerBackend {
  public:
   explicit GrpcLearnerBackend(const std::string& address);
-  absl::StatusOr<TrainResult> Train(int64_t step, const std::vector<TrainGroupData>& groups) override;
+  absl::StatusOr<TrainResult> Train(int64_t step,
+                                    const std::vector<TrainGroupData>& groups) override;
 
  private:
   std::unique_ptr<LearnerService::Stub> stub_;

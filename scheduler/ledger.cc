@@ -6,12 +6,18 @@ namespace seamless {
 
 const char* PromptStateName(PromptState state) {
   switch (state) {
-    case PromptState::kQueued: return "queued";
-    case PromptState::kGenerating: return "generating";
-    case PromptState::kScoring: return "scoring";
-    case PromptState::kComplete: return "complete";
-    case PromptState::kDropped: return "dropped";
-    case PromptState::kTrained: return "trained";
+    case PromptState::kQueued:
+      return "queued";
+    case PromptState::kGenerating:
+      return "generating";
+    case PromptState::kScoring:
+      return "scoring";
+    case PromptState::kComplete:
+      return "complete";
+    case PromptState::kDropped:
+      return "dropped";
+    case PromptState::kTrained:
+      return "trained";
   }
   return "?";
 }
@@ -19,12 +25,18 @@ const char* PromptStateName(PromptState state) {
 namespace {
 int64_t& Count(LedgerSummary& s, PromptState state) {
   switch (state) {
-    case PromptState::kQueued: return s.queued;
-    case PromptState::kGenerating: return s.generating;
-    case PromptState::kScoring: return s.scoring;
-    case PromptState::kComplete: return s.complete;
-    case PromptState::kDropped: return s.dropped;
-    case PromptState::kTrained: return s.trained;
+    case PromptState::kQueued:
+      return s.queued;
+    case PromptState::kGenerating:
+      return s.generating;
+    case PromptState::kScoring:
+      return s.scoring;
+    case PromptState::kComplete:
+      return s.complete;
+    case PromptState::kDropped:
+      return s.dropped;
+    case PromptState::kTrained:
+      return s.trained;
   }
   return s.queued;
 }
@@ -46,7 +58,8 @@ std::string Ledger::Take(int64_t record, bool from_easy_pool, const std::string&
 absl::Status Ledger::Move(const std::string& uid, std::initializer_list<PromptState> from,
                           PromptState to, LedgerEntry** out) {
   auto it = entries_.find(uid);
-  if (it == entries_.end()) return absl::InternalError(absl::StrCat("ledger: unknown prompt ", uid));
+  if (it == entries_.end())
+    return absl::InternalError(absl::StrCat("ledger: unknown prompt ", uid));
   LedgerEntry& e = it->second;
   bool allowed = false;
   for (PromptState s : from) allowed |= e.state == s;
@@ -107,8 +120,8 @@ absl::Status Ledger::Trained(const std::string& uid, int64_t step) {
 
 absl::Status Ledger::Requeue(const std::string& uid, const std::string& reason) {
   LedgerEntry* e = nullptr;
-  absl::Status moved = Move(uid, {PromptState::kGenerating, PromptState::kScoring},
-                            PromptState::kQueued, &e);
+  absl::Status moved =
+      Move(uid, {PromptState::kGenerating, PromptState::kScoring}, PromptState::kQueued, &e);
   if (!moved.ok()) return moved;
   e->worker = -1;
   ++summary_.requeues;
@@ -143,7 +156,8 @@ LedgerSummary Ledger::Summary() const { return summary_; }
 
 absl::Status Ledger::CheckBalanced() const {
   const LedgerSummary& s = summary_;
-  const int64_t accounted = s.queued + s.generating + s.scoring + s.complete + s.dropped + s.trained;
+  const int64_t accounted =
+      s.queued + s.generating + s.scoring + s.complete + s.dropped + s.trained;
   if (accounted != s.taken) {
     return absl::InternalError(absl::StrCat("ledger out of balance: taken ", s.taken, " but ",
                                             accounted, " accounted for"));

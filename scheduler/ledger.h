@@ -4,7 +4,8 @@
 //   queued ──launch──► generating ──all samples back──► scoring ──all scored──► complete
 //     ▲                     │                                                     │
 //     └──── requeue ────────┘ (worker died, lease expired, early termination)    ├─► trained
-//                                                                                └─► dropped(reason)
+//                                                                                └─►
+//                                                                                dropped(reason)
 #ifndef SEAMLESS_SCHEDULER_LEDGER_H_
 #define SEAMLESS_SCHEDULER_LEDGER_H_
 
@@ -23,22 +24,22 @@ enum class PromptState { kQueued, kGenerating, kScoring, kComplete, kDropped, kT
 const char* PromptStateName(PromptState state);
 
 struct LedgerEntry {
-  std::string uid;                // unique per take: "d<epoch>.<index>" or "e<n>.<index>"
-  int64_t record = 0;             // index into the prompt data
+  std::string uid;     // unique per take: "d<epoch>.<index>" or "e<n>.<index>"
+  int64_t record = 0;  // index into the prompt data
   bool from_easy_pool = false;
   PromptState state = PromptState::kQueued;
   int64_t launches = 0;
-  std::string group_id;           // the current (or last) launch
-  int worker = -1;                // lease holder while generating
+  std::string group_id;  // the current (or last) launch
+  int worker = -1;       // lease holder while generating
   std::chrono::steady_clock::time_point lease_expiry;
-  int64_t version = 0;            // policy version at the last launch
+  int64_t version = 0;  // policy version at the last launch
   uint64_t launch_seq = 0;
   std::string drop_reason;
   int64_t trained_step = -1;
 };
 
 struct LedgerSummary {
-  int64_t taken = 0;              // takes from the data and from the easy pool
+  int64_t taken = 0;  // takes from the data and from the easy pool
   int64_t taken_from_easy_pool = 0;
   int64_t queued = 0, generating = 0, scoring = 0, complete = 0, dropped = 0, trained = 0;
   int64_t requeues = 0;
@@ -74,8 +75,8 @@ class Ledger {
   absl::Status CheckBalanced() const;
 
  private:
-  absl::Status Move(const std::string& uid, std::initializer_list<PromptState> from,
-                    PromptState to, LedgerEntry** entry);
+  absl::Status Move(const std::string& uid, std::initializer_list<PromptState> from, PromptState to,
+                    LedgerEntry** entry);
   std::unordered_map<std::string, LedgerEntry> entries_;
   std::vector<std::string> order_;  // take order
   LedgerSummary summary_;

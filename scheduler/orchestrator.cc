@@ -36,8 +36,8 @@ Orchestrator::LaunchKey Orchestrator::LaunchKey::Eval(int64_t step, int64_t reco
 }
 
 Orchestrator::Orchestrator(SchedulerConfig config, const PromptDataset* train,
-                           const PromptDataset* val, PromptEncoder encode,
-                           RolloutBackend* rollout, RewardBackend* reward, LearnerBackend* learner,
+                           const PromptDataset* val, PromptEncoder encode, RolloutBackend* rollout,
+                           RewardBackend* reward, LearnerBackend* learner,
                            OrchestratorOptions options)
     : config_(std::move(config)),
       train_(train),
@@ -74,7 +74,8 @@ std::string Orchestrator::NextPrompt() {
   if (!easy_pool_.empty() && easy(rng_)) {
     std::uniform_int_distribution<size_t> pick(0, easy_pool_.size() - 1);
     const int64_t record = easy_pool_[pick(rng_)];
-    return ledger_.Take(record, /*from_easy_pool=*/true, absl::StrCat("e", easy_takes_++, ".", record));
+    return ledger_.Take(record, /*from_easy_pool=*/true,
+                        absl::StrCat("e", easy_takes_++, ".", record));
   }
   const int64_t record = sampler_.Next();
   return ledger_.Take(record, false, absl::StrCat("d", sampler_.epoch(), ".", record));
@@ -152,7 +153,8 @@ GroupRequest Orchestrator::MakeRequest(GroupRun& run, std::vector<int32_t> promp
   request.launch_seq = run.launch_seq;
   if (run.key.eval) {
     request.sampling.temperature = config_.eval_temperature;
-    if (config_.eval_max_new_tokens > 0) request.sampling.max_new_tokens = config_.eval_max_new_tokens;
+    if (config_.eval_max_new_tokens > 0)
+      request.sampling.max_new_tokens = config_.eval_max_new_tokens;
     run.group_id = run.key.uid;
     request.sampling.seed = Mix(config_.seed, static_cast<uint64_t>(run.record) + (1ull << 40));
   } else {
@@ -331,9 +333,10 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
     if (!s.ok()) Fail(s);
     return;
   }
-  std::sort(done.samples.begin(), done.samples.end(), [](const TrainSample& a, const TrainSample& b) {
-    return a.sample.index_in_group < b.sample.index_in_group;
-  });
+  std::sort(done.samples.begin(), done.samples.end(),
+            [](const TrainSample& a, const TrainSample& b) {
+              return a.sample.index_in_group < b.sample.index_in_group;
+            });
   valid_[done.launch_seq] = std::move(done);
 }
 
@@ -641,7 +644,8 @@ absl::Status Orchestrator::Evaluate(int64_t step, double* accuracy) {
   for (int64_t i = 0; i < n; ++i) Launch(LaunchKey::Eval(step, i));
   const auto deadline = clock_->Now() + std::chrono::minutes(10);
   while (eval_pending_ > 0 && failure_.ok()) {
-    if (clock_->Now() > deadline) return absl::DeadlineExceededError("evaluation took over 10 minutes");
+    if (clock_->Now() > deadline)
+      return absl::DeadlineExceededError("evaluation took over 10 minutes");
     events_->RunOne(milliseconds(200));
   }
   RETURN_IF_ERROR(failure_);
@@ -739,8 +743,8 @@ SchedulerState Orchestrator::SaveState() const {
 absl::Status Orchestrator::RestoreState(const SchedulerState& state) {
   for (int64_t record : state.pending_records) {
     if (record < 0 || record >= static_cast<int64_t>(train_->records.size())) {
-      return absl::InvalidArgumentError(absl::StrCat("scheduler state: pending record ", record,
-                                                     " is not in the prompt data"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("scheduler state: pending record ", record, " is not in the prompt data"));
     }
   }
   step_ = state.step;

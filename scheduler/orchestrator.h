@@ -77,7 +77,9 @@ class Orchestrator {
 
   // Called on the loop thread after every step, and once with step 0 for the evaluation
   // before training (val/accuracy only).
-  void set_on_step(std::function<void(const StepReport&)> on_step) { on_step_ = std::move(on_step); }
+  void set_on_step(std::function<void(const StepReport&)> on_step) {
+    on_step_ = std::move(on_step);
+  }
   // Resume (before Run): the state SaveState() returned after the learner's last complete
   // checkpoint. Its pending prompts are taken again, first.
   absl::Status RestoreState(const SchedulerState& state);
@@ -108,8 +110,8 @@ class Orchestrator {
     int64_t version = 0;
     int64_t expected = 0, generated = 0, scored = 0;
     bool generation_done = false, reward_failed = false;
-    std::vector<TrainSample> samples;      // index_in_group order once complete
-    std::vector<RolloutSample> unscored;   // held back when rewards wait for the round
+    std::vector<TrainSample> samples;     // index_in_group order once complete
+    std::vector<RolloutSample> unscored;  // held back when rewards wait for the round
     int64_t tokens = 0;
   };
 
@@ -193,17 +195,17 @@ class Orchestrator {
   Ledger ledger_;
   PromptSampler sampler_;
   std::mt19937_64 rng_;
-  std::deque<std::string> queue_;                 // uids waiting for a launch (requeues first)
-  std::vector<int64_t> easy_pool_;                // records whose group passed every sample
-  std::map<std::string, GroupRun> inflight_;      // by group id
-  std::map<uint64_t, GroupRun> valid_;            // complete valid groups, by launch order
-  std::vector<int64_t> worker_load_;              // groups in flight per worker
+  std::deque<std::string> queue_;             // uids waiting for a launch (requeues first)
+  std::vector<int64_t> easy_pool_;            // records whose group passed every sample
+  std::map<std::string, GroupRun> inflight_;  // by group id
+  std::map<uint64_t, GroupRun> valid_;        // complete valid groups, by launch order
+  std::vector<int64_t> worker_load_;          // groups in flight per worker
   std::vector<Clock::TimePoint> worker_down_until_;
   uint64_t next_launch_seq_ = 1;
   int64_t step_ = 0, policy_version_ = 0, launched_this_step_ = 0, easy_takes_ = 0;
-  double valid_rate_ = 0.5;                       // recent share of complete groups that are valid
-  std::deque<bool> recent_outcomes_;              // valid or not, last 64 completed groups
-  bool training_ = false;                         // a batch is with the learner
+  double valid_rate_ = 0.5;           // recent share of complete groups that are valid
+  std::deque<bool> recent_outcomes_;  // valid or not, last 64 completed groups
+  bool training_ = false;             // a batch is with the learner
   absl::Status failure_;
   // Per-step counters (reset after each step).
   std::map<std::string, double> counters_;

@@ -18,13 +18,13 @@
 namespace seamless {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeClock;
 using testing::FakeDataset;
 using testing::FakeEncoder;
 using testing::FakeLearner;
 using testing::FakeReward;
 using testing::FakeRollout;
+using ::testing::HasSubstr;
 
 // Durations of 0: every group is answered inside Generate.
 std::vector<int> Instant(int n) { return std::vector<int>(n, 0); }
@@ -135,8 +135,7 @@ TEST(OrchestratorFakeClockTest, ValidGroupsThatTurnStaleAreDroppedNotTrained) {
   SchedulerConfig c = Config(5);
   c.dynamic_sampling = false;
   c.max_staleness = 0;
-  Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward, &learner,
-                 On(clock));
+  Orchestrator o(c, &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward, &learner, On(clock));
   std::vector<StepReport> reports;
   o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
   ASSERT_TRUE(o.Run().ok());
@@ -179,7 +178,7 @@ struct SavedRun {
   SchedulerState state;
   std::vector<int64_t> pending;  // the ledger's pending records, in take order
   LedgerSummary ledger;
-  double launched = 0;           // training launches, summed over the step reports
+  double launched = 0;  // training launches, summed over the step reports
 };
 SavedRun RunTwoStepsAndSave(const PromptDataset& train, const FakeClock& clock) {
   SavedRun saved;

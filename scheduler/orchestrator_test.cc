@@ -101,8 +101,8 @@ TEST(OrchestratorTest, SampledEvaluationAveragesEverySampleOfEveryHeldOutPrompt)
     EXPECT_THAT(rollout.eval_num_samples(), ::testing::Each(per_prompt));
     EXPECT_EQ(rollout.eval_num_samples().size(), 24u);
     // Accuracy is the mean over every sample the fake produced, in both evaluations.
-    const double sum = reports.front().metrics.at("val/accuracy") +
-                       reports.back().metrics.at("val/accuracy");
+    const double sum =
+        reports.front().metrics.at("val/accuracy") + reports.back().metrics.at("val/accuracy");
     EXPECT_NEAR(sum * 12 * per_prompt, double(rollout.eval_passes()), 1e-9);
     EXPECT_GT(reports.front().metrics.at("val/accuracy"), 0.3);  // the pass-1 third and more
   }
@@ -284,8 +284,8 @@ TEST(PromptDatasetTest, MalformedLinesNameFileLineAndField) {
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("train.jsonl:7"));
   EXPECT_THAT(bad.status().message(), HasSubstr("reward_model.ground_truth"));
-  auto msgs = ParsePromptRecord(R"({"prompt": [{"role": "user"}], "reward_model": {"ground_truth": 1}})",
-                                2, "d.jsonl");
+  auto msgs = ParsePromptRecord(
+      R"({"prompt": [{"role": "user"}], "reward_model": {"ground_truth": 1}})", 2, "d.jsonl");
   EXPECT_THAT(msgs.status().message(), HasSubstr("prompt[0]"));
   auto ok = ParsePromptRecord(
       R"({"data_source": "x", "prompt": [{"role": "user", "content": "1+1?"}], "ability": "math",)"

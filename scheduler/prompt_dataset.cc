@@ -24,7 +24,8 @@ absl::StatusOr<PromptRecord> ParsePromptRecord(const std::string& json_line, int
       return absl::InvalidArgumentError(where + "field 'prompt' is empty");
     }
   } else if (r.prompt.is_array()) {
-    if (r.prompt.empty()) return absl::InvalidArgumentError(where + "field 'prompt' has no messages");
+    if (r.prompt.empty())
+      return absl::InvalidArgumentError(where + "field 'prompt' has no messages");
     for (size_t i = 0; i < r.prompt.size(); ++i) {
       const auto& m = r.prompt[i];
       if (!m.is_object() || !m.contains("role") || !m.contains("content") ||

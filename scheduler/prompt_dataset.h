@@ -15,12 +15,12 @@
 namespace seamless {
 
 struct PromptRecord {
-  int64_t index = 0;            // line order in the file (0-based, valid lines only)
-  int64_t line = 0;             // 1-based line number, for messages
+  int64_t index = 0;  // line order in the file (0-based, valid lines only)
+  int64_t line = 0;   // 1-based line number, for messages
   std::string data_source;
-  nlohmann::json prompt;        // a string or chat messages
-  std::string ability;          // "math" (default) or "code"
-  std::string ground_truth;     // the answer text; JSON text for code test cases
+  nlohmann::json prompt;     // a string or chat messages
+  std::string ability;       // "math" (default) or "code"
+  std::string ground_truth;  // the answer text; JSON text for code test cases
   nlohmann::json extra_info;
 };
 

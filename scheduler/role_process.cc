@@ -15,8 +15,7 @@ absl::StatusOr<std::unique_ptr<RoleProcess>> RoleProcess::Start(
     const std::string& log_path, const std::vector<std::string>& env) {
   // The log may hold an earlier run's lines (a resumed run appends): read from its end.
   struct stat st;
-  const size_t read_offset =
-      stat(log_path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+  const size_t read_offset = stat(log_path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   std::vector<std::string> argv{binary};
   argv.insert(argv.end(), args.begin(), args.end());
   ChildProcess::Options options;
@@ -69,8 +68,8 @@ absl::StatusOr<std::string> RoleProcess::WaitForAddress(std::chrono::seconds tim
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return absl::DeadlineExceededError(absl::StrCat(name_, " did not start listening in time; see ",
-                                                  log_path_));
+  return absl::DeadlineExceededError(
+      absl::StrCat(name_, " did not start listening in time; see ", log_path_));
 }
 
 }  // namespace seamless

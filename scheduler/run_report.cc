@@ -83,11 +83,20 @@ std::string Escape(absl::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -109,17 +118,21 @@ struct PlotSpec {
 
 const std::vector<PlotSpec>& Plots() {
   static const auto* plots = new std::vector<PlotSpec>{
-      {"Reward", "mean score",
+      {"Reward",
+       "mean score",
        {{"critic/score/mean", "training batch (critic/score/mean)"},
         {"rollout/score_all", "all rollouts (rollout/score_all)"}}},
-      {"Held-out accuracy", "accuracy",
+      {"Held-out accuracy",
+       "accuracy",
        {{"val/accuracy", "val/accuracy"}, {"val/accuracy_sampled", "val/accuracy_sampled"}},
        true},
       {"Response length", "tokens", {{"response_length/mean", "response_length/mean"}}},
-      {"Clip fraction", "share of tokens",
+      {"Clip fraction",
+       "share of tokens",
        {{"actor/pg_clipfrac", "actor/pg_clipfrac"},
         {"actor/pg_clipfrac_lower", "actor/pg_clipfrac_lower"}}},
-      {"Throughput", "tokens/s",
+      {"Throughput",
+       "tokens/s",
        {{"perf/throughput", "perf/throughput"},
         {"perf/rollout_tokens_per_s", "perf/rollout_tokens_per_s"}}},
   };
@@ -179,29 +192,30 @@ std::string RenderPlot(const PlotSpec& spec, const std::vector<MetricsRow>& rows
   // Grid and y ticks.
   const double ystep = TickStep(y1 - y0, 4);
   for (double y = y0; y <= y1 + 1e-9 * (y1 - y0); y += ystep) {
-    absl::StrAppendFormat(&svg,
-                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-                          "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>\n",
-                          kLeft, py(y), kW - kRight, py(y), kLeft - 6, py(y) + 4, Num(y));
+    absl::StrAppendFormat(
+        &svg,
+        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
+        "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s</text>\n",
+        kLeft, py(y), kW - kRight, py(y), kLeft - 6, py(y) + 4, Num(y));
   }
   const double xstep = std::max(1.0, TickStep(x1 - x0, 6));
   for (double x = std::ceil(x0 / xstep) * xstep; x <= x1 + 1e-9; x += xstep) {
-    absl::StrAppendFormat(&svg,
-                          "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n",
-                          px(x), kH - kBottom + 16, Num(x));
+    absl::StrAppendFormat(
+        &svg, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"middle\">%s</text>\n",
+        px(x), kH - kBottom + 16, Num(x));
   }
   absl::StrAppendFormat(&svg,
                         "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" class=\"axis\"/>"
                         "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" class=\"axis\"/>\n",
                         kLeft, kTop, kLeft, kH - kBottom, kLeft, kH - kBottom, kW - kRight,
                         kH - kBottom);
-  absl::StrAppendFormat(&svg, "<text x=\"%g\" y=\"%g\" class=\"tick\" text-anchor=\"middle\">step</text>\n",
-                        (kLeft + kW - kRight) / 2, kH - 6);
+  absl::StrAppendFormat(
+      &svg, "<text x=\"%g\" y=\"%g\" class=\"tick\" text-anchor=\"middle\">step</text>\n",
+      (kLeft + kW - kRight) / 2, kH - 6);
   absl::StrAppendFormat(&svg,
                         "<text x=\"14\" y=\"%g\" class=\"tick\" text-anchor=\"middle\" "
                         "transform=\"rotate(-90 14 %g)\">%s</text>\n",
-                        (kTop + kH - kBottom) / 2, (kTop + kH - kBottom) / 2,
-                        Escape(spec.y_label));
+                        (kTop + kH - kBottom) / 2, (kTop + kH - kBottom) / 2, Escape(spec.y_label));
   int color = 0;
   double legend_x = kLeft + 200;
   for (const auto& [series, points] : lines) {
@@ -283,8 +297,9 @@ std::string RenderRunReport(const std::vector<MetricsRow>& rows, const ReportInp
     for (const auto& [k, v] : r.data) last[k] = {r.step, v};
   }
   if (!last.empty()) {
-    html += "<h2>Last logged values</h2>\n<table id=\"last\">\n<tr><th>metric</th><th>step</th>"
-            "<th>value</th></tr>\n";
+    html +=
+        "<h2>Last logged values</h2>\n<table id=\"last\">\n<tr><th>metric</th><th>step</th>"
+        "<th>value</th></tr>\n";
     for (const auto& [k, sv] : last) {
       absl::StrAppend(&html, "<tr><td>", Escape(k), "</td><td class=\"num\">", sv.first,
                       "</td><td class=\"num\">", Num(sv.second), "</td></tr>\n");

@@ -30,12 +30,12 @@ absl::StatusOr<std::vector<MetricsRow>> ParseMetricsJsonl(const std::string& tex
 absl::StatusOr<std::vector<MetricsRow>> ReadMetricsJsonl(const std::string& path);
 
 struct RunSummary {
-  int64_t steps = 0;            // the largest step
+  int64_t steps = 0;  // the largest step
   int64_t rows = 0;
-  double start_accuracy = -1;   // first val/accuracy (-1: none logged)
-  double final_accuracy = -1;   // last val/accuracy
+  double start_accuracy = -1;  // first val/accuracy (-1: none logged)
+  double final_accuracy = -1;  // last val/accuracy
   double best_accuracy = -1;
-  double wall_time_s = -1;      // sum of timing_s/step, else the last time/elapsed_s (-1: none)
+  double wall_time_s = -1;  // sum of timing_s/step, else the last time/elapsed_s (-1: none)
 };
 RunSummary SummarizeRun(const std::vector<MetricsRow>& rows);
 

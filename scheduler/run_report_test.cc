@@ -52,11 +52,10 @@ TEST(RunReportTest, ReportHasPlotsValuesAndConfig) {
   ASSERT_TRUE(path.ok()) << path.status();
   auto html = ReadFileToString(*path);
   ASSERT_TRUE(html.ok());
-  for (const char* want :
-       {"<svg", "Reward", "Held-out accuracy", "Response length", "Clip fraction", "Throughput",
-        "data-key=\"val/accuracy\"", "data-key=\"critic/score/mean\"",
-        "data-key=\"perf/throughput\"", "0.200", "0.500", "+30.0", "5.0 s",
-        "lr: 3e-4 # &lt;a&amp;b&gt;"}) {
+  for (const char* want : {"<svg", "Reward", "Held-out accuracy", "Response length",
+                           "Clip fraction", "Throughput", "data-key=\"val/accuracy\"",
+                           "data-key=\"critic/score/mean\"", "data-key=\"perf/throughput\"",
+                           "0.200", "0.500", "+30.0", "5.0 s", "lr: 3e-4 # &lt;a&amp;b&gt;"}) {
     EXPECT_NE(html->find(want), std::string::npos) << "missing " << want;
   }
   // Self-contained: nothing fetched from elsewhere.

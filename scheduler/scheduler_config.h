@@ -6,23 +6,22 @@
 #include <string>
 
 #include "absl/status/status.h"
-
 #include "rollout/sampling_options.h"
 
 namespace seamless {
 
 struct SchedulerConfig {
-  int64_t steps = 20;                 // training steps
-  int64_t group_size = 8;             // G: samples per prompt
-  int64_t batch_groups = 8;           // N: valid groups per training batch
-  int64_t max_launch_rounds = 8;      // groups launched per step <= this x N, else an error
+  int64_t steps = 20;             // training steps
+  int64_t group_size = 8;         // G: samples per prompt
+  int64_t batch_groups = 8;       // N: valid groups per training batch
+  int64_t max_launch_rounds = 8;  // groups launched per step <= this x N, else an error
   int64_t max_inflight_per_worker = 8;
-  double easy_pool_prob = 0.1;        // α: draw from the pass-rate-1 pool with this probability
-  int64_t max_staleness = 1;          // samples older than this many versions are dropped
-  bool dynamic_sampling = true;       // drop groups with pass rate 0 or 1
-  bool continuous = true;             // false: barrier — launch a whole round, wait, filter
-  bool async_reward = true;           // false: score after the generation round
-  bool early_termination = true;      // FIFO early termination (docs/DESIGN.md §4)
+  double easy_pool_prob = 0.1;    // α: draw from the pass-rate-1 pool with this probability
+  int64_t max_staleness = 1;      // samples older than this many versions are dropped
+  bool dynamic_sampling = true;   // drop groups with pass rate 0 or 1
+  bool continuous = true;         // false: barrier — launch a whole round, wait, filter
+  bool async_reward = true;       // false: score after the generation round
+  bool early_termination = true;  // FIFO early termination (docs/DESIGN.md §4)
   // Batches beyond the current one whose work is kept in flight (0: MiMo's rule exactly).
   // With 1, launching goes on for the next batch once the current one is predicted full,
   // and early termination spares the earliest of the later launches that the next batch
@@ -30,16 +29,16 @@ struct SchedulerConfig {
   // capped by staleness: batch k trains at version k, so work for a batch may only be
   // launched at a version within max_staleness of it (with 1, not while the learner trains).
   int64_t lookahead_batches = 0;
-  double lease_seconds = 600;         // a generating group's lease on its worker
+  double lease_seconds = 600;  // a generating group's lease on its worker
   double reward_deadline_seconds = 30;
   int64_t reward_retries = 2;
-  int64_t eval_every = 5;             // held-out evaluation every k steps (0: start and end only)
-  int64_t eval_prompts = 100;         // held-out prompts per evaluation
-  double eval_temperature = 0;        // 0: greedy accuracy
-  int64_t eval_samples = 1;           // samples per held-out prompt when eval_temperature > 0
-  int64_t eval_max_new_tokens = 0;    // 0: sampling.max_new_tokens
+  int64_t eval_every = 5;           // held-out evaluation every k steps (0: start and end only)
+  int64_t eval_prompts = 100;       // held-out prompts per evaluation
+  double eval_temperature = 0;      // 0: greedy accuracy
+  int64_t eval_samples = 1;         // samples per held-out prompt when eval_temperature > 0
+  int64_t eval_max_new_tokens = 0;  // 0: sampling.max_new_tokens
   uint64_t seed = 0;
-  SamplingOptions sampling;           // rollout sampling (seeds are derived per group)
+  SamplingOptions sampling;  // rollout sampling (seeds are derived per group)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -56,7 +55,8 @@ struct SchedulerConfig {
     v("async_reward", async_reward, "Score each sample as soon as it finishes");
     v("early_termination", early_termination, "Abort work launched after the selected groups");
     v("lookahead_batches", lookahead_batches,
-      "Keep work for this many next batches in flight (needs early_termination, max_staleness >= 1)");
+      "Keep work for this many next batches in flight (needs early_termination, max_staleness >= "
+      "1)");
     v("lease_seconds", lease_seconds, "Lease of a generating group on its worker (seconds)");
     v("reward_deadline_seconds", reward_deadline_seconds, "Deadline of one reward call");
     v("reward_retries", reward_retries, "Retries of a failed reward call on other servers");

@@ -24,7 +24,8 @@ TEST(SchedulerConfigTest, DefaultsAndAValidFileLoad) {
 
 TEST(SchedulerConfigTest, OutOfRangeSettingsAreRefusedNamingKeyAndRange) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"steps: 1\nbatch_groups: 0\n", "scheduler.yaml:2: batch_groups is 0; valid range [1, 1000000]"},
+      {"steps: 1\nbatch_groups: 0\n",
+       "scheduler.yaml:2: batch_groups is 0; valid range [1, 1000000]"},
       {"reward_retries: -1\n", "scheduler.yaml:1: reward_retries is -1; valid range [0, 1000]"},
       {"eval_temperature: -1\n", "scheduler.yaml:1: eval_temperature is -1; valid range [0, 100]"},
       {"max_inflight_per_worker: 0\n",

@@ -45,8 +45,8 @@ std::string ProgressLine(const StepReport& r, int64_t steps) {
                            get("val/accuracy"));
   }
   std::string line = absl::StrFormat(
-      "step %3d/%d | reward %.3f | pass %.2f | valid %d | %6.0f tok/s | idle %.2f | %.1f s",
-      r.step, steps, get("critic/score/mean"), get("scheduler/pass_rate"),
+      "step %3d/%d | reward %.3f | pass %.2f | valid %d | %6.0f tok/s | idle %.2f | %.1f s", r.step,
+      steps, get("critic/score/mean"), get("scheduler/pass_rate"),
       static_cast<int>(get("scheduler/valid_groups")), get("perf/throughput"),
       std::max(0.0, get("rollout/idle_fraction")), get("timing_s/step"));
   if (r.metrics.count("val/accuracy")) {
@@ -60,15 +60,16 @@ std::string ProgressLine(const StepReport& r, int64_t steps) {
 absl::Status RunScheduler(const std::vector<std::string>& args) {
   SchedulerConfig config;
   std::string config_file, train_data, val_data, model = "default", rollout, rewards, learner,
-                                                  listen, run_dir;
+                                                 listen, run_dir;
   bool resume = false, skip_malformed = false, print_config = false;
   int64_t steps = -1, reward_threads = 8;
-  FlagSet flags("seamless scheduler --train-data F --rollout-workers A,B --reward-servers C "
-                "--learner D [flags]",
-                "The scheduler hub: draws prompt groups from verl-format JSONL, keeps rollout\n"
-                "workers busy (continuous rollout), scores each sample as it finishes, drops\n"
-                "groups with pass rate 0 or 1, assembles batches with FIFO early termination,\n"
-                "sends them to learner rank 0, and keeps an exact ledger of every prompt.");
+  FlagSet flags(
+      "seamless scheduler --train-data F --rollout-workers A,B --reward-servers C "
+      "--learner D [flags]",
+      "The scheduler hub: draws prompt groups from verl-format JSONL, keeps rollout\n"
+      "workers busy (continuous rollout), scores each sample as it finishes, drops\n"
+      "groups with pass rate 0 or 1, assembles batches with FIFO early termination,\n"
+      "sends them to learner rank 0, and keeps an exact ledger of every prompt.");
   flags.AddString("config", &config_file, "YAML/JSON with the scheduler keys below");
   flags.AddString("train-data", &train_data, "Prompt JSONL (verl schema) to train on");
   flags.AddString("val-data", &val_data, "Held-out prompt JSONL for val/accuracy (optional)");
@@ -109,13 +110,12 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   const Tokenizer* tok = tokenizer.get();
   PromptEncoder encode = [tok](const PromptRecord& r) -> absl::StatusOr<std::vector<int32_t>> {
     ChatOptions chat;
-    ASSIGN_OR_RETURN(std::string text, RenderPrompt(*tok, r.prompt, chat,
-                                                    absl::StrCat("prompt on line ", r.line)));
+    ASSIGN_OR_RETURN(std::string text,
+                     RenderPrompt(*tok, r.prompt, chat, absl::StrCat("prompt on line ", r.line)));
     return tok->Encode(text);
   };
-  SLOG(INFO) << train.records.size() << " training prompts, " << val.records.size()
-             << " held-out; " << workers.size() << " rollout workers, " << servers.size()
-             << " reward servers";
+  SLOG(INFO) << train.records.size() << " training prompts, " << val.records.size() << " held-out; "
+             << workers.size() << " rollout workers, " << servers.size() << " reward servers";
 
   // Wait for every role to answer before the first launch (they may still be starting).
   for (const auto& w : workers) {

@@ -9,7 +9,8 @@ void FillLedgerCounts(const LedgerSummary& s, LedgerCounts* out) {
   out->set_complete(s.complete);
   out->set_dropped(s.dropped);
   out->set_trained(s.trained);
-  for (const auto& [reason, n] : s.dropped_by_reason) (*out->mutable_dropped_by_reason())[reason] = n;
+  for (const auto& [reason, n] : s.dropped_by_reason)
+    (*out->mutable_dropped_by_reason())[reason] = n;
 }
 
 grpc::ServerUnaryReactor* SchedulerGrpcService::GetRunStatus(grpc::CallbackServerContext* context,

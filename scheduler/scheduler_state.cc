@@ -6,16 +6,16 @@
 namespace seamless {
 
 std::string SchedulerState::ToJson() const {
-  const nlohmann::json j = {{"step", step},
-                            {"policy_version", policy_version},
-                            {"sampler_epoch", sampler_epoch},
-                            {"sampler_position", sampler_position},
-                            {"easy_pool", easy_pool},
-                            {"next_launch_seq", next_launch_seq},
-                            {"pending_records", pending_records},
-                            {"ledger", {{"taken", ledger_taken},
-                                        {"trained", ledger_trained},
-                                        {"dropped", ledger_dropped}}}};
+  const nlohmann::json j = {
+      {"step", step},
+      {"policy_version", policy_version},
+      {"sampler_epoch", sampler_epoch},
+      {"sampler_position", sampler_position},
+      {"easy_pool", easy_pool},
+      {"next_launch_seq", next_launch_seq},
+      {"pending_records", pending_records},
+      {"ledger",
+       {{"taken", ledger_taken}, {"trained", ledger_trained}, {"dropped", ledger_dropped}}}};
   return j.dump(1);
 }
 

@@ -17,7 +17,7 @@ struct SchedulerState {
   int64_t step = 0;
   int64_t policy_version = 0;
   int64_t sampler_epoch = 0, sampler_position = 0;
-  std::vector<int64_t> easy_pool;        // data records whose group passed every sample
+  std::vector<int64_t> easy_pool;  // data records whose group passed every sample
   uint64_t next_launch_seq = 1;
   std::vector<int64_t> pending_records;  // in take order
   // The ledger's totals when saved, for people reading the file (not restored).

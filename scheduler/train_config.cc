@@ -23,8 +23,9 @@ absl::Status TrainConfig::Validate() const {
   // Keys that `seamless train` sets itself: a value given here would be silently replaced.
   const LearnerConfig defaults;
   if (learner.model != defaults.model) {
-    return absl::InvalidArgumentError("learner.model is set by seamless train: use model: (or "
-                                      "--model DIR) instead");
+    return absl::InvalidArgumentError(
+        "learner.model is set by seamless train: use model: (or "
+        "--model DIR) instead");
   }
   if (learner.checkpoint_dir != defaults.checkpoint_dir) {
     return absl::InvalidArgumentError(

@@ -16,9 +16,9 @@
 namespace seamless {
 
 struct SftWarmStart {
-  int64_t steps = 600;              // 0: no warm start (train from --model as it is)
-  std::string data;                 // prompt/response JSONL (`seamless sft --data`); empty: built-in
-  int64_t examples = 4000;          // built-in task SFT examples
+  int64_t steps = 600;      // 0: no warm start (train from --model as it is)
+  std::string data;         // prompt/response JSONL (`seamless sft --data`); empty: built-in
+  int64_t examples = 4000;  // built-in task SFT examples
   int64_t batch_size = 32;
   double lr = 3e-3;
   int64_t warmup_steps = 10;
@@ -66,9 +66,9 @@ struct TrainConfig {
     learner.trainer.mini_batch_groups = 8;
   }
 
-  std::string model = "default";    // starting point: a Hugging Face directory or 'default'
-  std::string train_data;           // verl JSONL; empty: the built-in arithmetic task
-  std::string val_data;             // held-out JSONL; empty: the built-in task's test split
+  std::string model = "default";  // starting point: a Hugging Face directory or 'default'
+  std::string train_data;         // verl JSONL; empty: the built-in arithmetic task
+  std::string val_data;           // held-out JSONL; empty: the built-in task's test split
   ArithmeticTaskOptions task;
   int64_t task_train_prompts = 4000;
   int64_t task_val_prompts = 200;

@@ -57,18 +57,18 @@ std::string DefaultRunDir() {
 }
 
 // Writes the built-in task's train / held-out prompts and SFT examples under RUN/data.
-absl::Status WriteBuiltinData(const TrainConfig& c, const std::string& run_dir,
-                              std::string* train, std::string* val, std::string* sft) {
+absl::Status WriteBuiltinData(const TrainConfig& c, const std::string& run_dir, std::string* train,
+                              std::string* val, std::string* sft) {
   RETURN_IF_ERROR(MakeDirectories(run_dir + "/data"));
   *train = run_dir + "/data/train.jsonl";
   *val = run_dir + "/data/val.jsonl";
   *sft = run_dir + "/data/sft.jsonl";
-  ASSIGN_OR_RETURN(auto train_problems, GenerateArithmeticTask(c.seed, c.task_train_prompts,
-                                                               TaskSplit::kTrain, c.task));
+  ASSIGN_OR_RETURN(auto train_problems,
+                   GenerateArithmeticTask(c.seed, c.task_train_prompts, TaskSplit::kTrain, c.task));
   ASSIGN_OR_RETURN(auto val_problems, GenerateArithmeticTask(c.seed + 1, c.task_val_prompts,
                                                              TaskSplit::kTest, c.task));
-  ASSIGN_OR_RETURN(auto sft_problems, GenerateArithmeticTask(c.seed + 2, c.sft.examples,
-                                                             TaskSplit::kTrain, c.task));
+  ASSIGN_OR_RETURN(auto sft_problems,
+                   GenerateArithmeticTask(c.seed + 2, c.sft.examples, TaskSplit::kTrain, c.task));
   RETURN_IF_ERROR(WriteRlPromptsFile(*train, train_problems));
   RETURN_IF_ERROR(WriteRlPromptsFile(*val, val_problems));
   return WriteSftFile(*sft, sft_problems);
@@ -143,8 +143,8 @@ class Run {
       for (RoleProcess* other : also_alive) {
         if (!other->Running()) {
           return absl::UnavailableError(absl::StrCat(other->name(), " exited with code ",
-                                                     other->exit_code(), "; see ", dir_,
-                                                     "/logs/", other->name(), ".log"));
+                                                     other->exit_code(), "; see ", dir_, "/logs/",
+                                                     other->name(), ".log"));
         }
       }
       if (std::chrono::steady_clock::now() > deadline) return address;
@@ -218,15 +218,16 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   std::string config_file, out, resume, model_flag, train_flag, val_flag;
   int64_t steps = -1;
   bool print_config = false;
-  FlagSet flags("seamless train [--config FILE] [--model DIR] [--train-data FILE] "
-                "[--val-data FILE] [--out RUN_DIR] [--resume RUN_DIR] [--steps N]",
-                "Trains a model with GRPO on one machine, every role its own process on\n"
-                "loopback: reward server(s), rollout workers, the learner rank(s) and the\n"
-                "scheduler. Without a config: the embedded default model, warm-started by SFT\n"
-                "on the built-in arithmetic task, then RL on that task scored by the math\n"
-                "verifier. Data, settings and memory are checked before anything starts.\n"
-                "Writes RUN_DIR/{config.yaml, ROLE.yaml, metrics.jsonl, checkpoints/, logs/,\n"
-                "report.html}; the last line printed is a JSON summary.");
+  FlagSet flags(
+      "seamless train [--config FILE] [--model DIR] [--train-data FILE] "
+      "[--val-data FILE] [--out RUN_DIR] [--resume RUN_DIR] [--steps N]",
+      "Trains a model with GRPO on one machine, every role its own process on\n"
+      "loopback: reward server(s), rollout workers, the learner rank(s) and the\n"
+      "scheduler. Without a config: the embedded default model, warm-started by SFT\n"
+      "on the built-in arithmetic task, then RL on that task scored by the math\n"
+      "verifier. Data, settings and memory are checked before anything starts.\n"
+      "Writes RUN_DIR/{config.yaml, ROLE.yaml, metrics.jsonl, checkpoints/, logs/,\n"
+      "report.html}; the last line printed is a JSON summary.");
   flags.AddString("config", &config_file, "YAML/JSON with the keys below");
   flags.AddString("model", &model_flag, "Initial model directory (overrides model:)");
   flags.AddString("train-data", &train_flag, "Prompt JSONL, verl schema (overrides train_data:)");
@@ -267,15 +268,16 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     if (path.empty()) continue;
     ASSIGN_OR_RETURN(DataFit fit, CheckPromptData(path, *tokenizer, model_config.vocab_size,
                                                   sequence_limit, max_new));
-    longest_prompt = path == config.train_data ? fit.longest : std::max(longest_prompt, fit.longest);
+    longest_prompt =
+        path == config.train_data ? fit.longest : std::max(longest_prompt, fit.longest);
   }
   int64_t longest_sft = 0;
   if (!resuming && config.sft.steps > 0) {
     longest_sft = kBuiltinSftTokens;
     if (!config.sft.data.empty()) {
-      ASSIGN_OR_RETURN(DataFit fit, CheckSftData(config.sft.data, *tokenizer,
-                                                 model_config.vocab_size,
-                                                 model_config.max_position_embeddings));
+      ASSIGN_OR_RETURN(DataFit fit,
+                       CheckSftData(config.sft.data, *tokenizer, model_config.vocab_size,
+                                    model_config.max_position_embeddings));
       longest_sft = fit.longest;
     }
   }
@@ -301,14 +303,16 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     if (val.empty()) val = builtin_val;
     if (sft_data.empty()) sft_data = builtin_sft;
   }
-  if (!resuming) RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/config.yaml", ConfigToYaml(config)));
+  if (!resuming)
+    RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/config.yaml", ConfigToYaml(config)));
 
   // Each role's config file.
   std::string model = config.model;
   const std::string sft_model = run_dir + "/sft_model";
   const bool run_sft = !resuming && config.sft.steps > 0;
   if (run_sft || (resuming && FileExists(sft_model + "/config.json"))) model = sft_model;
-  const std::string rollout_yaml = run_dir + "/rollout.yaml", reward_yaml = run_dir + "/reward.yaml",
+  const std::string rollout_yaml = run_dir + "/rollout.yaml",
+                    reward_yaml = run_dir + "/reward.yaml",
                     learner_yaml = run_dir + "/learner.yaml",
                     scheduler_yaml = run_dir + "/scheduler.yaml", sft_yaml = run_dir + "/sft.yaml";
   RETURN_IF_ERROR(WriteFileAtomically(rollout_yaml, ConfigToYaml(config.rollout)));
@@ -342,10 +346,10 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     std::printf("SFT warm start: %lld steps on %s\n", static_cast<long long>(config.sft.steps),
                 sft_data.c_str());
     std::fflush(stdout);
-    ASSIGN_OR_RETURN(auto sft, run.Start("sft", "sft",
-                                         {"sft", "--config", sft_yaml, "--model", config.model,
-                                          "--data", sft_data, "--out", sft_model, "--log-every",
-                                          "25"}));
+    ASSIGN_OR_RETURN(auto sft,
+                     run.Start("sft", "sft",
+                               {"sft", "--config", sft_yaml, "--model", config.model, "--data",
+                                sft_data, "--out", sft_model, "--log-every", "25"}));
     while (sft->Running()) {
       for (const auto& line : sft->NewLines()) {
         if (line.find("step") != std::string::npos) std::printf("  sft: %s\n", line.c_str());
@@ -356,8 +360,8 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     }
     run.Untrack(sft.get());
     if (sft->exit_code() != 0) {
-      return absl::InternalError(absl::StrCat("SFT failed (exit ", sft->exit_code(), "); see ",
-                                              run_dir, "/logs/sft.log"));
+      return absl::InternalError(
+          absl::StrCat("SFT failed (exit ", sft->exit_code(), "); see ", run_dir, "/logs/sft.log"));
     }
     std::printf("SFT done in %.0f s\n", elapsed());
   }
@@ -366,16 +370,16 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   std::vector<std::unique_ptr<RoleProcess>> rewards, workers, learners;
   std::vector<std::string> reward_addresses, worker_addresses;
   for (int64_t i = 0; i < config.reward_servers; ++i) {
-    ASSIGN_OR_RETURN(auto p, run.Start(absl::StrCat("reward-", i), absl::StrCat("reward", i),
-                                       {"reward-server", "--listen", "127.0.0.1:0", "--config",
-                                        reward_yaml}));
+    ASSIGN_OR_RETURN(
+        auto p, run.Start(absl::StrCat("reward-", i), absl::StrCat("reward", i),
+                          {"reward-server", "--listen", "127.0.0.1:0", "--config", reward_yaml}));
     rewards.push_back(std::move(p));
   }
   for (int64_t i = 0; i < config.rollout_workers; ++i) {
-    ASSIGN_OR_RETURN(auto p, run.Start(absl::StrCat("rollout-", i),
-                                       absl::StrCat("rollout_worker", i),
-                                       {"rollout-worker", "--listen", "127.0.0.1:0", "--model",
-                                        model, "--config", rollout_yaml}));
+    ASSIGN_OR_RETURN(auto p,
+                     run.Start(absl::StrCat("rollout-", i), absl::StrCat("rollout_worker", i),
+                               {"rollout-worker", "--listen", "127.0.0.1:0", "--model", model,
+                                "--config", rollout_yaml}));
     workers.push_back(std::move(p));
   }
   for (auto& p : rewards) {
@@ -394,23 +398,33 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   std::vector<RoleProcess*> learner_ptrs;
   for (int64_t r = 0; r < config.learner_ranks; ++r) {
     ASSIGN_OR_RETURN(
-        auto p, run.Start(r == 0 ? "learner" : absl::StrCat("learner-", r),
-                          absl::StrCat("learner_rank", r),
-                          {"learner", "--config", learner_yaml, "--listen", "127.0.0.1:0",
-                           "--metrics-jsonl", run_dir + "/learner_metrics.jsonl"},
-                          {absl::StrCat("RANK=", r), absl::StrCat("WORLD_SIZE=", config.learner_ranks),
-                           "MASTER_ADDR=127.0.0.1", absl::StrCat("MASTER_PORT=", master_port)}));
+        auto p,
+        run.Start(r == 0 ? "learner" : absl::StrCat("learner-", r), absl::StrCat("learner_rank", r),
+                  {"learner", "--config", learner_yaml, "--listen", "127.0.0.1:0",
+                   "--metrics-jsonl", run_dir + "/learner_metrics.jsonl"},
+                  {absl::StrCat("RANK=", r), absl::StrCat("WORLD_SIZE=", config.learner_ranks),
+                   "MASTER_ADDR=127.0.0.1", absl::StrCat("MASTER_PORT=", master_port)}));
     learner_ptrs.push_back(p.get());
     learners.push_back(std::move(p));
   }
   RoleProcess* learner_process = learners[0].get();
   ASSIGN_OR_RETURN(std::string learner_address,
                    run.WaitForAddress(learner_process, std::chrono::seconds(1200), learner_ptrs));
-  std::vector<std::string> scheduler_args = {
-      "scheduler", "--config", scheduler_yaml, "--train-data", train,
-      "--model", model, "--rollout-workers", absl::StrJoin(worker_addresses, ","),
-      "--reward-servers", absl::StrJoin(reward_addresses, ","), "--learner", learner_address,
-      "--run-dir", run_dir};
+  std::vector<std::string> scheduler_args = {"scheduler",
+                                             "--config",
+                                             scheduler_yaml,
+                                             "--train-data",
+                                             train,
+                                             "--model",
+                                             model,
+                                             "--rollout-workers",
+                                             absl::StrJoin(worker_addresses, ","),
+                                             "--reward-servers",
+                                             absl::StrJoin(reward_addresses, ","),
+                                             "--learner",
+                                             learner_address,
+                                             "--run-dir",
+                                             run_dir};
   if (!val.empty()) {
     scheduler_args.push_back("--val-data");
     scheduler_args.push_back(val);
@@ -426,10 +440,11 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     pids["scheduler"] = scheduler->pid();
     RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/pids.json", pids.dump(1)));
   }
-  std::printf("roles up after %.0f s: %zu reward server(s), %zu rollout workers, %zu learner "
-              "rank(s), rank 0 at %s\n",
-              elapsed(), reward_addresses.size(), worker_addresses.size(), learners.size(),
-              learner_address.c_str());
+  std::printf(
+      "roles up after %.0f s: %zu reward server(s), %zu rollout workers, %zu learner "
+      "rank(s), rank 0 at %s\n",
+      elapsed(), reward_addresses.size(), worker_addresses.size(), learners.size(),
+      learner_address.c_str());
   std::fflush(stdout);
 
   // Watch: relay the scheduler's progress; a learner rank that dies ends the run (resume later).

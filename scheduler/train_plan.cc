@@ -1,7 +1,5 @@
 #include "scheduler/train_plan.h"
 
-#include "core/base/process_memory.h"
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -15,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/base/file_util.h"
+#include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/capacity_plan.h"
 #include "core/tokenizer/char_tokenizer.h"
@@ -46,7 +45,8 @@ absl::StatusOr<ModelConfig> ReadTrainModelConfig(const std::string& model) {
   }
   const std::string path = model + "/config.json";
   if (!FileExists(path)) {
-    return absl::NotFoundError(absl::StrCat("model ", model, ": no config.json (expected a "
+    return absl::NotFoundError(absl::StrCat("model ", model,
+                                            ": no config.json (expected a "
                                             "Hugging Face model directory or 'default')"));
   }
   return ReadHfConfig(path);
@@ -102,11 +102,11 @@ absl::StatusOr<DataFit> CheckPromptData(const std::string& path, const Tokenizer
     RETURN_IF_ERROR(CheckIds(*ids, vocab_size, where + ": prompt"));
     const int64_t n = static_cast<int64_t>(ids->size());
     if (n + max_new_tokens > sequence_limit) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": the prompt is ", n, " tokens with the model's tokenizer; with ",
-          "scheduler.sampling.max_new_tokens ", max_new_tokens, " that exceeds the ",
-          sequence_limit, " tokens a rollout sequence may hold (the model's context, ",
-          "rollout.max_len and rollout.kv_cache_tokens, less 2)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": the prompt is ", n, " tokens with the model's tokenizer; with ",
+                       "scheduler.sampling.max_new_tokens ", max_new_tokens, " that exceeds the ",
+                       sequence_limit, " tokens a rollout sequence may hold (the model's context, ",
+                       "rollout.max_len and rollout.kv_cache_tokens, less 2)"));
     }
     fit.longest = std::max(fit.longest, n);
   }
@@ -123,8 +123,8 @@ absl::StatusOr<DataFit> CheckSftData(const std::string& path, const Tokenizer& t
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     const std::string where = absl::StrCat(path, ":", line_no);
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") ||
-        !j["prompt"].is_string() || !j.contains("response") || !j["response"].is_string()) {
+    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
+        !j.contains("response") || !j["response"].is_string()) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": expected {\"prompt\": string, \"response\": string}"));
     }
@@ -136,9 +136,10 @@ absl::StatusOr<DataFit> CheckSftData(const std::string& path, const Tokenizer& t
       n += static_cast<int64_t>(ids->size());
     }
     if (n > context) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": prompt and response are ", n, " tokens with the model's tokenizer (EOS "
-          "included), more than the model's context of ", context));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": prompt and response are ", n,
+                                                     " tokens with the model's tokenizer (EOS "
+                                                     "included), more than the model's context of ",
+                                                     context));
     }
     fit.longest = std::max(fit.longest, n);
     ++fit.records;
@@ -156,10 +157,11 @@ uint64_t TrainMemoryPlan::total() const {
 std::string TrainMemoryPlan::Describe() const {
   std::string out;
   for (const Role& r : roles) {
-    absl::StrAppend(&out, absl::StrFormat("  %d x %s: %s each (%s)\n", r.count, r.name,
-                                          Gib(r.bytes), r.why));
+    absl::StrAppend(
+        &out, absl::StrFormat("  %d x %s: %s each (%s)\n", r.count, r.name, Gib(r.bytes), r.why));
   }
-  if (sft_bytes > 0) absl::StrAppend(&out, "  SFT warm start (alone, before): ", Gib(sft_bytes), "\n");
+  if (sft_bytes > 0)
+    absl::StrAppend(&out, "  SFT warm start (alone, before): ", Gib(sft_bytes), "\n");
   return out;
 }
 
@@ -178,7 +180,8 @@ LearnerPlanOptions LearnerOptions(const TrainConfig& c, const ModelConfig& model
   const int64_t rank_seqs = std::max<int64_t>(1, (group_seqs + o.ranks - 1) / o.ranks);
   int64_t seqs = t.micro_batch_size > 0 ? std::min(t.micro_batch_size, rank_seqs) : rank_seqs;
   if (t.max_tokens_per_micro_batch > 0) {
-    seqs = std::min(seqs, std::max<int64_t>(1, t.max_tokens_per_micro_batch / std::max<int64_t>(1, seq)));
+    seqs = std::min(seqs,
+                    std::max<int64_t>(1, t.max_tokens_per_micro_batch / std::max<int64_t>(1, seq)));
   }
   o.tokens_per_micro_batch = std::max<int64_t>(1, seqs * seq);
   o.logit_tokens_per_micro_batch = seqs * std::min(response, seq);
@@ -200,15 +203,17 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     r.name = "learner rank";
     r.count = c.learner_ranks;
     if (c.learner.device == "cpu") {
-      const LearnerMemoryPlan l = EstimateLearnerMemory(model, LearnerOptions(c, model, longest_prompt));
+      const LearnerMemoryPlan l =
+          EstimateLearnerMemory(model, LearnerOptions(c, model, longest_prompt));
       r.bytes = l.total();  // its runtime (LibTorch, Gloo, allocator slack) included
-      r.why = absl::StrFormat("sharding %s over %d, %s: %.1f B/param state + %s activations and "
-                              "buffers + %s runtime",
-                              EnumToString(c.learner.trainer.sharding), c.learner_ranks,
-                              EnumToString(c.learner.trainer.precision),
-                              double(l.weights + l.compute_weights + l.gradients + l.optimizer) /
-                                  std::max<uint64_t>(1, params),
-                              Gib(l.activations + l.buffers), Gib(l.runtime));
+      r.why = absl::StrFormat(
+          "sharding %s over %d, %s: %.1f B/param state + %s activations and "
+          "buffers + %s runtime",
+          EnumToString(c.learner.trainer.sharding), c.learner_ranks,
+          EnumToString(c.learner.trainer.precision),
+          double(l.weights + l.compute_weights + l.gradients + l.optimizer) /
+              std::max<uint64_t>(1, params),
+          Gib(l.activations + l.buffers), Gib(l.runtime));
     } else {
       // On a GPU only the model's host copy before it moves there counts here.
       r.bytes = params * 4 + kTorchProcessBytes;
@@ -228,10 +233,11 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     const RolloutMemoryPlan p = EstimateRolloutMemory(model, ro, ~0ull >> 2);
     const int64_t kv_tokens = RolloutKvTokens(c.rollout, model);
     // Speculative decoding keeps the MTP layer's cache too; without MTP only the main stack.
-    const bool mtp = model.num_nextn_predict_layers > 0 && c.rollout.engine.speculative != Speculative::kOff;
+    const bool mtp =
+        model.num_nextn_predict_layers > 0 && c.rollout.engine.speculative != Speculative::kOff;
     const uint64_t per_token =
-        p.kv_bytes_per_token / static_cast<uint64_t>(model.num_hidden_layers +
-                                                     model.num_nextn_predict_layers) *
+        p.kv_bytes_per_token /
+        static_cast<uint64_t>(model.num_hidden_layers + model.num_nextn_predict_layers) *
         static_cast<uint64_t>(model.num_hidden_layers + (mtp ? 1 : 0));
     const uint64_t kv = static_cast<uint64_t>(kv_tokens) * per_token;
     const uint64_t logits = static_cast<uint64_t>(c.rollout.engine.max_running) *
@@ -262,8 +268,8 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     }
     plan.roles.push_back(r);
   }
-  plan.roles.push_back({"reward server", c.reward_servers, kRewardServerBytes,
-                        "verifier workers and queue"});
+  plan.roles.push_back(
+      {"reward server", c.reward_servers, kRewardServerBytes, "verifier workers and queue"});
   plan.roles.push_back({"scheduler", 1, kSchedulerBytes, "tokenizer, prompts and ledger"});
   if (c.sft.steps > 0 && longest_sft > 0) {
     LearnerPlanOptions so;
@@ -292,16 +298,16 @@ absl::Status CheckTrainFits(const TrainConfig& c, const ModelConfig& model,
         what, Gib(others), Gib(available), worker.count, Gib(worker.bytes), worker.why));
   }
   if (plan.sft_bytes > available) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "%s: the SFT warm start needs %s (one rank, unsharded fp32), %s available "
-        "(MemAvailable); try sft.steps: 0 or a smaller sft.batch_size",
-        what, Gib(plan.sft_bytes), Gib(available)));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("%s: the SFT warm start needs %s (one rank, unsharded fp32), %s available "
+                        "(MemAvailable); try sft.steps: 0 or a smaller sft.batch_size",
+                        what, Gib(plan.sft_bytes), Gib(available)));
   }
   if (c.learner.device != "cpu") return absl::OkStatus();
   // What is left for each learner rank (CheckLearnerFits counts its runtime too).
   const uint64_t per_rank = (available - others) / static_cast<uint64_t>(c.learner_ranks);
-  absl::Status fits = CheckLearnerFits(model, LearnerOptions(c, model, plan.longest_prompt),
-                                       per_rank, what);
+  absl::Status fits =
+      CheckLearnerFits(model, LearnerOptions(c, model, plan.longest_prompt), per_rank, what);
   if (fits.ok()) return fits;
   return absl::ResourceExhaustedError(absl::StrFormat(
       "%s (MemAvailable %s; %d rollout worker(s) x %s (%s; fewer workers or a smaller "

@@ -14,8 +14,8 @@ namespace seamless {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::RunCommand;
+using ::testing::StartsWith;
 
 std::string Bin() { return testing::SeamlessBinary(); }
 
@@ -83,8 +83,9 @@ TEST(CliTest, InitInspectAndGenerateFromADirectory) {
   EXPECT_THAT(inspect.out, HasSubstr("model.mtp_layers.0.input_proj.weight"));
   EXPECT_THAT(inspect.out, HasSubstr("model_type: mimo"));
 
-  auto gen = RunCommand(Bin() + " generate --model " + dir +
-                        " --num-samples 3 --max-new-tokens 6 --temperature 0.9 --seed 4 'a+b=' 'c='");
+  auto gen =
+      RunCommand(Bin() + " generate --model " + dir +
+                 " --num-samples 3 --max-new-tokens 6 --temperature 0.9 --seed 4 'a+b=' 'c='");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   auto samples = JsonLines(gen.out);
   ASSERT_EQ(samples.size(), 6u);
@@ -96,24 +97,28 @@ TEST(CliTest, InitInspectAndGenerateFromADirectory) {
   EXPECT_EQ(samples[5]["prompt_index"], 1);
   EXPECT_EQ(samples[5]["sample_index"], 2);
   // Same seed, same output: a second run reproduces the first exactly.
-  auto again = RunCommand(Bin() + " generate --model " + dir +
-                          " --num-samples 3 --max-new-tokens 6 --temperature 0.9 --seed 4 'a+b=' 'c='");
+  auto again =
+      RunCommand(Bin() + " generate --model " + dir +
+                 " --num-samples 3 --max-new-tokens 6 --temperature 0.9 --seed 4 'a+b=' 'c='");
   EXPECT_EQ(again.out, gen.out);
 }
 
 TEST(CliTest, ConfigErrorsNameFileLineAndKey) {
   const std::string dir = testing::TestTempDir();
-  ASSERT_TRUE(WriteFileAtomically(dir + "/gen.yaml",
-                                  "model: default\nsampling:\n  temprature: 0.5\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/gen.yaml", "model: default\nsampling:\n  temprature: 0.5\n")
+          .ok());
   auto typo = RunCommand(Bin() + " generate --config " + dir + "/gen.yaml x");
   EXPECT_EQ(typo.exit_code, 1);
   EXPECT_THAT(typo.err, HasSubstr("gen.yaml:3: key 'sampling.temprature': unknown key"));
-  ASSERT_TRUE(WriteFileAtomically(dir + "/gen.json",
-                                  "{\"sampling\": {\"max_new_tokens\": \"many\"}}").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/gen.json", "{\"sampling\": {\"max_new_tokens\": \"many\"}}")
+          .ok());
   auto type = RunCommand(Bin() + " generate --config " + dir + "/gen.json x");
   EXPECT_THAT(type.err, HasSubstr("'sampling.max_new_tokens': expected an integer, got 'many'"));
-  ASSERT_TRUE(WriteFileAtomically(dir + "/ok.yaml",
-                                  "sampling:\n  temperature: 0\n  max_new_tokens: 3\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/ok.yaml", "sampling:\n  temperature: 0\n  max_new_tokens: 3\n")
+          .ok());
   auto ok = RunCommand(Bin() + " generate --config " + dir + "/ok.yaml 1+1=");
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(JsonLines(ok.out)[0]["token_ids"].size(), 3u);

@@ -32,8 +32,9 @@ std::string WriteConfig(const std::string& dir, int vocab) {
 }
 
 TEST(ModelSizeCliTest, PlanSaysMimo7bFitsEightGpusFullySharded) {
-  auto r = RunCommand(Bin() + " plan --like mimo-7b --gpus 8 --gpu-memory 141GiB "
-                              "--sharding full --precision bf16");
+  auto r = RunCommand(Bin() +
+                      " plan --like mimo-7b --gpus 8 --gpu-memory 141GiB "
+                      "--sharding full --precision bf16");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("fits: yes"));
   EXPECT_THAT(r.out, HasSubstr("x 4 B fp32 master / 4 ranks"));
@@ -49,8 +50,9 @@ TEST(ModelSizeCliTest, PlanSaysMimo7bFitsEightGpusFullySharded) {
 // Unsharded, MiMo-7B's 16 B/param of state (117 GiB) plus activations just fits an H200's
 // 141 GiB (one layer cast to bf16 at a time, no whole bf16 copy) but not an H100's 80.
 TEST(ModelSizeCliTest, PlanSaysUnshardedMimo7bDoesNotFitAnH100AndWhy) {
-  auto r = RunCommand(Bin() + " plan --like mimo-7b --gpus 8 --gpu-memory 80GiB "
-                              "--sharding none --precision bf16");
+  auto r = RunCommand(Bin() +
+                      " plan --like mimo-7b --gpus 8 --gpu-memory 80GiB "
+                      "--sharding none --precision bf16");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("DOES NOT FIT"));
   EXPECT_THAT(r.out, HasSubstr("GiB per rank, 80.0 GiB available"));
@@ -64,7 +66,8 @@ TEST(ModelSizeCliTest, PlanRejectsBadFlags) {
   EXPECT_THAT(both.err, HasSubstr("one of --model DIR or --like NAME"));
   auto size = RunCommand(Bin() + " plan --like mimo-7b --gpu-memory lots");
   EXPECT_THAT(size.err, HasSubstr("size 'lots'"));
-  auto split = RunCommand(Bin() + " plan --like mimo-7b --gpus 2 --learner-gpus 2 --rollout-gpus 1");
+  auto split =
+      RunCommand(Bin() + " plan --like mimo-7b --gpus 2 --learner-gpus 2 --rollout-gpus 1");
   EXPECT_THAT(split.err, HasSubstr("together they have 2 GPUs"));
 }
 
@@ -78,8 +81,8 @@ TEST(ModelSizeCliTest, InitModelLikeAConfigThenGenerateAndPlanIt) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("the files agree with ModelConfig::ParameterCount"));
   EXPECT_TRUE(FileExists(dir + "/m/seamless_tokenizer.json"));
-  auto gen = RunCommand(Bin() + " generate --model " + dir +
-                        "/m --max-new-tokens 3 --temperature 0 1+1=");
+  auto gen =
+      RunCommand(Bin() + " generate --model " + dir + "/m --max-new-tokens 3 --temperature 0 1+1=");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   auto inspect = RunCommand(Bin() + " inspect-model --model " + dir + "/m");
   EXPECT_THAT(inspect.out, HasSubstr("model.mtp_layers.0.input_proj.weight"));
@@ -93,8 +96,8 @@ TEST(ModelSizeCliTest, InitModelRefusesATokenizerPastTheVocabulary) {
   const std::string dir = testing::TestTempDir();
   const std::string config = WriteConfig(dir, 50);
   ASSERT_EQ(RunCommand(Bin() + " init-model --out " + dir + "/default").exit_code, 0);
-  auto r = RunCommand(Bin() + " init-model --like " + config + " --out " + dir +
-                      "/m --tokenizer " + dir + "/default");
+  auto r = RunCommand(Bin() + " init-model --like " + config + " --out " + dir + "/m --tokenizer " +
+                      dir + "/default");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(dir + "/default/seamless_tokenizer.json: ids go up to 99"));
   EXPECT_THAT(r.err, HasSubstr("key 'vocab_size' is 50, so ids must be in [0, 49]"));

@@ -1,7 +1,7 @@
 // Loopback tests of `seamless rollout-worker`: a real worker process, driven by a real client.
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
@@ -21,8 +21,8 @@
 namespace seamless {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::ChildProcess;
+using ::testing::HasSubstr;
 
 GroupRequest Group(const std::string& id, int32_t samples, int64_t max_new,
                    uint64_t launch_seq = 0) {

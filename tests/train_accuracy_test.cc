@@ -22,8 +22,8 @@ TEST(TrainAccuracyTest, TwentyGrpoStepsRaiseHeldOutAccuracyByFifteenPoints) {
   const std::string config = dir + "/short.yaml";
   // Only the length changes; evaluation at the start and the end only (eval_every 0).
   ASSERT_TRUE(WriteFileAtomically(config, "scheduler:\n  steps: 20\n  eval_every: 0\n").ok());
-  auto r = testing::RunCommand(absl::StrCat(testing::SeamlessBinary(), " train --config ",
-                                            config, " --out ", dir, "/run 2>&1"));
+  auto r = testing::RunCommand(absl::StrCat(testing::SeamlessBinary(), " train --config ", config,
+                                            " --out ", dir, "/run 2>&1"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json result;
   for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {

@@ -3,6 +3,8 @@
 // `seamless train --print-config` writes each role's config file, and each role, started
 // with that file as train starts it, resolves exactly the values train put there. And train
 // refuses bad settings, data and models before anything starts.
+#include "scheduler/train_config.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -18,7 +20,6 @@
 #include "core/base/config.h"
 #include "core/base/file_util.h"
 #include "nlohmann/json.hpp"
-#include "scheduler/train_config.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -46,8 +47,8 @@ class Perturb {
   void operator()(const char* key, T& field, const char* /*help*/) {
     const std::string path = prefix_.empty() ? key : prefix_ + "." + key;
     static const std::set<std::string> kKept = {
-        "model",           "train_data",         "val_data", "sft.data", "learner.model",
-        "learner.checkpoint_dir", "learner.rollout_workers", "learner.resume",
+        "model", "train_data", "val_data", "sft.data", "learner.model", "learner.checkpoint_dir",
+        "learner.rollout_workers", "learner.resume",
         // Keep the run light: --print-config starts nothing, but train checks memory.
         "rollout_workers", "reward_servers", "learner_ranks"};
     if (kKept.count(path)) return;
@@ -157,8 +158,8 @@ TEST(TrainConfigTest, EveryKeyReachesItsRole) {
     EXPECT_EQ(*text, expected.first) << FirstDifference(expected.first, *text);
     // The role reads the file as train starts it (`ROLE --config FILE`) and resolves it
     // unchanged: nothing is dropped, renamed or defaulted on the way.
-    auto role_run = RunCommand(Bin() + " " + expected.second + " --config " + file +
-                               " --print-config");
+    auto role_run =
+        RunCommand(Bin() + " " + expected.second + " --config " + file + " --print-config");
     ASSERT_EQ(role_run.exit_code, 0) << role_run.err;
     EXPECT_EQ(role_run.out, expected.first) << FirstDifference(expected.first, role_run.out);
   }
@@ -204,7 +205,8 @@ TEST(TrainConfigTest, BadSettingsAreRefusedBeforeAnythingStarts) {
       {"scheduler:\n  group_size: 1\n", "scheduler.group_size is 1; valid range [2, 4096]"},
       {"learner_ranks: 0\n", "learner_ranks is 0; valid range [1, 64]"},
       {"rollout:\n  max_running: 0\n", "rollout.max_running must be at least 1"},
-      {"scheduler:\n  sampling:\n    top_p: 1.5\n", "scheduler.sampling.top_p 1.5 must be in (0, 1]"},
+      {"scheduler:\n  sampling:\n    top_p: 1.5\n",
+       "scheduler.sampling.top_p 1.5 must be in (0, 1]"},
       {"learner:\n  model: /somewhere\n", "learner.model is set by seamless train"},
       {"rollout:\n  kv_cache_tokenz: 4096\n", "bad.yaml:2"},
       // Modes are parsed at load and ranges checked there, at the key's line.

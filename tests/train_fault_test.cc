@@ -20,8 +20,8 @@
 namespace seamless {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::ChildProcess;
+using ::testing::HasSubstr;
 
 // One SFT warm start shared by every test (the built-in task with one-digit operands, where a
 // briefly trained model passes some samples of a group and fails others).
@@ -31,8 +31,8 @@ class TrainFaultTest : public ::testing::Test {
     dir_ = new std::string(testing::TestTempDir("train_fault"));
     const std::string config = *dir_ + "/base.yaml";
     ASSERT_TRUE(WriteFileAtomically(config, BaseYaml("default", 150, 1)).ok());
-    auto r = testing::RunCommand(absl::StrCat(testing::SeamlessBinary(), " train --config ",
-                                              config, " --out ", *dir_, "/base 2>&1"));
+    auto r = testing::RunCommand(absl::StrCat(testing::SeamlessBinary(), " train --config ", config,
+                                              " --out ", *dir_, "/base 2>&1"));
     ASSERT_EQ(r.exit_code, 0) << r.out;
     model_ = *dir_ + "/base/sft_model";
   }
@@ -52,11 +52,10 @@ class TrainFaultTest : public ::testing::Test {
   ChildProcess StartTrain(const std::string& name, int steps, const std::string& extra = "",
                           const std::string& top_level = "") {
     const std::string config = absl::StrCat(*dir_, "/", name, ".yaml");
-    EXPECT_TRUE(
-        WriteFileAtomically(config, top_level + BaseYaml(model_, 0, steps, extra)).ok());
+    EXPECT_TRUE(WriteFileAtomically(config, top_level + BaseYaml(model_, 0, steps, extra)).ok());
     run_dir_ = absl::StrCat(*dir_, "/", name);
-    auto child = ChildProcess::Start({testing::SeamlessBinary(), "train", "--config", config,
-                                      "--out", run_dir_});
+    auto child = ChildProcess::Start(
+        {testing::SeamlessBinary(), "train", "--config", config, "--out", run_dir_});
     EXPECT_TRUE(child.ok());
     return std::move(*child);
   }
@@ -85,9 +84,8 @@ class TrainFaultTest : public ::testing::Test {
 
   static void ExpectBalanced(const nlohmann::json& summary) {
     const auto& l = summary["ledger"];
-    EXPECT_EQ(l["taken"].get<int64_t>(),
-              l["trained"].get<int64_t>() + l["dropped"].get<int64_t>() +
-                  l["pending"].get<int64_t>())
+    EXPECT_EQ(l["taken"].get<int64_t>(), l["trained"].get<int64_t>() + l["dropped"].get<int64_t>() +
+                                             l["pending"].get<int64_t>())
         << summary.dump();
   }
 
@@ -136,8 +134,8 @@ TEST_F(TrainFaultTest, AKilledRolloutWorkerLosesNoPrompt) {
 }
 
 TEST_F(TrainFaultTest, AHangingRewardServerIsRetriedElsewhere) {
-  ChildProcess train = StartTrain("hang_reward", 5, "  reward_deadline_seconds: 1\n",
-                                  "reward_servers: 2\n");
+  ChildProcess train =
+      StartTrain("hang_reward", 5, "  reward_deadline_seconds: 1\n", "reward_servers: 2\n");
   ASSERT_TRUE(train.WaitForLine("step   1/5", std::chrono::minutes(3)).ok());
   const int pid = Pid("reward-0");
   ASSERT_GT(pid, 0);
@@ -161,8 +159,7 @@ TEST_F(TrainFaultTest, AKilledLearnerResumesFromTheLastCheckpoint) {
   EXPECT_NE(train.Wait(), 0);
   EXPECT_FALSE(failed["ok"].get<bool>());
 
-  auto resumed = ChildProcess::Start(
-      {testing::SeamlessBinary(), "train", "--resume", run_dir_});
+  auto resumed = ChildProcess::Start({testing::SeamlessBinary(), "train", "--resume", run_dir_});
   ASSERT_TRUE(resumed.ok());
   nlohmann::json result = LastJson(*resumed);
   EXPECT_EQ(resumed->Wait(), 0);

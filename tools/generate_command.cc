@@ -9,9 +9,9 @@
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/device.h"
+#include "core/model/model_loading.h"
 #include "nlohmann/json.hpp"
 #include "rollout/batch_generator.h"
-#include "core/model/model_loading.h"
 #include "tools/subcommand.h"
 
 namespace seamless {
@@ -69,7 +69,8 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
   if (flags.WasSet("top-k")) config.sampling.top_k = top_k;
   if (flags.WasSet("seed")) config.sampling.seed = static_cast<uint64_t>(seed);
   if (flags.WasSet("speculative")) {
-    ASSIGN_OR_RETURN(config.speculative, ParseConfigEnum<Speculative>("--speculative", speculative));
+    ASSIGN_OR_RETURN(config.speculative,
+                     ParseConfigEnum<Speculative>("--speculative", speculative));
   }
   if (config.num_samples <= 0) return absl::InvalidArgumentError("num_samples must be positive");
   RETURN_IF_ERROR(config.sampling.Validate());
@@ -124,8 +125,8 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
   SLOG(INFO) << absl::StrFormat("%d samples, %d tokens in %.2f s (%.0f tokens/s)", results.size(),
-                               generator.stats().generated_tokens, seconds,
-                               generator.stats().generated_tokens / std::max(seconds, 1e-9));
+                                generator.stats().generated_tokens, seconds,
+                                generator.stats().generated_tokens / std::max(seconds, 1e-9));
   return absl::OkStatus();
 }
 

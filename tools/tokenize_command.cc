@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
-#include "nlohmann/json.hpp"
 #include "core/model/model_loading.h"
+#include "nlohmann/json.hpp"
 #include "tools/subcommand.h"
 
 namespace seamless {

@@ -31,8 +31,8 @@ void WarnIfReferenceBlas() {
     BlasInfo info = DetectBlas();
     if (info.is_reference) {
       SLOG(WARNING) << "LibTorch is using the reference BLAS (" << info.library_path
-                   << "): matrix products run ~40x slower. Fix: apt-get install "
-                      "libopenblas0-pthread (scripts/setup.sh does this).";
+                    << "): matrix products run ~40x slower. Fix: apt-get install "
+                       "libopenblas0-pthread (scripts/setup.sh does this).";
     }
   });
 }
@@ -50,8 +50,8 @@ void UseFastOpenBlasKernels(char** argv) {
   if (OpenBlasCoreName() != "Prescott") return;
   __builtin_cpu_init();
   const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                     : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                      : nullptr;
+                     : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                       : nullptr;
   if (core == nullptr) return;
   setenv("OPENBLAS_CORETYPE", core, 1);
   execv("/proc/self/exe", argv);

@@ -8,7 +8,7 @@
 namespace seamless {
 
 struct BlasInfo {
-  std::string library_path;  // resolved path of the library providing sgemm_, or empty
+  std::string library_path;   // resolved path of the library providing sgemm_, or empty
   bool is_reference = false;  // the slow Netlib reference implementation
   bool is_optimized = false;  // OpenBLAS, BLIS, MKL
 };

@@ -132,8 +132,7 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::string& needle,
     char chunk[4096];
     ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
     if (n <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat("process exited before printing '", needle, "'"));
+      return absl::UnavailableError(absl::StrCat("process exited before printing '", needle, "'"));
     }
     buffer_.append(chunk, n);
   }

@@ -45,8 +45,8 @@ class ChildProcess {
   absl::StatusOr<std::string> WaitForLine(const std::string& needle,
                                           std::chrono::milliseconds timeout);
   // For servers that print "listening on HOST:PORT" on stdout (a pipe): the port.
-  absl::StatusOr<int> WaitForListeningPort(std::chrono::milliseconds timeout =
-                                               std::chrono::seconds(60));
+  absl::StatusOr<int> WaitForListeningPort(
+      std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   // True while running; once it exited, exit_code() holds its code (128 + signal if killed).
   bool Running();

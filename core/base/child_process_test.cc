@@ -1,9 +1,8 @@
 #include "core/base/child_process.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
@@ -42,8 +41,8 @@ TEST(ChildProcessTest, OutputFileAppendedWithStderrAndEnvironment) {
   options.output_path = log;
   options.stderr_to_output = true;
   options.env = {"SEAMLESS_CHILD_TEST=hello"};
-  auto child = ChildProcess::Start(
-      {"/bin/sh", "-c", "echo out $SEAMLESS_CHILD_TEST; echo err >&2"}, options);
+  auto child = ChildProcess::Start({"/bin/sh", "-c", "echo out $SEAMLESS_CHILD_TEST; echo err >&2"},
+                                   options);
   ASSERT_TRUE(child.ok()) << child.status();
   EXPECT_EQ(child->Wait(), 0);
   EXPECT_EQ(Slurp(log), "earlier line\nout hello\nerr\n");

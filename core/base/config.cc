@@ -15,8 +15,8 @@ namespace internal {
 namespace {
 
 absl::Status TypeError(const std::string& where, const YAML::Node& node, const char* expected) {
-  std::string got = node.IsScalar() ? "'" + node.Scalar() + "'"
-                    : node.IsMap()  ? "a mapping"
+  std::string got = node.IsScalar()     ? "'" + node.Scalar() + "'"
+                    : node.IsMap()      ? "a mapping"
                     : node.IsSequence() ? "a list"
                                         : "nothing";
   return absl::InvalidArgumentError(absl::StrCat(where, ": expected ", expected, ", got ", got));
@@ -128,9 +128,9 @@ absl::Status ConfigReader::Finish() {
     bool known = false;
     for (const auto& s : seen_) known = known || s == key;
     if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          Where(file_, entry.first, Path(key.c_str())), ": unknown key (known keys here: ",
-          absl::StrJoin(seen_, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(file_, entry.first, Path(key.c_str())),
+                       ": unknown key (known keys here: ", absl::StrJoin(seen_, ", "), ")"));
     }
   }
   return absl::OkStatus();

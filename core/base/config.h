@@ -58,14 +58,15 @@ struct NullVisitor {
   void operator()(const char*, F&, const char*) {}
 };
 template <typename T>
-struct HasVisitFields<T, std::void_t<decltype(std::declval<T&>().VisitFields(
-                             std::declval<NullVisitor&>()))>> : std::true_type {};
+struct HasVisitFields<
+    T, std::void_t<decltype(std::declval<T&>().VisitFields(std::declval<NullVisitor&>()))>>
+    : std::true_type {};
 
 template <typename T, typename = void>
 struct HasValidate : std::false_type {};
 template <typename T>
-struct HasValidate<T, std::void_t<decltype(std::declval<const T&>().Validate())>>
-    : std::true_type {};
+struct HasValidate<T, std::void_t<decltype(std::declval<const T&>().Validate())>> : std::true_type {
+};
 
 // Scalar conversions; each returns an error naming `where` (file:line key) on a type mismatch.
 // The shortest decimal text that reads back as exactly `value` (0.1, not 0.10000000000000001).
@@ -89,7 +90,9 @@ absl::Status EnumValueError(const std::string& file, const YAML::Node& node,
 class ConfigReader {
  public:
   ConfigReader(std::string file, YAML::Node node, std::string prefix, UnknownKeys unknown)
-      : file_(std::move(file)), node_(std::move(node)), prefix_(std::move(prefix)),
+      : file_(std::move(file)),
+        node_(std::move(node)),
+        prefix_(std::move(prefix)),
         unknown_(unknown) {}
 
   template <typename T>

@@ -125,7 +125,8 @@ TEST(ConfigTest, NumbersAreWrittenShortAndReadBackExactly) {
   }
   EXPECT_EQ(internal::FormatShortest(0.1), "0.1");
   EXPECT_EQ(internal::FormatShortest(1e-4), "0.0001");
-  EXPECT_EQ(internal::FormatShortest(0.1f), "0.1");  // a float's own shortest text, not its double's
+  EXPECT_EQ(internal::FormatShortest(0.1f),
+            "0.1");  // a float's own shortest text, not its double's
   Outer c;
   c.inner.rate = 0.1;
   EXPECT_THAT(ConfigToYaml(c), HasSubstr("rate: 0.1\n"));
@@ -173,15 +174,15 @@ TEST(ConfigEnumTest, ConvertsBothWays) {
   EXPECT_EQ(EnumFromString<Shape>("Square"), std::nullopt);
   EXPECT_EQ(EnumValidNames<Shape>(), "round | square | flat-top");
   auto parsed = ParseConfigEnum<Shape>("--shape", "oval");
-  EXPECT_EQ(parsed.status().message(), "--shape is 'oval'; valid values: round | square | flat-top");
+  EXPECT_EQ(parsed.status().message(),
+            "--shape is 'oval'; valid values: round | square | flat-top");
   EXPECT_EQ(*ParseConfigEnum<Shape>("--shape", "round"), Shape::kRound);
 }
 
 TEST(ConfigEnumTest, ReadsAndWritesNames) {
   Machine m;
-  ASSERT_TRUE(LoadConfigString("part:\n  shape: flat-top\nspares: [square, round]\n", "m.yaml",
-                               &m)
-                  .ok());
+  ASSERT_TRUE(
+      LoadConfigString("part:\n  shape: flat-top\nspares: [square, round]\n", "m.yaml", &m).ok());
   EXPECT_EQ(m.part.shape, Shape::kFlatTop);
   EXPECT_EQ(m.spares, (std::vector<Shape>{Shape::kSquare, Shape::kRound}));
   const std::string yaml = ConfigToYaml(m);

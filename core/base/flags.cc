@@ -1,8 +1,7 @@
 #include "core/base/flags.h"
 
-#include <cstdio>
-
 #include <algorithm>
+#include <cstdio>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,8 +21,7 @@ void FlagSet::AddString(const std::string& name, std::string* target, const std:
 }
 
 void FlagSet::AddInt(const std::string& name, int64_t* target, const std::string& help) {
-  flags_.push_back({name, help, absl::StrCat(*target), false,
-                    [target, name](const std::string& v) {
+  flags_.push_back({name, help, absl::StrCat(*target), false, [target, name](const std::string& v) {
                       if (!absl::SimpleAtoi(v, target)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, ": expected an integer, got '", v, "'"));
@@ -33,8 +31,7 @@ void FlagSet::AddInt(const std::string& name, int64_t* target, const std::string
 }
 
 void FlagSet::AddDouble(const std::string& name, double* target, const std::string& help) {
-  flags_.push_back({name, help, absl::StrCat(*target), false,
-                    [target, name](const std::string& v) {
+  flags_.push_back({name, help, absl::StrCat(*target), false, [target, name](const std::string& v) {
                       if (!absl::SimpleAtod(v, target)) {
                         return absl::InvalidArgumentError(
                             absl::StrCat("--", name, ": expected a number, got '", v, "'"));
@@ -44,18 +41,18 @@ void FlagSet::AddDouble(const std::string& name, double* target, const std::stri
 }
 
 void FlagSet::AddBool(const std::string& name, bool* target, const std::string& help) {
-  flags_.push_back({name, help, *target ? "true" : "false", true,
-                    [target, name](const std::string& v) {
-                      if (v == "true" || v == "1") {
-                        *target = true;
-                      } else if (v == "false" || v == "0") {
-                        *target = false;
-                      } else {
-                        return absl::InvalidArgumentError(
-                            absl::StrCat("--", name, ": expected true or false, got '", v, "'"));
-                      }
-                      return absl::OkStatus();
-                    }});
+  flags_.push_back(
+      {name, help, *target ? "true" : "false", true, [target, name](const std::string& v) {
+         if (v == "true" || v == "1") {
+           *target = true;
+         } else if (v == "false" || v == "0") {
+           *target = false;
+         } else {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--", name, ": expected true or false, got '", v, "'"));
+         }
+         return absl::OkStatus();
+       }});
 }
 
 const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
@@ -103,8 +100,7 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args) {
       }
     }
     if (flag == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name, " (see --help)"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
     if (!has_value) {
       if (flag->is_bool) {

@@ -27,7 +27,8 @@ FlagSet MakeFlags(Parsed* p) {
 TEST(FlagsTest, ParsesAllForms) {
   Parsed p;
   FlagSet flags = MakeFlags(&p);
-  ASSERT_TRUE(flags.Parse({"--name=x", "--count", "5", "file.txt", "--rate=0.25", "--verbose"}).ok());
+  ASSERT_TRUE(
+      flags.Parse({"--name=x", "--count", "5", "file.txt", "--rate=0.25", "--verbose"}).ok());
   EXPECT_EQ(p.name, "x");
   EXPECT_EQ(p.count, 5);
   EXPECT_DOUBLE_EQ(p.rate, 0.25);

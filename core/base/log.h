@@ -35,9 +35,9 @@ class LogMessage {
 #define SEAMLESS_LOG_LEVEL_WARNING ::seamless::LogLevel::kWarning
 #define SEAMLESS_LOG_LEVEL_ERROR ::seamless::LogLevel::kError
 
-#define SLOG(level)                                                   \
-  if (SEAMLESS_LOG_LEVEL_##level < ::seamless::MinLogLevel()) {      \
-  } else                                                             \
+#define SLOG(level)                                             \
+  if (SEAMLESS_LOG_LEVEL_##level < ::seamless::MinLogLevel()) { \
+  } else                                                        \
     ::seamless::internal::LogMessage(SEAMLESS_LOG_LEVEL_##level, __FILE__, __LINE__).stream()
 
 #endif  // SEAMLESS_CORE_BASE_LOG_H_

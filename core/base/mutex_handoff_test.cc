@@ -1,9 +1,9 @@
 #include "core/base/mutex_handoff.h"
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
 
 namespace seamless {
 namespace {
@@ -21,7 +21,10 @@ struct Holder {
 
 TEST(MutexHandoffTest, AScopeThatDoesNotHandOffUnlocksOnEveryExit) {
   absl::Mutex mu;
-  { MutexHandoffLock lock(&mu); EXPECT_FALSE(Free(mu)); }
+  {
+    MutexHandoffLock lock(&mu);
+    EXPECT_FALSE(Free(mu));
+  }
   EXPECT_TRUE(Free(mu));
   try {
     MutexHandoffLock lock(&mu);

@@ -9,10 +9,10 @@
 #define SEAMLESS_STATUS_CONCAT(a, b) SEAMLESS_STATUS_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (an absl::Status) and returns it from the caller if it is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::absl::Status seamless_status_ = (expr);                   \
-    if (!seamless_status_.ok()) return seamless_status_;        \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::absl::Status seamless_status_ = (expr);            \
+    if (!seamless_status_.ok()) return seamless_status_; \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` declares/assigns x from an absl::StatusOr or returns

@@ -1,17 +1,16 @@
 #include "core/metrics/http_server.h"
 
+#include <boost/asio.hpp>
 #include <map>
 #include <thread>
-
-#include <boost/asio.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "core/metrics/metrics.h"
 #include "core/base/address.h"
+#include "core/metrics/metrics.h"
 
 namespace seamless {
 namespace {
@@ -29,7 +28,8 @@ class AsioHttpServer : public HttpServer {
     tcp::resolver resolver(io_);
     auto endpoints = resolver.resolve(host, std::to_string(port), ec);
     if (ec || endpoints.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot resolve '", host, "': ", ec.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot resolve '", host, "': ", ec.message()));
     }
     tcp::endpoint endpoint = *endpoints.begin();
     acceptor_.open(endpoint.protocol(), ec);
@@ -91,11 +91,12 @@ class AsioHttpServer : public HttpServer {
     } else {
       response = handler();
     }
-    const char* reason = response.status == 200 ? "OK" : response.status == 404 ? "Not Found" : "Error";
-    std::string head = absl::StrCat("HTTP/1.1 ", response.status, " ", reason,
-                                    "\r\nContent-Type: ", response.content_type,
-                                    "\r\nContent-Length: ", response.body.size(),
-                                    "\r\nConnection: close\r\n\r\n");
+    const char* reason = response.status == 200   ? "OK"
+                         : response.status == 404 ? "Not Found"
+                                                  : "Error";
+    std::string head = absl::StrCat(
+        "HTTP/1.1 ", response.status, " ", reason, "\r\nContent-Type: ", response.content_type,
+        "\r\nContent-Length: ", response.body.size(), "\r\nConnection: close\r\n\r\n");
     std::vector<asio::const_buffer> parts{asio::buffer(head), asio::buffer(response.body)};
     asio::write(socket, parts, ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -125,7 +126,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::StartMetrics(
   auto server = Start(address);
   if (!server.ok()) return server.status();
   (*server)->Handle("/metrics", [registry] {
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", registry->RenderPrometheus()};
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                        registry->RenderPrometheus()};
   });
   (*server)->Handle("/healthz", [] { return HttpResponse{200, "text/plain", "ok\n"}; });
   return server;
@@ -139,7 +141,8 @@ absl::StatusOr<std::string> HttpGet(const std::string& host, int port, const std
   if (ec) return absl::UnavailableError(absl::StrCat("resolve ", host, ": ", ec.message()));
   tcp::socket socket(io);
   asio::connect(socket, endpoints, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("connect ", host, ":", port, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(absl::StrCat("connect ", host, ":", port, ": ", ec.message()));
   std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\n\r\n");
   asio::write(socket, asio::buffer(request), ec);
   std::string response;

@@ -85,10 +85,14 @@ namespace {
 std::string EscapeLabelValue(const std::string& value) {
   std::string out;
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -96,7 +100,8 @@ std::string EscapeLabelValue(const std::string& value) {
 std::string FormatLabels(const Labels& labels, const std::string& extra_key = "",
                          const std::string& extra_value = "") {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : labels) parts.push_back(absl::StrCat(k, "=\"", EscapeLabelValue(v), "\""));
+  for (const auto& [k, v] : labels)
+    parts.push_back(absl::StrCat(k, "=\"", EscapeLabelValue(v), "\""));
   if (!extra_key.empty()) parts.push_back(absl::StrCat(extra_key, "=\"", extra_value, "\""));
   if (parts.empty()) return "";
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
@@ -126,11 +131,12 @@ std::string MetricsRegistry::RenderPrometheus() const {
     for (const auto& [labels, h] : family.histograms) {
       std::vector<uint64_t> counts = h->CumulativeCounts();
       for (size_t i = 0; i < h->bounds().size(); ++i) {
-        absl::StrAppend(&out, name, "_bucket", FormatLabels(labels, "le", FormatValue(h->bounds()[i])),
-                        " ", counts[i], "\n");
+        absl::StrAppend(&out, name, "_bucket",
+                        FormatLabels(labels, "le", FormatValue(h->bounds()[i])), " ", counts[i],
+                        "\n");
       }
-      absl::StrAppend(&out, name, "_bucket", FormatLabels(labels, "le", "+Inf"), " ",
-                      counts.back(), "\n");
+      absl::StrAppend(&out, name, "_bucket", FormatLabels(labels, "le", "+Inf"), " ", counts.back(),
+                      "\n");
       absl::StrAppend(&out, name, "_sum", FormatLabels(labels), " ", FormatValue(h->sum()), "\n");
       absl::StrAppend(&out, name, "_count", FormatLabels(labels), " ", h->count(), "\n");
     }

@@ -12,7 +12,8 @@ namespace {
 
 TEST(MetricsTest, RendersCountersGaugesAndLabels) {
   MetricsRegistry registry;
-  registry.GetCounter("seamless_test_requests_total", "Requests.", {{"kind", "math"}})->Increment(3);
+  registry.GetCounter("seamless_test_requests_total", "Requests.", {{"kind", "math"}})
+      ->Increment(3);
   registry.GetCounter("seamless_test_requests_total", "Requests.", {{"kind", "code"}})->Increment();
   registry.GetGauge("seamless_test_queue_depth", "Queue.")->Set(7);
   std::string text = registry.RenderPrometheus();
@@ -49,7 +50,9 @@ TEST(MetricsTest, ConcurrentIncrementsAreNotLost) {
   Counter* c = registry.GetCounter("seamless_c_total", "c");
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([c] { for (int i = 0; i < 10000; ++i) c->Increment(0.5); });
+    threads.emplace_back([c] {
+      for (int i = 0; i < 10000; ++i) c->Increment(0.5);
+    });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(c->value(), 20000.0);

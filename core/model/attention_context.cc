@@ -11,7 +11,8 @@ AttentionContext AttentionContext::Full(int64_t batch, int64_t seq_len, int64_t 
                                         const at::Device& device) {
   AttentionContext ctx;
   auto i64 = at::TensorOptions().dtype(at::kLong).device(device);
-  ctx.positions = (at::arange(seq_len, i64) + position_offset).unsqueeze(0).expand({batch, seq_len});
+  ctx.positions =
+      (at::arange(seq_len, i64) + position_offset).unsqueeze(0).expand({batch, seq_len});
   ctx.kv_len = seq_len;
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   ctx.mask = at::full({seq_len, seq_len}, -std::numeric_limits<float>::infinity(), f32)
@@ -21,9 +22,8 @@ AttentionContext AttentionContext::Full(int64_t batch, int64_t seq_len, int64_t 
 }
 
 AttentionContext AttentionContext::Incremental(KvCache* cache, int group,
-                                               const std::vector<int64_t>& slots,
-                                               int64_t seq_len, int64_t position_offset,
-                                               const at::Device& device) {
+                                               const std::vector<int64_t>& slots, int64_t seq_len,
+                                               int64_t position_offset, const at::Device& device) {
   AttentionContext ctx;
   ctx.cache = cache;
   ctx.group = group;
@@ -33,8 +33,8 @@ AttentionContext AttentionContext::Incremental(KvCache* cache, int group,
     const int64_t start = cache->length(group, slots[b]);
     ctx.start.push_back(start);
     ctx.kv_len = std::max(ctx.kv_len, start + seq_len);
-    TORCH_CHECK(start + seq_len <= cache->max_len(), "KV cache overflow: ", start + seq_len,
-                " > ", cache->max_len(), " tokens in slot ", slots[b]);
+    TORCH_CHECK(start + seq_len <= cache->max_len(), "KV cache overflow: ", start + seq_len, " > ",
+                cache->max_len(), " tokens in slot ", slots[b]);
     TORCH_CHECK(cache->Reserve(group, slots[b], start + seq_len), "KV cache out of blocks: slot ",
                 slots[b], " of group ", group, " needs ",
                 cache->BlocksNeeded(group, slots[b], start + seq_len), " more, ",
@@ -80,8 +80,8 @@ void AttentionContext::BuildRows(int64_t kv_heads) {
   at::Tensor blocks = at::tensor(table, cpu_i64).to(device).view({batch, width});
   at::Tensor heads = at::arange(kv_heads, i64).view({1, kv_heads, 1});
   at::Tensor of_s = blocks.index_select(1, at::floor_divide(s, block)).unsqueeze(1);  // [B,1,S]
-  read_rows = ((of_s * kv_heads + heads) * block + at::remainder(s, block).view({1, 1, -1}))
-                  .reshape({-1});
+  read_rows =
+      ((of_s * kv_heads + heads) * block + at::remainder(s, block).view({1, 1, -1})).reshape({-1});
 }
 
 std::pair<at::Tensor, at::Tensor> AttentionContext::AppendAndRead(int64_t layer,

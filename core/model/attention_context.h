@@ -21,9 +21,9 @@ struct AttentionContext {
   // Row b's tokens take positions start[b] + position_offset + i (start = cached length).
   // Reserves the cache blocks the new tokens need; throws c10::Error when the sequence would
   // pass the cache's max_len or its pool has too few free blocks.
-  static AttentionContext Incremental(KvCache* cache, int group,
-                                      const std::vector<int64_t>& slots, int64_t seq_len,
-                                      int64_t position_offset, const at::Device& device);
+  static AttentionContext Incremental(KvCache* cache, int group, const std::vector<int64_t>& slots,
+                                      int64_t seq_len, int64_t position_offset,
+                                      const at::Device& device);
 
   // Writes this forward's new keys and values k, v [B, kv_heads, T, head_dim] (RoPE applied)
   // into cache layer `layer` and returns each row's keys and values [B, kv_heads, kv_len,
@@ -42,12 +42,12 @@ struct AttentionContext {
   // the CPU decode kernel (cached_attention.h) needs none.
   const at::Tensor& Mask();
   at::Tensor mask;
-  at::Tensor query_pos;        // int64 [B, T]: cache index of each new token (incremental)
+  at::Tensor query_pos;  // int64 [B, T]: cache index of each new token (incremental)
   // Rows of a cache layer viewed as [blocks * kv_heads * block_tokens, head_dim]: where each
   // new (b, kv head, t) goes, and where each (b, kv head, s < kv_len) is read. Set on first use.
   at::Tensor write_rows, read_rows;
-  at::Tensor cos, sin;         // float [B, 1, T, head_dim], filled in by the model
-  int64_t seq_len = 0;         // new tokens per row (incremental)
+  at::Tensor cos, sin;  // float [B, 1, T, head_dim], filled in by the model
+  int64_t seq_len = 0;  // new tokens per row (incremental)
   at::Device device = at::kCPU;
 
  private:

@@ -25,10 +25,9 @@ void Rope(const float* x, const float* cos, const float* sin, int64_t dim, float
 // s % block of k_blocks[s / block] (likewise values). out = softmax(q·Kᵀ) V, summed in key
 // order as over one contiguous array. `scores` holds `keys` floats of scratch. Compiled three
 // times; the loader picks the widest the CPU supports.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void AttendOneQuery(const float* __restrict q, const float* const* k_blocks,
-                    const float* const* v_blocks, int64_t keys, int64_t block, int64_t dim,
-                    float* __restrict scores, float* __restrict out) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void AttendOneQuery(
+    const float* __restrict q, const float* const* k_blocks, const float* const* v_blocks,
+    int64_t keys, int64_t block, int64_t dim, float* __restrict scores, float* __restrict out) {
   float max_score = -INFINITY;
   for (int64_t s0 = 0, j = 0; s0 < keys; s0 += block, ++j) {
     const int64_t n = std::min(block, keys - s0);
@@ -63,8 +62,8 @@ void AttendOneQuery(const float* __restrict q, const float* const* k_blocks,
 
 }  // namespace
 
-at::Tensor CachedAttentionStep(const at::Tensor& qkv_in, const AttentionContext& ctx,
-                               int64_t layer, int64_t heads, int64_t kv_heads) {
+at::Tensor CachedAttentionStep(const at::Tensor& qkv_in, const AttentionContext& ctx, int64_t layer,
+                               int64_t heads, int64_t kv_heads) {
   KvCache& cache = *ctx.cache;
   at::Tensor& k_pool = cache.keys(layer);
   at::Tensor& v_pool = cache.values(layer);
@@ -72,7 +71,8 @@ at::Tensor CachedAttentionStep(const at::Tensor& qkv_in, const AttentionContext&
                   k_pool.scalar_type() == at::kFloat && k_pool.device().is_cpu() &&
                   k_pool.is_contiguous() && v_pool.is_contiguous(),
               "CachedAttentionStep needs float32 CPU tensors and contiguous pools");
-  const at::Tensor qkv = qkv_in.contiguous(), cos = ctx.cos.contiguous(), sin = ctx.sin.contiguous();
+  const at::Tensor qkv = qkv_in.contiguous(), cos = ctx.cos.contiguous(),
+                   sin = ctx.sin.contiguous();
   const int64_t batch = qkv.size(0), len = qkv.size(1);
   const int64_t dim = k_pool.size(3), block = k_pool.size(2);
   const int64_t width = (heads + 2 * kv_heads) * dim, group = heads / kv_heads;

@@ -30,8 +30,8 @@ struct AttentionContext;
 // start[b] + T - 1 of row b's blocks in cache layer `layer` (float32 CPU pools); query t of
 // row b attends to keys [0, start[b] + t], read block by block from the pool in place.
 // Returns float32 [B, T, heads * head_dim].
-at::Tensor CachedAttentionStep(const at::Tensor& qkv, const AttentionContext& ctx,
-                               int64_t layer, int64_t heads, int64_t kv_heads);
+at::Tensor CachedAttentionStep(const at::Tensor& qkv, const AttentionContext& ctx, int64_t layer,
+                               int64_t heads, int64_t kv_heads);
 
 }  // namespace seamless
 

@@ -35,16 +35,20 @@ absl::StatusOr<Sharding> ParseSharding(absl::string_view name) {
   if (name == "optimizer") return Sharding::kOptimizer;
   if (name == "gradients") return Sharding::kGradients;
   if (name == "full") return Sharding::kFull;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "sharding '", name, "': expected none, optimizer, gradients or full"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("sharding '", name, "': expected none, optimizer, gradients or full"));
 }
 
 std::string ShardingName(Sharding s) {
   switch (s) {
-    case Sharding::kNone: return "none";
-    case Sharding::kOptimizer: return "optimizer";
-    case Sharding::kGradients: return "gradients";
-    case Sharding::kFull: return "full";
+    case Sharding::kNone:
+      return "none";
+    case Sharding::kOptimizer:
+      return "optimizer";
+    case Sharding::kGradients:
+      return "gradients";
+    case Sharding::kFull:
+      return "full";
   }
   return "?";
 }
@@ -52,8 +56,7 @@ std::string ShardingName(Sharding s) {
 absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
-  return absl::InvalidArgumentError(
-      absl::StrCat("precision '", name, "': expected fp32 or bf16"));
+  return absl::InvalidArgumentError(absl::StrCat("precision '", name, "': expected fp32 or bf16"));
 }
 
 std::string PrecisionName(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
@@ -69,18 +72,27 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
         "size '", text, "': expected a number and a unit, e.g. 141GiB, 80GB or 512MiB"));
   }
   double scale = 0;
-  if (unit.empty() || unit == "b") scale = 1;
-  else if (unit == "k" || unit == "kib") scale = 1024.0;
-  else if (unit == "m" || unit == "mib") scale = 1024.0 * 1024;
-  else if (unit == "g" || unit == "gib") scale = kGiB;
-  else if (unit == "t" || unit == "tib") scale = kGiB * 1024;
-  else if (unit == "kb") scale = 1e3;
-  else if (unit == "mb") scale = 1e6;
-  else if (unit == "gb") scale = 1e9;
-  else if (unit == "tb") scale = 1e12;
+  if (unit.empty() || unit == "b")
+    scale = 1;
+  else if (unit == "k" || unit == "kib")
+    scale = 1024.0;
+  else if (unit == "m" || unit == "mib")
+    scale = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gib")
+    scale = kGiB;
+  else if (unit == "t" || unit == "tib")
+    scale = kGiB * 1024;
+  else if (unit == "kb")
+    scale = 1e3;
+  else if (unit == "mb")
+    scale = 1e6;
+  else if (unit == "gb")
+    scale = 1e9;
+  else if (unit == "tb")
+    scale = 1e12;
   else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "size '", text, "': unknown unit '", unit, "' (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"));
+    return absl::InvalidArgumentError(absl::StrCat("size '", text, "': unknown unit '", unit,
+                                                   "' (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"));
   }
   return static_cast<uint64_t>(std::llround(number * scale));
 }
@@ -97,8 +109,8 @@ namespace {
 // it), and the vocabulary-sized matrices are only ever read a piece of 2^23 elements at a
 // time (gathered, cast), never whole. No prefetch.
 MemoryItem BuffersItem(const ModelConfig& c, bool full, bool bf16) {
-  const uint64_t layer = static_cast<uint64_t>(
-      std::max(DecoderLayerParameters(c), MtpLayerParameters(c)));
+  const uint64_t layer =
+      static_cast<uint64_t>(std::max(DecoderLayerParameters(c), MtpLayerParameters(c)));
   const uint64_t piece = uint64_t(1) << 23;
   const uint64_t bytes = (full ? (layer + piece) * 4 : 0) + (bf16 ? (layer + piece) * 2 : 0);
   if (bytes == 0) return {"buffers", 0, "no gathers or casts: the modules read the weights"};
@@ -137,9 +149,9 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
                         absl::StrCat(Grouped(pt), " trainable params x 4 B fp32",
                                      per_rank(shard_grads), trainable_note)});
   plan.optimizer = CeilDiv(pt * 8, shard_optim ? ranks : 1);
-  plan.items.push_back({"optimizer", plan.optimizer,
-                        absl::StrCat(Grouped(pt), " trainable params x 8 B AdamW m, v",
-                                     per_rank(shard_optim))});
+  plan.items.push_back(
+      {"optimizer", plan.optimizer,
+       absl::StrCat(Grouped(pt), " trainable params x 8 B AdamW m, v", per_rank(shard_optim))});
 
   plan.items.push_back(BuffersItem(c, full, bf16));
   plan.buffers = plan.items.back().bytes;
@@ -168,12 +180,12 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
       {"activations", plan.activations,
        absl::StrCat(Gib(saved), " saved layer inputs (", tokens, " tokens x ", h, " hidden x ",
                     c.num_hidden_layers, " layers x ", compute_bytes, " B) + ", Gib(recompute),
-                    " one layer recomputed (", tokens, " tokens x ", layer_per_token,
-                    " values + ", c.num_attention_heads, " heads x ", keys_per_query,
-                    " keys of attention, x ", compute_bytes, " B) + ", Gib(logits), " logits (",
-                    logit_tokens, " tokens x ", c.vocab_size, " vocab x 4 B x 3)")});
-  plan.items.push_back({"runtime", plan.runtime,
-                        "the process: LibTorch, collectives, allocator slack (stated)"});
+                    " one layer recomputed (", tokens, " tokens x ", layer_per_token, " values + ",
+                    c.num_attention_heads, " heads x ", keys_per_query, " keys of attention, x ",
+                    compute_bytes, " B) + ", Gib(logits), " logits (", logit_tokens, " tokens x ",
+                    c.vocab_size, " vocab x 4 B x 3)")});
+  plan.items.push_back(
+      {"runtime", plan.runtime, "the process: LibTorch, collectives, allocator slack (stated)"});
   return plan;
 }
 
@@ -223,8 +235,8 @@ RolloutMemoryPlan EstimateRolloutMemory(const ModelConfig& c, const RolloutPlanO
   const uint64_t p = static_cast<uint64_t>(c.ParameterCount());
   plan.parameters = static_cast<int64_t>(p);
   plan.weights = p * static_cast<uint64_t>(o.weight_bytes);
-  plan.items.push_back({"weights", plan.weights,
-                        absl::StrCat(Grouped(p), " params x ", o.weight_bytes, " B")});
+  plan.items.push_back(
+      {"weights", plan.weights, absl::StrCat(Grouped(p), " params x ", o.weight_bytes, " B")});
   plan.runtime_overhead = o.runtime_overhead_bytes;
   plan.items.push_back({"runtime", plan.runtime_overhead,
                         "fixed: CUDA context, cuBLAS workspace, allocator slack, decode-batch "
@@ -236,12 +248,11 @@ RolloutMemoryPlan EstimateRolloutMemory(const ModelConfig& c, const RolloutPlanO
   plan.kv_tokens = static_cast<int64_t>(plan.kv_cache / plan.kv_bytes_per_token);
   plan.seq_len = o.seq_len > 0 ? o.seq_len : c.max_position_embeddings;
   plan.fits = plan.kv_tokens >= plan.seq_len;
-  plan.items.push_back(
-      {"kv cache", plan.kv_cache,
-       absl::StrCat("what is left: ", Grouped(plan.kv_tokens), " tokens x ",
-                    Grouped(plan.kv_bytes_per_token), " B (2 x ", layers, " layers incl. MTP x ",
-                    c.num_key_value_heads, " kv heads x ", c.head_dim(), " head dim x ",
-                    o.kv_bytes, " B)")});
+  plan.items.push_back({"kv cache", plan.kv_cache,
+                        absl::StrCat("what is left: ", Grouped(plan.kv_tokens), " tokens x ",
+                                     Grouped(plan.kv_bytes_per_token), " B (2 x ", layers,
+                                     " layers incl. MTP x ", c.num_key_value_heads, " kv heads x ",
+                                     c.head_dim(), " head dim x ", o.kv_bytes, " B)")});
   return plan;
 }
 

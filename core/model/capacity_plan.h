@@ -61,7 +61,7 @@ inline constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 struct MemoryItem {
   std::string name;  // "weights", "gradients", ...
   uint64_t bytes = 0;
-  std::string why;   // "494,032,768 params x 4 B (fp32 master) / 8 ranks"
+  std::string why;  // "494,032,768 params x 4 B (fp32 master) / 8 ranks"
 };
 
 struct LearnerPlanOptions {
@@ -88,9 +88,9 @@ struct LearnerMemoryPlan {
   uint64_t compute_weights = 0;  // the bf16 compute copy (bf16 without full sharding)
   uint64_t gradients = 0;
   uint64_t optimizer = 0;
-  uint64_t buffers = 0;      // all-gather / prefetch buffers
-  uint64_t activations = 0;  // saved inputs + recomputed layer + logits
-  uint64_t runtime = 0;      // the process's own (LearnerPlanOptions::runtime_overhead_bytes)
+  uint64_t buffers = 0;           // all-gather / prefetch buffers
+  uint64_t activations = 0;       // saved inputs + recomputed layer + logits
+  uint64_t runtime = 0;           // the process's own (LearnerPlanOptions::runtime_overhead_bytes)
   std::vector<MemoryItem> items;  // the same figures with their arithmetic, in that order
 
   uint64_t total() const {
@@ -127,7 +127,7 @@ struct RolloutMemoryPlan {
   uint64_t kv_cache = 0;            // what is left for it (0 when nothing is)
   int64_t kv_tokens = 0;            // tokens of KV cache that fit
   int64_t seq_len = 0;
-  bool fits = false;                // at least one seq_len sequence fits
+  bool fits = false;  // at least one seq_len sequence fits
   std::vector<MemoryItem> items;
 };
 

@@ -61,7 +61,8 @@ TEST(CapacityPlanTest, ShardingDividesTheRightComponents) {
   // One layer (the MTP layer is the largest here) and one vocabulary piece, gathered in fp32.
   EXPECT_EQ(full.buffers, MtpLayerParameters(c) * 4 + (uint64_t(1) << 23) * 4);
   EXPECT_EQ(full.activations, none.activations) << "activations do not shard";
-  EXPECT_EQ(full.items.size(), 6u) << "weights, gradients, optimizer, buffers, activations, runtime";
+  EXPECT_EQ(full.items.size(), 6u)
+      << "weights, gradients, optimizer, buffers, activations, runtime";
   uint64_t sum = 0;
   for (const MemoryItem& item : full.items) sum += item.bytes;
   EXPECT_EQ(sum, full.total());

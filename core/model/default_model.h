@@ -22,7 +22,9 @@ MimoModel CreateDefaultModel(uint64_t seed = 0);
 absl::Status WriteDefaultModelDir(const std::string& dir, uint64_t seed = 0);
 
 // Where `--model default` resolves to: "default" means the embedded model.
-inline bool IsDefaultModelName(const std::string& name) { return name.empty() || name == "default"; }
+inline bool IsDefaultModelName(const std::string& name) {
+  return name.empty() || name == "default";
+}
 
 }  // namespace seamless
 

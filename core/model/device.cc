@@ -29,8 +29,8 @@ absl::StatusOr<at::Device> ParseDevice(const std::string& name) {
     }
     return device;
   } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("device '", name, "': ",
-                                                   e.what_without_backtrace()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("device '", name, "': ", e.what_without_backtrace()));
   }
 }
 

@@ -37,8 +37,7 @@ KvCache::KvCache(const ModelConfig& config, int64_t num_slots, int64_t max_len,
   groups_.resize(1 + config.num_nextn_predict_layers);
   for (size_t g = 0; g < groups_.size(); ++g) {
     Group& group = groups_[g];
-    group.enabled =
-        g == 0 || paging.mtp_groups < 0 || static_cast<int64_t>(g) <= paging.mtp_groups;
+    group.enabled = g == 0 || paging.mtp_groups < 0 || static_cast<int64_t>(g) <= paging.mtp_groups;
     group.tables.assign(num_slots, {});
     group.lengths.assign(num_slots, 0);
     if (!group.enabled) continue;

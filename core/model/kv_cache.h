@@ -27,9 +27,9 @@ namespace seamless {
 class KvCache {
  public:
   struct Paging {
-    int64_t tokens = 0;        // pool size per group in tokens, rounded up to whole blocks
-    int64_t block_tokens = 16; // tokens per block
-    int64_t mtp_groups = -1;   // MTP layers that get a pool (-1: all); the others stay empty
+    int64_t tokens = 0;         // pool size per group in tokens, rounded up to whole blocks
+    int64_t block_tokens = 16;  // tokens per block
+    int64_t mtp_groups = -1;    // MTP layers that get a pool (-1: all); the others stay empty
   };
 
   // Blocks of a retained prefix, per group, and the tokens of each group they hold. Holds one
@@ -84,9 +84,7 @@ class KvCache {
   const std::vector<int32_t>& block_table(int group, int64_t slot) const {
     return groups_[group].tables[slot];
   }
-  int64_t free_blocks(int group) const {
-    return static_cast<int64_t>(groups_[group].free.size());
-  }
+  int64_t free_blocks(int group) const { return static_cast<int64_t>(groups_[group].free.size()); }
   int64_t used_blocks(int group) const { return num_blocks_ - free_blocks(group); }
 
   // Block pools of layer `layer` (main layers first, then MTP layers):

@@ -1,7 +1,7 @@
 #include "core/model/mimo_model.h"
 
-#include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
 #include <torch/nn/init.h>
 
 #include <limits>
@@ -25,8 +25,9 @@ MimoModelImpl::MimoModelImpl(const ModelConfig& config) : config_(config) {
   model = register_module("model", MimoBackbone(config));
   if (!config.tie_word_embeddings) {
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, config.vocab_size)
-                                         .bias(false)));
+        "lm_head",
+        torch::nn::Linear(
+            torch::nn::LinearOptions(config.hidden_size, config.vocab_size).bias(false)));
   }
   // RoPE tables in float64, then rounded once, so long positions stay accurate.
   const int64_t dim = config.head_dim();
@@ -64,16 +65,16 @@ void MimoModelImpl::FillRope(AttentionContext& ctx, const at::Device& device) {
   }
   const int64_t batch = ctx.positions.size(0), len = ctx.positions.size(1);
   at::Tensor flat = ctx.positions.reshape({-1});
-  TORCH_CHECK(flat.numel() == 0 || flat.max().item<int64_t>() < rope_cos_.size(0),
-              "position ", flat.numel() ? flat.max().item<int64_t>() : 0,
-              " is past max_position_embeddings ", config_.max_position_embeddings);
+  TORCH_CHECK(flat.numel() == 0 || flat.max().item<int64_t>() < rope_cos_.size(0), "position ",
+              flat.numel() ? flat.max().item<int64_t>() : 0, " is past max_position_embeddings ",
+              config_.max_position_embeddings);
   ctx.cos = rope_cos_.index_select(0, flat).view({batch, 1, len, -1});
   ctx.sin = rope_sin_.index_select(0, flat).view({batch, 1, len, -1});
 }
 
 AttentionContext MimoModelImpl::FullContext(const at::Tensor& input_ids) {
-  AttentionContext ctx = AttentionContext::Full(input_ids.size(0), input_ids.size(1), 0,
-                                                input_ids.device());
+  AttentionContext ctx =
+      AttentionContext::Full(input_ids.size(0), input_ids.size(1), 0, input_ids.device());
   FillRope(ctx, input_ids.device());
   return ctx;
 }
@@ -117,8 +118,7 @@ at::Tensor MimoModelImpl::RunMtp(int64_t k, const at::Tensor& hidden, const at::
                                  AttentionContext& ctx) {
   TORCH_CHECK(k >= 0 && k < config_.num_nextn_predict_layers, "no MTP layer ", k);
   FillRope(ctx, hidden.device());
-  return model->mtp_layers[k]->as<MtpLayer>()->forward(hidden, model->embed_tokens(next_ids),
-                                                        ctx);
+  return model->mtp_layers[k]->as<MtpLayer>()->forward(hidden, model->embed_tokens(next_ids), ctx);
 }
 
 at::Tensor MimoModelImpl::MtpHidden(int64_t k, const at::Tensor& hidden,

@@ -38,8 +38,8 @@ absl::Status ModelConfig::Validate() const {
 int64_t ModelConfig::ParameterCount() const {
   const int64_t h = hidden_size, kv = num_key_value_heads * head_dim();
   const int64_t block = (h * h + h) + 2 * (h * kv + kv) + h * h  // q, k, v (biased), o
-                        + 3 * h * intermediate_size + 2 * h;      // SwiGLU, two norms
-  const int64_t mtp = block + 2 * h * h + 3 * h;                   // + input_proj, 3 norms
+                        + 3 * h * intermediate_size + 2 * h;     // SwiGLU, two norms
+  const int64_t mtp = block + 2 * h * h + 3 * h;                 // + input_proj, 3 norms
   int64_t n = vocab_size * h + num_hidden_layers * block + h + num_nextn_predict_layers * mtp;
   if (!tie_word_embeddings) n += vocab_size * h;
   return n;

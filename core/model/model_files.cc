@@ -1,7 +1,5 @@
 #include "core/model/model_files.h"
 
-#include "core/base/process_memory.h"
-
 #include <set>
 
 #include "absl/strings/match.h"
@@ -65,8 +63,7 @@ absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weig
 }
 
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
-                                               const std::string& source,
-                                               const std::string& only) {
+                                               const std::string& source, const std::string& only) {
   at::NoGradGuard no_grad;
   PreparedWeights prepared;
   std::set<std::string> used;
@@ -84,8 +81,8 @@ absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensor
     try {
       value = value.to(param.device(), param.dtype());
     } catch (const c10::Error& e) {
-      return absl::InternalError(absl::StrCat(source, ": tensor '", name,
-                                              "': ", e.what_without_backtrace()));
+      return absl::InternalError(
+          absl::StrCat(source, ": tensor '", name, "': ", e.what_without_backtrace()));
     }
     prepared.bytes += static_cast<int64_t>(value.numel() * value.element_size());
     prepared.assignments.emplace_back(param, std::move(value));
@@ -156,8 +153,8 @@ absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir) {
     ReleaseFreedMemory();
     return model;
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(dir, ": building the model failed: ",
-                                            e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat(dir, ": building the model failed: ", e.what_without_backtrace()));
   }
 }
 

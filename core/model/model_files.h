@@ -43,8 +43,7 @@ absl::Status CheckWeightTensor(const at::Tensor& param, const RawTensor& raw,
 // An error naming the first tensor of `weights` outside `used` that the model has no
 // parameter for (a leftover rotary inv_freq, or lm_head.weight of a tied model, is harmless).
 absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weights,
-                                      const std::set<std::string>& used,
-                                      const std::string& source);
+                                      const std::set<std::string>& used, const std::string& source);
 // `only`: prepare just this parameter (the other tensors of `weights` are not checked).
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
                                                const std::string& source,

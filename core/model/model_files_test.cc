@@ -1,23 +1,21 @@
 #include "core/model/model_files.h"
 
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/testing/temp_dir.h"
+#include <filesystem>
 
 #include "core/base/file_util.h"
 #include "core/model/default_model.h"
 #include "core/model/test_models.h"
 #include "core/model/torch_raw_tensor.h"
 #include "core/tensors/safetensors.h"
+#include "tests/testing/temp_dir.h"
 
 namespace seamless {
 namespace {
 
 using ::testing::HasSubstr;
-
 
 at::Tensor Logits(MimoModel& m) {
   at::NoGradGuard no_grad;
@@ -76,7 +74,8 @@ TEST(ModelFilesTest, ImportNamesMissingMisshapedAndForeignTensors) {
   missing.erase("model.mtp_layers.0.input_proj.weight");
   absl::Status s = ImportWeights(model, missing, "ckpt");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(s.message(), HasSubstr("ckpt: missing tensor 'model.mtp_layers.0.input_proj.weight'"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("ckpt: missing tensor 'model.mtp_layers.0.input_proj.weight'"));
 
   RawTensorMap misshaped = weights;
   misshaped["model.norm.weight"] = *TensorToRaw(at::ones({31}), DType::kF32);
@@ -94,7 +93,8 @@ TEST(ModelFilesTest, ImportNamesMissingMisshapedAndForeignTensors) {
 
   RawTensorMap harmless = weights;  // what HF checkpoints of tied models sometimes carry
   harmless["lm_head.weight"] = weights["model.embed_tokens.weight"];
-  harmless["model.layers.0.self_attn.rotary_emb.inv_freq"] = *TensorToRaw(at::ones({4}), DType::kF32);
+  harmless["model.layers.0.self_attn.rotary_emb.inv_freq"] =
+      *TensorToRaw(at::ones({4}), DType::kF32);
   EXPECT_TRUE(ImportWeights(model, harmless, "ckpt").ok());
 }
 
@@ -103,7 +103,8 @@ TEST(ModelFilesTest, LoadErrorsNameTheFile) {
   MimoModel model = TinyTestModel();
   ASSERT_TRUE(SaveModelDir(model, dir).ok());
   std::string bytes = *ReadFileToString(dir + "/model.safetensors");
-  ASSERT_TRUE(WriteFileAtomically(dir + "/model.safetensors", bytes.substr(0, bytes.size() / 2)).ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/model.safetensors", bytes.substr(0, bytes.size() / 2)).ok());
   auto truncated = LoadModelDir(dir);
   ASSERT_FALSE(truncated.ok());
   EXPECT_THAT(truncated.status().message(), HasSubstr(dir + "/model.safetensors"));
@@ -123,7 +124,8 @@ TEST(ModelConfigTest, ReadsHuggingFaceQwen2Config) {
     "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000.0,
     "sliding_window": 32768, "tie_word_embeddings": true, "torch_dtype": "bfloat16",
     "transformers_version": "4.43.1", "use_cache": true, "use_sliding_window": false,
-    "vocab_size": 151936})").ok());
+    "vocab_size": 151936})")
+                  .ok());
   auto c = ReadHfConfig(dir + "/config.json");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->hidden_size, 896);

@@ -57,8 +57,8 @@ std::vector<ParameterSpec> ParameterLayout(const ModelConfig& c) {
   for (int64_t k = 0; k < c.num_nextn_predict_layers; ++k) {
     const std::string prefix = absl::StrCat("model.mtp_layers.", k, ".");
     const int64_t layer = c.num_hidden_layers + k;
-    for (const char* norm : {"input_layernorm", "post_attention_layernorm", "token_layernorm",
-                             "hidden_layernorm"}) {
+    for (const char* norm :
+         {"input_layernorm", "post_attention_layernorm", "token_layernorm", "hidden_layernorm"}) {
       out.push_back({absl::StrCat(prefix, norm, ".weight"), {h}, Init::kOnes, layer});
     }
     out.push_back({prefix + "input_proj.weight", {h, 2 * h}, Init::kNormal, layer});

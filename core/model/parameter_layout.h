@@ -13,7 +13,11 @@
 namespace seamless {
 
 struct ParameterSpec {
-  enum class Init { kNormal, kZeros, kOnes };  // HF: normal(0, std) matrices, zero biases, unit norms
+  enum class Init {
+    kNormal,
+    kZeros,
+    kOnes
+  };  // HF: normal(0, std) matrices, zero biases, unit norms
 
   std::string name;            // e.g. "model.layers.3.self_attn.q_proj.weight"
   std::vector<int64_t> shape;  // [out, in] for matrices

@@ -23,7 +23,9 @@ void ExpectMatchesModule(const ModelConfig& config) {
   EXPECT_EQ(total, config.ParameterCount());
 }
 
-TEST(ParameterLayoutTest, NamesShapesAndOrderAreTheModulesTied) { ExpectMatchesModule(TinyTestConfig()); }
+TEST(ParameterLayoutTest, NamesShapesAndOrderAreTheModulesTied) {
+  ExpectMatchesModule(TinyTestConfig());
+}
 
 TEST(ParameterLayoutTest, UntiedWithTwoMtpLayers) {
   ModelConfig c = TinyTestConfig();

@@ -52,8 +52,7 @@ std::vector<std::string> PublishedModelNames() {
   return {"qwen2.5-0.5b", "qwen2.5-1.5b", "mimo-7b"};
 }
 
-absl::StatusOr<ModelConfig> ModelConfigLike(const std::string& name_or_path,
-                                            int64_t mtp_layers) {
+absl::StatusOr<ModelConfig> ModelConfigLike(const std::string& name_or_path, int64_t mtp_layers) {
   ModelConfig c;
   if (name_or_path == "qwen2.5-0.5b") {
     c = Qwen25(896, 4864, 24, 14);

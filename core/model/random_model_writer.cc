@@ -36,9 +36,12 @@ uint64_t ChunkSeed(uint64_t seed, const std::string& name, int64_t chunk) {
 
 const char* TorchDtypeName(DType dtype) {
   switch (dtype) {
-    case DType::kBF16: return "bfloat16";
-    case DType::kF16: return "float16";
-    default: return "float32";
+    case DType::kBF16:
+      return "bfloat16";
+    case DType::kF16:
+      return "float16";
+    default:
+      return "float32";
   }
 }
 
@@ -51,8 +54,8 @@ absl::Status RemoveOldWeights(const std::string& dir) {
                          (absl::StartsWith(name, "model-") && absl::EndsWith(name, ".safetensors"));
     if (weights && !std::filesystem::remove(file.path(), ec)) break;
   }
-  if (ec) return absl::PermissionDeniedError(absl::StrCat(dir, ": removing old weights: ",
-                                                          ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat(dir, ": removing old weights: ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -110,8 +113,8 @@ absl::Status WriteRandomModelDir(const ModelConfig& config, const std::string& d
   };
   RETURN_IF_ERROR(MakeDirectories(dir));
   RETURN_IF_ERROR(RemoveOldWeights(dir));
-  RETURN_IF_ERROR(WriteSafetensorsDirStreaming(dir, std::move(entries), fill,
-                                               options.max_shard_bytes));
+  RETURN_IF_ERROR(
+      WriteSafetensorsDirStreaming(dir, std::move(entries), fill, options.max_shard_bytes));
   // WriteHfConfig always says float32; the files say otherwise.
   const std::string config_path = dir + "/config.json";
   RETURN_IF_ERROR(WriteHfConfig(config, config_path));

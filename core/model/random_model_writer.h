@@ -17,7 +17,7 @@ namespace seamless {
 struct RandomModelOptions {
   DType dtype = DType::kBF16;  // F32, BF16 or F16 in the files
   uint64_t seed = 0;
-  double stddev = 0.02;                  // HF's initializer_range for the matrices
+  double stddev = 0.02;                   // HF's initializer_range for the matrices
   uint64_t max_shard_bytes = 5ull << 30;  // shards past this, with model.safetensors.index.json
   // Called after each tensor with its name, the bytes written so far and the total bytes.
   std::function<void(const std::string& name, uint64_t done, uint64_t total)> progress;

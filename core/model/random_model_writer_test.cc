@@ -1,9 +1,9 @@
 #include "core/model/random_model_writer.h"
 
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "core/base/file_util.h"
 #include "core/model/model_files.h"
@@ -109,8 +109,7 @@ TEST(RandomModelWriterTest, RefusesOtherDtypesAndBadConfigs) {
   EXPECT_FALSE(WriteRandomModelDir(Config(), testing::TestTempDir(), Options(DType::kI32, 0)).ok());
   ModelConfig bad = Config();
   bad.num_attention_heads = 5;
-  EXPECT_THAT(WriteRandomModelDir(bad, testing::TestTempDir(), Options(DType::kF32, 0))
-                  .message(),
+  EXPECT_THAT(WriteRandomModelDir(bad, testing::TestTempDir(), Options(DType::kF32, 0)).message(),
               ::testing::HasSubstr("num_attention_heads"));
 }
 

@@ -8,10 +8,9 @@ namespace seamless {
 namespace {
 
 // y[r * out + o] = dot(w[o], x[r]) (+ bias[o]) for o in [begin, end), every row r.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void RowDots(const float* __restrict w, const float* __restrict x, const float* __restrict bias,
-             int64_t rows, int64_t in, int64_t out, int64_t begin, int64_t end,
-             float* __restrict y) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void RowDots(
+    const float* __restrict w, const float* __restrict x, const float* __restrict bias,
+    int64_t rows, int64_t in, int64_t out, int64_t begin, int64_t end, float* __restrict y) {
   for (int64_t o = begin; o < end; ++o) {
     const float* wo = w + o * in;
     for (int64_t r = 0; r < rows; ++r) {
@@ -26,8 +25,7 @@ void RowDots(const float* __restrict w, const float* __restrict x, const float* 
 
 }  // namespace
 
-at::Tensor InferenceLinear(const at::Tensor& x, const at::Tensor& weight,
-                           const at::Tensor& bias) {
+at::Tensor InferenceLinear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   const bool fast = !TrainingNumerics() && x.device().is_cpu() && x.dim() >= 1 &&
                     x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
                     weight.dim() == 2 && weight.is_contiguous() && x.size(-1) == weight.size(1) &&

@@ -8,16 +8,26 @@ namespace seamless {
 
 absl::StatusOr<at::ScalarType> ToScalarType(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return at::kFloat;
-    case DType::kF16: return at::kHalf;
-    case DType::kBF16: return at::kBFloat16;
-    case DType::kF64: return at::kDouble;
-    case DType::kI64: return at::kLong;
-    case DType::kI32: return at::kInt;
-    case DType::kI16: return at::kShort;
-    case DType::kI8: return at::kChar;
-    case DType::kU8: return at::kByte;
-    case DType::kBool: return at::kBool;
+    case DType::kF32:
+      return at::kFloat;
+    case DType::kF16:
+      return at::kHalf;
+    case DType::kBF16:
+      return at::kBFloat16;
+    case DType::kF64:
+      return at::kDouble;
+    case DType::kI64:
+      return at::kLong;
+    case DType::kI32:
+      return at::kInt;
+    case DType::kI16:
+      return at::kShort;
+    case DType::kI8:
+      return at::kChar;
+    case DType::kU8:
+      return at::kByte;
+    case DType::kBool:
+      return at::kBool;
   }
   return absl::InvalidArgumentError("unknown dtype");
 }
@@ -34,8 +44,8 @@ absl::StatusOr<at::Tensor> RawToTensor(const RawTensor& raw) {
   auto type = ToScalarType(raw.dtype);
   if (!type.ok()) return type.status();
   if (static_cast<size_t>(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor bytes ", raw.data.size(),
-                                                   " do not match its shape and dtype"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor bytes ", raw.data.size(), " do not match its shape and dtype"));
   }
   at::Tensor t = at::empty(raw.shape, at::TensorOptions().dtype(*type));
   if (!raw.data.empty()) std::memcpy(t.data_ptr(), raw.data.data(), raw.data.size());

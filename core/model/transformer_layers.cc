@@ -1,10 +1,9 @@
 #include "core/model/transformer_layers.h"
 
-#include "core/model/cached_attention.h"
-
 #include <cmath>
 #include <tuple>
 
+#include "core/model/cached_attention.h"
 #include "core/model/kv_cache.h"
 #include "core/model/row_linear.h"
 
@@ -131,10 +130,9 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
       std::vector<at::Tensor> blocks;
       for (int64_t s = 0; s < len; s += kQueryBlock) {
         const int64_t e = std::min(len, s + kQueryBlock);
-        blocks.push_back(Attend(q.narrow(0, b0, nb).narrow(2, s, e - s),
-                                k.narrow(0, b0, nb).narrow(2, 0, e),
-                                v.narrow(0, b0, nb).narrow(2, 0, e),
-                                ctx.Mask().narrow(3, s, e - s).narrow(4, 0, e)));
+        blocks.push_back(Attend(
+            q.narrow(0, b0, nb).narrow(2, s, e - s), k.narrow(0, b0, nb).narrow(2, 0, e),
+            v.narrow(0, b0, nb).narrow(2, 0, e), ctx.Mask().narrow(3, s, e - s).narrow(4, 0, e)));
       }
       rows.push_back(at::cat(blocks, 2));
     }
@@ -191,8 +189,7 @@ MtpLayerImpl::MtpLayerImpl(const ModelConfig& c, int64_t cache_layer) {
 
 at::Tensor MtpLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& next_embeds,
                                  AttentionContext& ctx) {
-  at::Tensor x =
-      input_proj(at::cat({hidden_layernorm(hidden), token_layernorm(next_embeds)}, -1));
+  at::Tensor x = input_proj(at::cat({hidden_layernorm(hidden), token_layernorm(next_embeds)}, -1));
   x = x + self_attn(input_layernorm(x), ctx);
   x = x + mlp(post_attention_layernorm(x));
   return final_layernorm(x);

@@ -1,16 +1,16 @@
 #include "core/service/grpc_server.h"
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <mutex>
-#include <thread>
-
 #include <grpcpp/create_channel.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/address.h"

@@ -3,12 +3,12 @@
 #ifndef SEAMLESS_CORE_SERVICE_GRPC_SERVER_H_
 #define SEAMLESS_CORE_SERVICE_GRPC_SERVER_H_
 
+#include <grpcpp/server.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server.h>
-#include <grpcpp/support/channel_arguments.h>
 
 #include "absl/status/statusor.h"
 
@@ -26,8 +26,8 @@ inline constexpr int kMaxGrpcMessageBytes = 64 << 20;
 class GrpcServer {
  public:
   // `services` must outlive the server.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const std::string& address,
-                                                          const std::vector<grpc::Service*>& services);
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& address, const std::vector<grpc::Service*>& services);
   ~GrpcServer();
 
   int port() const { return port_; }

@@ -49,7 +49,7 @@ TEST(GrpcServerTest, PortInUseIsAClearError) {
   auto first = GrpcServer::Start("127.0.0.1:0", {&first_service});
   ASSERT_TRUE(first.ok());
   auto second = GrpcServer::Start("127.0.0.1:" + std::to_string((*first)->port()),
-                                   {&g_second_placeholder_service});
+                                  {&g_second_placeholder_service});
   EXPECT_FALSE(second.ok());
 }
 

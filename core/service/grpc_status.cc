@@ -4,7 +4,7 @@
 
 namespace seamless {
 
-#define SEAMLESS_SAME_CODE(name, grpc_name)                                                  \
+#define SEAMLESS_SAME_CODE(name, grpc_name)                                                    \
   static_assert(static_cast<int>(absl::StatusCode::name) == static_cast<int>(grpc::grpc_name), \
                 #name " differs between absl and gRPC")
 SEAMLESS_SAME_CODE(kOk, OK);

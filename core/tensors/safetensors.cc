@@ -75,8 +75,8 @@ absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const st
     if (!dtype_field || !dtype_field->is_string()) return Bad(file, where + ": missing dtype");
     auto dtype = ParseDType(dtype_field->get<std::string>());
     if (!dtype) {
-      return Bad(file, absl::StrCat(where, ": unknown dtype '", dtype_field->get<std::string>(),
-                                    "'"));
+      return Bad(file,
+                 absl::StrCat(where, ": unknown dtype '", dtype_field->get<std::string>(), "'"));
     }
     if (!entry.contains("shape") || !entry["shape"].is_array()) {
       return Bad(file, where + ": missing shape");
@@ -130,8 +130,7 @@ absl::StatusOr<RawTensorMap> ReadSafetensorsFile(const std::string& path,
   return ParseSafetensors(bytes, path, metadata);
 }
 
-std::string SerializeSafetensors(const RawTensorMap& tensors,
-                                 const SafetensorsMetadata& metadata) {
+std::string SerializeSafetensors(const RawTensorMap& tensors, const SafetensorsMetadata& metadata) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -192,8 +191,8 @@ absl::StatusOr<RawTensorMap> ReadSafetensorsDir(const std::string& dir) {
     for (const std::string& name : names) {
       auto found = tensors.find(name);
       if (found == tensors.end()) {
-        return Bad(shard_path, absl::StrCat("tensor '", name, "' listed in ", kIndexFile,
-                                            " is missing"));
+        return Bad(shard_path,
+                   absl::StrCat("tensor '", name, "' listed in ", kIndexFile, " is missing"));
       }
       all.emplace(name, std::move(found->second));
     }

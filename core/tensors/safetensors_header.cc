@@ -32,8 +32,8 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsFileHeader(const std::st
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > (100u << 20) || header_len > file_size - 8) {
-    return Bad(path, absl::StrCat("header length ", header_len, " is past the file's ",
-                                  file_size, " bytes or the 100 MiB limit"));
+    return Bad(path, absl::StrCat("header length ", header_len, " is past the file's ", file_size,
+                                  " bytes or the 100 MiB limit"));
   }
   std::string text(header_len, '\0');
   if (!in.read(text.data(), static_cast<std::streamsize>(header_len))) {
@@ -47,9 +47,9 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsFileHeader(const std::st
     if (it.key() == "__metadata__") continue;
     const std::string where = absl::StrCat("tensor '", it.key(), "'");
     const json& e = it.value();
-    if (!e.is_object() || !e.contains("dtype") || !e["dtype"].is_string() ||
-        !e.contains("shape") || !e["shape"].is_array() || !e.contains("data_offsets") ||
-        !e["data_offsets"].is_array() || e["data_offsets"].size() != 2) {
+    if (!e.is_object() || !e.contains("dtype") || !e["dtype"].is_string() || !e.contains("shape") ||
+        !e["shape"].is_array() || !e.contains("data_offsets") || !e["data_offsets"].is_array() ||
+        e["data_offsets"].size() != 2) {
       return Bad(path, where + ": needs dtype, shape and data_offsets");
     }
     auto dtype = ParseDType(e["dtype"].get<std::string>());
@@ -65,9 +65,9 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsFileHeader(const std::st
     }
     const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (begin > end || end > data_size || end - begin != entry.Bytes()) {
-      return Bad(path, absl::StrCat(where, ": data_offsets [", begin, ", ", end,
-                                    "] do not hold its ", entry.Bytes(), " bytes within the ",
-                                    data_size, " data bytes"));
+      return Bad(path,
+                 absl::StrCat(where, ": data_offsets [", begin, ", ", end, "] do not hold its ",
+                              entry.Bytes(), " bytes within the ", data_size, " data bytes"));
     }
     out.push_back(std::move(entry));
   }
@@ -92,7 +92,8 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsDirHeaders(const std::st
   }
   std::vector<TensorEntry> all;
   for (const std::string& shard : shards) {
-    ASSIGN_OR_RETURN(std::vector<TensorEntry> entries, ReadSafetensorsFileHeader(absl::StrCat(dir, "/", shard)));
+    ASSIGN_OR_RETURN(std::vector<TensorEntry> entries,
+                     ReadSafetensorsFileHeader(absl::StrCat(dir, "/", shard)));
     for (TensorEntry& e : entries) {
       if (index["weight_map"].value(e.name, "") == shard) all.push_back(std::move(e));
     }

@@ -1,15 +1,14 @@
 #include "core/tensors/safetensors.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <filesystem>
 #include <random>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include "tests/testing/temp_dir.h"
-
 #include "core/base/file_util.h"
+#include "tests/testing/temp_dir.h"
 
 namespace seamless {
 namespace {
@@ -35,7 +34,6 @@ RawTensorMap Sample() {
   m["empty"] = Make(DType::kF32, {0, 3}, 5);
   return m;
 }
-
 
 // Rewrites the JSON header of a serialized file (keeping its length field consistent).
 std::string WithHeader(const std::string& file, const std::string& header) {
@@ -101,7 +99,8 @@ TEST(SafetensorsTest, LyingHeadersAreRejected) {
       {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", "non-integer"},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8]}})", "data_offsets"},
       {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},
-          "b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})", "overlap"},
+          "b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
+       "overlap"},
       {R"([1,2])", "not a JSON object"},
       {R"({"a":)", "not a JSON object"},
   };
@@ -152,9 +151,10 @@ TEST(SafetensorsTest, ShardedDirectoryWithIndex) {
   EXPECT_EQ(*back, Sample());
 
   // An index that lists a tensor its shard lacks.
-  ASSERT_TRUE(WriteFileAtomically(dir + "/model.safetensors.index.json",
-                                  R"({"weight_map": {"ghost": "model-00001-of-00002.safetensors"}})")
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/model.safetensors.index.json",
+                          R"({"weight_map": {"ghost": "model-00001-of-00002.safetensors"}})")
+          .ok());
   auto missing = ReadSafetensorsDir(dir);
   EXPECT_THAT(missing.status().message(), HasSubstr("'ghost'"));
   EXPECT_THAT(missing.status().message(), HasSubstr("model-00001-of-00002.safetensors"));

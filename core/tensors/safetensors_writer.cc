@@ -123,9 +123,7 @@ absl::Status WriteOneFile(const std::string& path, const std::vector<TensorEntry
   RETURN_IF_ERROR(file.Open(path));
   const std::string header = Header(entries);
   RETURN_IF_ERROR(file.Append(header.data(), header.size()));
-  const ByteSink sink = [&file](const char* data, size_t size) {
-    return file.Append(data, size);
-  };
+  const ByteSink sink = [&file](const char* data, size_t size) { return file.Append(data, size); };
   for (const TensorEntry& e : entries) {
     const uint64_t before = file.written();
     RETURN_IF_ERROR(fill(e, sink));
@@ -154,8 +152,7 @@ absl::Status WriteSafetensorsFileStreaming(const std::string& path,
   return WriteOneFile(path, entries, fill);
 }
 
-absl::Status WriteSafetensorsDirStreaming(const std::string& dir,
-                                          std::vector<TensorEntry> entries,
+absl::Status WriteSafetensorsDirStreaming(const std::string& dir, std::vector<TensorEntry> entries,
                                           const TensorFiller& fill, uint64_t max_shard_bytes) {
   // Name order, as a RawTensorMap iterates.
   std::sort(entries.begin(), entries.end(),

@@ -34,8 +34,7 @@ using TensorFiller = std::function<absl::Status(const TensorEntry& entry, const 
 // (model.safetensors, or model-0000K-of-0000N.safetensors shards past `max_shard_bytes` plus
 // model.safetensors.index.json), holding only a write buffer. Each file appears atomically
 // (written to a temporary name, fsynced, renamed). Names must be unique.
-absl::Status WriteSafetensorsDirStreaming(const std::string& dir,
-                                          std::vector<TensorEntry> entries,
+absl::Status WriteSafetensorsDirStreaming(const std::string& dir, std::vector<TensorEntry> entries,
                                           const TensorFiller& fill,
                                           uint64_t max_shard_bytes = 5ull << 30);
 

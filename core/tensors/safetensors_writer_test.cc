@@ -1,11 +1,11 @@
 #include "core/tensors/safetensors_writer.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <random>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
@@ -74,7 +74,8 @@ TEST(SafetensorsWriterTest, SameBytesAsTheInMemoryWriter) {
     const std::string a = testing::TestTempDir("memory" + std::to_string(max_shard));
     const std::string b = testing::TestTempDir("stream" + std::to_string(max_shard));
     ASSERT_TRUE(WriteSafetensorsDir(a, tensors, max_shard).ok());
-    ASSERT_TRUE(WriteSafetensorsDirStreaming(b, Entries(tensors), FillFrom(tensors), max_shard).ok());
+    ASSERT_TRUE(
+        WriteSafetensorsDirStreaming(b, Entries(tensors), FillFrom(tensors), max_shard).ok());
     ASSERT_EQ(Files(a), Files(b)) << max_shard;
     for (const std::string& name : Files(a)) {
       EXPECT_EQ(*ReadFileToString(absl::StrCat(a, "/", name)),
@@ -91,7 +92,8 @@ TEST(SafetensorsWriterTest, HeadersReadBackWithoutTheData) {
   const RawTensorMap tensors = Sample();
   for (uint64_t max_shard : {uint64_t{1} << 30, uint64_t{40}}) {
     const std::string dir = testing::TestTempDir(std::to_string(max_shard));
-    ASSERT_TRUE(WriteSafetensorsDirStreaming(dir, Entries(tensors), FillFrom(tensors), max_shard).ok());
+    ASSERT_TRUE(
+        WriteSafetensorsDirStreaming(dir, Entries(tensors), FillFrom(tensors), max_shard).ok());
     auto entries = ReadSafetensorsDirHeaders(dir);
     ASSERT_TRUE(entries.ok()) << entries.status();
     ASSERT_EQ(entries->size(), tensors.size());
@@ -102,9 +104,9 @@ TEST(SafetensorsWriterTest, HeadersReadBackWithoutTheData) {
   }
   const std::string dir = testing::TestTempDir("truncated");
   std::string bytes = SerializeSafetensors(tensors);
-  ASSERT_TRUE(WriteFileAtomically(dir + "/model.safetensors", bytes.substr(0, bytes.size() - 1)).ok());
-  EXPECT_THAT(ReadSafetensorsDirHeaders(dir).status().message(),
-              HasSubstr("do not hold its"));
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/model.safetensors", bytes.substr(0, bytes.size() - 1)).ok());
+  EXPECT_THAT(ReadSafetensorsDirHeaders(dir).status().message(), HasSubstr("do not hold its"));
 }
 
 TEST(SafetensorsWriterTest, LargeTensorsBypassTheBuffer) {

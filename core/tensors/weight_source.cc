@@ -11,8 +11,8 @@ int64_t TensorSpec::NumElements() const {
 }
 
 absl::Status WeightSource::WriteInto(size_t i, uint64_t, char*, size_t) {
-  return absl::UnimplementedError(absl::StrCat("weight source: tensor ", i,
-                                               " cannot be written into a buffer"));
+  return absl::UnimplementedError(
+      absl::StrCat("weight source: tensor ", i, " cannot be written into a buffer"));
 }
 
 uint64_t TotalBytes(const std::vector<TensorSpec>& specs) {

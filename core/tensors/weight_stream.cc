@@ -117,7 +117,7 @@ namespace {
 // straight into the message (WeightSource::WritesInto).
 struct ChunkData {
   size_t size = 0;
-  absl::string_view piece;                      // when `write` is empty
+  absl::string_view piece;  // when `write` is empty
   std::function<absl::Status(char*)> write;
 
   // Puts the bytes at `dst` and chains `*checksum` over them, each hashed where it is still
@@ -145,8 +145,7 @@ absl::Status StreamParts(WeightSource& source, int64_t version, size_t max_chunk
   for (size_t i = 1; i < specs.size(); ++i) {
     if (!(specs[i - 1].name < specs[i].name)) {
       return absl::InternalError(absl::StrCat("weight source: tensor '", specs[i].name,
-                                              "' is not sorted after '", specs[i - 1].name,
-                                              "'"));
+                                              "' is not sorted after '", specs[i - 1].name, "'"));
     }
   }
   max_chunk_bytes = std::max<size_t>(max_chunk_bytes, 1);
@@ -247,8 +246,8 @@ absl::Status StreamWeights(WeightSource& source, int64_t version, const WeightsS
                            size_t max_chunk_bytes) {
   return StreamParts(
       source, version, max_chunk_bytes, [&](WeightsMessage&& m) { return send(std::move(m)); },
-      [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
-          const ChunkData& data, uint64_t* checksum) {
+      [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset, const ChunkData& data,
+          uint64_t* checksum) {
         WeightsMessage msg;
         *msg.mutable_chunk() = ChunkHeader(spec, dtype, offset);
         std::string* bytes = msg.mutable_chunk()->mutable_data();
@@ -274,8 +273,8 @@ absl::Status StreamSerializedWeights(WeightSource& source, int64_t version,
   return StreamParts(
       source, version, max_chunk_bytes,
       [&](WeightsMessage&& m) { return send_bytes(m.SerializeAsString(), nullptr, nullptr); },
-      [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset,
-          const ChunkData& data, uint64_t* checksum) {
+      [&](const TensorSpec& spec, const std::string& dtype, uint64_t offset, const ChunkData& data,
+          uint64_t* checksum) {
         // WeightsMessage{chunk = TensorChunk{name, dtype, shape, byte_offset, data}} by hand:
         // the header fields as protobuf writes them, then the data field's tag and length,
         // then the data. (An empty data field is written too, which is valid: the parser
@@ -373,8 +372,8 @@ absl::StatusOr<WeightAssembler::Destination> WeightAssembler::StartChunk(
     return Bad(absl::StrCat("tensor '", name, "' resumed after another tensor"));
   }
   RawTensor& t = it->second;
-  if (t.dtype != *dtype || !std::equal(t.shape.begin(), t.shape.end(), shape.begin(),
-                                       shape.end())) {
+  if (t.dtype != *dtype ||
+      !std::equal(t.shape.begin(), t.shape.end(), shape.begin(), shape.end())) {
     return Bad(absl::StrCat("tensor '", name, "': dtype or shape changed between chunks"));
   }
   Destination out;
@@ -449,8 +448,8 @@ class PiecesInputStream final : public google::protobuf::io::ZeroCopyInputStream
 }  // namespace
 
 absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> pieces) {
-  using google::protobuf::io::CodedInputStream;
   using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedInputStream;
   uint64_t total = 0;
   for (absl::string_view p : pieces) total += p.size();
   auto parse_whole = [&]() -> absl::Status {
@@ -478,7 +477,8 @@ absl::Status WeightAssembler::AddSerialized(absl::Span<const absl::string_view> 
     const int field = WireFormatLite::GetTagFieldNumber(tag);
     const auto wire = WireFormatLite::GetTagWireType(tag);
     bool ok = true;
-    if (field == TensorChunk::kNameFieldNumber && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    if (field == TensorChunk::kNameFieldNumber &&
+        wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       ok = WireFormatLite::ReadString(&coded, &name);
     } else if (field == TensorChunk::kDtypeFieldNumber &&
                wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
@@ -546,8 +546,8 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
       return absl::OkStatus();
     case WeightsMessage::kChunk: {
       const TensorChunk& c = message.chunk();
-      ASSIGN_OR_RETURN(Destination dst, StartChunk(c.name(), c.dtype(), c.shape(),
-                                                   c.byte_offset(), c.data().size()));
+      ASSIGN_OR_RETURN(Destination dst, StartChunk(c.name(), c.dtype(), c.shape(), c.byte_offset(),
+                                                   c.data().size()));
       dst.Append(c.data().data(), c.data().size());
       ChunkAppended(c.data().size(), Hash64(c.data(), checksum_));
       return absl::OkStatus();
@@ -556,8 +556,8 @@ absl::Status WeightAssembler::Add(const WeightsMessage& message) {
       if (!begun_) return Bad("end before the begin message");
       const WeightStreamInfo& end = message.end();
       if (end.version() != begin_.version()) {
-        return Bad(absl::StrCat("end version ", end.version(), " != begin version ",
-                                begin_.version()));
+        return Bad(
+            absl::StrCat("end version ", end.version(), " != begin version ", begin_.version()));
       }
       if (end.tensor_count() != tensors_.size()) {
         return Bad(absl::StrCat("received ", tensors_.size(), " tensors, the end says ",

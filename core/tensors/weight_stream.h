@@ -141,8 +141,8 @@ class WeightAssembler {
   int64_t version_ = -1;
   WeightStreamInfo begin_;
   RawTensorMap tensors_;
-  RawTensorMap spare_;   // Reuse()
-  DecodeTargets targets_;                       // DecodeInto()
+  RawTensorMap spare_;                            // Reuse()
+  DecodeTargets targets_;                         // DecodeInto()
   std::map<std::string, FloatDecoder> decoders_;  // the decoded tensors' (no bytes in tensors_)
   std::set<std::string> decoded_;
   std::string current_;  // tensor receiving chunks

@@ -1,10 +1,10 @@
 #include "core/tensors/weight_stream.h"
 
-#include <cstring>
-#include <random>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
 
 namespace seamless {
 namespace {
@@ -30,10 +30,14 @@ RawTensorMap Weights() {
 
 std::vector<WeightsMessage> Stream(const RawTensorMap& w, int64_t version, size_t chunk) {
   std::vector<WeightsMessage> out;
-  EXPECT_TRUE(StreamWeights(w, version, [&](const WeightsMessage& m) {
-                out.push_back(m);
-                return absl::OkStatus();
-              }, chunk).ok());
+  EXPECT_TRUE(StreamWeights(
+                  w, version,
+                  [&](const WeightsMessage& m) {
+                    out.push_back(m);
+                    return absl::OkStatus();
+                  },
+                  chunk)
+                  .ok());
   return out;
 }
 
@@ -101,9 +105,12 @@ TEST(WeightStreamTest, CutOffOrTamperedStreamsAreRejected) {
 
 TEST(WeightStreamTest, SendErrorsStopTheStream) {
   int sent = 0;
-  absl::Status s = StreamWeights(Weights(), 1, [&](const WeightsMessage&) {
-    return ++sent == 3 ? absl::UnavailableError("peer gone") : absl::OkStatus();
-  }, 5000);
+  absl::Status s = StreamWeights(
+      Weights(), 1,
+      [&](const WeightsMessage&) {
+        return ++sent == 3 ? absl::UnavailableError("peer gone") : absl::OkStatus();
+      },
+      5000);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(sent, 3);
 }
@@ -205,10 +212,14 @@ TEST(WeightStreamTest, ASourceStreamsInPiecesAndIsCheckedAgainstItsSpecs) {
   const RawTensorMap w = Weights();
   PieceSource source(w, 3000);  // chunks never span pieces: a.weight in 4 chunks of 3000
   std::vector<WeightsMessage> msgs;
-  ASSERT_TRUE(StreamWeights(source, 2, [&](WeightsMessage&& m) {
-                msgs.push_back(std::move(m));
-                return absl::OkStatus();
-              }, 5000).ok());
+  ASSERT_TRUE(StreamWeights(
+                  source, 2,
+                  [&](WeightsMessage&& m) {
+                    msgs.push_back(std::move(m));
+                    return absl::OkStatus();
+                  },
+                  5000)
+                  .ok());
   ASSERT_EQ(msgs.size(), 2u + 4 + 1 + 1);
   auto back = Assemble(msgs);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -320,10 +331,14 @@ TEST(WeightStreamTest, ASourceThatWritesIntoTheBuffersStreamsTheSameMessages) {
   EXPECT_EQ(sink.messages, SerializedStream(w, 7, 5000));
   EXPECT_EQ(writing.writes, 3 + 1);  // a.weight's 12000 bytes in 3 chunks, b.bias in 1
   std::vector<WeightsMessage> msgs;
-  ASSERT_TRUE(StreamWeights(writing, 7, [&](WeightsMessage&& m) {
-                msgs.push_back(std::move(m));
-                return absl::OkStatus();
-              }, 5000).ok());
+  ASSERT_TRUE(StreamWeights(
+                  writing, 7,
+                  [&](WeightsMessage&& m) {
+                    msgs.push_back(std::move(m));
+                    return absl::OkStatus();
+                  },
+                  5000)
+                  .ok());
   auto back = Assemble(msgs);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, w);
@@ -399,7 +414,8 @@ TEST(WeightStreamTest, ADecodeTargetOfAnotherSizeOrACutOffDecodedTensorIsRejecte
     s = wrong.AddSerialized(Pieces(m, 64));
     if (!s.ok()) break;
   }
-  EXPECT_THAT(s.message(), HasSubstr("tensor 'b.bias': shape [7], the receiver's parameter is [6]"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("tensor 'b.bias': shape [7], the receiver's parameter is [6]"));
 
   // The end message of a stream whose decoded tensor lost its last bytes: refused.
   std::vector<float> a(3000);
@@ -429,8 +445,8 @@ TEST(WeightStreamTest, ASerializedChunkWithItsDataFirstIsParsedWhole) {
   std::string message = "\x12";  // WeightsMessage.chunk, length-delimited
   message.push_back(static_cast<char>(chunk.size()));
   message += chunk;
-  auto back = AssembleSerialized(
-      {msgs[0].SerializeAsString(), message, msgs[2].SerializeAsString()}, 5);
+  auto back =
+      AssembleSerialized({msgs[0].SerializeAsString(), message, msgs[2].SerializeAsString()}, 5);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, w);
 }

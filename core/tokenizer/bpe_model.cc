@@ -104,8 +104,7 @@ void BpeModel::EncodeHeap(absl::string_view piece, std::vector<int32_t>* ids) co
   };
   std::vector<Symbol> sym(n);
   for (size_t i = 0; i < n; ++i) {
-    sym[i] = {byte_ids_[uint8_t(piece[i])], int32_t(i) - 1, i + 1 < n ? int32_t(i + 1) : -1,
-              true};
+    sym[i] = {byte_ids_[uint8_t(piece[i])], int32_t(i) - 1, i + 1 < n ? int32_t(i + 1) : -1, true};
   }
   // Min-heap on (rank, position), as the reference orders its queue.
   struct Candidate {

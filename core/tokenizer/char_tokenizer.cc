@@ -24,9 +24,9 @@ absl::StatusOr<std::vector<int32_t>> CharTokenizer::Encode(absl::string_view tex
   for (size_t i = 0; i < text.size(); ++i) {
     const int32_t id = id_of_byte_[static_cast<uint8_t>(text[i])];
     if (id < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "character tokenizer: byte 0x", absl::Hex(static_cast<uint8_t>(text[i])),
-          " at offset ", i, " is not in its alphabet"));
+      return absl::InvalidArgumentError(absl::StrCat("character tokenizer: byte 0x",
+                                                     absl::Hex(static_cast<uint8_t>(text[i])),
+                                                     " at offset ", i, " is not in its alphabet"));
     }
     ids.push_back(id);
   }
@@ -73,8 +73,8 @@ absl::StatusOr<CharTokenizer> CharTokenizer::FromJson(const std::string& json_te
   for (size_t i = 0; i < alphabet.size(); ++i) {
     uint8_t c = static_cast<uint8_t>(alphabet[i]);
     if (c >= 0x80 || seen[c]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file, ": field 'alphabet': character ", i, " is non-ASCII or repeated"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": field 'alphabet': character ", i, " is non-ASCII or repeated"));
     }
     seen[c] = true;
   }

@@ -34,16 +34,15 @@ absl::string_view AfterLast(absl::string_view s, absl::string_view sep) {
 absl::StatusOr<std::string> FormatChat(const std::vector<ChatMessage>& input, ChatStyle style,
                                        const ChatOptions& options) {
   std::vector<ChatMessage> messages;
-  if (!options.default_system_prompt.empty() &&
-      (input.empty() || input[0].role != "system")) {
+  if (!options.default_system_prompt.empty() && (input.empty() || input[0].role != "system")) {
     messages.push_back({"system", options.default_system_prompt, std::nullopt});
   }
   messages.insert(messages.end(), input.begin(), input.end());
   for (size_t i = 0; i < messages.size(); ++i) {
     const std::string& role = messages[i].role;
     if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "chat message ", i, ": unknown role '", role, "' (system, user, assistant, tool)"));
+      return absl::InvalidArgumentError(absl::StrCat("chat message ", i, ": unknown role '", role,
+                                                     "' (system, user, assistant, tool)"));
     }
   }
   std::string out;
@@ -81,13 +80,12 @@ absl::StatusOr<std::string> FormatChat(const std::vector<ChatMessage>& input, Ch
       } else if (absl::StrContains(m.content, "</think>")) {
         content = StripChars(AfterLast(m.content, "</think>"), true, false);
         reasoning = StripChars(
-            AfterLast(StripChars(BeforeFirst(m.content, "</think>"), false, true), "<think>"),
-            true, false);
+            AfterLast(StripChars(BeforeFirst(m.content, "</think>"), false, true), "<think>"), true,
+            false);
       }
       if (i > last_query && (i + 1 == n || !reasoning.empty())) {
-        absl::StrAppend(&out, "<|im_start|>assistant\n<think>\n",
-                        StripChars(reasoning, true, true), "\n</think>\n\n",
-                        StripChars(content, true, false));
+        absl::StrAppend(&out, "<|im_start|>assistant\n<think>\n", StripChars(reasoning, true, true),
+                        "\n</think>\n\n", StripChars(content, true, false));
       } else {
         absl::StrAppend(&out, "<|im_start|>assistant\n", content);
       }
@@ -116,8 +114,8 @@ absl::StatusOr<std::vector<ChatMessage>> ParseChatMessages(const nlohmann::json&
   for (size_t i = 0; i < prompt.size(); ++i) {
     const nlohmann::json& m = prompt[i];
     const std::string at = absl::StrCat(where, ": message ", i);
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
-        !m.contains("content") || !m["content"].is_string()) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+        !m["content"].is_string()) {
       return absl::InvalidArgumentError(
           at + ": expected an object with string fields 'role' and 'content'");
     }

@@ -32,8 +32,8 @@ struct ChatOptions {
   std::string default_system_prompt;
 };
 
-absl::StatusOr<std::string> FormatChat(const std::vector<ChatMessage>& messages,
-                                       ChatStyle style, const ChatOptions& options);
+absl::StatusOr<std::string> FormatChat(const std::vector<ChatMessage>& messages, ChatStyle style,
+                                       const ChatOptions& options);
 
 // Chat messages from JSON: an array of {"role", "content"[, "reasoning_content"]} objects.
 // `where` names the prompt in errors. (Tokenizer's RenderPrompt also takes plain text.)

@@ -84,9 +84,9 @@ absl::Status RequireString(const json& obj, const char* key, std::vector<std::st
       std::find(allowed.begin(), allowed.end(), v.get<std::string>()) != allowed.end()) {
     return absl::OkStatus();
   }
-  return FieldError(file, path + "." + key,
-                    absl::StrCat("unsupported value ", v.dump(), " (supported: \"",
-                                 allowed.front(), "\")"));
+  return FieldError(
+      file, path + "." + key,
+      absl::StrCat("unsupported value ", v.dump(), " (supported: \"", allowed.front(), "\")"));
 }
 
 bool IsSpaceAt(absl::string_view text, size_t pos, size_t* len) {
@@ -153,8 +153,7 @@ absl::Status HfTokenizer::Parse(absl::string_view tokenizer_json, const std::str
   if (model.contains("dropout") && !model["dropout"].is_null()) {
     return FieldError(file, "model.dropout", "BPE dropout is not supported (must be null)");
   }
-  ASSIGN_OR_RETURN(bool byte_fallback,
-                   OptionalBool(model, "byte_fallback", false, file, "model"));
+  ASSIGN_OR_RETURN(bool byte_fallback, OptionalBool(model, "byte_fallback", false, file, "model"));
   if (byte_fallback) {
     return FieldError(file, "model.byte_fallback", "not supported with byte-level BPE");
   }
@@ -172,9 +171,8 @@ absl::Status HfTokenizer::Parse(absl::string_view tokenizer_json, const std::str
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
         it.value().get<int64_t>() >= kMaxId) {
       return FieldError(file, "model.vocab",
-                        absl::StrCat("token ", json(it.key()).dump(), " has id ",
-                                     it.value().dump(), " (ids are integers in [0, ", kMaxId,
-                                     "))"));
+                        absl::StrCat("token ", json(it.key()).dump(), " has id ", it.value().dump(),
+                                     " (ids are integers in [0, ", kMaxId, "))"));
     }
     const int64_t id = it.value().get<int64_t>();
     max_id = std::max(max_id, id);
@@ -232,9 +230,9 @@ absl::Status HfTokenizer::Parse(absl::string_view tokenizer_json, const std::str
     merged_token = left + right;
     auto mid = vocab_.find(merged_token);
     if (mid == vocab_.end()) {
-      return FieldError(file, field,
-                        absl::StrCat("merged token ", json(merged_token).dump(),
-                                     " is not in model.vocab"));
+      return FieldError(
+          file, field,
+          absl::StrCat("merged token ", json(merged_token).dump(), " is not in model.vocab"));
     }
     merges.push_back({l->second, r->second, mid->second});
   }
@@ -287,9 +285,9 @@ absl::Status HfTokenizer::Parse(absl::string_view tokenizer_json, const std::str
       nfc = &n["normalizers"][0];
     }
     if (!nfc->is_object() || nfc->value("type", "") != "NFC") {
-      return FieldError(file, "normalizer",
-                        absl::StrCat("unsupported normalizer ", n.dump().substr(0, 200),
-                                     " (only NFC or none)"));
+      return FieldError(
+          file, "normalizer",
+          absl::StrCat("unsupported normalizer ", n.dump().substr(0, 200), " (only NFC or none)"));
     }
     nfc_ = true;
   }

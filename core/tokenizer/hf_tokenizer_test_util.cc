@@ -39,10 +39,10 @@ std::string SyntheticTokenizerJson(const SyntheticTokenizerOptions& options) {
   for (int b = 0; b < 256; ++b) vocab[ByteChar(b)] = b;
   // Merges on raw bytes; ids 256 onwards in this order.
   const std::vector<std::pair<std::string, std::string>> merges = {
-      {" ", "t"},   {"h", "e"},   {" t", "he"}, {"i", "n"},  {" ", "a"},   {"a", "t"},
-      {" ", "c"},   {" c", "at"}, {" ", " "},   {"  ", "  "}, {"e", "r"},   {" ", "s"},
-      {"o", "n"},   {"\n", "\n"}, {"1", "2"},   {"\xe4", "\xb8"}, {"\xe4\xb8", "\xad"},
-      {"a", "a"},   {"aa", "aa"}, {"aa", "a"}};
+      {" ", "t"},       {"h", "e"},           {" t", "he"}, {"i", "n"},   {" ", "a"},
+      {"a", "t"},       {" ", "c"},           {" c", "at"}, {" ", " "},   {"  ", "  "},
+      {"e", "r"},       {" ", "s"},           {"o", "n"},   {"\n", "\n"}, {"1", "2"},
+      {"\xe4", "\xb8"}, {"\xe4\xb8", "\xad"}, {"a", "a"},   {"aa", "aa"}, {"aa", "a"}};
   nlohmann::json merges_json = nlohmann::json::array();
   int id = 256;
   for (const auto& [a, b] : merges) {

@@ -9,9 +9,9 @@ namespace seamless {
 namespace testing {
 
 struct SyntheticTokenizerOptions {
-  bool nfc = true;             // NFC normalizer, else none
-  bool pair_merges = false;    // merges as ["a", "b"] instead of "a b"
-  bool strip_tokens = false;   // add "<mask>" with lstrip and rstrip
+  bool nfc = true;            // NFC normalizer, else none
+  bool pair_merges = false;   // merges as ["a", "b"] instead of "a b"
+  bool strip_tokens = false;  // add "<mask>" with lstrip and rstrip
 };
 
 // Ids: bytes 0-255, then one per merge in order (see the .cc), then the added tokens

@@ -48,14 +48,15 @@ TEST(TokenizeCommandTest, EncodesDecodesAndFormatsChatsLikeTheReference) {
   ASSERT_EQ(dec.exit_code, 0) << dec.err;
   EXPECT_EQ(dec.out, want_text);
 
-  auto chat = seamless::testing::RunCommand(
-      bin + " --chat --no-enable-thinking", R"([{"role": "user", "content": "Hi"}])" "\n");
+  auto chat = seamless::testing::RunCommand(bin + " --chat --no-enable-thinking",
+                                            R"([{"role": "user", "content": "Hi"}])"
+                                            "\n");
   ASSERT_EQ(chat.exit_code, 0) << chat.err;
   auto ids = nlohmann::json::parse(chat.out).get<std::vector<int32_t>>();
   EXPECT_EQ(*(*tokenizer)->Decode(ids),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
-  auto bad = seamless::testing::RunCommand(bin + " --chat",
-                                           R"([{"role": "user", "content": 3}])" "\n");
+  auto bad = seamless::testing::RunCommand(bin + " --chat", R"([{"role": "user", "content": 3}])"
+                                                            "\n");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, ::testing::HasSubstr("stdin line 1: message 0"));
   auto broken = seamless::testing::RunCommand(seamless::testing::SeamlessBinary() +

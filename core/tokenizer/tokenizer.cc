@@ -33,8 +33,8 @@ absl::StatusOr<std::string> RenderPrompt(const Tokenizer& tokenizer, const nlohm
                                          const ChatOptions& options, const std::string& where) {
   if (prompt.is_string()) return prompt.get<std::string>();
   if (!prompt.is_array()) {
-    return absl::InvalidArgumentError(
-        where + ": a prompt is a JSON string or an array of chat messages");
+    return absl::InvalidArgumentError(where +
+                                      ": a prompt is a JSON string or an array of chat messages");
   }
   ASSIGN_OR_RETURN(std::vector<ChatMessage> messages, ParseChatMessages(prompt, where));
   auto text = tokenizer.FormatChat(messages, options);

@@ -55,17 +55,15 @@ inline Decoded DecodeUtf8(const unsigned char* p, const unsigned char* end) {
     }
   } else if (b0 >= 0xf0 && b0 <= 0xf4) {
     if (left >= 4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80) {
-      const uint32_t cp = ((b0 & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) |
-                          (p[3] & 0x3fu);
+      const uint32_t cp =
+          ((b0 & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) | (p[3] & 0x3fu);
       if (cp >= 0x10000 && cp <= 0x10ffff) return {cp, 4};
     }
   }
   return {kInvalid, 1};
 }
 
-inline CharClass ClassOf(uint32_t cp) {
-  return static_cast<CharClass>(internal::Props(cp) & 3);
-}
+inline CharClass ClassOf(uint32_t cp) { return static_cast<CharClass>(internal::Props(cp) & 3); }
 
 uint8_t CombiningClass(uint32_t cp);
 

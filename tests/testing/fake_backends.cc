@@ -35,8 +35,7 @@ bool IsEval(const GroupRequest& request) { return request.group_id.rfind("eval."
 }  // namespace
 
 FakeRollout::FakeRollout(int workers, std::vector<double> pass, std::vector<int> duration_ms)
-    : workers_(workers), pass_(std::move(pass)), duration_(std::move(duration_ms)),
-      dead_(workers) {
+    : workers_(workers), pass_(std::move(pass)), duration_(std::move(duration_ms)), dead_(workers) {
   if (std::any_of(duration_.begin(), duration_.end(), [](int d) { return d > 0; })) {
     thread_ = std::thread([this] { Loop(); });
   }
@@ -85,9 +84,9 @@ void FakeRollout::Abort(const AbortSpec& spec) {
   {
     absl::MutexLock lock(&mu_);
     for (auto it = jobs_.begin(); it != jobs_.end();) {
-      const bool match = (spec.by_launch_seq && it->request.launch_seq > spec.launched_after) ||
-                         std::count(spec.group_ids.begin(), spec.group_ids.end(),
-                                    it->request.group_id);
+      const bool match =
+          (spec.by_launch_seq && it->request.launch_seq > spec.launched_after) ||
+          std::count(spec.group_ids.begin(), spec.group_ids.end(), it->request.group_id);
       if (!match) {
         ++it;
         continue;

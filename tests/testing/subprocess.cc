@@ -1,7 +1,5 @@
 #include "tests/testing/subprocess.h"
 
-#include "tests/testing/temp_dir.h"
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "tests/testing/temp_dir.h"
 
 namespace seamless {
 namespace testing {
@@ -27,8 +27,8 @@ CommandResult RunCommand(const std::string& command, const std::string& input) {
     std::ofstream in(dir + "/stdin");
     in << input;
   }
-  const std::string full = "(" + command + ") <" + dir + "/stdin >" + dir + "/stdout 2>" + dir +
-                           "/stderr";
+  const std::string full =
+      "(" + command + ") <" + dir + "/stdin >" + dir + "/stdout 2>" + dir + "/stderr";
   int status = std::system(full.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

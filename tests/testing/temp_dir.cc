@@ -1,10 +1,9 @@
 #include "tests/testing/temp_dir.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 namespace seamless {
 namespace testing {
