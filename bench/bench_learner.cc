@@ -365,6 +365,7 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   absl::Status rank_status[2];
   {
     std::vector<std::thread> threads;
+    threads.reserve(2);
     std::vector<double> best(2, 1e30);
     for (int r = 0; r < 2; ++r) {
       threads.emplace_back([&, r] {
@@ -374,6 +375,7 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
           return;
         }
         std::vector<at::Tensor> mine;
+        mine.reserve(grads.size());
         for (auto& g : grads) mine.push_back(g.clone());
         for (int64_t i = 0; i < rounds + 1; ++i) {
           const auto start = std::chrono::steady_clock::now();

@@ -143,7 +143,8 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
     ASSIGN_OR_RETURN(at::Device device, ParseDevice(device_name));
     PromptEncoder encode = [](const PromptRecord& r) -> absl::StatusOr<std::vector<int32_t>> {
       std::vector<int32_t> ids(8);
-      for (int i = 0; i < 8; ++i) ids[i] = static_cast<int32_t>(3 + (r.index * 7 + i * 13) % 90);
+      for (int64_t i = 0; i < 8; ++i)
+        ids[i] = static_cast<int32_t>(3 + (r.index * 7 + i * 13) % 90);
       return ids;
     };
     setup = absl::StrFormat("%lld engines x %lld slots, model %s on %s",
@@ -211,7 +212,7 @@ absl::Status RunBenchPipeline(const std::vector<std::string>& args) {
       " aborted tok: tokens of samples aborted or given up; untrained: generated tokens\n"
       " not in a trained batch (dropped groups, aborts, surplus); sched us: CPU time of\n"
       " the orchestrator's thread per sample, whole run)\n",
-      static_cast<long long>(warmup + 1), static_cast<long long>(base.steps));
+      static_cast<long long>(warmup) + 1, static_cast<long long>(base.steps));
   const PipelineResult& full = table.back();
   nlohmann::json out = {
       {"bench", "pipeline"},

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/benches.h"
 #include "core/base/flags.h"
@@ -49,8 +50,10 @@ std::vector<std::pair<std::string, std::string>> MathWorkload() {
       {"\\text{Monday}", "monday"},
       {"10^{-3}", "0.001"}};
   std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(answers.size());
   for (const auto& [answer, truth] : answers) {
-    out.push_back({reasoning + "Therefore the answer is $\\boxed{" + answer + "}$.", truth});
+    out.push_back(
+        {absl::StrCat(reasoning, "Therefore the answer is $\\boxed{", answer, "}$."), truth});
   }
   return out;
 }

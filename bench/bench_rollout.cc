@@ -103,7 +103,7 @@ absl::StatusOr<MimoModel> TrainMtpModel(const Tokenizer& tokenizer, int64_t step
   for (int64_t step = 0; step < steps; ++step) {
     ASSIGN_OR_RETURN(StepOutcome outcome, trainer->Step());
     if ((step + 1) % 50 == 0 || step + 1 == steps) {
-      std::printf("  SFT step %lld/%lld", static_cast<long long>(step + 1),
+      std::printf("  SFT step %lld/%lld", static_cast<long long>(step) + 1,
                   static_cast<long long>(steps));
       for (const auto& [k, v] : outcome.metrics) {
         if (k.find("loss") != std::string::npos) std::printf("  %s %.3f", k.c_str(), v);

@@ -54,9 +54,12 @@ absl::StatusOr<TrainResult> TrainerLearner::Train(int64_t step,
   }
   ASSIGN_OR_RETURN(StepOutcome out, trainer_->Step(BatchOfGroups(step, groups)));
   ASSIGN_OR_RETURN(RawTensorMap weights, trainer_->ExportWeights(DType::kF32));
-  for (size_t i = 0; i < engines_.size(); ++i) {
-    RawTensorMap copy = i + 1 < engines_.size() ? weights : std::move(weights);
-    RETURN_IF_ERROR(engines_[i]->LoadWeightsAndWait(std::move(copy), out.policy_version));
+  // A copy for every engine but the last, which takes the map itself.
+  for (size_t i = 0; i + 1 < engines_.size(); ++i) {
+    RETURN_IF_ERROR(engines_[i]->LoadWeightsAndWait(weights, out.policy_version));
+  }
+  if (!engines_.empty()) {
+    RETURN_IF_ERROR(engines_.back()->LoadWeightsAndWait(std::move(weights), out.policy_version));
   }
   TrainResult r;
   r.policy_version = out.policy_version;

@@ -43,6 +43,7 @@ std::string ResponseText(const Tokenizer& tokenizer, const std::vector<int32_t>&
 
 std::vector<ScoredPrompt> AsScored(const std::vector<ArithmeticProblem>& problems) {
   std::vector<ScoredPrompt> out;
+  out.reserve(problems.size());
   for (const ArithmeticProblem& p : problems) out.push_back({p.prompt, p.answer});
   return out;
 }
@@ -96,7 +97,8 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
     tokens += double(results[k].tokens.size());
     correct += verifier
                    .Verify(ResponseText(tokenizer, results[k].tokens),
-                           prompts[k / size_t(per_prompt)].ground_truth)
+                           prompts[k / size_t(per_prompt)]
+                               .ground_truth)  // NOLINT(bugprone-integer-division): an index
                    .equivalent;
   }
   report.accuracy = correct / double(results.size());

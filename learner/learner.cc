@@ -36,7 +36,7 @@ DType WireTensorDType(WireDType dtype) {
 }
 
 std::string TorchRngState() {
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  const at::Generator& gen = at::detail::getDefaultCPUGenerator();
   at::Tensor state = gen.get_state();
   return std::string(static_cast<const char*>(state.data_ptr()), size_t(state.numel()));
 }

@@ -315,7 +315,7 @@ absl::Status RunSft(const std::vector<std::string>& args) {
   if (collective->rank() == 0) {
     RETURN_IF_ERROR(SaveModelDir(trainer->model(), out));
     for (const auto& [name, bytes] : files) {
-      RETURN_IF_ERROR(WriteFileAtomically(out + "/" + name, bytes));
+      RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(out, "/", name), bytes));
     }
     std::printf("wrote %s (step %lld)\n", out.c_str(), static_cast<long long>(trainer->step()));
   }

@@ -28,6 +28,7 @@ LearnerConfig Config(const std::string& checkpoint_dir = "") {
 std::vector<RolloutBatch> Batches(int n) {
   MimoModel model = TinyTestModel();
   std::vector<RolloutBatch> out;
+  out.reserve(n);
   for (int i = 0; i < n; ++i) out.push_back(testing::RandomBatch(model, 2, 3, 100 + i));
   return out;
 }
@@ -87,6 +88,7 @@ TEST(LearnerTest, TwoRanksTrainInLockStep) {
   std::vector<std::unique_ptr<Collective>> collectives(2);
   std::vector<std::unique_ptr<Learner>> learners(2);
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {
       auto c = rendezvous.Join(r, 2);
@@ -145,6 +147,7 @@ std::vector<std::unique_ptr<Learner>> TrainRanks(int world, const LearnerConfig&
   cs.resize(world);
   std::vector<std::unique_ptr<Learner>> learners(world);
   std::vector<std::thread> threads;
+  threads.reserve(world);
   for (int r = 0; r < world; ++r) {
     threads.emplace_back([&, r] {
       auto c = rendezvous.Join(r, world);

@@ -22,7 +22,7 @@ double LearningRate(const OptimizerConfig& c, int64_t step) {
 }
 
 AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, OptimizerConfig config)
-    : params_(std::move(params)), config_(std::move(config)) {
+    : params_(std::move(params)), config_(config) {
   for (auto& [name, p] : params_) {
     exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
     exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));

@@ -67,10 +67,7 @@ absl::StatusOr<std::vector<RolloutSequence>> LoadSftExamples(const std::string& 
 
 SftTrainer::SftTrainer(MimoModel model, SftConfig config, Collective* collective,
                        std::vector<RolloutSequence> data)
-    : model_(std::move(model)),
-      config_(std::move(config)),
-      collective_(collective),
-      data_(std::move(data)) {}
+    : model_(std::move(model)), config_(config), collective_(collective), data_(std::move(data)) {}
 
 absl::StatusOr<std::unique_ptr<SftTrainer>> SftTrainer::Create(MimoModel model, SftConfig config,
                                                                Collective* collective,

@@ -52,6 +52,7 @@ TrainRun Train(const RolloutBatch& batch, TrainerConfig config, int world, int s
   std::vector<TrainRun> runs(world);
   std::vector<std::string> errors(world);
   std::vector<std::thread> threads;
+  threads.reserve(world);
   for (int r = 0; r < world; ++r) {
     threads.emplace_back([&, r] {
       auto fail = [&](const absl::Status& s) { errors[r] = s.ToString(); };
@@ -298,6 +299,7 @@ TEST(ShardingCursorTest, LargeMatricesStreamInPiecesEqualToTheWhole) {
   std::vector<std::map<std::string, at::Tensor>> pieces(2), whole(2);
   std::vector<std::string> errors(2);
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {
       auto c = rendezvous.Join(r, 2);

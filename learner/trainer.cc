@@ -114,10 +114,7 @@ void AddGroup(const RolloutGroup& group, const GrpoConfig& g, GrpoBatchPlan* p);
 
 GrpoTrainer::GrpoTrainer(MimoModel model, TrainerConfig config, Collective* collective,
                          LossAggMode mode)
-    : model_(std::move(model)),
-      config_(std::move(config)),
-      collective_(collective),
-      agg_mode_(mode) {}
+    : model_(std::move(model)), config_(config), collective_(collective), agg_mode_(mode) {}
 
 GrpoTrainer::~GrpoTrainer() = default;
 

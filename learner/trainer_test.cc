@@ -40,6 +40,7 @@ RunResult Train(const RolloutBatch& batch, TrainerConfig config, int world, int6
   InProcessRendezvous rendezvous;
   std::vector<RunResult> results(world);
   std::vector<std::thread> threads;
+  threads.reserve(world);
   std::vector<std::string> errors(world);
   for (int r = 0; r < world; ++r) {
     threads.emplace_back([&, r] {
@@ -57,6 +58,7 @@ RunResult Train(const RolloutBatch& batch, TrainerConfig config, int world, int6
       }
       (*trainer)->SetGradientHookForTest([&, r](const std::vector<at::Tensor>& grads) {
         std::vector<at::Tensor> copy;
+        copy.reserve(grads.size());
         for (const auto& g : grads) copy.push_back(g.clone());
         results[r].grads.push_back(copy);
       });

@@ -363,6 +363,7 @@ TEST(WeightPublisherTest, BroadcastWeightsOverGloo) {
   std::vector<MimoModel> models{TinyTestModel(TinyTestConfig(), 1),
                                 TinyTestModel(TinyTestConfig(), 2)};
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {
       auto c = rendezvous.Join(r, 2);

@@ -142,7 +142,7 @@ absl::Status RunCalibrate(const std::vector<std::string>& args) {
   flags.SetEpilog("config keys:\n" + DescribeConfig(RewardConfig()));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
   std::vector<double> thresholds;
-  for (const std::string part : std::vector<std::string>(absl::StrSplit(thresholds_text, ','))) {
+  for (const std::string& part : std::vector<std::string>(absl::StrSplit(thresholds_text, ','))) {
     double value;
     if (!absl::SimpleAtod(part, &value) || value < 0 || value > 1 ||
         (!thresholds.empty() && value >= thresholds.back())) {

@@ -159,7 +159,7 @@ TEST(ContinuousBatcherTest, SpeculativeSamplingMatchesTheTargetDistribution) {
   // One prefill per group; every other sample copied the prompt's KV from a sibling.
   EXPECT_EQ(st.prompt_tokens, groups * static_cast<int64_t>(prompt.size()));
   EXPECT_EQ(st.shared_prefix_tokens,
-            groups * (per_group - 1) * static_cast<int64_t>(prompt.size()));
+            int64_t{groups} * (per_group - 1) * static_cast<int64_t>(prompt.size()));
 }
 
 TEST(ContinuousBatcherTest, SharedPrefillGivesTheSameSamplesAsSeparatePrefills) {

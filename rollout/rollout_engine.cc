@@ -387,6 +387,7 @@ void RolloutEngine::Run() {
       }
     }
     std::vector<std::pair<AbortCallback, AbortCounts>> abort_results;
+    abort_results.reserve(aborts.size());
     for (PendingAbort& a : aborts) {
       abort_results.emplace_back(std::move(a.done), batcher_->Abort(a.spec, &out));
     }

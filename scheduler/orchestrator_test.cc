@@ -129,6 +129,7 @@ TEST(OrchestratorTest, EarlyTerminationTakesTheEarliestLaunchedValidGroupsOnly) 
   uint64_t previous_max = 0;
   for (const auto& batch : learner.batches()) {
     std::vector<uint64_t> seqs;
+    seqs.reserve(batch.size());
     for (const auto& g : batch) seqs.push_back(g.samples[0].sample.launch_seq);
     std::sort(seqs.begin(), seqs.end());
     EXPECT_GT(seqs.front(), 0u);
@@ -167,6 +168,7 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
     uint64_t previous_max = 0;
     for (const auto& batch : learner.batches()) {
       std::vector<uint64_t> seqs;
+      seqs.reserve(batch.size());
       for (const auto& g : batch) seqs.push_back(g.samples[0].sample.launch_seq);
       std::sort(seqs.begin(), seqs.end());
       EXPECT_GT(seqs.front(), previous_max) << "lookahead " << lookahead;
@@ -299,8 +301,9 @@ TEST(PromptDatasetTest, MalformedLinesNameFileLineAndField) {
 TEST(PromptSamplerTest, EpochsArePermutationsAndResumeContinuesTheOrder) {
   PromptSampler a(10, 5);
   std::vector<int64_t> first;
+  first.reserve(25);
   for (int i = 0; i < 25; ++i) first.push_back(a.Next());
-  for (int e = 0; e < 2; ++e) {
+  for (int64_t e = 0; e < 2; ++e) {
     std::set<int64_t> epoch(first.begin() + e * 10, first.begin() + e * 10 + 10);
     EXPECT_EQ(epoch.size(), 10u);
   }

@@ -222,8 +222,9 @@ TEST(TrainConfigTest, BadSettingsAreRefusedBeforeAnythingStarts) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
-    ASSERT_TRUE(WriteFileAtomically(dir + "/bad.yaml", c.yaml).ok());
-    auto r = RunCommand(Bin() + " train --config " + dir + "/bad.yaml --out " + dir + "/run");
+    ASSERT_TRUE(WriteFileAtomically(absl::StrCat(dir, "/bad.yaml"), c.yaml).ok());
+    auto r =
+        RunCommand(absl::StrCat(Bin(), " train --config ", dir, "/bad.yaml --out ", dir, "/run"));
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr(c.message));
     EXPECT_FALSE(FileExists(dir + "/run")) << "nothing may start (no run directory)";
@@ -259,7 +260,7 @@ TEST(TrainConfigTest, EachRoleRefusesABadSettingAtItsLine) {
 // train refuses must be refused before it would load them.
 std::string WriteModelDir(const std::string& dir, const std::string& config_json) {
   EXPECT_EQ(RunCommand(Bin() + " init-model --out " + dir + "/default").exit_code, 0);
-  const std::string model = dir + "/model";
+  std::string model = dir + "/model";
   EXPECT_TRUE(MakeDirectories(model).ok());
   EXPECT_TRUE(WriteFileAtomically(model + "/config.json", config_json).ok());
   auto tokenizer = ReadFileToString(dir + "/default/seamless_tokenizer.json");

@@ -107,10 +107,10 @@ TEST(CapacityPlanTest, ActivationsFollowTheFormula) {
   o.tokens_per_micro_batch = 100;
   o.logit_tokens_per_micro_batch = 60;
   o.seq_len = 50;
-  const uint64_t saved = 100 * 32 * 2 * 4;
-  const uint64_t layer = 100 * (5 * 32 + 3 * 32 + 4 * 16 + 4 * 64) * 4;
-  const uint64_t attention = 100 * 4 * 50 * 4;  // (50 + 64) / 2 = 57 keys, capped at 50
-  const uint64_t logits = 60 * 50 * 4 * 3;
+  const uint64_t saved = 100ull * 32 * 2 * 4;
+  const uint64_t layer = 100ull * (5 * 32 + 3 * 32 + 4 * 16 + 4 * 64) * 4;
+  const uint64_t attention = 100ull * 4 * 50 * 4;  // (50 + 64) / 2 = 57 keys, capped at 50
+  const uint64_t logits = 60ull * 50 * 4 * 3;
   EXPECT_EQ(EstimateLearnerMemory(c, o).activations, saved + layer + attention + logits);
 }
 
