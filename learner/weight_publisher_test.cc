@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "core/base/mutex_handoff.h"
+#include "core/base/status_macros.h"
 #include "core/model/model_files.h"
 #include "core/model/test_models.h"
 #include "core/service/grpc_server.h"
@@ -20,24 +21,30 @@
 
 namespace seamless {
 
+// A LoadWeights stream read whole and assembled (with the end's checks).
+absl::StatusOr<RawTensorMap> ReadStream(grpc::ServerReader<WeightsMessage>* reader,
+                                        int64_t* version) {
+  WeightAssembler assembler;
+  WeightsMessage m;
+  while (reader->Read(&m)) RETURN_IF_ERROR(assembler.Add(m));
+  ASSIGN_OR_RETURN(RawTensorMap weights, assembler.Finish());
+  *version = assembler.version();
+  return weights;
+}
+
 // A rollout worker's LoadWeights: assemble, verify, import into its own model.
 class FakeRolloutWorker final : public RolloutService::Service {
  public:
   FakeRolloutWorker() : model(TinyTestModel(TinyTestConfig(), /*seed=*/99)) {}
   grpc::Status LoadWeights(grpc::ServerContext*, grpc::ServerReader<WeightsMessage>* reader,
                            LoadWeightsResponse* response) override {
-    WeightAssembler assembler;
-    WeightsMessage m;
-    while (reader->Read(&m)) {
-      absl::Status s = assembler.Add(m);
-      if (!s.ok()) return ToGrpcStatus(s);
-    }
-    auto weights = assembler.Finish();
+    int64_t received = -1;
+    auto weights = ReadStream(reader, &received);
     if (!weights.ok()) return ToGrpcStatus(weights.status());
     absl::MutexLock lock(&mu);
     absl::Status s = ImportWeights(model, *weights, "stream");
     if (!s.ok()) return ToGrpcStatus(s);
-    version = assembler.version();
+    version = received;
     names.clear();
     for (const auto& [name, t] : *weights) names.push_back(name);
     response->set_version(version);
@@ -60,16 +67,11 @@ class HangingWorker final : public RolloutService::Service {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-    WeightAssembler assembler;
-    WeightsMessage m;
-    while (reader->Read(&m)) {
-      absl::Status s = assembler.Add(m);
-      if (!s.ok()) return ToGrpcStatus(s);
-    }
-    auto weights = assembler.Finish();
+    int64_t received = -1;
+    auto weights = ReadStream(reader, &received);
     if (!weights.ok()) return ToGrpcStatus(weights.status());
-    version = assembler.version();
-    response->set_version(assembler.version());
+    version = received;
+    response->set_version(received);
     return grpc::Status::OK;
   }
   std::atomic<bool> hang{true};

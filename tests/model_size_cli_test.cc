@@ -14,11 +14,9 @@ namespace {
 using ::testing::HasSubstr;
 using testing::RunCommand;
 
-std::string Bin() { return testing::SeamlessBinary(); }
+using testing::LastJsonLine;
 
-nlohmann::json LastJsonLine(const std::string& out) {
-  return nlohmann::json::parse(testing::LastLine(out));
-}
+std::string Bin() { return testing::SeamlessBinary(); }
 
 // A small config.json in HF's layout.
 std::string WriteConfig(const std::string& dir, int vocab) {

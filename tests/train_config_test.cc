@@ -29,11 +29,9 @@ namespace {
 using ::testing::HasSubstr;
 using testing::RunCommand;
 
-std::string Bin() { return testing::SeamlessBinary(); }
+using testing::LastJsonLine;
 
-nlohmann::json LastJsonLine(const std::string& out) {
-  return nlohmann::json::parse(testing::LastLine(out));
-}
+std::string Bin() { return testing::SeamlessBinary(); }
 
 // Changes every field from its value by type: bools flip, integers + 1, reals halve (0 ->
 // 0.25), lists grow, strings and enums take the next valid value of their key (a string

@@ -202,21 +202,12 @@ TEST(PagedAttentionTest, MtpGroupMatchesFull) {
   at::Tensor full = model->Logits(model->MtpHidden(0, hidden, ids));  // [2, 11, V]
   // Blocks of 3 in a pool of 10 per group: the two rows' blocks interleave in both groups.
   KvCache cache = SmallPool(model->config(), 2, 30, 3, 16);
-  std::vector<at::Tensor> pieces;
-  at::Tensor h = model->HiddenIncremental(ids.narrow(1, 0, 5), cache, {1, 0});
-  pieces.push_back(model->Logits(
-      model->MtpHiddenIncremental(0, h.narrow(1, 0, 4), ids.narrow(1, 1, 4), cache, {1, 0})));
-  at::Tensor last_h = h.narrow(1, 4, 1);
-  for (int64_t t = 5; t < 12; ++t) {
-    at::Tensor x = ids.narrow(1, t, 1);
-    pieces.push_back(model->Logits(model->MtpHiddenIncremental(0, last_h, x, cache, {1, 0})));
-    last_h = model->HiddenIncremental(x, cache, {1, 0});
-  }
+  const at::Tensor incremental = IncrementalMtpLogits(model, ids, cache, {1, 0});
   EXPECT_EQ(cache.length(1, 0), 11);
   EXPECT_EQ(cache.length(0, 0), 12);
   EXPECT_EQ(cache.used_blocks(0), 8);  // 2 x 12 tokens in blocks of 3
   EXPECT_EQ(cache.used_blocks(1), 8);  // 2 x 11
-  ExpectClose(at::cat(pieces, 1), full, "mtp");
+  ExpectClose(incremental, full, "mtp");
 }
 
 TEST(PagedAttentionTest, AFullPoolIsAnErrorAndLeavesCachedTokensIntact) {

@@ -108,20 +108,11 @@ TEST(MimoModelTest, MtpIncrementalMatchesFull) {
   ASSERT_EQ(full.size(1), 11);
 
   KvCache cache(model->config(), 2, 16);
-  std::vector<at::Tensor> pieces;
   // Prefill the first 5 tokens, then walk one token at a time, as generation does.
-  at::Tensor h = model->HiddenIncremental(ids.narrow(1, 0, 5), cache, {0, 1});
-  pieces.push_back(model->Logits(
-      model->MtpHiddenIncremental(0, h.narrow(1, 0, 4), ids.narrow(1, 1, 4), cache, {0, 1})));
-  at::Tensor last_h = h.narrow(1, 4, 1);
-  for (int64_t t = 5; t < 12; ++t) {
-    at::Tensor x = ids.narrow(1, t, 1);
-    pieces.push_back(model->Logits(model->MtpHiddenIncremental(0, last_h, x, cache, {0, 1})));
-    last_h = model->HiddenIncremental(x, cache, {0, 1});
-  }
+  const at::Tensor incremental = IncrementalMtpLogits(model, ids, cache, {0, 1});
   EXPECT_EQ(cache.length(1, 0), 11);
   EXPECT_EQ(cache.length(0, 0), 12);
-  ExpectClose(at::cat(pieces, 1), full, "mtp");
+  ExpectClose(incremental, full, "mtp");
 }
 
 // Inference reuses fused q/k/v and gate/up weights (FusedParameters); an in-place update of

@@ -3,6 +3,11 @@
 #ifndef SEAMLESS_CORE_MODEL_TEST_MODELS_H_
 #define SEAMLESS_CORE_MODEL_TEST_MODELS_H_
 
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "core/model/kv_cache.h"
 #include "core/model/mimo_model.h"
 
 namespace seamless {
@@ -26,6 +31,23 @@ inline MimoModel TinyTestModel(ModelConfig c = TinyTestConfig(), uint64_t seed =
   MimoModel model(c);
   model->InitializeWeights(seed, /*stddev=*/0.3);
   return model;
+}
+
+// The first MTP layer's logits for ids [B, 12] as generation computes them through `cache`
+// in `slots`: the first 5 tokens prefilled, then one token at a time ([B, 11, V]).
+inline at::Tensor IncrementalMtpLogits(MimoModel& model, const at::Tensor& ids, KvCache& cache,
+                                       const std::vector<int64_t>& slots) {
+  std::vector<at::Tensor> pieces;
+  at::Tensor h = model->HiddenIncremental(ids.narrow(1, 0, 5), cache, slots);
+  pieces.push_back(model->Logits(
+      model->MtpHiddenIncremental(0, h.narrow(1, 0, 4), ids.narrow(1, 1, 4), cache, slots)));
+  at::Tensor last_h = h.narrow(1, 4, 1);
+  for (int64_t t = 5; t < ids.size(1); ++t) {
+    at::Tensor x = ids.narrow(1, t, 1);
+    pieces.push_back(model->Logits(model->MtpHiddenIncremental(0, last_h, x, cache, slots)));
+    last_h = model->HiddenIncremental(x, cache, slots);
+  }
+  return at::cat(pieces, 1);
 }
 
 }  // namespace seamless

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/base/file_util.h"
+#include "tests/testing/raw_tensors.h"
 #include "tests/testing/temp_dir.h"
 
 namespace seamless {
@@ -16,13 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 
 RawTensor Make(DType dtype, std::vector<int64_t> shape, uint32_t seed) {
-  RawTensor t;
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  t.data.resize(t.NumElements() * DTypeSize(dtype));
-  std::mt19937 rng(seed);
-  for (char& c : t.data) c = static_cast<char>(rng());
-  return t;
+  return testing::RandomRawTensor(dtype, std::move(shape), seed);
 }
 
 RawTensorMap Sample() {

@@ -11,6 +11,7 @@
 #include "core/base/file_util.h"
 #include "core/tensors/safetensors.h"
 #include "core/tensors/safetensors_header.h"
+#include "tests/testing/raw_tensors.h"
 #include "tests/testing/temp_dir.h"
 
 namespace seamless {
@@ -19,13 +20,7 @@ namespace {
 using ::testing::HasSubstr;
 
 RawTensor Make(DType dtype, std::vector<int64_t> shape, uint32_t seed) {
-  RawTensor t;
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  t.data.resize(t.NumElements() * DTypeSize(dtype));
-  std::mt19937 rng(seed);
-  for (char& c : t.data) c = static_cast<char>(rng());
-  return t;
+  return testing::RandomRawTensor(dtype, std::move(shape), seed);
 }
 
 RawTensorMap Sample() {

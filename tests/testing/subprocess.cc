@@ -56,5 +56,7 @@ std::string LastLine(const std::string& out) {
   return out.substr(start, end + 1 - start);
 }
 
+nlohmann::json LastJsonLine(const std::string& out) { return nlohmann::json::parse(LastLine(out)); }
+
 }  // namespace testing
 }  // namespace seamless

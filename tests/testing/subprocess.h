@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "nlohmann/json.hpp"
+
 namespace seamless {
 namespace testing {
 
@@ -18,6 +20,8 @@ CommandResult RunCommand(const std::string& command, const std::string& input = 
 
 // The last non-empty line of `out` (a command's closing JSON line, say), without its newline.
 std::string LastLine(const std::string& out);
+// LastLine parsed as JSON (what `seamless train` and the benches end with); throws on bad JSON.
+nlohmann::json LastJsonLine(const std::string& out);
 
 // The `seamless` binary under test ($SEAMLESS_BINARY, set by ctest).
 std::string SeamlessBinary();
