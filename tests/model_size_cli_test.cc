@@ -20,7 +20,7 @@ std::string Bin() { return testing::SeamlessBinary(); }
 
 // A small config.json in HF's layout.
 std::string WriteConfig(const std::string& dir, int vocab) {
-  const std::string path = dir + "/small_config.json";
+  std::string path = dir + "/small_config.json";
   const std::string text = R"({"model_type": "qwen2", "vocab_size": )" + std::to_string(vocab) +
                            R"(, "hidden_size": 64, "intermediate_size": 128,
       "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,

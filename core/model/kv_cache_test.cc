@@ -166,6 +166,7 @@ TEST(PagedAttentionTest, ManySequencesShareASmallPoolAndReuseFreedBlocks) {
     }
     if (batch.empty()) continue;
     std::vector<at::Tensor> rows;
+    rows.reserve(batch.size());
     for (int64_t s : batch) rows.push_back(seqs[s].ids.narrow(1, seqs[s].fed, chunk));
     at::Tensor logits = model->Logits(model->HiddenIncremental(at::cat(rows, 0), cache, batch));
     int64_t blocks_held = 0;

@@ -65,7 +65,7 @@ TEST(MimoModelTest, IncrementalMatchesFullForwardInEveryChunking) {
   at::NoGradGuard no_grad;
   at::Tensor ids = RandomIds(1, 20, 50, 3);
   at::Tensor full = model->Logits(model->Hidden(ids));
-  for (std::vector<int64_t> chunks :
+  for (const std::vector<int64_t>& chunks :
        {std::vector<int64_t>{20}, {1, 1, 1, 17}, {7, 1, 1, 1, 10}, {5, 3, 12}}) {
     KvCache cache(model->config(), 4, 32);
     int64_t at = 0;
