@@ -280,34 +280,135 @@ absl::StatusOr<nlohmann::json> MeasureMemoryAtSize(const std::string& model) {
                         {"memory_full_2ranks", full}};
 }
 
-absl::Status RunBenchLearner(const std::vector<std::string>& args) {
+namespace {
+
+struct TrainStepMeasurement {
+  double step_s = 1e30;    // best training step
+  double matmul_s = 1e30;  // best run of the matmul ceiling's kernel, in alternation with it
+  double peak_flops = 0;   // that kernel's FLOPs
+};
+
+// 1. A training step against the matmul ceiling, measured in alternation (after a warm-up).
+absl::StatusOr<TrainStepMeasurement> MeasureTrainStep(GrpoTrainer& trainer,
+                                                      const RolloutBatch& batch, int64_t rounds) {
+  MatmulPeak peak(at::kCPU);
+  TrainStepMeasurement m;
+  m.peak_flops = peak.flops();
+  RETURN_IF_ERROR(trainer.Step(batch).status());
+  for (int64_t r = 0; r < rounds; ++r) {
+    m.matmul_s = std::min(m.matmul_s, peak.MeasureSeconds(1));
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(trainer.Step(batch).status());
+    m.step_s = std::min(m.step_s, SecondsSince(start));
+  }
+  return m;
+}
+
+// 2. The gradient all-reduce between 2 in-process ranks over Gloo (loopback TCP): the slower
+// rank's best round after one warm-up.
+absl::StatusOr<double> MeasureGlooAllReduce(MimoModel& model, int64_t rounds) {
+  std::vector<at::Tensor> grads;
+  for (auto& p : model->parameters()) grads.push_back(at::randn(p.sizes()));
+  InProcessRendezvous rendezvous;
+  absl::Status rank_status[2];
+  std::vector<double> best(2, 1e30);
+  std::vector<std::thread> threads;
+  threads.reserve(2);
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      auto c = rendezvous.Join(r, 2);
+      if (!c.ok()) {
+        rank_status[r] = c.status();
+        return;
+      }
+      std::vector<at::Tensor> mine;
+      mine.reserve(grads.size());
+      for (auto& g : grads) mine.push_back(g.clone());
+      for (int64_t i = 0; i < rounds + 1; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        rank_status[r] = AllReduceCoalesced(**c, mine);
+        if (!rank_status[r].ok()) return;
+        if (i > 0) best[r] = std::min(best[r], SecondsSince(start));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  RETURN_IF_ERROR(rank_status[0]);
+  RETURN_IF_ERROR(rank_status[1]);
+  return std::max(best[0], best[1]);
+}
+
+struct CheckpointMeasurement {
+  double save_s = 0, load_s = 0;
+};
+
+// 3. A checkpoint of the trainer's weights and optimizer saved to `scratch` and loaded back.
+absl::StatusOr<CheckpointMeasurement> MeasureCheckpoint(GrpoTrainer& trainer,
+                                                        const std::string& scratch) {
+  ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(trainer.model(), DType::kF32));
+  CheckpointState state;
+  state.step = 1;
+  CheckpointMeasurement m;
+  auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(SaveCheckpoint(scratch, trainer.model()->config(), weights,
+                                 trainer.optimizer().ExportState(), state, 1)
+                      .status());
+  m.save_s = SecondsSince(start);
+  start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(scratch));
+  RETURN_IF_ERROR(ImportWeights(trainer.model(), loaded->weights, loaded->path));
+  m.load_s = SecondsSince(start);
+  return m;
+}
+
+}  // namespace
+
+namespace {
+
+struct LearnerBenchFlags {
   int64_t groups = 8, group_size = 4, prompt_len = 64, response_len = 192, micro = 8, rounds = 3;
   std::string scratch = "/tmp/seamless-bench-learner", model_name = "default",
               publish_dtype = "BF16";
   bool publish_only = false, memory = false;
+};
+
+absl::StatusOr<LearnerBenchFlags> ParseLearnerBenchFlags(const std::vector<std::string>& args) {
+  LearnerBenchFlags f;
   FlagSet flags(
       "seamless bench learner [flags]",
       "GRPO training on the default model (CPU, fp32): training tokens/s and FLOP/s as\n"
       "a share of the fp32 matmul ceiling (train FLOPs = 3 x forward), the 2-rank Gloo\n"
       "all-reduce of the gradient as a share of a step, checkpoint save/load seconds, and\n"
       "publishing weights over loopback gRPC against a plain copy of the bytes.");
-  flags.AddInt("groups", &groups, "Prompt groups per batch");
-  flags.AddInt("group-size", &group_size, "Samples per group");
-  flags.AddInt("prompt-len", &prompt_len, "Prompt tokens per sample");
-  flags.AddInt("response-len", &response_len, "Response tokens per sample");
-  flags.AddInt("micro-batch-size", &micro, "Sequences per forward/backward");
-  flags.AddInt("rounds", &rounds, "Timed rounds (best is reported)");
-  flags.AddString("scratch", &scratch, "Directory for the checkpoint measurement");
-  flags.AddString("model", &model_name, "Hugging Face model directory or 'default'");
-  flags.AddString("publish-dtype", &publish_dtype, "Wire dtype of the publish measurement");
-  flags.AddBool("publish-only", &publish_only,
+  flags.AddInt("groups", &f.groups, "Prompt groups per batch");
+  flags.AddInt("group-size", &f.group_size, "Samples per group");
+  flags.AddInt("prompt-len", &f.prompt_len, "Prompt tokens per sample");
+  flags.AddInt("response-len", &f.response_len, "Response tokens per sample");
+  flags.AddInt("micro-batch-size", &f.micro, "Sequences per forward/backward");
+  flags.AddInt("rounds", &f.rounds, "Timed rounds (best is reported)");
+  flags.AddString("scratch", &f.scratch, "Directory for the checkpoint measurement");
+  flags.AddString("model", &f.model_name, "Hugging Face model directory or 'default'");
+  flags.AddString("publish-dtype", &f.publish_dtype, "Wire dtype of the publish measurement");
+  flags.AddBool("publish-only", &f.publish_only,
                 "Measure only publishing (a real model's training step is slow on a CPU)");
-  flags.AddBool("memory", &memory,
+  flags.AddBool("memory", &f.memory,
                 "Measure each rank's peak memory (a process per rank): unsharded on one rank and "
                 "fully sharded on two; on by default with --model");
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
+  if (!flags.WasSet("memory")) f.memory = !IsDefaultModelName(f.model_name);
+  return f;
+}
+
+}  // namespace
+
+absl::Status RunBenchLearner(const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(const LearnerBenchFlags f, ParseLearnerBenchFlags(args));
+  const int64_t groups = f.groups, group_size = f.group_size, prompt_len = f.prompt_len,
+                response_len = f.response_len, micro = f.micro, rounds = f.rounds;
+  const std::string &scratch = f.scratch, &model_name = f.model_name,
+                    &publish_dtype = f.publish_dtype;
+  const bool publish_only = f.publish_only, memory = f.memory;
   const bool at_size = !IsDefaultModelName(model_name);
-  if (!flags.WasSet("memory")) memory = at_size;
 
   // Before this process loads the model, so that the rank processes have the memory.
   nlohmann::json memory_json = nlohmann::json::object();
@@ -334,80 +435,26 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   const int64_t sequences = groups * group_size, seq_len = prompt_len + response_len;
   const double tokens = double(sequences * seq_len);
 
-  // 1. Training step vs the matmul ceiling, measured in alternation.
   TrainerConfig tc;
   tc.micro_batch_size = micro;
   auto single = SingleRankCollective();
   ASSIGN_OR_RETURN(auto trainer, GrpoTrainer::Create(model, tc, single.get()));
-  MatmulPeak peak(at::kCPU);
-  double step_s = 1e30, matmul_s = 1e30;
-  RETURN_IF_ERROR(trainer->Step(batch).status());  // warm-up
-  for (int64_t r = 0; r < rounds; ++r) {
-    matmul_s = std::min(matmul_s, peak.MeasureSeconds(1));
-    const auto start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(trainer->Step(batch).status());
-    step_s = std::min(step_s, SecondsSince(start));
-  }
-  const double train_flops = 3.0 * ForwardFlops(config, sequences, seq_len);
-  const double train_gflops = train_flops / step_s / 1e9;
-  const double peak_gflops = peak.flops() / matmul_s / 1e9;
+  ASSIGN_OR_RETURN(TrainStepMeasurement train, MeasureTrainStep(*trainer, batch, rounds));
+  const double train_gflops = 3.0 * ForwardFlops(config, sequences, seq_len) / train.step_s / 1e9;
+  const double peak_gflops = train.peak_flops / train.matmul_s / 1e9;
   std::printf("training step (%lld x %lld tokens):  %8.3f s, %8.0f tokens/s\n",
-              static_cast<long long>(sequences), static_cast<long long>(seq_len), step_s,
-              tokens / step_s);
+              static_cast<long long>(sequences), static_cast<long long>(seq_len), train.step_s,
+              tokens / train.step_s);
   std::printf("train FLOP/s vs matmul ceiling:    %8.2f (%.1f of %.1f GFLOP/s)\n",
               train_gflops / peak_gflops, train_gflops, peak_gflops);
 
-  // 2. The gradient all-reduce between 2 in-process ranks over Gloo (loopback TCP).
-  std::vector<at::Tensor> grads;
-  for (auto& p : model->parameters()) grads.push_back(at::randn(p.sizes()));
-  InProcessRendezvous rendezvous;
-  double allreduce_s = 1e30;
-  absl::Status rank_status[2];
-  {
-    std::vector<std::thread> threads;
-    threads.reserve(2);
-    std::vector<double> best(2, 1e30);
-    for (int r = 0; r < 2; ++r) {
-      threads.emplace_back([&, r] {
-        auto c = rendezvous.Join(r, 2);
-        if (!c.ok()) {
-          rank_status[r] = c.status();
-          return;
-        }
-        std::vector<at::Tensor> mine;
-        mine.reserve(grads.size());
-        for (auto& g : grads) mine.push_back(g.clone());
-        for (int64_t i = 0; i < rounds + 1; ++i) {
-          const auto start = std::chrono::steady_clock::now();
-          rank_status[r] = AllReduceCoalesced(**c, mine);
-          if (!rank_status[r].ok()) return;
-          if (i > 0) best[r] = std::min(best[r], SecondsSince(start));
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    RETURN_IF_ERROR(rank_status[0]);
-    RETURN_IF_ERROR(rank_status[1]);
-    allreduce_s = std::max(best[0], best[1]);
-  }
-  const double allreduce_share = allreduce_s / (allreduce_s + step_s / 2);
+  ASSIGN_OR_RETURN(const double allreduce_s, MeasureGlooAllReduce(model, rounds));
+  const double allreduce_share = allreduce_s / (allreduce_s + train.step_s / 2);
   std::printf("2-rank Gloo all-reduce of %lld params: %8.4f s, %.1f%% of a 2-rank step\n",
               static_cast<long long>(config.ParameterCount()), allreduce_s, 100 * allreduce_share);
 
-  // 3. Checkpoint save and load.
-  ASSIGN_OR_RETURN(RawTensorMap weights, ExportWeights(trainer->model(), DType::kF32));
-  CheckpointState state;
-  state.step = 1;
-  auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(
-      SaveCheckpoint(scratch, config, weights, trainer->optimizer().ExportState(), state, 1)
-          .status());
-  const double save_s = SecondsSince(start);
-  start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(scratch));
-  RETURN_IF_ERROR(ImportWeights(trainer->model(), loaded->weights, loaded->path));
-  const double load_s = SecondsSince(start);
-  std::printf("checkpoint save / load:            %8.4f s / %.4f s\n", save_s, load_s);
+  ASSIGN_OR_RETURN(const CheckpointMeasurement ckpt, MeasureCheckpoint(*trainer, scratch));
+  std::printf("checkpoint save / load:            %8.4f s / %.4f s\n", ckpt.save_s, ckpt.load_s);
 
   // 4. Publishing to a real rollout worker over loopback gRPC (and its apply) vs a plain
   //    loopback copy of the same bytes.
@@ -417,15 +464,15 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args) {
   nlohmann::json out = {{"bench", "learner"},
                         {"sequences", sequences},
                         {"seq_len", seq_len},
-                        {"train_step_s", step_s},
-                        {"train_tokens_per_s", tokens / step_s},
+                        {"train_step_s", train.step_s},
+                        {"train_tokens_per_s", tokens / train.step_s},
                         {"train_gflops", train_gflops},
                         {"matmul_gflops", peak_gflops},
                         {"train_flops_vs_matmul_peak", train_gflops / peak_gflops},
                         {"gloo_allreduce_s", allreduce_s},
                         {"gloo_allreduce_share_2rank", allreduce_share},
-                        {"checkpoint_save_s", save_s},
-                        {"checkpoint_load_s", load_s}};
+                        {"checkpoint_save_s", ckpt.save_s},
+                        {"checkpoint_load_s", ckpt.load_s}};
   AddPublishJson(pm, &out);
   std::printf("%s\n", out.dump().c_str());
   return absl::OkStatus();
