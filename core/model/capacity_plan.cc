@@ -31,35 +31,19 @@ uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
 absl::StatusOr<Sharding> ParseSharding(absl::string_view name) {
-  if (name == "none") return Sharding::kNone;
-  if (name == "optimizer") return Sharding::kOptimizer;
-  if (name == "gradients") return Sharding::kGradients;
-  if (name == "full") return Sharding::kFull;
+  if (std::optional<Sharding> s = EnumFromString<Sharding>(std::string(name))) return *s;
   return absl::InvalidArgumentError(
       absl::StrCat("sharding '", name, "': expected none, optimizer, gradients or full"));
 }
 
-std::string ShardingName(Sharding s) {
-  switch (s) {
-    case Sharding::kNone:
-      return "none";
-    case Sharding::kOptimizer:
-      return "optimizer";
-    case Sharding::kGradients:
-      return "gradients";
-    case Sharding::kFull:
-      return "full";
-  }
-  return "?";
-}
+std::string ShardingName(Sharding s) { return EnumToString(s); }
 
 absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
+  if (std::optional<Precision> p = EnumFromString<Precision>(std::string(name))) return *p;
   return absl::InvalidArgumentError(absl::StrCat("precision '", name, "': expected fp32 or bf16"));
 }
 
-std::string PrecisionName(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+std::string PrecisionName(Precision p) { return EnumToString(p); }
 
 absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
   const std::string t(absl::StripAsciiWhitespace(text));
