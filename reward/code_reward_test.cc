@@ -97,8 +97,8 @@ TEST(DifficultyRewardTest, StrictSoftPassRateAllOrNothing) {
   EXPECT_DOUBLE_EQ(DifficultyReward({true, false}, {0, 7}, {1, 3}, RewardMode::kSoft), 0.25);
   EXPECT_TRUE(FailureEndsScoring(RewardMode::kStrict));
   EXPECT_FALSE(FailureEndsScoring(RewardMode::kSoft));
-  EXPECT_EQ(ParseRewardMode("soft"), RewardMode::kSoft);
-  EXPECT_FALSE(ParseRewardMode("lenient"));
+  EXPECT_EQ(EnumFromString<RewardMode>("soft"), RewardMode::kSoft);
+  EXPECT_FALSE(EnumFromString<RewardMode>("lenient"));
 }
 
 TEST(CalibrateTest, LevelsFromPassRates) {

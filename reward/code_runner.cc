@@ -21,24 +21,6 @@ std::string Tail(const std::string& s, size_t n) {
 
 }  // namespace
 
-const char* TestOutcomeName(TestOutcome outcome) {
-  switch (outcome) {
-    case TestOutcome::kPass:
-      return "pass";
-    case TestOutcome::kWrongAnswer:
-      return "wrong_answer";
-    case TestOutcome::kTimeout:
-      return "timeout";
-    case TestOutcome::kRuntimeError:
-      return "runtime_error";
-    case TestOutcome::kOutputLimit:
-      return "output_limit";
-    case TestOutcome::kSkipped:
-      return "skipped";
-  }
-  return "?";
-}
-
 ProcessLimits CodeRunner::TestLimits(double time_limit, size_t expected_bytes) const {
   ProcessLimits limits;
   limits.wall_seconds = time_limit;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/base/config_enum.h"
 #include "reward/code_task.h"
 #include "reward/output_compare.h"
 #include "reward/sandbox.h"
@@ -46,7 +47,18 @@ struct CodeRunnerOptions {
 };
 
 enum class TestOutcome { kPass, kWrongAnswer, kTimeout, kRuntimeError, kOutputLimit, kSkipped };
-const char* TestOutcomeName(TestOutcome outcome);
+// Their spellings in a code reward's details and the per-verdict test counter (EnumToString).
+inline ConfigEnumTable<TestOutcome> ConfigEnumNames(TestOutcome) {
+  static constexpr ConfigEnumName<TestOutcome> kNames[] = {
+      {TestOutcome::kPass, "pass"},
+      {TestOutcome::kWrongAnswer, "wrong_answer"},
+      {TestOutcome::kTimeout, "timeout"},
+      {TestOutcome::kRuntimeError, "runtime_error"},
+      {TestOutcome::kOutputLimit, "output_limit"},
+      {TestOutcome::kSkipped, "skipped"},
+  };
+  return kNames;
+}
 
 struct TestVerdict {
   TestOutcome outcome = TestOutcome::kSkipped;

@@ -4,28 +4,6 @@
 
 namespace seamless {
 
-std::optional<RewardMode> ParseRewardMode(std::string_view name) {
-  if (name == "strict") return RewardMode::kStrict;
-  if (name == "soft") return RewardMode::kSoft;
-  if (name == "pass_rate") return RewardMode::kPassRate;
-  if (name == "all_or_nothing") return RewardMode::kAllOrNothing;
-  return std::nullopt;
-}
-
-const char* RewardModeName(RewardMode mode) {
-  switch (mode) {
-    case RewardMode::kStrict:
-      return "strict";
-    case RewardMode::kSoft:
-      return "soft";
-    case RewardMode::kPassRate:
-      return "pass_rate";
-    case RewardMode::kAllOrNothing:
-      return "all_or_nothing";
-  }
-  return "?";
-}
-
 bool FailureEndsScoring(RewardMode mode) {
   return mode == RewardMode::kStrict || mode == RewardMode::kAllOrNothing;
 }

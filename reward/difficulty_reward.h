@@ -10,8 +10,6 @@
 #ifndef SEAMLESS_REWARD_DIFFICULTY_REWARD_H_
 #define SEAMLESS_REWARD_DIFFICULTY_REWARD_H_
 
-#include <optional>
-#include <string_view>
 #include <vector>
 
 #include "core/base/config_enum.h"
@@ -27,9 +25,6 @@ inline ConfigEnumTable<RewardMode> ConfigEnumNames(RewardMode) {  // config rewa
       {RewardMode::kAllOrNothing, "all_or_nothing"}};
   return kNames;
 }
-
-std::optional<RewardMode> ParseRewardMode(std::string_view name);
-const char* RewardModeName(RewardMode mode);
 
 // `passed` and `levels` have one entry per test. A level beyond `level_weights` takes the
 // last weight; empty weights weigh every level 1.

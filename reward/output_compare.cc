@@ -53,25 +53,6 @@ bool TokensMatch(std::string_view a, std::string_view e, double tolerance) {
 
 }  // namespace
 
-std::optional<CompareMode> ParseCompareMode(std::string_view name) {
-  if (name == "exact") return CompareMode::kExact;
-  if (name == "whitespace" || name == "tokens") return CompareMode::kWhitespace;
-  if (name == "float") return CompareMode::kFloat;
-  return std::nullopt;
-}
-
-const char* CompareModeName(CompareMode mode) {
-  switch (mode) {
-    case CompareMode::kExact:
-      return "exact";
-    case CompareMode::kWhitespace:
-      return "whitespace";
-    case CompareMode::kFloat:
-      return "float";
-  }
-  return "?";
-}
-
 bool OutputsMatch(std::string_view actual, std::string_view expected, CompareMode mode,
                   double tolerance) {
   if (mode == CompareMode::kExact) return TrimRight(actual) == TrimRight(expected);

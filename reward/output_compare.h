@@ -2,7 +2,6 @@
 #ifndef SEAMLESS_REWARD_OUTPUT_COMPARE_H_
 #define SEAMLESS_REWARD_OUTPUT_COMPARE_H_
 
-#include <optional>
 #include <string_view>
 
 #include "core/base/config_enum.h"
@@ -24,8 +23,6 @@ inline ConfigEnumTable<CompareMode> ConfigEnumNames(CompareMode) {
                                                            {CompareMode::kFloat, "float"}};
   return kNames;
 }
-std::optional<CompareMode> ParseCompareMode(std::string_view name);  // exact|whitespace|float
-const char* CompareModeName(CompareMode mode);
 
 bool OutputsMatch(std::string_view actual, std::string_view expected, CompareMode mode,
                   double tolerance);

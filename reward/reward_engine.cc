@@ -59,7 +59,7 @@ absl::StatusOr<CodeSettings> ReadCodeSettings(const RewardConfig& config, const 
   text.clear();
   RETURN_IF_ERROR(string_option("comparison", &text));
   if (!text.empty()) {
-    auto m = ParseCompareMode(text);
+    auto m = EnumFromString<CompareMode>(text);
     if (!m)
       return BadOption("comparison", "unknown mode '" + text + "' (exact, whitespace, float)");
     s.compare = *m;
@@ -67,7 +67,7 @@ absl::StatusOr<CodeSettings> ReadCodeSettings(const RewardConfig& config, const 
   text.clear();
   RETURN_IF_ERROR(string_option("reward_mode", &text));
   if (!text.empty()) {
-    auto m = ParseRewardMode(text);
+    auto m = EnumFromString<RewardMode>(text);
     if (!m)
       return BadOption("reward_mode",
                        "unknown mode '" + text + "' (strict, soft, pass_rate, all_or_nothing)");
@@ -204,7 +204,7 @@ absl::StatusOr<RewardResult> RewardEngine::ScoreCode(const RewardTask& task,
     skipped += t.outcome == TestOutcome::kSkipped;
     Json v = {{"test", i},
               {"level", tests.levels[i]},
-              {"verdict", TestOutcomeName(t.outcome)},
+              {"verdict", EnumToString(t.outcome)},
               {"wall_s", t.wall_seconds},
               {"cpu_s", t.cpu_seconds}};
     if (t.outcome == TestOutcome::kRuntimeError) {
@@ -213,12 +213,12 @@ absl::StatusOr<RewardResult> RewardEngine::ScoreCode(const RewardTask& task,
     }
     verdicts.push_back(std::move(v));
     if (metrics_ && t.outcome != TestOutcome::kSkipped)
-      metrics_->CountTests(TestOutcomeName(t.outcome));
+      metrics_->CountTests(EnumToString(t.outcome));
   }
   for (size_t index : control.order) {
     const TestOutcome o = run.tests[index].outcome;
     if (o != TestOutcome::kPass && o != TestOutcome::kSkipped) {
-      first_failure = absl::StrCat("; first failure: test ", index, " ", TestOutcomeName(o));
+      first_failure = absl::StrCat("; first failure: test ", index, " ", EnumToString(o));
       break;
     }
   }
@@ -233,14 +233,14 @@ absl::StatusOr<RewardResult> RewardEngine::ScoreCode(const RewardTask& task,
   } else {
     r.detail = absl::StrFormat("%s: %d/%d tests passed (%s, reward %.3f)%s%s",
                                LanguageName(program.language), passed_count, tests.inputs.size(),
-                               RewardModeName(settings.mode), r.reward, first_failure,
+                               EnumToString(settings.mode), r.reward, first_failure,
                                deadline_hit ? "; deadline reached before every test ran" : "");
   }
   Json details = {{"kind", "code"},
                   {"language", LanguageName(program.language)},
                   {"compiled", run.compiled},
                   {"compile_seconds", run.compile_seconds},
-                  {"reward_mode", RewardModeName(settings.mode)},
+                  {"reward_mode", EnumToString(settings.mode)},
                   {"passed_tests", passed_count},
                   {"total_tests", tests.inputs.size()},
                   {"deadline_reached", deadline_hit},
