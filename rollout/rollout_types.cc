@@ -4,16 +4,10 @@
 
 namespace seamless {
 
-const char* FinishName(Finish reason) {
-  switch (reason) {
-    case Finish::kStop:
-      return "stop";
-    case Finish::kLength:
-      return "length";
-    case Finish::kAborted:
-      return "aborted";
-  }
-  return "?";
+ConfigEnumTable<Finish> ConfigEnumNames(Finish) {
+  static constexpr ConfigEnumName<Finish> kNames[] = {
+      {Finish::kStop, "stop"}, {Finish::kLength, "length"}, {Finish::kAborted, "aborted"}};
+  return kNames;
 }
 
 uint64_t MixSeed(uint64_t seed, int32_t index) {

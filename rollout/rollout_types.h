@@ -8,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "core/base/config_enum.h"
 #include "rollout/sampling_options.h"
 
 namespace seamless {
 
 enum class Finish { kStop, kLength, kAborted };
-const char* FinishName(Finish reason);
+// Their spellings as a sample's finish reason, for EnumToString: stop, length, aborted.
+ConfigEnumTable<Finish> ConfigEnumNames(Finish);
 
 // One prompt × `num_samples` responses (GRPO's group). The samples share the prompt's prefill.
 struct GroupRequest {

@@ -121,7 +121,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
                           {"text", text},
                           {"token_ids", r.tokens},
                           {"logprobs", r.logprobs},
-                          {"finish_reason", FinishName(r.finish)}};
+                          {"finish_reason", EnumToString(r.finish)}};
     std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
   SLOG(INFO) << absl::StrFormat("%d samples, %d tokens in %.2f s (%.0f tokens/s)", results.size(),
