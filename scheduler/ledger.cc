@@ -4,43 +4,36 @@
 
 namespace seamless {
 
-const char* PromptStateName(PromptState state) {
-  switch (state) {
-    case PromptState::kQueued:
-      return "queued";
-    case PromptState::kGenerating:
-      return "generating";
-    case PromptState::kScoring:
-      return "scoring";
-    case PromptState::kComplete:
-      return "complete";
-    case PromptState::kDropped:
-      return "dropped";
-    case PromptState::kTrained:
-      return "trained";
-  }
-  return "?";
-}
-
 namespace {
+// Each state's name and the summary field that counts the prompts in it.
+struct PromptStateRow {
+  PromptState state;
+  const char* name;
+  int64_t LedgerSummary::*count;
+};
+constexpr PromptStateRow kPromptStates[] = {
+    {PromptState::kQueued, "queued", &LedgerSummary::queued},
+    {PromptState::kGenerating, "generating", &LedgerSummary::generating},
+    {PromptState::kScoring, "scoring", &LedgerSummary::scoring},
+    {PromptState::kComplete, "complete", &LedgerSummary::complete},
+    {PromptState::kDropped, "dropped", &LedgerSummary::dropped},
+    {PromptState::kTrained, "trained", &LedgerSummary::trained},
+};
+
 int64_t& Count(LedgerSummary& s, PromptState state) {
-  switch (state) {
-    case PromptState::kQueued:
-      return s.queued;
-    case PromptState::kGenerating:
-      return s.generating;
-    case PromptState::kScoring:
-      return s.scoring;
-    case PromptState::kComplete:
-      return s.complete;
-    case PromptState::kDropped:
-      return s.dropped;
-    case PromptState::kTrained:
-      return s.trained;
+  for (const PromptStateRow& row : kPromptStates) {
+    if (row.state == state) return s.*row.count;
   }
   return s.queued;
 }
 }  // namespace
+
+const char* PromptStateName(PromptState state) {
+  for (const PromptStateRow& row : kPromptStates) {
+    if (row.state == state) return row.name;
+  }
+  return "?";
+}
 
 std::string Ledger::Take(int64_t record, bool from_easy_pool, const std::string& uid) {
   LedgerEntry entry;
