@@ -11,6 +11,7 @@
 #include "core/base/mutex_handoff.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_files.h"
+#include "core/tensors/dtype.h"
 #include "learner/checkpoint.h"
 #include "learner/cursor_source.h"
 
@@ -23,16 +24,9 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The file dtype that WireDType's spelling names (F32, BF16, F16).
 DType WireTensorDType(WireDType dtype) {
-  switch (dtype) {
-    case WireDType::kBF16:
-      return DType::kBF16;
-    case WireDType::kF16:
-      return DType::kF16;
-    case WireDType::kF32:
-      break;
-  }
-  return DType::kF32;
+  return ParseDType(EnumToString(dtype)).value_or(DType::kF32);
 }
 
 std::string TorchRngState() {

@@ -42,7 +42,7 @@ inline ConfigEnumTable<LrSchedule> ConfigEnumNames(LrSchedule) {
   return kNames;
 }
 
-// dtype of published weights on the wire.
+// dtype of published weights on the wire, spelled as the file dtype it is (core/tensors/dtype.h).
 enum class WireDType { kF32, kBF16, kF16 };
 inline ConfigEnumTable<WireDType> ConfigEnumNames(WireDType) {
   static constexpr ConfigEnumName<WireDType> kNames[] = {

@@ -15,18 +15,10 @@ std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 ABSL_CONST_INIT absl::Mutex g_mu(absl::kConstInit);
 std::string* g_role ABSL_PT_GUARDED_BY(g_mu) = new std::string("seamless");
 
-const char* LevelLetter(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "D";
-    case LogLevel::kInfo:
-      return "I";
-    case LogLevel::kWarning:
-      return "W";
-    case LogLevel::kError:
-      return "E";
-  }
-  return "?";
+// D, I, W or E: LogLevel's values (0 to 3) index the letters.
+char LevelLetter(LogLevel level) {
+  const int i = static_cast<int>(level);
+  return i >= 0 && i <= 3 ? "DIWE"[i] : '?';
 }
 }  // namespace
 
@@ -53,7 +45,7 @@ LogMessage::~LogMessage() {
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
   absl::MutexLock lock(&g_mu);
-  std::fprintf(stderr, "%s %s.%03d %s] %s\n", LevelLetter(level_), stamp, ms, g_role->c_str(),
+  std::fprintf(stderr, "%c %s.%03d %s] %s\n", LevelLetter(level_), stamp, ms, g_role->c_str(),
                stream_.str().c_str());
 }
 }  // namespace internal

@@ -34,15 +34,10 @@ uint64_t ChunkSeed(uint64_t seed, const std::string& name, int64_t chunk) {
   return SplitMix64(SplitMix64(seed ^ h) + static_cast<uint64_t>(chunk));
 }
 
+// config.json's torch_dtype; a dtype the writer does not store reads as float32.
 const char* TorchDtypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kBF16:
-      return "bfloat16";
-    case DType::kF16:
-      return "float16";
-    default:
-      return "float32";
-  }
+  if (dtype == DType::kBF16) return "bfloat16";
+  return dtype == DType::kF16 ? "float16" : "float32";
 }
 
 // Weights of an earlier write: a stale index would make readers load its shards instead.

@@ -1,41 +1,32 @@
 #include "core/model/torch_raw_tensor.h"
 
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace seamless {
 
+namespace {
+// Every file dtype with the LibTorch scalar type that holds it.
+constexpr std::pair<DType, at::ScalarType> kScalarTypes[] = {
+    {DType::kF32, at::kFloat},  {DType::kF16, at::kHalf}, {DType::kBF16, at::kBFloat16},
+    {DType::kF64, at::kDouble}, {DType::kI64, at::kLong}, {DType::kI32, at::kInt},
+    {DType::kI16, at::kShort},  {DType::kI8, at::kChar},  {DType::kU8, at::kByte},
+    {DType::kBool, at::kBool},
+};
+}  // namespace
+
 absl::StatusOr<at::ScalarType> ToScalarType(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return at::kFloat;
-    case DType::kF16:
-      return at::kHalf;
-    case DType::kBF16:
-      return at::kBFloat16;
-    case DType::kF64:
-      return at::kDouble;
-    case DType::kI64:
-      return at::kLong;
-    case DType::kI32:
-      return at::kInt;
-    case DType::kI16:
-      return at::kShort;
-    case DType::kI8:
-      return at::kChar;
-    case DType::kU8:
-      return at::kByte;
-    case DType::kBool:
-      return at::kBool;
+  for (const auto& [file_dtype, type] : kScalarTypes) {
+    if (file_dtype == dtype) return type;
   }
   return absl::InvalidArgumentError("unknown dtype");
 }
 
 absl::StatusOr<DType> FromScalarType(at::ScalarType type) {
-  for (DType d : {DType::kF32, DType::kF16, DType::kBF16, DType::kF64, DType::kI64, DType::kI32,
-                  DType::kI16, DType::kI8, DType::kU8, DType::kBool}) {
-    if (*ToScalarType(d) == type) return d;
+  for (const auto& [dtype, scalar_type] : kScalarTypes) {
+    if (scalar_type == type) return dtype;
   }
   return absl::InvalidArgumentError(absl::StrCat("no file dtype for ", at::toString(type)));
 }
