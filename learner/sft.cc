@@ -5,11 +5,10 @@
 #include <cmath>
 #include <random>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "core/base/config.h"
 #include "core/base/file_util.h"
+#include "core/base/json_lines.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "learner/token_logprobs.h"
@@ -24,43 +23,44 @@ absl::Status SftConfig::Validate() const {
   return CheckRange("mtp_loss_weight", mtp_loss_weight, 0, 1e6);
 }
 
+namespace {
+// One line of SFT data, {"prompt": ..., "response": ...}, tokenized; EOS ends the response.
+absl::StatusOr<RolloutSequence> SftExample(const nlohmann::json& j, const std::string& where,
+                                           const Tokenizer& tokenizer, int64_t max_length) {
+  if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
+      !j.contains("response") || !j["response"].is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": expected {\"prompt\": string, \"response\": string}"));
+  }
+  RolloutSequence s;
+  auto prompt = tokenizer.Encode(j["prompt"].get<std::string>());
+  if (!prompt.ok()) return Annotate(prompt.status(), where + ": prompt");
+  auto response = tokenizer.Encode(j["response"].get<std::string>());
+  if (!response.ok()) return Annotate(response.status(), where + ": response");
+  s.prompt_ids = std::move(*prompt);
+  s.response_ids = std::move(*response);
+  s.response_ids.push_back(tokenizer.eos_id());
+  if (s.prompt_ids.empty()) return absl::InvalidArgumentError(where + ": empty prompt");
+  if (int64_t(s.prompt_ids.size() + s.response_ids.size()) > max_length) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ",
+                                                   s.prompt_ids.size() + s.response_ids.size(),
+                                                   " tokens exceed the context of ", max_length));
+  }
+  return s;
+}
+}  // namespace
+
 absl::StatusOr<std::vector<RolloutSequence>> LoadSftExamples(const std::string& path,
                                                              const Tokenizer& tokenizer,
                                                              int64_t max_length) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   std::vector<RolloutSequence> out;
-  int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_no;
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    const std::string where = absl::StrCat(path, ":", line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": not JSON: ", e.what()));
-    }
-    if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
-        !j.contains("response") || !j["response"].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected {\"prompt\": string, \"response\": string}"));
-    }
-    RolloutSequence s;
-    auto prompt = tokenizer.Encode(j["prompt"].get<std::string>());
-    if (!prompt.ok()) return Annotate(prompt.status(), where + ": prompt");
-    auto response = tokenizer.Encode(j["response"].get<std::string>());
-    if (!response.ok()) return Annotate(response.status(), where + ": response");
-    s.prompt_ids = std::move(*prompt);
-    s.response_ids = std::move(*response);
-    s.response_ids.push_back(tokenizer.eos_id());
-    if (s.prompt_ids.empty()) return absl::InvalidArgumentError(where + ": empty prompt");
-    if (int64_t(s.prompt_ids.size() + s.response_ids.size()) > max_length) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ",
-                                                     s.prompt_ids.size() + s.response_ids.size(),
-                                                     " tokens exceed the context of ", max_length));
-    }
-    out.push_back(std::move(s));
-  }
+  RETURN_IF_ERROR(ForEachJsonLine(
+      text, path, [&](const std::string& where, const nlohmann::json& j) -> absl::Status {
+        ASSIGN_OR_RETURN(RolloutSequence s, SftExample(j, where, tokenizer, max_length));
+        out.push_back(std::move(s));
+        return absl::OkStatus();
+      }));
   if (out.empty()) return absl::InvalidArgumentError(path + ": no examples");
   return out;
 }

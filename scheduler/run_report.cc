@@ -4,49 +4,48 @@
 #include <cmath>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "core/base/file_util.h"
+#include "core/base/json_lines.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
 
+namespace {
+// One line of metrics.jsonl, {"step": n, "data": {...}}: the numbers (booleans as 0 or 1).
+absl::StatusOr<MetricsRow> MetricsRowFrom(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": expected {\"step\": integer, \"data\": {...}}"));
+  }
+  if (!j.contains("data") || !j["data"].is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": \"data\" must be an object"));
+  }
+  MetricsRow row;
+  row.step = j["step"].get<int64_t>();
+  for (const auto& [key, value] : j["data"].items()) {
+    if (value.is_number()) {
+      const double v = value.get<double>();
+      if (std::isfinite(v)) row.data[key] = v;
+    } else if (value.is_boolean()) {
+      row.data[key] = value.get<bool>() ? 1.0 : 0.0;
+    }
+  }
+  return row;
+}
+}  // namespace
+
 absl::StatusOr<std::vector<MetricsRow>> ParseMetricsJsonl(const std::string& text,
                                                           const std::string& file) {
   std::vector<MetricsRow> rows;
-  int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_no;
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    const std::string where = absl::StrCat(file, ":", line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": not JSON: ", e.what()));
-    }
-    if (!j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected {\"step\": integer, \"data\": {...}}"));
-    }
-    if (!j.contains("data") || !j["data"].is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": \"data\" must be an object"));
-    }
-    MetricsRow row;
-    row.step = j["step"].get<int64_t>();
-    for (const auto& [key, value] : j["data"].items()) {
-      if (value.is_number()) {
-        const double v = value.get<double>();
-        if (std::isfinite(v)) row.data[key] = v;
-      } else if (value.is_boolean()) {
-        row.data[key] = value.get<bool>() ? 1.0 : 0.0;
-      }
-    }
-    rows.push_back(std::move(row));
-  }
+  RETURN_IF_ERROR(ForEachJsonLine(
+      text, file, [&](const std::string& where, const nlohmann::json& j) -> absl::Status {
+        ASSIGN_OR_RETURN(MetricsRow row, MetricsRowFrom(j, where));
+        rows.push_back(std::move(row));
+        return absl::OkStatus();
+      }));
   return rows;
 }
 
