@@ -15,20 +15,9 @@ namespace seamless {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::RandomRawTensor;
 
-RawTensor Make(DType dtype, std::vector<int64_t> shape, uint32_t seed) {
-  return testing::RandomRawTensor(dtype, std::move(shape), seed);
-}
-
-RawTensorMap Sample() {
-  RawTensorMap m;
-  m["model.embed_tokens.weight"] = Make(DType::kF32, {7, 4}, 1);
-  m["model.layers.0.self_attn.q_proj.bias"] = Make(DType::kBF16, {4}, 2);
-  m["model.norm.weight"] = Make(DType::kF16, {4}, 3);
-  m["scalar"] = Make(DType::kF32, {}, 4);
-  m["empty"] = Make(DType::kF32, {0, 3}, 5);
-  return m;
-}
+RawTensorMap Sample() { return testing::SampleRawTensors(); }
 
 // Rewrites the JSON header of a serialized file (keeping its length field consistent).
 std::string WithHeader(const std::string& file, const std::string& header) {
@@ -82,7 +71,7 @@ TEST(SafetensorsTest, TruncatedFilesNameTheFile) {
 }
 
 TEST(SafetensorsTest, LyingHeadersAreRejected) {
-  std::string bytes = SerializeSafetensors({{"a", Make(DType::kF32, {2}, 1)}});
+  std::string bytes = SerializeSafetensors({{"a", RandomRawTensor(DType::kF32, {2}, 1)}});
   struct Case {
     std::string header, expected;
   };

@@ -18,19 +18,12 @@ namespace seamless {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::RandomRawTensor;
 
-RawTensor Make(DType dtype, std::vector<int64_t> shape, uint32_t seed) {
-  return testing::RandomRawTensor(dtype, std::move(shape), seed);
-}
-
+// The shared sample and a BF16 matrix.
 RawTensorMap Sample() {
-  RawTensorMap m;
-  m["model.embed_tokens.weight"] = Make(DType::kF32, {7, 4}, 1);
-  m["model.layers.0.self_attn.q_proj.bias"] = Make(DType::kBF16, {4}, 2);
-  m["model.layers.1.mlp.up_proj.weight"] = Make(DType::kBF16, {5, 9}, 3);
-  m["model.norm.weight"] = Make(DType::kF16, {4}, 4);
-  m["scalar"] = Make(DType::kF32, {}, 5);
-  m["empty"] = Make(DType::kF32, {0, 3}, 6);
+  RawTensorMap m = testing::SampleRawTensors();
+  m["model.layers.1.mlp.up_proj.weight"] = RandomRawTensor(DType::kBF16, {5, 9}, 6);
   return m;
 }
 
@@ -106,8 +99,9 @@ TEST(SafetensorsWriterTest, HeadersReadBackWithoutTheData) {
 
 TEST(SafetensorsWriterTest, LargeTensorsBypassTheBuffer) {
   RawTensorMap tensors;
-  tensors["big"] = Make(DType::kF32, {3, 1 << 20}, 7);  // 12 MiB, more than the 8 MiB buffer
-  tensors["small"] = Make(DType::kF32, {3}, 8);
+  // 12 MiB, more than the 8 MiB buffer.
+  tensors["big"] = RandomRawTensor(DType::kF32, {3, 1 << 20}, 7);
+  tensors["small"] = RandomRawTensor(DType::kF32, {3}, 8);
   const std::string dir = testing::TestTempDir();
   auto whole = [&](const TensorEntry& e, const ByteSink& sink) {
     return sink(tensors.at(e.name).data.data(), tensors.at(e.name).data.size());

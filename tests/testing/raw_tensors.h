@@ -23,6 +23,17 @@ inline RawTensor RandomRawTensor(DType dtype, std::vector<int64_t> shape, uint32
   return t;
 }
 
+// A few tensors named as in a model, in F32, BF16 and F16, with a scalar and an empty one.
+inline RawTensorMap SampleRawTensors() {
+  RawTensorMap m;
+  m["model.embed_tokens.weight"] = RandomRawTensor(DType::kF32, {7, 4}, 1);
+  m["model.layers.0.self_attn.q_proj.bias"] = RandomRawTensor(DType::kBF16, {4}, 2);
+  m["model.norm.weight"] = RandomRawTensor(DType::kF16, {4}, 3);
+  m["scalar"] = RandomRawTensor(DType::kF32, {}, 4);
+  m["empty"] = RandomRawTensor(DType::kF32, {0, 3}, 5);
+  return m;
+}
+
 }  // namespace testing
 }  // namespace seamless
 
