@@ -114,17 +114,7 @@ absl::StatusOr<at::Tensor> FlatGroup::GatherPiece(Collective& collective, size_t
   at::NoGradGuard no_grad;
   const int64_t start = members_[member].offset + begin;
   if (full_.defined()) return full_.narrow(0, start, numel).to(dtype);
-  at::Tensor piece = at::zeros({numel}, master_);
-  const int64_t mine = int64_t(rank_) * chunk_;
-  const Overlap o = Intersect(start, numel, mine, chunk_);
-  if (!o.empty()) {
-    piece.narrow(0, o.begin - start, o.end - o.begin)
-        .copy_(shard_.narrow(0, o.begin - mine, o.end - o.begin));
-  }
-  if (world_ > 1) {
-    std::vector<at::Tensor> one{piece};
-    RETURN_IF_ERROR(collective.AllReduceSum(one));
-  }
+  ASSIGN_OR_RETURN(at::Tensor piece, SumChunkRange(collective, shard_, start, numel));
   return piece.to(dtype);
 }
 
@@ -132,7 +122,11 @@ absl::StatusOr<at::Tensor> FlatGroup::GatherStatePiece(Collective& collective, b
                                                        int64_t begin, int64_t numel) {
   at::NoGradGuard no_grad;
   const at::Tensor& chunk = exp_avg ? exp_avg_ : exp_avg_sq_;
-  const int64_t start = members_[0].offset + begin;
+  return SumChunkRange(collective, chunk, members_[0].offset + begin, numel);
+}
+
+absl::StatusOr<at::Tensor> FlatGroup::SumChunkRange(Collective& collective, const at::Tensor& chunk,
+                                                    int64_t start, int64_t numel) {
   at::Tensor piece = at::zeros({numel}, master_);
   const int64_t mine = int64_t(rank_) * chunk_;
   const Overlap o = Intersect(start, numel, mine, chunk_);

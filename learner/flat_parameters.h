@@ -114,6 +114,10 @@ class FlatGroup {
 
  private:
   void BindViews(const at::Tensor& flat);
+  // Flat elements [start, start + numel) of the buffer whose rank-local chunk is `chunk`: each
+  // rank fills in the part it holds (zeros elsewhere) and the sum over ranks is the whole range.
+  absl::StatusOr<at::Tensor> SumChunkRange(Collective& collective, const at::Tensor& chunk,
+                                           int64_t start, int64_t numel);
 
   std::string name_;
   std::vector<Member> members_;
