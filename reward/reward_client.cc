@@ -6,6 +6,7 @@
 
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
+#include "core/service/unary_call.h"
 #include "proto/health.grpc.pb.h"
 
 namespace seamless {
@@ -35,22 +36,12 @@ absl::Status RewardClient::WaitUntilServing(std::chrono::milliseconds timeout) {
 
 absl::StatusOr<ScoreResponse> RewardClient::Score(const ScoreRequest& request,
                                                   std::chrono::milliseconds timeout) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-  ScoreResponse response;
-  grpc::Status status = stub_->Score(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
+  return UnaryCall(*stub_, &RewardService::Stub::Score, request, timeout);
 }
 
 absl::StatusOr<ScoreBatchResponse> RewardClient::ScoreBatch(const ScoreBatchRequest& request,
                                                             std::chrono::milliseconds timeout) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-  ScoreBatchResponse response;
-  grpc::Status status = stub_->ScoreBatch(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
+  return UnaryCall(*stub_, &RewardService::Stub::ScoreBatch, request, timeout);
 }
 
 }  // namespace seamless

@@ -2,8 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "core/base/status_macros.h"
 #include "core/service/grpc_server.h"
 #include "core/service/grpc_status.h"
+#include "core/service/unary_call.h"
 #include "core/tensors/weight_stream.h"
 #include "proto/health.grpc.pb.h"
 #include "rollout/rollout_proto.h"
@@ -37,10 +39,8 @@ absl::StatusOr<AbortCounts> RolloutClient::Abort(const AbortSpec& spec) {
   for (const auto& r : spec.request_ids) request.add_request_ids(r);
   request.set_by_launch_seq(spec.by_launch_seq);
   request.set_launched_after(spec.launched_after);
-  grpc::ClientContext context;
-  AbortResponse response;
-  grpc::Status status = stub_->Abort(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
+  ASSIGN_OR_RETURN(const AbortResponse response,
+                   UnaryCall(*stub_, &RolloutService::Stub::Abort, request));
   return AbortCounts{response.aborted_groups(), response.aborted_requests()};
 }
 
@@ -60,21 +60,15 @@ absl::StatusOr<int64_t> RolloutClient::LoadWeights(const RawTensorMap& tensors, 
 }
 
 absl::StatusOr<RolloutStatus> RolloutClient::Status() {
-  grpc::ClientContext context;
-  RolloutStatus response;
-  grpc::Status status = stub_->Status(&context, RolloutStatusRequest(), &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
+  return UnaryCall(*stub_, &RolloutService::Stub::Status, RolloutStatusRequest());
 }
 
 absl::StatusOr<bool> RolloutClient::Serving() {
   auto health = grpc::health::v1::Health::NewStub(channel_);
-  grpc::ClientContext context;
   grpc::health::v1::HealthCheckRequest request;
   request.set_service("seamless.RolloutService");
-  grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = health->Check(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
+  ASSIGN_OR_RETURN(const grpc::health::v1::HealthCheckResponse response,
+                   UnaryCall(*health, &grpc::health::v1::Health::Stub::Check, request));
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
