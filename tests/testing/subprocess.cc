@@ -38,14 +38,22 @@ CommandResult RunCommand(const std::string& command, const std::string& input) {
   return result;
 }
 
-std::string SeamlessBinary() {
-  const char* path = std::getenv("SEAMLESS_BINARY");
-  return path ? path : "build/seamless";
+// $name, or `fallback` where it is not set.
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value ? value : fallback;
 }
 
-std::string SourceDir() {
-  const char* dir = std::getenv("SEAMLESS_SOURCE_DIR");
-  return dir ? dir : ".";
+std::string SeamlessBinary() { return EnvOr("SEAMLESS_BINARY", "build/seamless"); }
+std::string SourceDir() { return EnvOr("SEAMLESS_SOURCE_DIR", "."); }
+std::string NpmDir() { return EnvOr("SEAMLESS_NPM_DIR", "build/npm"); }
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
 }
 
 std::string LastLine(const std::string& out) {

@@ -3,6 +3,7 @@
 #define SEAMLESS_TESTS_TESTING_SUBPROCESS_H_
 
 #include <string>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 
@@ -27,6 +28,10 @@ nlohmann::json LastJsonLine(const std::string& out);
 std::string SeamlessBinary();
 // The source tree, for test data ($SEAMLESS_SOURCE_DIR, set by ctest; "." otherwise).
 std::string SourceDir();
+// The tokenizer reference's npm packages ($SEAMLESS_NPM_DIR, set by ctest; "build/npm" otherwise).
+std::string NpmDir();
+// The lines of a test data file, without their newlines.
+std::vector<std::string> ReadLines(const std::string& path);
 
 }  // namespace testing
 }  // namespace seamless
