@@ -89,6 +89,11 @@ TEST_F(RolloutServiceTest, Bf16WeightsAreConvertedIntoTheParameters) {
       ++i;
     }
     EXPECT_EQ(engine_->Status().weight_version, v);
+    // The engine packed q|k|v end to end (no fused copies); every staged set keeps it so.
+    auto params = model_->named_parameters();
+    const at::Tensor& q = params["model.layers.0.self_attn.q_proj.weight"];
+    const at::Tensor& k = params["model.layers.0.self_attn.k_proj.weight"];
+    EXPECT_EQ(static_cast<const char*>(q.data_ptr()) + q.nbytes(), k.data_ptr()) << v;
   }
 }
 

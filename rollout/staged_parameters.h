@@ -19,10 +19,14 @@ namespace seamless {
 
 class MimoModel;
 
-// A parameter that can be staged: its name and shape (CPU, float32, contiguous).
+// A parameter that can be staged: its name and shape (CPU, float32, contiguous), and where it
+// lies: parameters that share a storage (q|k|v packed end to end, say) share a buffer in every
+// staged set too, at the same offsets, so what FusedParameters sees survives a swap.
 struct StageableParameter {
   std::string name;
   std::vector<int64_t> shape;
+  int64_t buffer = 0;  // which buffer of the set (one per storage the parameters use)
+  int64_t offset = 0;  // elements into it
 };
 
 // The model's parameters that can be staged (those on an accelerator or of another dtype are
@@ -30,7 +34,8 @@ struct StageableParameter {
 std::vector<StageableParameter> StageableParameters(MimoModel& model);
 
 struct StagedParameters {
-  // Fresh buffers for `params` (allocated, not touched: pages arrive as the stream writes).
+  // Fresh buffers for `params` (allocated, not touched: pages arrive as the stream writes),
+  // each parameter a view at its offset.
   static StagedParameters Allocate(const std::vector<StageableParameter>& params);
   DecodeTargets Targets();
 

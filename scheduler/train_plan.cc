@@ -244,23 +244,14 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
                             static_cast<uint64_t>(model.vocab_size) * 4 * 2;
     // A worker decodes each weight stream into a spare fp32 set of its parameters and swaps
     // it in (rollout/staged_parameters.h): a second copy of the weights, whatever the wire
-    // dtype.
-    // Decoding on CPU multiplies by q|k|v and gate|up fused into one matrix each, copies
-    // kept beside the parameters (FusedParameters, core/model/transformer_layers.h).
-    const uint64_t fused_per_layer =
-        static_cast<uint64_t>(model.hidden_size) *
-        static_cast<uint64_t>(2 * model.intermediate_size +
-                              (model.num_attention_heads + 2 * model.num_key_value_heads) *
-                                  model.head_dim()) *
-        4;
-    const uint64_t fused =
-        fused_per_layer * static_cast<uint64_t>(model.num_hidden_layers + (mtp ? 1 : 0));
+    // dtype. Its q|k|v and gate|up lie end to end, so the fused GEMMs read the parameters
+    // in place (MimoModel::PackFusedProjections): no copies beside them.
     if (c.rollout.device == "cpu") {
-      r.bytes = 2 * p.weights + fused + kv + logits + kTorchProcessBytes;
+      r.bytes = 2 * p.weights + kv + logits + kTorchProcessBytes;
       r.why = absl::StrFormat(
-          "%s fp32 weights + %s spare fp32 set the next version streams into + %s fused "
-          "q|k|v and gate|up copies + KV cache %d tokens x %d B = %s + %s runtime",
-          Gib(p.weights), Gib(p.weights), Gib(fused), kv_tokens, per_token, Gib(kv),
+          "%s fp32 weights + %s spare fp32 set the next version streams into + KV cache %d "
+          "tokens x %d B = %s + %s runtime",
+          Gib(p.weights), Gib(p.weights), kv_tokens, per_token, Gib(kv),
           Gib(kTorchProcessBytes + logits));
     } else {
       r.bytes = p.weights + kTorchProcessBytes;

@@ -58,6 +58,13 @@ void MimoModelImpl::InitializeWeights(uint64_t seed, double stddev) {
   }
 }
 
+void MimoModelImpl::PackFusedProjections() {
+  for (const auto& module : modules()) {
+    if (auto* attention = module->as<AttentionImpl>()) attention->PackProjections();
+    if (auto* mlp = module->as<MlpImpl>()) mlp->PackProjections();
+  }
+}
+
 void MimoModelImpl::FillRope(AttentionContext& ctx, const at::Device& device) {
   if (rope_cos_.device() != device) {
     rope_cos_ = rope_cos_.to(device);

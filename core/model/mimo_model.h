@@ -47,6 +47,10 @@ class MimoModelImpl : public torch::nn::Module {
 
   // HF's initialisation: normal(0, 0.02) matrices, zero biases, unit norms; deterministic.
   void InitializeWeights(uint64_t seed, double stddev = 0.02);
+  // Lays each layer's q|k|v and gate|up projections end to end, so inference multiplies by
+  // them fused without keeping a concatenated copy (FusedParameters). For models that only
+  // run inference: it replaces those parameters' storage. Idempotent.
+  void PackFusedProjections();
 
   // Final hidden states (after model.norm) of a causal pass over int64 ids [B, T].
   at::Tensor Hidden(const at::Tensor& input_ids);

@@ -131,6 +131,40 @@ TEST(MimoModelTest, InferenceSeesInPlaceWeightUpdates) {
   EXPECT_TRUE(at::allclose(after, expected, 1e-5, 1e-6));
 }
 
+// A rollout engine's model packs q|k|v and gate|up end to end: the same outputs, no
+// concatenated copies (each group one storage), updates still seen, and training still
+// reaches every part.
+TEST(MimoModelTest, PackedProjectionsComputeTheSameWithoutCopies) {
+  MimoModel model = TinyTestModel();
+  MimoModel packed = TinyTestModel();
+  packed->PackFusedProjections();
+  packed->PackFusedProjections();  // idempotent
+  at::Tensor ids = RandomIds(2, 6, 50, 3);
+  {
+    at::NoGradGuard no_grad;
+    ExpectClose(packed->Logits(packed->Hidden(ids)), model->Logits(model->Hidden(ids)), "packed");
+  }
+  auto params = packed->named_parameters();
+  const std::string attn = "model.layers.0.self_attn.", mlp = "model.layers.0.mlp.";
+  const at::Tensor& q = params[attn + "q_proj.weight"];
+  const at::Tensor& k = params[attn + "k_proj.weight"];
+  const at::Tensor& up = params[mlp + "up_proj.weight"];
+  EXPECT_TRUE(q.storage().is_alias_of(k.storage()));
+  EXPECT_EQ(static_cast<const char*>(q.data_ptr()) + q.nbytes(), k.data_ptr());
+  EXPECT_TRUE(up.storage().is_alias_of(params[mlp + "gate_proj.weight"].storage()));
+  EXPECT_FALSE(q.storage().is_alias_of(params[attn + "o_proj.weight"].storage()));
+
+  MimoModel other = TinyTestModel(TinyTestConfig(), /*seed=*/42);
+  {
+    at::NoGradGuard no_grad;
+    for (const auto& item : other->named_parameters()) params[item.key()].copy_(item.value());
+    ExpectClose(packed->Logits(packed->Hidden(ids)), other->Logits(other->Hidden(ids)), "updated");
+  }
+  at::Tensor loss = packed->Logits(packed->Hidden(ids)).sum();
+  loss.backward();
+  EXPECT_GT(params[attn + "v_proj.weight"].grad().abs().sum().item<double>(), 0);
+}
+
 TEST(MimoModelTest, OutputIsCausal) {
   MimoModel model = TinyTestModel();
   at::NoGradGuard no_grad;

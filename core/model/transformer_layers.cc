@@ -30,8 +30,34 @@ TrainingNumericsScope::TrainingNumericsScope() { ++training_numerics_depth; }
 TrainingNumericsScope::~TrainingNumericsScope() { --training_numerics_depth; }
 bool TrainingNumericsScope::active() { return training_numerics_depth > 0; }
 
+namespace {
+
+// `parts` as one tensor without a copy, when they lie end to end in one storage (same dtype,
+// contiguous, same trailing sizes); undefined otherwise.
+at::Tensor EndToEndView(const std::vector<at::Tensor>& parts) {
+  const at::Tensor& first = parts.front();
+  if (!first.defined()) return {};
+  int64_t rows = 0;
+  const char* next = static_cast<const char*>(first.data_ptr());
+  for (const at::Tensor& p : parts) {
+    if (!p.defined() || !p.is_contiguous() || p.dim() == 0 ||
+        p.scalar_type() != first.scalar_type() || !p.storage().is_alias_of(first.storage()) ||
+        p.data_ptr() != next || !p.sizes().slice(1).equals(first.sizes().slice(1))) {
+      return {};
+    }
+    rows += p.size(0);
+    next += p.nbytes();
+  }
+  std::vector<int64_t> sizes = first.sizes().vec();
+  sizes[0] = rows;
+  return first.detach().as_strided(sizes, first.strides(), first.storage_offset());
+}
+
+}  // namespace
+
 at::Tensor FusedParameters::Get(const std::vector<at::Tensor>& parts) {
   if (TrainingNumerics()) return at::cat(parts);
+  if (at::Tensor view = EndToEndView(parts); view.defined()) return view;
   std::vector<std::pair<const void*, uint32_t>> key;
   key.reserve(parts.size());
   for (const at::Tensor& p : parts) key.emplace_back(p.data_ptr(), p._version());
@@ -40,6 +66,21 @@ at::Tensor FusedParameters::Get(const std::vector<at::Tensor>& parts) {
     key_ = std::move(key);
   }
   return fused_;
+}
+
+void FusedParameters::PackEndToEnd(const std::vector<at::Tensor>& parts) {
+  for (const at::Tensor& p : parts) {
+    if (!p.defined()) return;
+  }
+  if (parts.empty() || EndToEndView(parts).defined()) return;
+  at::NoGradGuard no_grad;
+  const at::Tensor whole = at::cat(parts);
+  int64_t row = 0;
+  for (at::Tensor part : parts) {  // a handle on the parameter itself
+    const int64_t rows = part.size(0);
+    part.set_data(whole.narrow(0, row, rows));
+    row += rows;
+  }
 }
 
 RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
@@ -144,6 +185,11 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, AttentionContext& ctx) {
   return InferenceLinear(out, o_proj->weight);
 }
 
+void AttentionImpl::PackProjections() {
+  FusedParameters::PackEndToEnd({q_proj->weight, k_proj->weight, v_proj->weight});
+  FusedParameters::PackEndToEnd({q_proj->bias, k_proj->bias, v_proj->bias});
+}
+
 MlpImpl::MlpImpl(const ModelConfig& c) {
   gate_proj = register_module("gate_proj", MakeLinear(c.hidden_size, c.intermediate_size, false));
   up_proj = register_module("up_proj", MakeLinear(c.hidden_size, c.intermediate_size, false));
@@ -159,6 +205,10 @@ at::Tensor MlpImpl::forward(const at::Tensor& x) {
   if (TrainingNumerics()) return down_proj(at::silu(gate) * up);
   // Inference: no temporaries; down_proj reads the strided half in place (lda = 2 * width).
   return InferenceLinear(at::silu_(gate).mul_(up), down_proj->weight);
+}
+
+void MlpImpl::PackProjections() {
+  FusedParameters::PackEndToEnd({gate_proj->weight, up_proj->weight});
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int64_t cache_layer) {
