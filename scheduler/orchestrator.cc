@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
+#include "scheduler/prompt_dataset.h"
 
 namespace seamless {
 namespace {

@@ -35,11 +35,14 @@
 #include "scheduler/backends.h"
 #include "scheduler/event_queue.h"
 #include "scheduler/ledger.h"
-#include "scheduler/prompt_dataset.h"
+#include "scheduler/prompt_sampler.h"
 #include "scheduler/scheduler_config.h"
 #include "scheduler/scheduler_state.h"
 
 namespace seamless {
+
+struct PromptDataset;  // scheduler/prompt_dataset.h
+struct PromptRecord;
 
 // Prompt record -> token ids (the tokenizer and its chat format).
 using PromptEncoder = std::function<absl::StatusOr<std::vector<int32_t>>(const PromptRecord&)>;

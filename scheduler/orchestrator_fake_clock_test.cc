@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "scheduler/ledger.h"
 #include "scheduler/orchestrator.h"
+#include "scheduler/prompt_dataset.h"
 #include "scheduler/scheduler_state.h"
 #include "tests/testing/fake_backends.h"
 #include "tests/testing/fake_clock.h"

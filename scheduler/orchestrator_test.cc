@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "scheduler/prompt_dataset.h"
 #include "tests/testing/fake_backends.h"
 
 namespace seamless {

@@ -1,7 +1,7 @@
 // Prompt data in verl's JSONL schema, one prompt per line:
 //   {"data_source": "...", "prompt": "text" | [{"role": ..., "content": ...}, ...],
 //    "ability": "math" | "code", "reward_model": {"ground_truth": ...}, "extra_info": {...}}
-// and the order prompts are drawn in: a fresh seeded shuffle every epoch.
+// (the order they are drawn in: scheduler/prompt_sampler.h).
 #ifndef SEAMLESS_SCHEDULER_PROMPT_DATASET_H_
 #define SEAMLESS_SCHEDULER_PROMPT_DATASET_H_
 
@@ -40,25 +40,6 @@ absl::StatusOr<PromptDataset> LoadPromptDataset(const std::string& path,
                                                 const DatasetLoadOptions& options = {});
 absl::StatusOr<PromptRecord> ParsePromptRecord(const std::string& json_line, int64_t line,
                                                const std::string& path);
-
-// Draws records epoch after epoch, each epoch a permutation fixed by (seed, epoch). Its whole
-// state is (epoch, position), so a resumed run continues the same order.
-class PromptSampler {
- public:
-  PromptSampler(int64_t size, uint64_t seed);
-  // Index of the next record.
-  int64_t Next();
-  int64_t epoch() const { return epoch_; }
-  int64_t position() const { return position_; }
-  void Restore(int64_t epoch, int64_t position);
-
- private:
-  void Shuffle();
-  int64_t size_;
-  uint64_t seed_;
-  int64_t epoch_ = 0, position_ = 0;
-  std::vector<int64_t> order_;
-};
 
 }  // namespace seamless
 

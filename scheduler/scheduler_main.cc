@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "scheduler/grpc_backends.h"
 #include "scheduler/orchestrator.h"
+#include "scheduler/prompt_dataset.h"
 #include "scheduler/scheduler_service.h"
 
 namespace seamless {
