@@ -42,6 +42,7 @@ StagedParameters StagedParameters::Allocate(const std::vector<StageableParameter
     elements[p.buffer] = std::max(elements[p.buffer], p.offset + Numel(p));
   }
   std::vector<at::Tensor> buffers;
+  buffers.reserve(elements.size());
   for (int64_t n : elements)
     buffers.push_back(at::empty({n}, at::TensorOptions().dtype(at::kFloat)));
   StagedParameters out;

@@ -76,7 +76,7 @@ void FusedParameters::PackEndToEnd(const std::vector<at::Tensor>& parts) {
   at::NoGradGuard no_grad;
   const at::Tensor whole = at::cat(parts);
   int64_t row = 0;
-  for (at::Tensor part : parts) {  // a handle on the parameter itself
+  for (const at::Tensor& part : parts) {  // set_data changes the parameter itself
     const int64_t rows = part.size(0);
     part.set_data(whole.narrow(0, row, rows));
     row += rows;
