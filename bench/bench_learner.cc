@@ -356,7 +356,7 @@ absl::StatusOr<CheckpointMeasurement> MeasureCheckpoint(GrpoTrainer& trainer,
   m.save_s = SecondsSince(start);
   start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(scratch));
-  RETURN_IF_ERROR(ImportWeights(trainer.model(), loaded->weights, loaded->path));
+  RETURN_IF_ERROR(ImportWeights(trainer.model(), *loaded->weights, loaded->path));
   m.load_s = SecondsSince(start);
   return m;
 }

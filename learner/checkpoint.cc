@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -132,6 +133,27 @@ absl::StatusOr<std::pair<uint64_t, std::string>> FileSizeAndChecksum(const std::
   return std::make_pair(size, absl::StrFormat("%016x", h));
 }
 
+// Checks a checkpoint file's size and checksum against the manifest's. The tensor files are
+// read through in pieces (they are the checkpoint's bulk); the small ones are kept in `bytes`.
+absl::Status CheckFile(const std::string& dir, const std::string& file, uint64_t size,
+                       const std::string& checksum, std::map<std::string, std::string>* bytes) {
+  const std::string path = dir + "/" + file;
+  std::pair<uint64_t, std::string> got;
+  if (absl::EndsWith(file, ".safetensors")) {
+    ASSIGN_OR_RETURN(got, FileSizeAndChecksum(path));
+  } else {
+    ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
+    got = {data.size(), Fnv1a64Hex(data)};
+    (*bytes)[file] = std::move(data);
+  }
+  if (got.first != size) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": ", got.first, " bytes, the manifest says ", size));
+  }
+  if (got.second != checksum) return absl::DataLossError(absl::StrCat(path, ": checksum mismatch"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelConfig& config,
@@ -203,22 +225,14 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
   }
   CheckpointContents c;
   c.path = dir;
-  std::map<std::string, std::string> bytes;
+  std::map<std::string, std::string> bytes;  // the small files
   try {
     if (manifest.value("format", 0) != kFormat) {
       return absl::InvalidArgumentError(absl::StrCat(dir, ": unknown checkpoint format"));
     }
     for (const auto& [file, info] : manifest.at("files").items()) {
-      ASSIGN_OR_RETURN(std::string data, ReadFileToString(dir + "/" + file));
-      if (data.size() != info.at("size").get<size_t>()) {
-        return absl::DataLossError(absl::StrCat(dir, "/", file, ": ", data.size(),
-                                                " bytes, the manifest says ",
-                                                info.at("size").get<size_t>()));
-      }
-      if (Fnv1a64Hex(data) != info.at("fnv1a64").get<std::string>()) {
-        return absl::DataLossError(absl::StrCat(dir, "/", file, ": checksum mismatch"));
-      }
-      bytes[file] = std::move(data);
+      RETURN_IF_ERROR(CheckFile(dir, file, info.at("size").get<uint64_t>(),
+                                info.at("fnv1a64").get<std::string>(), &bytes));
     }
     c.state.step = manifest.at("step").get<int64_t>();
     c.state.policy_version = manifest.at("policy_version").get<int64_t>();
@@ -232,14 +246,13 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
     return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json: ", e.what()));
   }
   for (const char* needed : {"model.safetensors", "optimizer.safetensors"}) {
-    if (!bytes.count(needed)) {
+    if (!manifest["files"].contains(needed)) {
       return absl::DataLossError(absl::StrCat(dir, ": the manifest lacks ", needed));
     }
   }
-  ASSIGN_OR_RETURN(c.weights,
-                   ParseSafetensors(bytes["model.safetensors"], dir + "/model.safetensors"));
-  ASSIGN_OR_RETURN(c.optimizer, ParseSafetensors(bytes["optimizer.safetensors"],
-                                                 dir + "/optimizer.safetensors"));
+  // Opened, not read: the importers take one tensor at a time.
+  ASSIGN_OR_RETURN(c.weights, SafetensorsFileReader::Open(dir + "/model.safetensors"));
+  ASSIGN_OR_RETURN(c.optimizer, SafetensorsFileReader::Open(dir + "/optimizer.safetensors"));
   c.state.config_yaml = bytes["learner_config.yaml"];
   return c;
 }

@@ -18,12 +18,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "core/model/model_config.h"
 #include "core/tensors/raw_tensor.h"
+#include "core/tensors/safetensors_file_reader.h"
 #include "core/tensors/safetensors_writer.h"
 
 namespace seamless {
@@ -40,8 +42,11 @@ struct CheckpointState {
 struct CheckpointContents {
   std::string path;
   CheckpointState state;
-  RawTensorMap weights;
-  RawTensorMap optimizer;
+  // The two tensor files, checked whole (size and checksum) and opened, not read: importing
+  // from them holds one tensor at a time (a 0.5B checkpoint is 6 GB, more than a rank's own
+  // state under sharding).
+  std::unique_ptr<SafetensorsFileReader> weights;
+  std::unique_ptr<SafetensorsFileReader> optimizer;
 };
 
 // Tensors of one checkpoint file, produced one at a time (in name order) as they are written,

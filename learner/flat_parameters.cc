@@ -397,42 +397,45 @@ void CopyMember(const FlatGroup::Member& m, const at::Tensor& value, at::Tensor 
   }
 }
 
-absl::StatusOr<at::Tensor> Lookup(const RawTensorMap& map, const std::string& key,
-                                  const FlatGroup::Member& m, const char* what) {
-  auto it = map.find(key);
-  if (it == map.end()) return absl::NotFoundError(absl::StrCat(what, " lacks '", key, "'"));
-  ASSIGN_OR_RETURN(at::Tensor t, RawToTensor(it->second));
-  if (t.numel() != m.numel) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", key, "' has ", t.numel(), " elements, the model ", m.numel));
-  }
-  return t;
+// Copies the member `m` from `source` (as `key`) into this rank's part of a buffer (see
+// CopyMember), checking its element count.
+absl::Status ImportMember(const TensorProvider& source, const std::string& key,
+                          const FlatGroup::Member& m, const char* what, at::Tensor full,
+                          at::Tensor chunk, int64_t begin) {
+  return source.With(key, what, [&](const RawTensor& raw) -> absl::Status {
+    ASSIGN_OR_RETURN(at::Tensor t, BorrowTensor(raw));
+    if (t.numel() != m.numel) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", key, "' has ", t.numel(), " elements, the model ", m.numel));
+    }
+    CopyMember(m, t, std::move(full), std::move(chunk), begin);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace
 
-absl::Status ShardedParameters::ImportWeights(const RawTensorMap& weights) {
+absl::Status ShardedParameters::ImportWeights(const TensorProvider& weights) {
   at::NoGradGuard no_grad;
   for (FlatGroup& g : groups_) {
     const int64_t begin = (sharding_ == Sharding::kNone ? 0 : collective_->rank()) * g.chunk();
     for (const FlatGroup::Member& m : g.members()) {
-      ASSIGN_OR_RETURN(at::Tensor t, Lookup(weights, m.name, m, "weights"));
-      CopyMember(m, t, g.full(), g.shard(), begin);
+      RETURN_IF_ERROR(ImportMember(weights, m.name, m, "weights", g.full(), g.shard(), begin));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status ShardedParameters::ImportOptimizerState(const RawTensorMap& state, int64_t step) {
+absl::Status ShardedParameters::ImportOptimizerState(const TensorProvider& state, int64_t step) {
   at::NoGradGuard no_grad;
   for (FlatGroup& g : groups_) {
     if (!g.trainable()) continue;
     const int64_t begin = (sharding_ == Sharding::kNone ? 0 : collective_->rank()) * g.chunk();
     for (const FlatGroup::Member& m : g.members()) {
-      ASSIGN_OR_RETURN(at::Tensor a, Lookup(state, "exp_avg." + m.name, m, "optimizer state"));
-      ASSIGN_OR_RETURN(at::Tensor b, Lookup(state, "exp_avg_sq." + m.name, m, "optimizer state"));
-      CopyMember(m, a, at::Tensor(), g.exp_avg(), begin);
-      CopyMember(m, b, at::Tensor(), g.exp_avg_sq(), begin);
+      RETURN_IF_ERROR(ImportMember(state, "exp_avg." + m.name, m, "optimizer state", at::Tensor(),
+                                   g.exp_avg(), begin));
+      RETURN_IF_ERROR(ImportMember(state, "exp_avg_sq." + m.name, m, "optimizer state",
+                                   at::Tensor(), g.exp_avg_sq(), begin));
     }
   }
   step_ = step;

@@ -29,6 +29,7 @@
 #include "core/model/capacity_plan.h"
 #include "core/model/mimo_model.h"
 #include "core/tensors/raw_tensor.h"
+#include "core/tensors/tensor_provider.h"
 #include "learner/collective.h"
 #include "learner/learner_config.h"
 #include "learner/tensor_cursor.h"
@@ -167,8 +168,8 @@ class ShardedParameters {
   std::unique_ptr<TensorCursor> OpenWeights();
   std::unique_ptr<TensorCursor> OpenOptimizerState();
   // Loads consolidated state (any world size wrote it): each rank keeps its chunk.
-  absl::Status ImportWeights(const RawTensorMap& weights);
-  absl::Status ImportOptimizerState(const RawTensorMap& state, int64_t step);
+  absl::Status ImportWeights(const TensorProvider& weights);
+  absl::Status ImportOptimizerState(const TensorProvider& state, int64_t step);
   // Makes every rank hold rank 0's weights and moments.
   absl::Status BroadcastFromRank0();
 

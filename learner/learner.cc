@@ -138,7 +138,7 @@ absl::Status Learner::Resume() {
   ASSIGN_OR_RETURN(auto loaded, LoadLatestCheckpoint(config_.checkpoint_dir));
   if (!loaded.has_value()) return absl::OkStatus();
   RETURN_IF_ERROR(
-      trainer_->ImportState(loaded->weights, loaded->optimizer, loaded->state.optimizer_step));
+      trainer_->ImportState(*loaded->weights, *loaded->optimizer, loaded->state.optimizer_step));
   trainer_->RestoreCounters(loaded->state.step, loaded->state.policy_version,
                             loaded->state.skipped_updates);
   SetTorchRngState(loaded->state.rng_state);

@@ -275,9 +275,9 @@ absl::Status RunSft(const std::vector<std::string>& args) {
   if (!checkpoint_dir.empty()) {
     ASSIGN_OR_RETURN(auto ckpt, LoadLatestCheckpoint(checkpoint_dir));
     if (ckpt.has_value()) {
-      RETURN_IF_ERROR(ImportWeights(trainer->model(), ckpt->weights, ckpt->path));
+      RETURN_IF_ERROR(ImportWeights(trainer->model(), *ckpt->weights, ckpt->path));
       RETURN_IF_ERROR(
-          trainer->optimizer().ImportState(ckpt->optimizer, ckpt->state.optimizer_step));
+          trainer->optimizer().ImportState(*ckpt->optimizer, ckpt->state.optimizer_step));
       int64_t consumed = 0;
       if (!absl::SimpleAtoi(ckpt->state.rng_state, &consumed)) {
         return absl::DataLossError(ckpt->path + ": unreadable data position");

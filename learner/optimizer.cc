@@ -95,22 +95,21 @@ RawTensorMap AdamW::ExportState() const {
   return out;
 }
 
-absl::Status AdamW::ImportState(const RawTensorMap& state, int64_t step) {
+absl::Status AdamW::ImportState(const TensorProvider& state, int64_t step) {
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     for (auto [prefix, target] : {std::pair<const char*, at::Tensor*>{"exp_avg.", &exp_avg_[i]},
                                   {"exp_avg_sq.", &exp_avg_sq_[i]}}) {
       const std::string key = prefix + params_[i].first;
-      auto it = state.find(key);
-      if (it == state.end()) {
-        return absl::NotFoundError(absl::StrCat("optimizer state lacks '", key, "'"));
-      }
-      ASSIGN_OR_RETURN(at::Tensor value, RawToTensor(it->second));
-      if (!value.sizes().equals(target->sizes())) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("optimizer state '", key, "' has the wrong shape"));
-      }
-      target->copy_(value);
+      RETURN_IF_ERROR(state.With(key, "optimizer state", [&](const RawTensor& raw) -> absl::Status {
+        ASSIGN_OR_RETURN(at::Tensor value, BorrowTensor(raw));
+        if (!value.sizes().equals(target->sizes())) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("optimizer state '", key, "' has the wrong shape"));
+        }
+        target->copy_(value);
+        return absl::OkStatus();
+      }));
     }
   }
   step_ = step;

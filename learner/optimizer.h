@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "core/tensors/raw_tensor.h"
+#include "core/tensors/tensor_provider.h"
 #include "learner/learner_config.h"
 
 namespace seamless {
@@ -39,7 +40,7 @@ class AdamW {
 
   // exp_avg.NAME / exp_avg_sq.NAME as F32 tensors, plus the step count.
   RawTensorMap ExportState() const;
-  absl::Status ImportState(const RawTensorMap& state, int64_t step);
+  absl::Status ImportState(const TensorProvider& state, int64_t step);
   // Tensors to broadcast so that all ranks share rank 0's state.
   std::vector<at::Tensor> StateTensors();
   void set_step(int64_t step) { step_ = step; }

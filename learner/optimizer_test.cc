@@ -47,10 +47,11 @@ TEST(AdamWTest, StateRoundTrips) {
   ASSERT_EQ(state.size(), 2u);
   at::Tensor q = at::ones({2, 2}).requires_grad_(true);
   AdamW restored({{"w", q}}, OptimizerConfig());
-  ASSERT_TRUE(restored.ImportState(state, adam.step()).ok());
+  ASSERT_TRUE(restored.ImportState(MapTensorProvider(state), adam.step()).ok());
   EXPECT_EQ(restored.ExportState(), state);
   EXPECT_EQ(restored.step(), 1);
-  EXPECT_FALSE(restored.ImportState({}, 1).ok());
+  const RawTensorMap empty;
+  EXPECT_FALSE(restored.ImportState(MapTensorProvider(empty), 1).ok());
 }
 
 TEST(ScheduleTest, WarmupThenConstantOrCosine) {

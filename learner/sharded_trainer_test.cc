@@ -68,7 +68,8 @@ TrainRun Train(const RolloutBatch& batch, TrainerConfig config, int world, int s
           weights[name] = *TensorToRaw(t, *FromScalarType(t.scalar_type()));
         }
         absl::Status s =
-            (*trainer)->ImportState(weights, resume->optimizer, resume->optimizer_step);
+            (*trainer)->ImportState(MapTensorProvider(weights),
+                                    MapTensorProvider(resume->optimizer), resume->optimizer_step);
         if (!s.ok()) return fail(s);
       }
       for (int i = 0; i < steps; ++i) {

@@ -248,8 +248,8 @@ absl::StatusOr<at::Tensor> ListCursor::Next() {
   return tensors_[position_++];
 }
 
-absl::Status GrpoTrainer::ImportState(const RawTensorMap& weights, const RawTensorMap& optimizer,
-                                      int64_t optimizer_step) {
+absl::Status GrpoTrainer::ImportState(const TensorProvider& weights,
+                                      const TensorProvider& optimizer, int64_t optimizer_step) {
   if (unit_path()) {
     RETURN_IF_ERROR(params_->ImportWeights(weights));
     return params_->ImportOptimizerState(optimizer, optimizer_step);

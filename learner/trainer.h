@@ -77,7 +77,7 @@ class GrpoTrainer {
   // Whether reading weights takes every rank (full sharding gathers).
   bool exports_need_all_ranks() const { return sharding_ == Sharding::kFull; }
   // Loads consolidated state written by a learner of any world size and sharding.
-  absl::Status ImportState(const RawTensorMap& weights, const RawTensorMap& optimizer,
+  absl::Status ImportState(const TensorProvider& weights, const TensorProvider& optimizer,
                            int64_t optimizer_step);
   int64_t optimizer_step() const;
 

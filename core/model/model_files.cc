@@ -47,10 +47,12 @@ absl::Status CheckWeightTensor(const at::Tensor& param, const RawTensor& raw,
   return absl::OkStatus();
 }
 
-absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weights,
-                                      const std::set<std::string>& used,
-                                      const std::string& source) {
-  for (const auto& [name, raw] : weights) {
+namespace {
+
+template <typename Names>
+absl::Status CheckNoUnexpectedNames(MimoModel& model, const Names& names,
+                                    const std::set<std::string>& used, const std::string& source) {
+  for (const std::string& name : names) {
     if (used.count(name)) continue;
     const bool harmless = absl::EndsWith(name, "rotary_emb.inv_freq") ||
                           (name == "lm_head.weight" && model->config().tie_word_embeddings);
@@ -60,6 +62,17 @@ absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weig
     }
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckNoUnexpectedTensors(MimoModel& model, const RawTensorMap& weights,
+                                      const std::set<std::string>& used,
+                                      const std::string& source) {
+  std::vector<std::string> names;
+  names.reserve(weights.size());
+  for (const auto& item : weights) names.push_back(item.first);
+  return CheckNoUnexpectedNames(model, names, used, source);
 }
 
 absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensorMap& weights,
@@ -116,6 +129,29 @@ absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
   ASSIGN_OR_RETURN(PreparedWeights prepared, PrepareWeights(model, weights, source));
   ApplyPreparedWeights(prepared);
   return absl::OkStatus();
+}
+
+absl::Status ImportWeights(MimoModel& model, const TensorProvider& weights,
+                           const std::string& source) {
+  at::NoGradGuard no_grad;
+  std::set<std::string> used;
+  for (auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor param = item.value();
+    RETURN_IF_ERROR(weights.With(name, source, [&](const RawTensor& raw) -> absl::Status {
+      RETURN_IF_ERROR(CheckWeightTensor(param, raw, name, source));
+      ASSIGN_OR_RETURN(at::Tensor value, BorrowTensor(raw));
+      try {
+        param.copy_(value);
+      } catch (const c10::Error& e) {
+        return absl::InternalError(
+            absl::StrCat(source, ": tensor '", name, "': ", e.what_without_backtrace()));
+      }
+      return absl::OkStatus();
+    }));
+    used.insert(name);
+  }
+  return CheckNoUnexpectedNames(model, weights.Names(), used, source);
 }
 
 namespace {

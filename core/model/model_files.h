@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/model/mimo_model.h"
 #include "core/tensors/raw_tensor.h"
+#include "core/tensors/tensor_provider.h"
 
 namespace seamless {
 
@@ -23,6 +24,11 @@ absl::StatusOr<RawTensorMap> ExportWeights(MimoModel& model, DType dtype = DType
 // ones HF checkpoints carry harmlessly (rotary inv_freq, a tied lm_head). `source` names the
 // file or stream in errors.
 absl::Status ImportWeights(MimoModel& model, const RawTensorMap& weights,
+                           const std::string& source);
+// The same from `weights` a tensor at a time, each copied into its parameter once checked
+// (resuming from a checkpoint file holds one tensor, not the file). Not all-or-nothing: on an
+// error the parameters copied so far keep their new values.
+absl::Status ImportWeights(MimoModel& model, const TensorProvider& weights,
                            const std::string& source);
 
 // Weights checked and converted, ready to be copied into a model in one pass. Preparing is

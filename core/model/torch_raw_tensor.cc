@@ -43,6 +43,18 @@ absl::StatusOr<at::Tensor> RawToTensor(const RawTensor& raw) {
   return t;
 }
 
+absl::StatusOr<at::Tensor> BorrowTensor(const RawTensor& raw) {
+  auto type = ToScalarType(raw.dtype);
+  if (!type.ok()) return type.status();
+  if (static_cast<size_t>(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor bytes ", raw.data.size(), " do not match its shape and dtype"));
+  }
+  if (raw.data.empty()) return at::empty(raw.shape, at::TensorOptions().dtype(*type));
+  return at::from_blob(const_cast<char*>(raw.data.data()), raw.shape,
+                       at::TensorOptions().dtype(*type));
+}
+
 absl::StatusOr<RawTensor> TensorToRaw(const at::Tensor& tensor, DType dtype) {
   auto type = ToScalarType(dtype);
   if (!type.ok()) return type.status();

@@ -14,6 +14,9 @@ absl::StatusOr<DType> FromScalarType(at::ScalarType type);
 
 // A CPU tensor owning a copy of the bytes, in the raw tensor's own dtype.
 absl::StatusOr<at::Tensor> RawToTensor(const RawTensor& raw);
+// The same tensor over raw's own bytes, not copied: valid while `raw` is, and only to be read
+// (importers copy it into their own buffers).
+absl::StatusOr<at::Tensor> BorrowTensor(const RawTensor& raw);
 // The tensor's values converted to `dtype`, contiguous, on the CPU.
 absl::StatusOr<RawTensor> TensorToRaw(const at::Tensor& tensor, DType dtype);
 

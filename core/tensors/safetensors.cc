@@ -31,30 +31,30 @@ struct Span {
 
 }  // namespace
 
-absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const std::string& file,
-                                              SafetensorsMetadata* metadata) {
-  if (bytes.size() < 8) {
-    return Bad(file, absl::StrCat("truncated: ", bytes.size(),
+absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefix,
+                                                         uint64_t file_size,
+                                                         const std::string& file) {
+  if (prefix.size() < 8) {
+    return Bad(file, absl::StrCat("truncated: ", file_size,
                                   " bytes, fewer than the 8-byte header length"));
   }
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(bytes[i]);
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(prefix[i]);
   if (header_len > kMaxHeaderBytes) {
     return Bad(file, absl::StrCat("header length ", header_len, " exceeds the 100 MiB limit"));
   }
-  if (header_len > bytes.size() - 8) {
+  if (header_len > file_size - 8 || header_len > prefix.size() - 8) {
     return Bad(file, absl::StrCat("truncated: header says ", header_len, " bytes but only ",
-                                  bytes.size() - 8, " follow"));
+                                  file_size - 8, " follow"));
   }
-  json header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_len, nullptr,
+  json header = json::parse(prefix.begin() + 8, prefix.begin() + 8 + header_len, nullptr,
                             /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) {
     return Bad(file, "header is not a JSON object");
   }
-  const uint64_t data_start = 8 + header_len;
-  const uint64_t data_size = bytes.size() - data_start;
-
-  RawTensorMap tensors;
+  SafetensorsLayout layout;
+  layout.data_start = 8 + header_len;
+  const uint64_t data_size = file_size - layout.data_start;
   std::vector<Span> spans;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
@@ -65,7 +65,7 @@ absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const st
         if (!m.value().is_string()) {
           return Bad(file, absl::StrCat("__metadata__.", m.key(), " is not a string"));
         }
-        if (metadata) (*metadata)[m.key()] = m.value().get<std::string>();
+        layout.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
@@ -81,8 +81,8 @@ absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const st
     if (!entry.contains("shape") || !entry["shape"].is_array()) {
       return Bad(file, where + ": missing shape");
     }
-    RawTensor tensor;
-    tensor.dtype = *dtype;
+    SafetensorsLayout::Slot slot;
+    slot.dtype = *dtype;
     uint64_t numel = 1;
     for (const json& d : entry["shape"]) {
       if (!d.is_number_unsigned()) return Bad(file, where + ": shape has a non-integer entry");
@@ -91,27 +91,27 @@ absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const st
         return Bad(file, where + ": shape is implausibly large");
       }
       numel *= dim;
-      tensor.shape.push_back(static_cast<int64_t>(dim));
+      slot.shape.push_back(static_cast<int64_t>(dim));
     }
     const json* offsets = entry.contains("data_offsets") ? &entry["data_offsets"] : nullptr;
     if (!offsets || !offsets->is_array() || offsets->size() != 2 ||
         !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
       return Bad(file, where + ": data_offsets must be [begin, end]");
     }
-    const uint64_t begin = (*offsets)[0].get<uint64_t>();
-    const uint64_t end = (*offsets)[1].get<uint64_t>();
-    if (begin > end || end > data_size) {
-      return Bad(file, absl::StrCat(where, ": data_offsets [", begin, ", ", end,
+    slot.begin = (*offsets)[0].get<uint64_t>();
+    slot.end = (*offsets)[1].get<uint64_t>();
+    if (slot.begin > slot.end || slot.end > data_size) {
+      return Bad(file, absl::StrCat(where, ": data_offsets [", slot.begin, ", ", slot.end,
                                     "] fall outside the ", data_size, " data bytes (truncated?)"));
     }
     const uint64_t expected = numel * DTypeSize(*dtype);
-    if (end - begin != expected) {
-      return Bad(file, absl::StrCat(where, ": ", end - begin, " bytes for shape and dtype ",
-                                    DTypeName(*dtype), " that need ", expected));
+    if (slot.end - slot.begin != expected) {
+      return Bad(file,
+                 absl::StrCat(where, ": ", slot.end - slot.begin, " bytes for shape and dtype ",
+                              DTypeName(*dtype), " that need ", expected));
     }
-    tensor.data.assign(bytes, data_start + begin, end - begin);
-    spans.push_back({begin, end, name});
-    tensors.emplace(name, std::move(tensor));
+    spans.push_back({slot.begin, slot.end, name});
+    layout.slots.emplace(name, std::move(slot));
   }
   std::sort(spans.begin(), spans.end(),
             [](const Span& a, const Span& b) { return a.begin < b.begin; });
@@ -120,6 +120,21 @@ absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const st
       return Bad(file, absl::StrCat("tensors '", spans[i - 1].name, "' and '", spans[i].name,
                                     "' overlap"));
     }
+  }
+  return layout;
+}
+
+absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const std::string& file,
+                                              SafetensorsMetadata* metadata) {
+  ASSIGN_OR_RETURN(SafetensorsLayout layout, ParseSafetensorsLayout(bytes, bytes.size(), file));
+  if (metadata) *metadata = layout.metadata;
+  RawTensorMap tensors;
+  for (auto& [name, slot] : layout.slots) {
+    RawTensor tensor;
+    tensor.dtype = slot.dtype;
+    tensor.shape = std::move(slot.shape);
+    tensor.data.assign(bytes, layout.data_start + slot.begin, slot.end - slot.begin);
+    tensors.emplace(name, std::move(tensor));
   }
   return tensors;
 }

@@ -7,15 +7,35 @@
 #ifndef SEAMLESS_CORE_TENSORS_SAFETENSORS_H_
 #define SEAMLESS_CORE_TENSORS_SAFETENSORS_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/tensors/raw_tensor.h"
 
 namespace seamless {
 
 using SafetensorsMetadata = std::map<std::string, std::string>;
+
+// Where each tensor of a file lies, from its header; validated against the file's size.
+struct SafetensorsLayout {
+  struct Slot {
+    DType dtype = DType::kF32;
+    std::vector<int64_t> shape;
+    uint64_t begin = 0, end = 0;  // data_offsets: bytes from data_start
+  };
+  std::map<std::string, Slot> slots;
+  uint64_t data_start = 0;  // 8 + the header's length
+  SafetensorsMetadata metadata;
+};
+// `prefix`: the file's first bytes, the 8-byte length and the whole header at least (all of
+// it will do); `file_size`: the whole file's. `file` names it in errors.
+absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefix,
+                                                         uint64_t file_size,
+                                                         const std::string& file);
 
 // Parses a whole file held in memory; `file` names it in errors.
 absl::StatusOr<RawTensorMap> ParseSafetensors(const std::string& bytes, const std::string& file,

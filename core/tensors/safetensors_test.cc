@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/base/file_util.h"
+#include "core/tensors/safetensors_file_reader.h"
 #include "tests/testing/raw_tensors.h"
 #include "tests/testing/temp_dir.h"
 
@@ -57,6 +58,38 @@ TEST(SafetensorsTest, ReadsFileWrittenByHand) {
   std::memcpy(back, out->at("a").data.data(), 8);
   EXPECT_EQ(back[0], 1.5f);
   EXPECT_EQ(back[1], -2.0f);
+}
+
+// The reader a checkpoint resumes through: each tensor read when asked, equal to the whole
+// file parsed; a cut-off file is refused when it opens, naming it.
+TEST(SafetensorsTest, FileReaderReadsOneTensorAtATime) {
+  const RawTensorMap in = Sample();
+  const std::string path = testing::TestTempDir() + "/r.safetensors";
+  ASSERT_TRUE(WriteSafetensorsFile(path, in).ok());
+  auto reader = SafetensorsFileReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::vector<std::string> names;
+  for (const auto& item : in) names.push_back(item.first);
+  EXPECT_EQ((*reader)->Names(), names);
+  for (auto it = in.rbegin(); it != in.rend(); ++it) {  // any order
+    EXPECT_TRUE((*reader)->Has(it->first));
+    absl::Status read = (*reader)->With(it->first, "r", [&](const RawTensor& raw) {
+      EXPECT_EQ(raw, it->second) << it->first;
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(read.ok()) << read;
+  }
+  absl::Status missing =
+      (*reader)->With("nope", "the checkpoint", [](const RawTensor&) { return absl::OkStatus(); });
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.message(), HasSubstr("the checkpoint lacks 'nope'"));
+
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
+  auto cut = SafetensorsFileReader::Open(path);
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(cut.status().message(), HasSubstr(path));
+  EXPECT_EQ(SafetensorsFileReader::Open(path + ".absent").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(SafetensorsTest, TruncatedFilesNameTheFile) {
