@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
+#include "core/base/status_macros.h"
 
 namespace seamless {
 
@@ -31,28 +33,32 @@ absl::StatusOr<DType> FromScalarType(at::ScalarType type) {
   return absl::InvalidArgumentError(absl::StrCat("no file dtype for ", at::toString(type)));
 }
 
-absl::StatusOr<at::Tensor> RawToTensor(const RawTensor& raw) {
-  auto type = ToScalarType(raw.dtype);
-  if (!type.ok()) return type.status();
+namespace {
+
+// raw's scalar type, once its byte count is checked against its shape and dtype.
+absl::StatusOr<at::ScalarType> CheckedScalarType(const RawTensor& raw) {
+  ASSIGN_OR_RETURN(at::ScalarType type, ToScalarType(raw.dtype));
   if (static_cast<size_t>(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor bytes ", raw.data.size(), " do not match its shape and dtype"));
   }
-  at::Tensor t = at::empty(raw.shape, at::TensorOptions().dtype(*type));
+  return type;
+}
+
+}  // namespace
+
+absl::StatusOr<at::Tensor> RawToTensor(const RawTensor& raw) {
+  ASSIGN_OR_RETURN(at::ScalarType type, CheckedScalarType(raw));
+  at::Tensor t = at::empty(raw.shape, at::TensorOptions().dtype(type));
   if (!raw.data.empty()) std::memcpy(t.data_ptr(), raw.data.data(), raw.data.size());
   return t;
 }
 
 absl::StatusOr<at::Tensor> BorrowTensor(const RawTensor& raw) {
-  auto type = ToScalarType(raw.dtype);
-  if (!type.ok()) return type.status();
-  if (static_cast<size_t>(raw.NumElements()) * DTypeSize(raw.dtype) != raw.data.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor bytes ", raw.data.size(), " do not match its shape and dtype"));
-  }
-  if (raw.data.empty()) return at::empty(raw.shape, at::TensorOptions().dtype(*type));
+  ASSIGN_OR_RETURN(at::ScalarType type, CheckedScalarType(raw));
+  if (raw.data.empty()) return at::empty(raw.shape, at::TensorOptions().dtype(type));
   return at::from_blob(const_cast<char*>(raw.data.data()), raw.shape,
-                       at::TensorOptions().dtype(*type));
+                       at::TensorOptions().dtype(type));
 }
 
 absl::StatusOr<RawTensor> TensorToRaw(const at::Tensor& tensor, DType dtype) {
