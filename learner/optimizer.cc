@@ -98,9 +98,10 @@ RawTensorMap AdamW::ExportState() const {
 absl::Status AdamW::ImportState(const TensorProvider& state, int64_t step) {
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
-    for (auto [prefix, target] : {std::pair<const char*, at::Tensor*>{"exp_avg.", &exp_avg_[i]},
-                                  {"exp_avg_sq.", &exp_avg_sq_[i]}}) {
-      const std::string key = prefix + params_[i].first;
+    for (const auto& entry : {std::pair<const char*, at::Tensor*>{"exp_avg.", &exp_avg_[i]},
+                              {"exp_avg_sq.", &exp_avg_sq_[i]}}) {
+      const std::string key = entry.first + params_[i].first;
+      at::Tensor* target = entry.second;  // a structured binding cannot be captured (C++17)
       RETURN_IF_ERROR(state.With(key, "optimizer state", [&](const RawTensor& raw) -> absl::Status {
         ASSIGN_OR_RETURN(at::Tensor value, BorrowTensor(raw));
         if (!value.sizes().equals(target->sizes())) {
