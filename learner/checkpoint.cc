@@ -187,12 +187,12 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
   manifest["optimizer_step"] = state.optimizer_step;
   manifest["rng_state_hex"] = HexEncode(state.rng_state);
   for (const auto& [file, bytes] : files) {
-    if (file != "config.json") RETURN_IF_ERROR(WriteFile(tmp + "/" + file, bytes));
-    RETURN_IF_ERROR(Fsync(tmp + "/" + file, false));
+    if (file != "config.json") RETURN_IF_ERROR(WriteFile(absl::StrCat(tmp, "/", file), bytes));
+    RETURN_IF_ERROR(Fsync(absl::StrCat(tmp, "/", file), false));
     manifest["files"][file] = {{"size", bytes.size()}, {"fnv1a64", Fnv1a64Hex(bytes)}};
   }
   for (const char* file : {"model.safetensors", "optimizer.safetensors"}) {
-    ASSIGN_OR_RETURN(auto sum, FileSizeAndChecksum(tmp + "/" + file));
+    ASSIGN_OR_RETURN(auto sum, FileSizeAndChecksum(absl::StrCat(tmp, "/", file)));
     manifest["files"][file] = {{"size", sum.first}, {"fnv1a64", sum.second}};
   }
   // The manifest is written last: its presence marks the files complete.
@@ -210,7 +210,7 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
   // Retention: the newest `keep` complete checkpoints stay, and never the one just written.
   const auto dirs = StepDirs(root);
   for (size_t i = std::max<int64_t>(keep, 1); i < dirs.size(); ++i) {
-    if (dirs[i].second != name) fs::remove_all(root + "/" + dirs[i].second, ec);
+    if (dirs[i].second != name) fs::remove_all(absl::StrCat(root, "/", dirs[i].second), ec);
   }
   return final_dir;
 }
@@ -269,7 +269,7 @@ absl::StatusOr<std::optional<CheckpointContents>> LoadLatestCheckpoint(const std
   if (candidates.empty()) return std::optional<CheckpointContents>();
   absl::Status first_error;
   for (const std::string& name : candidates) {
-    auto loaded = LoadCheckpoint(root + "/" + name);
+    auto loaded = LoadCheckpoint(absl::StrCat(root, "/", name));
     if (loaded.ok()) {
       if (!first_error.ok()) {
         SLOG(WARNING) << "resuming from the older complete checkpoint " << loaded->path;
