@@ -95,11 +95,9 @@ absl::StatusOr<AccuracyReport> EvaluateAccuracy(MimoModel model, const Tokenizer
   double correct = 0, tokens = 0;
   for (size_t k = 0; k < results.size(); ++k) {
     tokens += double(results[k].tokens.size());
-    correct += verifier
-                   .Verify(ResponseText(tokenizer, results[k].tokens),
-                           prompts[k / size_t(per_prompt)]
-                               .ground_truth)  // NOLINT(bugprone-integer-division): an index
-                   .equivalent;
+    const auto& prompt = prompts[k / size_t(per_prompt)];  // the k-th sample's prompt
+    correct +=
+        verifier.Verify(ResponseText(tokenizer, results[k].tokens), prompt.ground_truth).equivalent;
   }
   report.accuracy = correct / double(results.size());
   report.mean_response_tokens = tokens / double(results.size());

@@ -94,7 +94,7 @@ TEST(GrpoLossTest, GradientMatchesFiniteDifferences) {
     return ComputePolicyLoss(in, config).loss;
   };
   loss_of(logits).backward();
-  at::Tensor analytic = logits.grad();
+  const at::Tensor& analytic = logits.grad();
   at::NoGradGuard no_grad;
   const double h = 1e-6;
   double worst = 0;

@@ -26,7 +26,7 @@ std::string WriteData() {
               "=\", \"response\": \"" + std::to_string(a + b) + "\"}\n";
     }
   }
-  const std::string path = testing::TestTempDir() + "/sft.jsonl";
+  std::string path = testing::TestTempDir() + "/sft.jsonl";
   EXPECT_TRUE(WriteFileAtomically(path, text).ok());
   return path;
 }

@@ -37,13 +37,18 @@ class UnitFunction : public torch::autograd::Function<UnitFunction> {
     ctx->saved_data["engine"] = engine;
     ctx->saved_data["unit"] = unit;
     ctx->save_for_backward({input});
+    // Autograd keeps the engine and the unit as IValue integers (saved_data holds no pointers).
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     auto* e = reinterpret_cast<UnitForward*>(engine);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     return e->RunUnit(*reinterpret_cast<UnitForward::Unit*>(unit), input);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     auto* e = reinterpret_cast<UnitForward*>(ctx->saved_data["engine"].toInt());
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     auto* unit = reinterpret_cast<UnitForward::Unit*>(ctx->saved_data["unit"].toInt());
     at::Tensor input = ctx->get_saved_variables()[0];
     at::Tensor grad_input = e->BackwardUnit(*unit, input, grads);

@@ -280,7 +280,7 @@ TEST_F(SandboxTest, BoundPortIsNotReachableFromTheHost) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  EXPECT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
   close(probe);

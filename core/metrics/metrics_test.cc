@@ -49,6 +49,7 @@ TEST(MetricsTest, ConcurrentIncrementsAreNotLost) {
   MetricsRegistry registry;
   Counter* c = registry.GetCounter("seamless_c_total", "c");
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([c] {
       for (int i = 0; i < 10000; ++i) c->Increment(0.5);
