@@ -281,7 +281,8 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
       longest_sft = fit.longest;
     }
   }
-  const TrainMemoryPlan memory = PlanTrainMemory(config, model_config, longest_prompt, longest_sft);
+  const TrainMemoryPlan memory =
+      PlanTrainMemory(config, model_config, longest_prompt, longest_sft, resuming);
   const uint64_t available = MemAvailableBytes();
   RETURN_IF_ERROR(CheckTrainFits(config, model_config, memory, available, config.model));
   tokenizer.reset();

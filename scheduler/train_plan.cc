@@ -193,7 +193,7 @@ LearnerPlanOptions LearnerOptions(const TrainConfig& c, const ModelConfig& model
 }  // namespace
 
 TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
-                                int64_t longest_prompt, int64_t longest_sft) {
+                                int64_t longest_prompt, int64_t longest_sft, bool resuming) {
   TrainMemoryPlan plan;
   plan.longest_prompt = longest_prompt;
   const uint64_t params = static_cast<uint64_t>(model.ParameterCount());
@@ -214,6 +214,15 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
           double(l.weights + l.compute_weights + l.gradients + l.optimizer) /
               std::max<uint64_t>(1, params),
           Gib(l.activations + l.buffers), Gib(l.runtime));
+      if (resuming) {
+        // The checkpoint is imported a tensor at a time (core/tensors/safetensors_file_reader.h):
+        // the largest, fp32, is held once, beside the rank's state.
+        const uint64_t largest =
+            static_cast<uint64_t>(model.hidden_size) *
+            static_cast<uint64_t>(std::max(model.vocab_size, model.intermediate_size)) * 4;
+        r.bytes += largest;
+        absl::StrAppend(&r.why, " + ", Gib(largest), " one checkpoint tensor while resuming");
+      }
     } else {
       // On a GPU only the model's host copy before it moves there counts here.
       r.bytes = params * 4 + kTorchProcessBytes;

@@ -55,9 +55,10 @@ struct TrainMemoryPlan {
 };
 
 // Bytes that host memory counts for each role (a role placed on a GPU counts its process
-// overhead only). `longest_prompt` and `longest_sft` come from the data checks.
+// overhead only). `longest_prompt` and `longest_sft` come from the data checks; `resuming`
+// adds the one checkpoint tensor a learner rank holds while it imports (the largest).
 TrainMemoryPlan PlanTrainMemory(const TrainConfig& config, const ModelConfig& model,
-                                int64_t longest_prompt, int64_t longest_sft);
+                                int64_t longest_prompt, int64_t longest_sft, bool resuming = false);
 
 // OK when the plan fits in `available` bytes; otherwise ResourceExhausted with the numbers
 // and what would fit ("needs 17.1 GiB per rank, 9.8 GiB available; try sharding: full ...").
