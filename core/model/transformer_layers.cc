@@ -57,12 +57,13 @@ at::Tensor EndToEndView(const std::vector<at::Tensor>& parts) {
 
 at::Tensor FusedParameters::Get(const std::vector<at::Tensor>& parts) {
   if (TrainingNumerics()) return at::cat(parts);
-  if (at::Tensor view = EndToEndView(parts); view.defined()) return view;
   std::vector<std::pair<const void*, uint32_t>> key;
   key.reserve(parts.size());
   for (const at::Tensor& p : parts) key.emplace_back(p.data_ptr(), p._version());
   if (!fused_.defined() || key != key_) {
-    fused_ = at::cat(parts);
+    // Checked when a part changes, not on every decode step.
+    at::Tensor view = EndToEndView(parts);
+    fused_ = view.defined() ? std::move(view) : at::cat(parts);
     key_ = std::move(key);
   }
   return fused_;

@@ -46,9 +46,9 @@ TORCH_MODULE(RmsNorm);
 // Grouped-query attention with q/k/v bias and rotary embeddings. `cache_layer` is this
 // layer's index in the KV cache.
 // The concatenation of some parameters, for one fused GEMM. Training concatenates on every
-// call (autograd must flow into each part). Inference returns a view when the parts already
-// lie end to end in one storage (PackEndToEnd), and otherwise reuses the last concatenation
-// until a part changes (new data pointer, or an in-place update bumping its version counter).
+// call (autograd must flow into each part). Inference keeps a view when the parts already lie
+// end to end in one storage (PackEndToEnd), else their concatenation, and reuses it until a
+// part changes (new data pointer, or an in-place update bumping its version counter).
 class FusedParameters {
  public:
   at::Tensor Get(const std::vector<at::Tensor>& parts);

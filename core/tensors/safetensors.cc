@@ -16,7 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr uint64_t kMaxHeaderBytes = 100 << 20;  // the reference implementation's limit
 constexpr char kIndexFile[] = "model.safetensors.index.json";
 constexpr char kSingleFile[] = "model.safetensors";
 
@@ -40,7 +39,7 @@ absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefi
   }
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(prefix[i]);
-  if (header_len > kMaxHeaderBytes) {
+  if (header_len > kMaxSafetensorsHeaderBytes) {
     return Bad(file, absl::StrCat("header length ", header_len, " exceeds the 100 MiB limit"));
   }
   if (header_len > file_size - 8 || header_len > prefix.size() - 8) {

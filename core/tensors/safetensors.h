@@ -20,6 +20,9 @@ namespace seamless {
 
 using SafetensorsMetadata = std::map<std::string, std::string>;
 
+// The longest header a file may have (the reference implementation's limit).
+inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100 << 20;
+
 // Where each tensor of a file lies, from its header; validated against the file's size.
 struct SafetensorsLayout {
   struct Slot {

@@ -44,7 +44,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsFileReader>> SafetensorsFileReader::Op
   if (read.ok() && prefix.size() == 8) {
     uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(prefix[i]);
-    const uint64_t want = std::min<uint64_t>(size, 8 + std::min<uint64_t>(header_len, 100 << 20));
+    const uint64_t want =
+        std::min<uint64_t>(size, 8 + std::min(header_len, kMaxSafetensorsHeaderBytes));
     prefix.resize(want);
     read = ReadAt(fd, path, 8, prefix.data() + 8, want - 8);
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
 #include "core/base/status_macros.h"
+#include "core/tensors/safetensors.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
@@ -31,7 +32,7 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsFileHeader(const std::st
   }
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-  if (header_len > (100u << 20) || header_len > file_size - 8) {
+  if (header_len > kMaxSafetensorsHeaderBytes || header_len > file_size - 8) {
     return Bad(path, absl::StrCat("header length ", header_len, " is past the file's ", file_size,
                                   " bytes or the 100 MiB limit"));
   }
