@@ -9,10 +9,17 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/base/file_util.h"
+#include "core/base/json_limits.h"
+#include "core/base/status_macros.h"
+#include "yaml-cpp/depthguard.h"
 
 namespace seamless {
 namespace internal {
 namespace {
+
+// Bytes of one config file at most: configs are a few KB; more is a data set passed by mistake.
+constexpr size_t kMaxConfigBytes = size_t{16} << 20;
 
 absl::Status TypeError(const std::string& where, const YAML::Node& node, const char* expected) {
   std::string got = node.IsScalar()     ? "'" + node.Scalar() + "'"
@@ -137,8 +144,19 @@ absl::Status ConfigReader::Finish() {
 }
 
 absl::StatusOr<YAML::Node> ParseYamlString(const std::string& text, const std::string& name) {
+  // yaml-cpp recurses once per level of nesting and only stops at 2000 (with the message
+  // "bad file"), so the shared guard runs first: JSON configs are read as YAML, and YAML's flow
+  // collections nest with the same brackets. A config has no business with 512 brackets in a
+  // comment or plain scalar, which the scan would count too.
+  JsonLimits limits;
+  limits.max_bytes = kMaxConfigBytes;
+  if (absl::Status s = CheckJsonLimits(text, limits); !s.ok()) return Annotate(s, name);
   try {
     return YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                     ": nested too deep; yaml-cpp stops at 2000 levels"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
@@ -146,14 +164,9 @@ absl::StatusOr<YAML::Node> ParseYamlString(const std::string& text, const std::s
 }
 
 absl::StatusOr<YAML::Node> ParseYamlFile(const std::string& path) {
-  try {
-    return YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open config file"));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
-  }
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": cannot open config file"));
+  return ParseYamlString(*text, path);
 }
 
 absl::Status PrefixKey(const absl::Status& s, const char* key) {

@@ -85,6 +85,16 @@ TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
   EXPECT_THAT(s.message(), HasSubstr("bad.yaml:"));
 }
 
+TEST(ConfigTest, DeeplyNestedValueIsRefusedNamingFileAndLimit) {
+  // yaml-cpp recurses per level; 150,000 levels of a JSON config must not reach it.
+  Outer c;
+  const std::string deep =
+      "{\"name\": " + std::string(150000, '[') + std::string(150000, ']') + "}";
+  absl::Status s = LoadConfigString(deep, "deep.json", &c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "deep.json: nested 150001 levels deep; at most 512");
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   Outer c;
   absl::Status s = LoadConfigFile("/nonexistent/seamless.yaml", &c);

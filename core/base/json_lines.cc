@@ -1,10 +1,9 @@
 #include "core/base/json_lines.h"
 
-#include <exception>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/base/json_limits.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -18,13 +17,9 @@ absl::Status ForEachJsonLine(
     ++line_no;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     const std::string where = absl::StrCat(file, ":", line_no);
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": not JSON: ", e.what()));
-    }
-    RETURN_IF_ERROR(row(where, value));
+    absl::StatusOr<nlohmann::json> value = ParseJson(line);
+    if (!value.ok()) return Annotate(value.status(), where);
+    RETURN_IF_ERROR(row(where, *value));
   }
   return absl::OkStatus();
 }

@@ -12,7 +12,8 @@ namespace seamless {
 
 // Calls `row(where, value)` for each non-blank line of `text` in order, `where` being
 // "<file>:<line number>" for the row's own errors. Stops at the first row that fails, or at a
-// line that is not JSON (INVALID_ARGUMENT "<where>: not JSON: <parser's message>").
+// line that is not JSON (INVALID_ARGUMENT "<where>: not JSON: <parser's message>") or is
+// beyond the limits of core/base/json_limits.h ("<where>: nested 150000 levels deep; ...").
 absl::Status ForEachJsonLine(
     const std::string& text, const std::string& file,
     const std::function<absl::Status(const std::string& where, const nlohmann::json& value)>& row);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -35,6 +36,21 @@ TEST(JsonLinesTest, StopsAtALineThatIsNotJsonOrARowThatFails) {
         return absl::FailedPreconditionError(where);
       });
   EXPECT_EQ(refused, absl::FailedPreconditionError("f.jsonl:1"));
+}
+
+TEST(JsonLinesTest, RefusesADeeplyNestedLineWithItsPlace) {
+  // 150,000 levels in a data line's ground_truth crashed `reward score` and the scheduler.
+  const std::string deep =
+      "{\"ground_truth\": " + std::string(150000, '[') + std::string(150000, ']') + "}";
+  int rows = 0;
+  const absl::Status s =
+      ForEachJsonLine("{}\n" + deep + "\n", "train.jsonl", [&](const std::string&, const auto&) {
+        ++rows;
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "train.jsonl:2: nested 150001 levels deep; at most 512");
+  EXPECT_EQ(rows, 1);
 }
 
 }  // namespace
