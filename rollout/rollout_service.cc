@@ -11,7 +11,7 @@
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/service/grpc_status.h"
-#include "core/tensors/weight_stream.h"
+#include "rollout/load_weights_reactor.h"
 #include "rollout/rollout_proto.h"
 
 namespace seamless {
@@ -154,90 +154,6 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
   GenerateStreamMessage incoming_;
 };
 
-class LoadWeightsReactor : public grpc::ServerReadReactor<grpc::ByteBuffer> {
- public:
-  LoadWeightsReactor(RolloutEngine* engine, RolloutGrpcService* service, grpc::ByteBuffer* response)
-      : engine_(engine), service_(service), response_(response) {
-    service_->WeightsLoading(true);
-    assembler_.Reuse(engine_->TakeSpareWeights());  // the last version's buffers, if free
-    // The CPU float32 parameters are decoded straight into the spare set and swapped in.
-    staged_ = engine_->TakeStagedParameters();
-    assembler_.DecodeInto(staged_->Targets());
-    StartRead(&message_);
-  }
-
-  void OnReadDone(bool ok) override {
-    if (ok) {
-      absl::Status added = AddMessage();
-      if (!added.ok()) {
-        // Stop reading; the old version keeps serving.
-        Done(ToGrpcStatus(
-            absl::InvalidArgumentError(absl::StrCat("weight stream rejected: ", added.message()))));
-        return;
-      }
-      StartRead(&message_);
-      return;
-    }
-    absl::StatusOr<RawTensorMap> tensors = assembler_.Finish();
-    if (!tensors.ok()) {
-      Done(ToGrpcStatus(absl::InvalidArgumentError(
-          absl::StrCat("incomplete weight stream: ", tensors.status().message()))));
-      return;
-    }
-    const int64_t version = assembler_.version();
-    StagedParameters staged = std::move(*staged_);
-    staged_.reset();
-    engine_->LoadWeights(
-        std::move(*tensors), std::move(staged), assembler_.decoded(), version,
-        [this](absl::Status status, int64_t v) {
-          LoadWeightsResponse response;
-          response.set_version(v);
-          bool own = false;
-          if (status.ok() &&
-              !grpc::SerializationTraits<LoadWeightsResponse>::Serialize(response, response_, &own)
-                   .ok()) {
-            status = absl::InternalError("serializing the LoadWeights response failed");
-          }
-          Done(ToGrpcStatus(status));
-        });
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  // Feeds message_ to the assembler: its slices (shared, not copied) are parsed in place.
-  absl::Status AddMessage() {
-    slices_.clear();
-    if (!message_.Dump(&slices_).ok()) return absl::InternalError("reading a message failed");
-    pieces_.clear();
-    for (const grpc::Slice& s : slices_) {
-      pieces_.emplace_back(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-    absl::Status added = assembler_.AddSerialized(pieces_);
-    slices_.clear();
-    message_.Clear();
-    return added;
-  }
-
-  void Done(const grpc::Status& status) {
-    if (staged_) {  // the stream failed: the buffers go back unused
-      engine_->KeepStagedParameters(std::move(*staged_));
-      staged_.reset();
-    }
-    service_->WeightsLoading(false);
-    Finish(status);
-  }
-
-  RolloutEngine* engine_;
-  RolloutGrpcService* service_;
-  grpc::ByteBuffer* response_;
-  grpc::ByteBuffer message_;
-  std::vector<grpc::Slice> slices_;        // message_'s, while it is parsed
-  std::vector<absl::string_view> pieces_;  // views of slices_
-  WeightAssembler assembler_;
-  std::optional<StagedParameters> staged_;  // decoded into, until handed to the engine
-};
-
 }  // namespace
 
 RolloutGrpcService::RolloutGrpcService(RolloutEngine* engine, std::function<void(bool)> set_serving)
@@ -269,7 +185,8 @@ grpc::ServerUnaryReactor* RolloutGrpcService::Abort(grpc::CallbackServerContext*
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* RolloutGrpcService::LoadWeights(
     grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
-  return new LoadWeightsReactor(engine_, this, response);
+  return new LoadWeightsReactor(
+      engine_, [this](bool started) { WeightsLoading(started); }, response);
 }
 
 grpc::ServerUnaryReactor* RolloutGrpcService::Status(grpc::CallbackServerContext* context,

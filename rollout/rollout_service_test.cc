@@ -97,6 +97,39 @@ TEST_F(RolloutServiceTest, Bf16WeightsAreConvertedIntoTheParameters) {
   }
 }
 
+// The decoder thread rejects a stream while the client is still writing (messages queued, a
+// read outstanding): the stream is answered with the error, and the next stream loads.
+TEST_F(RolloutServiceTest, AStreamRejectedWhileMessagesAreQueuedLeavesTheNextOneLoading) {
+  auto good = ExportWeights(model_, DType::kBF16);
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(client_->LoadWeights(*good, 1).ok());
+  const auto before = Snapshot(model_);
+  RawTensorMap wrong = *good;
+  const std::string first = wrong.begin()->first;  // streamed first (map order)
+  wrong[first].shape.push_back(3);
+  {
+    grpc::ClientContext context;
+    LoadWeightsResponse response;
+    auto writer = client_->stub()->LoadWeights(&context, &response);
+    // 64-byte chunks: hundreds of messages behind the one rejected.
+    (void)StreamWeights(
+        wrong, 2,
+        [&](const WeightsMessage& m) {
+          return writer->Write(m) ? absl::OkStatus() : absl::UnavailableError("closed");
+        },
+        /*max_chunk_bytes=*/64);
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    EXPECT_FALSE(status.ok());
+    EXPECT_THAT(status.error_message(), HasSubstr(first));
+  }
+  EXPECT_TRUE(Same(model_, before));
+  EXPECT_EQ(engine_->Status().weight_version, 1);
+  auto loaded = client_->LoadWeights(*good, 3);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(engine_->Status().weight_version, 3);
+}
+
 TEST_F(RolloutServiceTest, CutOffOrMismatchedStreamsKeepTheOldVersion) {
   auto good = ExportWeights(model_, DType::kBF16);
   ASSERT_TRUE(good.ok());
