@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/json_limits.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
@@ -45,16 +46,24 @@ absl::StatusOr<std::vector<std::string>> TextList(const Json& node, const char* 
 }  // namespace
 
 absl::StatusOr<CodeTests> ParseCodeTests(std::string_view ground_truth) {
-  Json root = Json::parse(ground_truth.begin(), ground_truth.end(), nullptr, false);
-  if (root.is_discarded()) return Invalid("", "not valid JSON");
+  // Each level goes through the shared guard: a Score RPC's ground truth is outside input.
+  absl::StatusOr<Json> parsed =
+      ParseJson(absl::string_view(ground_truth.data(), ground_truth.size()));
+  if (!parsed.ok()) return Invalid("", std::string(parsed.status().message()));
+  Json root = std::move(*parsed);
   if (root.is_string()) {  // verl keeps the test object as a JSON string
-    const std::string inner = root.get<std::string>();
-    root = Json::parse(inner, nullptr, false);
-    if (root.is_discarded()) return Invalid("", "a string that is not valid JSON");
+    parsed = ParseJson(root.get<std::string>());
+    if (!parsed.ok())
+      return Invalid("", "a string that is " + std::string(parsed.status().message()));
+    root = std::move(*parsed);
   }
   if (root.is_object() && root.contains("input_output") && !root.contains("inputs")) {
     Json inner = root["input_output"];
-    if (inner.is_string()) inner = Json::parse(inner.get<std::string>(), nullptr, false);
+    if (inner.is_string()) {
+      parsed = ParseJson(inner.get<std::string>());
+      if (!parsed.ok()) return Invalid(".input_output", std::string(parsed.status().message()));
+      inner = std::move(*parsed);
+    }
     if (!inner.is_object()) return Invalid(".input_output", "expected an object");
     root = std::move(inner);
   }

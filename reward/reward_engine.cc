@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/base/json_limits.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -19,11 +20,12 @@ absl::Status BadOption(const std::string& key, const std::string& what) {
 
 absl::StatusOr<Json> ParseOptions(const std::string& text) {
   if (text.empty()) return Json::object();
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded() || !(j.is_object() || j.is_null())) {
+  absl::StatusOr<Json> j = ParseJson(text);  // outside input: a Score RPC's extra_info_json
+  if (!j.ok()) return Annotate(j.status(), "extra_info");
+  if (!(j->is_object() || j->is_null())) {
     return absl::InvalidArgumentError("extra_info: expected a JSON object");
   }
-  return j.is_null() ? Json::object() : j;
+  return j->is_null() ? Json::object() : *std::move(j);
 }
 
 // Per-task overrides of the code settings.

@@ -176,6 +176,21 @@ TEST_F(RewardEngineTest, BadInputsNameTheField) {
   EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+TEST_F(RewardEngineTest, DeeplyNestedJsonIsRefusedNamingTheLimit) {
+  // 150,000 levels overflowed the stack; the guard answers before anything recurses.
+  const std::string deep = std::string(150000, '[') + std::string(150000, ']');
+  auto options = engine_->Score({TaskKind::kMath, "\\boxed{1}", "1", deep});
+  EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(options.status().message(), "extra_info: nested 150000 levels deep; at most 512");
+  auto truth = engine_->Score({TaskKind::kCode, "print(1)", deep, ""});
+  EXPECT_EQ(truth.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(truth.status().message(), "ground_truth: nested 150000 levels deep; at most 512");
+  // verl's form, the tests as a JSON string, is checked again once unwrapped.
+  auto wrapped = engine_->Score({TaskKind::kCode, "print(1)", nlohmann::json(deep).dump(), ""});
+  EXPECT_EQ(wrapped.status().message(),
+            "ground_truth: a string that is nested 150000 levels deep; at most 512");
+}
+
 TEST(RewardEngineMathOnlyTest, CodeDisabledIsAClearError) {
   RewardConfig config;
   config.code_enabled = false;

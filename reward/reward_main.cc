@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "core/base/config.h"
 #include "core/base/flags.h"
+#include "core/base/json_limits.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/metrics/http_server.h"
@@ -99,10 +100,8 @@ absl::Status RunScore(const std::vector<std::string>& args) {
     if (text.empty()) continue;
     ++samples;
     Json out = {{"line", line_no}};
-    Json line = Json::parse(text, nullptr, false);
-    absl::StatusOr<RewardResult> result = line.is_discarded()
-                                              ? absl::InvalidArgumentError("not valid JSON")
-                                              : [&]() -> absl::StatusOr<RewardResult> {
+    absl::StatusOr<RewardResult> result = [&]() -> absl::StatusOr<RewardResult> {
+      ASSIGN_OR_RETURN(Json line, ParseJson(text));  // deep nesting would overflow the stack
       ASSIGN_OR_RETURN(RewardTask task, TaskFromJson(line));
       return engine->Score(task);
     }();
@@ -156,8 +155,10 @@ absl::Status RunCalibrate(const std::vector<std::string>& args) {
   for (int line_no = 1; std::getline(std::cin, text); ++line_no) {
     if (text.empty()) continue;
     const std::string where = absl::StrCat("stdin line ", line_no);
-    Json line = Json::parse(text, nullptr, false);
-    if (line.is_discarded() || !line.is_object() || !line.contains("ground_truth")) {
+    absl::StatusOr<Json> parsed = ParseJson(text);
+    if (!parsed.ok()) return Annotate(parsed.status(), where);
+    Json line = std::move(*parsed);
+    if (!line.is_object() || !line.contains("ground_truth")) {
       return absl::InvalidArgumentError(where + ": expected an object with ground_truth");
     }
     auto tests = ParseCodeTests(JsonText(line["ground_truth"]));

@@ -106,6 +106,22 @@ TEST(RewardCommandTest, ScoreReadsJsonLines) {
   EXPECT_NE(r.err.find("1 of 3 samples"), std::string::npos) << r.err;
 }
 
+TEST(RewardCommandTest, ScoreRefusesADeeplyNestedLineAndGoesOn) {
+  // 150,000 levels in ground_truth made `reward score` exit 139 (stack overflow).
+  const std::string input =
+      "{\"ability\": \"math\", \"response\": \"1\", \"ground_truth\": " + std::string(150000, '[') +
+      std::string(150000, ']') +
+      "}\n{\"ability\": \"math\", \"response\": \"\\\\boxed{1}\", \"ground_truth\": \"1\"}\n";
+  auto r = RunCommand(SeamlessBinary() + " reward score --no-code", input);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const size_t nl = r.out.find('\n');
+  ASSERT_NE(nl, std::string::npos) << r.out;
+  const Json first = Json::parse(r.out.substr(0, nl));
+  EXPECT_EQ(first["line"], 1);
+  EXPECT_EQ(first["error"], "nested 150001 levels deep; at most 512");
+  EXPECT_EQ(Json::parse(r.out.substr(nl + 1))["reward"], 1.0);
+}
+
 TEST(RewardCommandTest, CalibrateAssignsLevels) {
   const std::string input =
       R"j({"id": 1, "ground_truth": {"inputs": ["a", "b", "c"], "outputs": ["1", "2", "3"]}, "pass_matrix": [[1, 1, 0], [1, 0, 0], [1, 1, 0], [1, 0, 0]]})j"

@@ -1,5 +1,6 @@
 #include "reward/reward_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -10,6 +11,11 @@
 
 namespace seamless {
 namespace {
+
+// A per-sample deadline further out than this (RewardConfig's own bound on
+// default_deadline_seconds) is clamped: 1e300 s overflowed the clock's int64 nanoseconds,
+// wrapped into the past and read as already expired.
+constexpr double kMaxDeadlineSeconds = 1e6;
 
 using Clock = RewardEngine::Clock;
 
@@ -97,7 +103,7 @@ absl::StatusOr<RewardTask> RewardServiceImpl::ToTask(const ScoreRequest& request
 Clock::time_point RewardServiceImpl::Deadline(const ScoreRequest& request,
                                               const grpc::CallbackServerContext* context) const {
   const double seconds = request.deadline_seconds() > 0
-                             ? request.deadline_seconds()
+                             ? std::min(request.deadline_seconds(), kMaxDeadlineSeconds)
                              : engine_->config().default_deadline_seconds;
   Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                   std::chrono::duration<double>(seconds));

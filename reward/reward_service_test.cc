@@ -123,5 +123,24 @@ TEST_F(RewardServiceTest, FullPoolAnswersResourceExhaustedAndDeadlinesHold) {
   EXPECT_TRUE(client_->Score(Math("\\boxed{1}", "1")).ok());
 }
 
+TEST_F(RewardServiceTest, HostileFieldsAreInvalidArgumentAndTheServerLives) {
+  // 150,000 nested objects in extra_info_json killed the server (SIGSEGV) before the guard.
+  ScoreRequest deep = Math("\\boxed{1}", "1");
+  std::string nested;
+  for (int i = 0; i < 150000; ++i) nested += "{\"a\":";
+  deep.set_extra_info_json(nested + "1" + std::string(150000, '}'));
+  auto r = client_->Score(deep);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("extra_info: nested 150000 levels deep; at most 512"),
+            std::string::npos)
+      << r.status();
+  // A deadline of 1e300 s is far away, not already past (it overflowed the clock).
+  ScoreRequest patient = Math("\\boxed{1}", "1");
+  patient.set_deadline_seconds(1e300);
+  auto ok = client_->Score(patient);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->reward(), 1.0f);
+}
+
 }  // namespace
 }  // namespace seamless
