@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "core/base/file_util.h"
+#include "core/base/json_limits.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_config.h"
@@ -218,6 +219,9 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
 absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
   ASSIGN_OR_RETURN(std::string manifest_text, ReadFileToString(dir + "/trainer_state.json"));
   nlohmann::json manifest;
+  if (absl::Status s = CheckJsonLimits(manifest_text); !s.ok()) {
+    return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json: ", s.message()));
+  }
   try {
     manifest = nlohmann::json::parse(manifest_text);
   } catch (const std::exception& e) {

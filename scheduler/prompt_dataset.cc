@@ -5,6 +5,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/json_limits.h"
 #include "core/base/log.h"
 
 namespace seamless {
@@ -12,6 +13,9 @@ namespace seamless {
 absl::StatusOr<PromptRecord> ParsePromptRecord(const std::string& json_line, int64_t line,
                                                const std::string& path) {
   const std::string where = absl::StrCat(path, ":", line, ": ");
+  // A data line is outside input: deep nesting would overflow the stack of what walks it.
+  absl::Status limits = CheckJsonLimits(json_line);
+  if (!limits.ok()) return absl::InvalidArgumentError(where + std::string(limits.message()));
   nlohmann::json j = nlohmann::json::parse(json_line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::InvalidArgumentError(where + "not valid JSON");
   if (!j.is_object()) return absl::InvalidArgumentError(where + "expected a JSON object");

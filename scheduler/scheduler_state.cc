@@ -1,6 +1,7 @@
 #include "scheduler/scheduler_state.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/base/json_limits.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
@@ -20,6 +21,8 @@ std::string SchedulerState::ToJson() const {
 }
 
 absl::StatusOr<SchedulerState> SchedulerState::FromJson(std::string_view text) {
+  const absl::Status limits = CheckJsonLimits(absl::string_view(text.data(), text.size()));
+  if (!limits.ok()) return absl::DataLossError(limits.message());
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::DataLossError("not valid JSON");
   SchedulerState s;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/base/file_util.h"
+#include "core/base/json_limits.h"
 #include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
 #include "core/model/capacity_plan.h"
@@ -122,6 +123,7 @@ absl::StatusOr<DataFit> CheckSftData(const std::string& path, const Tokenizer& t
     ++line_no;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     const std::string where = absl::StrCat(path, ":", line_no);
+    RETURN_IF_ERROR(Annotate(CheckJsonLimits(line), where));
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
         !j.contains("response") || !j["response"].is_string()) {

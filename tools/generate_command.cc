@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/base/config.h"
+#include "core/base/json_limits.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
 #include "core/model/device.h"
@@ -80,6 +81,7 @@ absl::Status RunGenerate(const std::vector<std::string>& args) {
     std::string line;
     for (int line_no = 1; std::getline(std::cin, line); ++line_no) {
       if (line.empty()) continue;
+      RETURN_IF_ERROR(Annotate(CheckJsonLimits(line), absl::StrCat("stdin line ", line_no)));
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_string()) {
         return absl::InvalidArgumentError(

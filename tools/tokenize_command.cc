@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/json_limits.h"
 #include "core/base/status_macros.h"
 #include "core/model/model_loading.h"
 #include "nlohmann/json.hpp"
@@ -39,6 +40,7 @@ absl::Status RunTokenize(const std::vector<std::string>& args) {
   std::string line;
   for (int line_no = 1; std::getline(std::cin, line); ++line_no) {
     const std::string where = absl::StrCat("stdin line ", line_no);
+    RETURN_IF_ERROR(Annotate(CheckJsonLimits(line), where));
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (decode) {
       if (j.is_discarded() || !j.is_array()) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/base/file_util.h"
+#include "core/base/json_limits.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -45,6 +46,9 @@ absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefi
   if (header_len > file_size - 8 || header_len > prefix.size() - 8) {
     return Bad(file, absl::StrCat("truncated: header says ", header_len, " bytes but only ",
                                   file_size - 8, " follow"));
+  }
+  if (absl::Status s = CheckJsonLimits(absl::string_view(prefix.data() + 8, header_len)); !s.ok()) {
+    return Bad(file, std::string(s.message()));
   }
   json header = json::parse(prefix.begin() + 8, prefix.begin() + 8 + header_len, nullptr,
                             /*allow_exceptions=*/false);
@@ -181,6 +185,9 @@ absl::StatusOr<RawTensorMap> ReadSafetensorsDir(const std::string& dir) {
     return ReadSafetensorsFile(single);
   }
   ASSIGN_OR_RETURN(std::string index_text, ReadFileToString(index_path));
+  if (absl::Status s = CheckJsonLimits(index_text); !s.ok()) {
+    return Bad(index_path, std::string(s.message()));
+  }
   json index = json::parse(index_text, nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
       !index["weight_map"].is_object()) {

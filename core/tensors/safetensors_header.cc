@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
+#include "core/base/json_limits.h"
 #include "core/base/status_macros.h"
 #include "core/tensors/safetensors.h"
 #include "nlohmann/json.hpp"
@@ -40,6 +41,7 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsFileHeader(const std::st
   if (!in.read(text.data(), static_cast<std::streamsize>(header_len))) {
     return Bad(path, "truncated header");
   }
+  if (absl::Status s = CheckJsonLimits(text); !s.ok()) return Bad(path, std::string(s.message()));
   json header = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) return Bad(path, "header is not a JSON object");
   const uint64_t data_size = file_size - 8 - header_len;
@@ -79,6 +81,9 @@ absl::StatusOr<std::vector<TensorEntry>> ReadSafetensorsDirHeaders(const std::st
   const std::string index_path = dir + "/model.safetensors.index.json";
   if (!FileExists(index_path)) return ReadSafetensorsFileHeader(dir + "/model.safetensors");
   ASSIGN_OR_RETURN(std::string index_text, ReadFileToString(index_path));
+  if (absl::Status s = CheckJsonLimits(index_text); !s.ok()) {
+    return Bad(index_path, std::string(s.message()));
+  }
   json index = json::parse(index_text, nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
       !index["weight_map"].is_object()) {

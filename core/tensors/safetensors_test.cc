@@ -120,6 +120,9 @@ TEST(SafetensorsTest, LyingHeadersAreRejected) {
        "overlap"},
       {R"([1,2])", "not a JSON object"},
       {R"({"a":)", "not a JSON object"},
+      // The shared depth guard runs before the parser (core/base/json_limits.h).
+      {"{\"a\":" + std::string(5000, '[') + std::string(5000, ']') + "}",
+       "nested 5001 levels deep; at most 512"},
   };
   for (const auto& c : cases) {
     auto out = ParseSafetensors(WithHeader(bytes, c.header), "x.safetensors");

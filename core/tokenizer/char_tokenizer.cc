@@ -1,6 +1,8 @@
 #include "core/tokenizer/char_tokenizer.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/base/json_limits.h"
+#include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace seamless {
@@ -57,6 +59,7 @@ std::string CharTokenizer::ToJson() const {
 
 absl::StatusOr<CharTokenizer> CharTokenizer::FromJson(const std::string& json_text,
                                                       const std::string& file) {
+  RETURN_IF_ERROR(Annotate(CheckJsonLimits(json_text), file));
   nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": not a JSON object"));

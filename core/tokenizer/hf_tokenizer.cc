@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
+#include "core/base/json_limits.h"
 #include "core/base/status_macros.h"
 #include "core/tokenizer/qwen_pretokenizer.h"
 #include "core/tokenizer/unicode.h"
@@ -132,6 +133,7 @@ absl::StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromJson(
 
 absl::Status HfTokenizer::Parse(absl::string_view tokenizer_json, const std::string& file,
                                 absl::string_view config_json, const std::string& config_file) {
+  RETURN_IF_ERROR(Annotate(CheckJsonLimits(tokenizer_json), file));
   const json root = json::parse(tokenizer_json.begin(), tokenizer_json.end(), nullptr,
                                 /*allow_exceptions=*/false);
   if (root.is_discarded()) return absl::InvalidArgumentError(file + ": not valid JSON");
@@ -369,6 +371,7 @@ absl::Status HfTokenizer::Parse(absl::string_view tokenizer_json, const std::str
   has_chat_tokens_ = resolve("<|im_start|>").has_value() && resolve("<|im_end|>").has_value();
   if (auto e = resolve("<|endoftext|>")) eos_id_ = *e;
   if (!config_json.empty()) {
+    RETURN_IF_ERROR(Annotate(CheckJsonLimits(config_json), config_file));
     const json config = json::parse(config_json.begin(), config_json.end(), nullptr,
                                     /*allow_exceptions=*/false);
     if (config.is_discarded() || !config.is_object()) {

@@ -211,6 +211,11 @@ TEST(HfTokenizerTest, BadFilesNameTheFileAndField) {
               HasSubstr("dir/tokenizer_config.json: not a JSON object"));
   auto not_json = HfTokenizer::FromJson("{\"model\": ", "t.json", "", "c.json");
   EXPECT_THAT(std::string(not_json.status().message()), HasSubstr("t.json: not valid JSON"));
+  const std::string deep = std::string(150000, '[') + std::string(150000, ']');
+  EXPECT_EQ(HfTokenizer::FromJson(deep, "t.json", "", "c.json").status().message(),
+            "t.json: nested 150000 levels deep; at most 512");
+  EXPECT_EQ(HfTokenizer::FromJson(good.dump(), "t.json", deep, "c.json").status().message(),
+            "c.json: nested 150000 levels deep; at most 512");
 }
 
 TEST(HfTokenizerTest, LoadTokenizerPicksTheHuggingFaceFiles) {
