@@ -85,6 +85,14 @@ class GenerateReactor : public grpc::ServerBidiReactor<GenerateStreamMessage, Sa
       spec.group_ids = outbox_->groups;
     }
     if (!spec.group_ids.empty()) engine_->Abort(std::move(spec), [](AbortCounts) {});
+    // Finish now: the samples still to come would be written to nobody, and an RPC left
+    // unfinished holds the server's shutdown (SIGTERM) forever. A write in flight completes
+    // (OnWriteDone) before OnDone; its message lives in the Outbox.
+    absl::MutexLock lock(&outbox_->mu);
+    if (!outbox_->finished) {
+      outbox_->finished = true;
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the stream"));
+    }
   }
 
   void OnDone() override {

@@ -7,6 +7,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
 #include "core/model/model_files.h"
 #include "core/model/test_models.h"
 #include "core/service/grpc_server.h"
@@ -14,6 +17,7 @@
 #include "rollout/continuous_batcher.h"
 #include "rollout/rollout_client.h"
 #include "rollout/rollout_engine.h"
+#include "rollout/rollout_proto.h"
 
 namespace seamless {
 namespace {
@@ -128,6 +132,38 @@ TEST_F(RolloutServiceTest, AStreamRejectedWhileMessagesAreQueuedLeavesTheNextOne
   auto loaded = client_->LoadWeights(*good, 3);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(engine_->Status().weight_version, 3);
+}
+
+// A client that cancels its Generate stream while groups are still generating: the stream is
+// finished at once, so the server's shutdown (SIGTERM) does not wait on it forever.
+TEST_F(RolloutServiceTest, ACancelledGenerateStreamDoesNotHoldTheShutdown) {
+  grpc::ClientContext context;
+  auto stream = client_->stub()->Generate(&context);
+  for (int g = 0; g < 40; ++g) {
+    GroupRequest request;
+    request.group_id = "g" + std::to_string(g);
+    request.prompt = {1, 2, 3};
+    request.num_samples = 4;
+    request.sampling.max_new_tokens = 24;
+    GenerateStreamMessage m;
+    *m.mutable_generate() = ToProto(request);
+    ASSERT_TRUE(stream->Write(m));
+  }
+  Sample first;
+  ASSERT_TRUE(stream->Read(&first));  // generation is under way; 159 samples still to come
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  std::promise<void> stopped;
+  std::thread shutdown([&] {
+    server_->Shutdown();
+    stopped.set_value();
+  });
+  const bool done =
+      stopped.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  if (!done) shutdown.detach();  // the bug: the process would hang here
+  ASSERT_TRUE(done) << "the server's shutdown waited on the cancelled stream";
+  shutdown.join();
+  server_.reset();
 }
 
 TEST_F(RolloutServiceTest, CutOffOrMismatchedStreamsKeepTheOldVersion) {

@@ -22,6 +22,7 @@ absl::StatusOr<std::unique_ptr<RoleProcess>> RoleProcess::Start(
   options.env = env;
   options.output_path = log_path;
   options.stderr_to_output = true;
+  options.die_with_parent = true;  // no role outlives `seamless train`
   absl::StatusOr<ChildProcess> process = ChildProcess::Start(argv, options);
   if (!process.ok()) return process.status();
   return std::unique_ptr<RoleProcess>(

@@ -38,6 +38,7 @@ class RoleProcess {
   // Peak resident memory since it started (the kernel's VmHWM) in bytes; the last value read
   // while it ran once it exited.
   int64_t PeakResidentBytes() { return process_.PeakResidentBytes(); }
+  void Signal(int signal) { process_.Signal(signal); }
   // SIGTERM, then SIGKILL after `grace`.
   void Terminate(std::chrono::seconds grace) { process_.Terminate(grace); }
   const std::string& name() const { return name_; }

@@ -22,16 +22,19 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/base/config.h"
+#include "core/base/dir_lock.h"
 #include "core/base/file_util.h"
 #include "core/base/flags.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
+#include "core/base/stop_signal.h"
 #include "core/model/capacity_plan.h"
 #include "core/tokenizer/char_tokenizer.h"
 #include "core/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
 #include "scheduler/builtin_task.h"
 #include "scheduler/role_process.h"
+#include "scheduler/role_set.h"
 #include "scheduler/run_report.h"
 #include "scheduler/train_config.h"
 #include "scheduler/train_plan.h"
@@ -94,83 +97,6 @@ absl::StatusOr<int> FreeLoopbackPort() {
   return port;
 }
 
-// The roles' processes, their resident memory sampled while they run.
-class Run {
- public:
-  explicit Run(std::string run_dir) : dir_(std::move(run_dir)) {}
-  ~Run() { StopAll(); }
-
-  // Starts `seamless args...` as the role `name` (logs/NAME.log); `key` names it in
-  // peak_rss_mb_by_role.
-  absl::StatusOr<std::unique_ptr<RoleProcess>> Start(const std::string& name,
-                                                     const std::string& key,
-                                                     const std::vector<std::string>& args,
-                                                     const std::vector<std::string>& env = {}) {
-    ASSIGN_OR_RETURN(auto p, RoleProcess::Start(name, SelfBinary(), args,
-                                                absl::StrCat(dir_, "/logs/", name, ".log"), env));
-    tracked_.push_back({p.get(), key});
-    return p;
-  }
-  // Stops sampling `p` (it ended, e.g. SFT).
-  void Untrack(RoleProcess* p) {
-    Sample();
-    for (auto it = tracked_.begin(); it != tracked_.end(); ++it) {
-      if (it->process == p) {
-        tracked_.erase(it);
-        break;
-      }
-    }
-  }
-  // Samples every process: the sum of resident memory now, and each one's peak (VmHWM).
-  void Sample() {
-    int64_t total = 0;
-    for (auto& t : tracked_) {
-      total += t.process->ResidentBytes();
-      int64_t& peak = peak_by_role_[t.key];
-      peak = std::max(peak, t.process->PeakResidentBytes());
-    }
-    peak_total_ = std::max(peak_total_, total);
-  }
-  // Waits for a role's "listening on" line while sampling; fails early when any of
-  // `also_alive` exits (a learner rank that died will never let rank 0 listen).
-  absl::StatusOr<std::string> WaitForAddress(RoleProcess* p, std::chrono::seconds timeout,
-                                             const std::vector<RoleProcess*>& also_alive = {}) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      Sample();
-      auto address = p->WaitForAddress(std::chrono::seconds(1));
-      if (address.ok() || !absl::IsDeadlineExceeded(address.status())) return address;
-      for (RoleProcess* other : also_alive) {
-        if (!other->Running()) {
-          return absl::UnavailableError(absl::StrCat(other->name(), " exited with code ",
-                                                     other->exit_code(), "; see ", dir_, "/logs/",
-                                                     other->name(), ".log"));
-        }
-      }
-      if (std::chrono::steady_clock::now() > deadline) return address;
-    }
-  }
-  void StopAll() {
-    Sample();
-    for (auto it = tracked_.rbegin(); it != tracked_.rend(); ++it) {
-      it->process->Terminate(std::chrono::seconds(5));
-    }
-    tracked_.clear();
-  }
-  int64_t peak_total() const { return peak_total_; }
-  const std::map<std::string, int64_t>& peak_by_role() const { return peak_by_role_; }
-
- private:
-  struct Tracked {
-    RoleProcess* process;
-    std::string key;
-  };
-  std::string dir_;
-  std::vector<Tracked> tracked_;
-  int64_t peak_total_ = 0;
-  std::map<std::string, int64_t> peak_by_role_;
-};
-
 // Built-in task prompts are a few characters ("34+57="); their SFT answers a few dozen.
 constexpr int64_t kBuiltinPromptTokens = 32;
 constexpr int64_t kBuiltinSftTokens = 128;
@@ -211,13 +137,19 @@ std::string SftYaml(const TrainConfig& config) {
 
 double Mb(int64_t bytes) { return bytes / 1048576.0; }
 
-}  // namespace
-
-absl::Status RunTrain(const std::vector<std::string>& args) {
+// What the command line asks for.
+struct TrainRequest {
   TrainConfig config;
+  std::string run_dir;
+  bool resuming = false;
+  bool print_config = false;
+};
+
+absl::StatusOr<TrainRequest> ParseTrainRequest(const std::vector<std::string>& args) {
+  TrainRequest request;
+  TrainConfig& config = request.config;
   std::string config_file, out, resume, model_flag, train_flag, val_flag;
   int64_t steps = -1;
-  bool print_config = false;
   FlagSet flags(
       "seamless train [--config FILE] [--model DIR] [--train-data FILE] "
       "[--val-data FILE] [--out RUN_DIR] [--resume RUN_DIR] [--steps N]",
@@ -227,7 +159,9 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
       "on the built-in arithmetic task, then RL on that task scored by the math\n"
       "verifier. Data, settings and memory are checked before anything starts.\n"
       "Writes RUN_DIR/{config.yaml, ROLE.yaml, metrics.jsonl, checkpoints/, logs/,\n"
-      "report.html}; the last line printed is a JSON summary.");
+      "report.html}; the last line printed is a JSON summary. One run at a time\n"
+      "holds RUN_DIR (RUN_DIR/.lock); SIGINT or SIGTERM stops every role and leaves\n"
+      "the directory resumable; no role outlives this process.");
   flags.AddString("config", &config_file, "YAML/JSON with the keys below");
   flags.AddString("model", &model_flag, "Initial model directory (overrides model:)");
   flags.AddString("train-data", &train_flag, "Prompt JSONL, verl schema (overrides train_data:)");
@@ -235,14 +169,14 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   flags.AddString("out", &out, "Run directory (default runs/YYYYmmdd-HHMMSS)");
   flags.AddString("resume", &resume, "Continue the run in this directory from its last checkpoint");
   flags.AddInt("steps", &steps, "Training steps (overrides scheduler.steps)");
-  flags.AddBool("print-config", &print_config,
+  flags.AddBool("print-config", &request.print_config,
                 "Check, write config.yaml and every role's config file, print them, start nothing");
   flags.SetEpilog("config keys:\n" + DescribeConfig(config));
   RETURN_IF_ERROR(ParseFlagsOrHelp(flags, args));
-  const bool resuming = !resume.empty();
-  std::string run_dir = resuming ? resume : (out.empty() ? DefaultRunDir() : out);
-  if (resuming) {
-    RETURN_IF_ERROR(LoadConfigFile(run_dir + "/config.yaml", &config));
+  request.resuming = !resume.empty();
+  request.run_dir = request.resuming ? resume : (out.empty() ? DefaultRunDir() : out);
+  if (request.resuming) {
+    RETURN_IF_ERROR(LoadConfigFile(request.run_dir + "/config.yaml", &config));
   } else if (!config_file.empty()) {
     RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
   }
@@ -250,15 +184,25 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   if (flags.WasSet("train-data")) config.train_data = train_flag;
   if (flags.WasSet("val-data")) config.val_data = val_flag;
   if (steps >= 0) config.scheduler.steps = steps;
-
-  // Checks before anything starts: settings, the model's shape, the data against its
-  // tokenizer and context, and the memory of every process against this machine.
   RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
-  if (!resuming && config.sft.steps > 0 && config.sft.data.empty() && !config.train_data.empty()) {
+  if (!request.resuming && config.sft.steps > 0 && config.sft.data.empty() &&
+      !config.train_data.empty()) {
     return absl::InvalidArgumentError(
         "sft.steps > 0 with your own train_data needs sft.data (a JSONL of prompt/response "
         "pairs, as `seamless sft --data` reads), or sft.steps: 0");
   }
+  return request;
+}
+
+// The checks before anything starts: the model's shape, the data against its tokenizer and
+// context, and the memory of every process against this machine.
+struct CheckedTrain {
+  TrainMemoryPlan memory;
+  uint64_t available = 0;  // MemAvailable when checked
+};
+
+absl::StatusOr<CheckedTrain> CheckTrain(const TrainRequest& request) {
+  const TrainConfig& config = request.config;
   ASSIGN_OR_RETURN(const ModelConfig model_config, ReadTrainModelConfig(config.model));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, ModelTokenizer(config.model));
   const int64_t sequence_limit = RolloutSequenceLimit(config.rollout, model_config);
@@ -272,7 +216,7 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
         path == config.train_data ? fit.longest : std::max(longest_prompt, fit.longest);
   }
   int64_t longest_sft = 0;
-  if (!resuming && config.sft.steps > 0) {
+  if (!request.resuming && config.sft.steps > 0) {
     longest_sft = kBuiltinSftTokens;
     if (!config.sft.data.empty()) {
       ASSIGN_OR_RETURN(DataFit fit,
@@ -281,205 +225,258 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
       longest_sft = fit.longest;
     }
   }
-  const TrainMemoryPlan memory =
-      PlanTrainMemory(config, model_config, longest_prompt, longest_sft, resuming);
-  const uint64_t available = MemAvailableBytes();
-  RETURN_IF_ERROR(CheckTrainFits(config, model_config, memory, available, config.model));
-  tokenizer.reset();
+  CheckedTrain checked;
+  checked.memory =
+      PlanTrainMemory(config, model_config, longest_prompt, longest_sft, request.resuming);
+  checked.available = MemAvailableBytes();
+  RETURN_IF_ERROR(
+      CheckTrainFits(config, model_config, checked.memory, checked.available, config.model));
+  return checked;
+}
 
-  RETURN_IF_ERROR(MakeDirectories(run_dir + "/logs"));
-  const auto started = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-  std::printf("run directory: %s\n", run_dir.c_str());
-  std::printf("memory plan: %.1f GiB of %.1f GiB available\n%s", memory.total() / kGiB,
-              available / kGiB, memory.Describe().c_str());
+// The files of RUN_DIR the roles read: data, and each role's config.
+struct RunFiles {
+  std::string train, val, sft_data;
+  std::string model;      // what the RL roles start from (the SFT result once there is one)
+  std::string sft_model;  // RUN_DIR/sft_model
+  bool run_sft = false;
+  std::string rollout_yaml, reward_yaml, learner_yaml, scheduler_yaml, sft_yaml;
+};
 
-  // Data.
-  std::string train = config.train_data, val = config.val_data, sft_data = config.sft.data;
-  if (train.empty()) {
+absl::StatusOr<RunFiles> WriteRunFiles(const TrainRequest& request) {
+  const TrainConfig& config = request.config;
+  const std::string& run_dir = request.run_dir;
+  RunFiles f;
+  f.train = config.train_data;
+  f.val = config.val_data;
+  f.sft_data = config.sft.data;
+  if (f.train.empty()) {
     std::string builtin_val, builtin_sft;
-    RETURN_IF_ERROR(WriteBuiltinData(config, run_dir, &train, &builtin_val, &builtin_sft));
-    if (val.empty()) val = builtin_val;
-    if (sft_data.empty()) sft_data = builtin_sft;
+    RETURN_IF_ERROR(WriteBuiltinData(config, run_dir, &f.train, &builtin_val, &builtin_sft));
+    if (f.val.empty()) f.val = builtin_val;
+    if (f.sft_data.empty()) f.sft_data = builtin_sft;
   }
-  if (!resuming)
+  if (!request.resuming) {
     RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/config.yaml", ConfigToYaml(config)));
-
-  // Each role's config file.
-  std::string model = config.model;
-  const std::string sft_model = run_dir + "/sft_model";
-  const bool run_sft = !resuming && config.sft.steps > 0;
-  if (run_sft || (resuming && FileExists(sft_model + "/config.json"))) model = sft_model;
-  const std::string rollout_yaml = run_dir + "/rollout.yaml",
-                    reward_yaml = run_dir + "/reward.yaml",
-                    learner_yaml = run_dir + "/learner.yaml",
-                    scheduler_yaml = run_dir + "/scheduler.yaml", sft_yaml = run_dir + "/sft.yaml";
-  RETURN_IF_ERROR(WriteFileAtomically(rollout_yaml, ConfigToYaml(config.rollout)));
-  RETURN_IF_ERROR(WriteFileAtomically(reward_yaml, ConfigToYaml(config.reward)));
-  RETURN_IF_ERROR(WriteFileAtomically(scheduler_yaml, ConfigToYaml(config.scheduler)));
+  }
+  f.model = config.model;
+  f.sft_model = run_dir + "/sft_model";
+  f.run_sft = !request.resuming && config.sft.steps > 0;
+  if (f.run_sft || (request.resuming && FileExists(f.sft_model + "/config.json"))) {
+    f.model = f.sft_model;
+  }
+  f.rollout_yaml = run_dir + "/rollout.yaml";
+  f.reward_yaml = run_dir + "/reward.yaml";
+  f.learner_yaml = run_dir + "/learner.yaml";
+  f.scheduler_yaml = run_dir + "/scheduler.yaml";
+  f.sft_yaml = run_dir + "/sft.yaml";
+  RETURN_IF_ERROR(WriteFileAtomically(f.rollout_yaml, ConfigToYaml(config.rollout)));
+  RETURN_IF_ERROR(WriteFileAtomically(f.reward_yaml, ConfigToYaml(config.reward)));
+  RETURN_IF_ERROR(WriteFileAtomically(f.scheduler_yaml, ConfigToYaml(config.scheduler)));
   // The workers' addresses are known once they listen; until then the file has none.
   RETURN_IF_ERROR(WriteFileAtomically(
-      learner_yaml, ConfigToYaml(ResolveLearner(config, model, run_dir, resuming, ""))));
-  if (run_sft) RETURN_IF_ERROR(WriteFileAtomically(sft_yaml, SftYaml(config)));
-  if (print_config) {
-    nlohmann::json roles = {{"rollout", rollout_yaml},
-                            {"reward", reward_yaml},
-                            {"learner", learner_yaml},
-                            {"scheduler", scheduler_yaml}};
-    if (run_sft) roles["sft"] = sft_yaml;
-    nlohmann::json plan;
-    for (const auto& r : memory.roles) plan[r.name] = {{"count", r.count}, {"gib", r.bytes / kGiB}};
-    std::printf("%s\n", nlohmann::json{{"config", run_dir + "/config.yaml"},
-                                       {"roles", roles},
-                                       {"memory_plan_gib", memory.total() / kGiB},
-                                       {"memory_plan", plan},
-                                       {"mem_available_gib", available / kGiB}}
-                            .dump()
-                            .c_str());
-    return absl::OkStatus();
+      f.learner_yaml,
+      ConfigToYaml(ResolveLearner(config, f.model, run_dir, request.resuming, ""))));
+  if (f.run_sft) RETURN_IF_ERROR(WriteFileAtomically(f.sft_yaml, SftYaml(config)));
+  return f;
+}
+
+// --print-config: what would run, as one JSON line.
+void PrintRunFiles(const TrainRequest& request, const RunFiles& f, const CheckedTrain& checked) {
+  nlohmann::json roles = {{"rollout", f.rollout_yaml},
+                          {"reward", f.reward_yaml},
+                          {"learner", f.learner_yaml},
+                          {"scheduler", f.scheduler_yaml}};
+  if (f.run_sft) roles["sft"] = f.sft_yaml;
+  nlohmann::json plan;
+  for (const auto& r : checked.memory.roles) {
+    plan[r.name] = {{"count", r.count}, {"gib", r.bytes / kGiB}};
+  }
+  std::printf("%s\n", nlohmann::json{{"config", request.run_dir + "/config.yaml"},
+                                     {"roles", roles},
+                                     {"memory_plan_gib", checked.memory.total() / kGiB},
+                                     {"memory_plan", plan},
+                                     {"mem_available_gib", checked.available / kGiB}}
+                          .dump()
+                          .c_str());
+}
+
+// Seconds since the run started.
+class RunClock {
+ public:
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
 
-  Run run(run_dir);
-  // SFT warm start (skipped on resume: the checkpoints hold the trained model).
-  if (run_sft) {
-    std::printf("SFT warm start: %lld steps on %s\n", static_cast<long long>(config.sft.steps),
-                sft_data.c_str());
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// The SFT warm start, its progress relayed (skipped on resume: the checkpoints hold the
+// trained model).
+absl::Status RunSftWarmStart(RoleSet& roles, const TrainRequest& request, const RunFiles& f,
+                             const RunClock& clock) {
+  std::printf("SFT warm start: %lld steps on %s\n",
+              static_cast<long long>(request.config.sft.steps), f.sft_data.c_str());
+  std::fflush(stdout);
+  ASSIGN_OR_RETURN(auto sft,
+                   roles.Start("sft", "sft",
+                               {"sft", "--config", f.sft_yaml, "--model", request.config.model,
+                                "--data", f.sft_data, "--out", f.sft_model, "--log-every", "25"}));
+  while (sft->Running()) {
+    if (const int signal = StopSignalReceived()) return StoppedBySignal(signal, request.run_dir);
+    for (const auto& line : sft->NewLines()) {
+      if (line.find("step") != std::string::npos) std::printf("  sft: %s\n", line.c_str());
+    }
     std::fflush(stdout);
-    ASSIGN_OR_RETURN(auto sft,
-                     run.Start("sft", "sft",
-                               {"sft", "--config", sft_yaml, "--model", config.model, "--data",
-                                sft_data, "--out", sft_model, "--log-every", "25"}));
-    while (sft->Running()) {
-      for (const auto& line : sft->NewLines()) {
-        if (line.find("step") != std::string::npos) std::printf("  sft: %s\n", line.c_str());
-      }
-      std::fflush(stdout);
-      run.Sample();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    run.Untrack(sft.get());
-    if (sft->exit_code() != 0) {
-      return absl::InternalError(
-          absl::StrCat("SFT failed (exit ", sft->exit_code(), "); see ", run_dir, "/logs/sft.log"));
-    }
-    std::printf("SFT done in %.0f s\n", elapsed());
+    roles.Sample();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  roles.Untrack(sft.get());
+  if (sft->exit_code() != 0) {
+    return absl::InternalError(absl::StrCat("SFT failed (exit ", sft->exit_code(), "); see ",
+                                            request.run_dir, "/logs/sft.log"));
+  }
+  std::printf("SFT done in %.0f s\n", clock.elapsed());
+  return absl::OkStatus();
+}
 
-  // Roles.
+// The RL roles of a run, once every one is up.
+struct RunRoles {
   std::vector<std::unique_ptr<RoleProcess>> rewards, workers, learners;
+  std::unique_ptr<RoleProcess> scheduler;
   std::vector<std::string> reward_addresses, worker_addresses;
+  std::string learner_address;
+};
+
+// Reward servers and rollout workers, started together, then waited for.
+absl::Status StartServers(RoleSet& roles, const TrainRequest& request, const RunFiles& f,
+                          RunRoles* run) {
+  const TrainConfig& config = request.config;
   for (int64_t i = 0; i < config.reward_servers; ++i) {
-    ASSIGN_OR_RETURN(
-        auto p, run.Start(absl::StrCat("reward-", i), absl::StrCat("reward", i),
-                          {"reward-server", "--listen", "127.0.0.1:0", "--config", reward_yaml}));
-    rewards.push_back(std::move(p));
+    ASSIGN_OR_RETURN(auto p, roles.Start(absl::StrCat("reward-", i), absl::StrCat("reward", i),
+                                         {"reward-server", "--listen", "127.0.0.1:0", "--config",
+                                          f.reward_yaml}));
+    run->rewards.push_back(std::move(p));
   }
   for (int64_t i = 0; i < config.rollout_workers; ++i) {
     ASSIGN_OR_RETURN(auto p,
-                     run.Start(absl::StrCat("rollout-", i), absl::StrCat("rollout_worker", i),
-                               {"rollout-worker", "--listen", "127.0.0.1:0", "--model", model,
-                                "--config", rollout_yaml}));
-    workers.push_back(std::move(p));
+                     roles.Start(absl::StrCat("rollout-", i), absl::StrCat("rollout_worker", i),
+                                 {"rollout-worker", "--listen", "127.0.0.1:0", "--model", f.model,
+                                  "--config", f.rollout_yaml}));
+    run->workers.push_back(std::move(p));
   }
-  for (auto& p : rewards) {
-    ASSIGN_OR_RETURN(std::string a, run.WaitForAddress(p.get(), std::chrono::seconds(120)));
-    reward_addresses.push_back(a);
+  for (auto& p : run->rewards) {
+    ASSIGN_OR_RETURN(std::string a, roles.WaitForAddress(p.get(), std::chrono::seconds(120)));
+    run->reward_addresses.push_back(a);
   }
-  for (auto& p : workers) {
-    ASSIGN_OR_RETURN(std::string a, run.WaitForAddress(p.get(), std::chrono::seconds(600)));
-    worker_addresses.push_back(a);
+  for (auto& p : run->workers) {
+    ASSIGN_OR_RETURN(std::string a, roles.WaitForAddress(p.get(), std::chrono::seconds(600)));
+    run->worker_addresses.push_back(a);
   }
+  return absl::OkStatus();
+}
+
+// The learner ranks, told the workers' addresses; waits for rank 0.
+absl::Status StartLearners(RoleSet& roles, const TrainRequest& request, const RunFiles& f,
+                           RunRoles* run) {
+  const TrainConfig& config = request.config;
   RETURN_IF_ERROR(WriteFileAtomically(
-      learner_yaml, ConfigToYaml(ResolveLearner(config, model, run_dir, resuming,
-                                                absl::StrJoin(worker_addresses, ",")))));
+      f.learner_yaml,
+      ConfigToYaml(ResolveLearner(config, f.model, request.run_dir, request.resuming,
+                                  absl::StrJoin(run->worker_addresses, ",")))));
   // The ranks rendezvous as under PyTorchJob: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT.
   ASSIGN_OR_RETURN(const int master_port, FreeLoopbackPort());
-  std::vector<RoleProcess*> learner_ptrs;
+  std::vector<RoleProcess*> ranks;
   for (int64_t r = 0; r < config.learner_ranks; ++r) {
     ASSIGN_OR_RETURN(
         auto p,
-        run.Start(r == 0 ? "learner" : absl::StrCat("learner-", r), absl::StrCat("learner_rank", r),
-                  {"learner", "--config", learner_yaml, "--listen", "127.0.0.1:0",
-                   "--metrics-jsonl", run_dir + "/learner_metrics.jsonl"},
-                  {absl::StrCat("RANK=", r), absl::StrCat("WORLD_SIZE=", config.learner_ranks),
-                   "MASTER_ADDR=127.0.0.1", absl::StrCat("MASTER_PORT=", master_port)}));
-    learner_ptrs.push_back(p.get());
-    learners.push_back(std::move(p));
+        roles.Start(r == 0 ? "learner" : absl::StrCat("learner-", r),
+                    absl::StrCat("learner_rank", r),
+                    {"learner", "--config", f.learner_yaml, "--listen", "127.0.0.1:0",
+                     "--metrics-jsonl", request.run_dir + "/learner_metrics.jsonl"},
+                    {absl::StrCat("RANK=", r), absl::StrCat("WORLD_SIZE=", config.learner_ranks),
+                     "MASTER_ADDR=127.0.0.1", absl::StrCat("MASTER_PORT=", master_port)}));
+    ranks.push_back(p.get());
+    run->learners.push_back(std::move(p));
   }
-  RoleProcess* learner_process = learners[0].get();
-  ASSIGN_OR_RETURN(std::string learner_address,
-                   run.WaitForAddress(learner_process, std::chrono::seconds(1200), learner_ptrs));
-  std::vector<std::string> scheduler_args = {"scheduler",
-                                             "--config",
-                                             scheduler_yaml,
-                                             "--train-data",
-                                             train,
-                                             "--model",
-                                             model,
-                                             "--rollout-workers",
-                                             absl::StrJoin(worker_addresses, ","),
-                                             "--reward-servers",
-                                             absl::StrJoin(reward_addresses, ","),
-                                             "--learner",
-                                             learner_address,
-                                             "--run-dir",
-                                             run_dir};
-  if (!val.empty()) {
-    scheduler_args.push_back("--val-data");
-    scheduler_args.push_back(val);
-  }
-  if (resuming) scheduler_args.push_back("--resume");
-  ASSIGN_OR_RETURN(auto scheduler, run.Start("scheduler", "scheduler", scheduler_args));
-  {
-    // Which process is which, for operators (and the fault-injection tests).
-    nlohmann::json pids;
-    for (auto& p : rewards) pids[p->name()] = p->pid();
-    for (auto& p : workers) pids[p->name()] = p->pid();
-    for (auto& p : learners) pids[p->name()] = p->pid();
-    pids["scheduler"] = scheduler->pid();
-    RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/pids.json", pids.dump(1)));
-  }
-  std::printf(
-      "roles up after %.0f s: %zu reward server(s), %zu rollout workers, %zu learner "
-      "rank(s), rank 0 at %s\n",
-      elapsed(), reward_addresses.size(), worker_addresses.size(), learners.size(),
-      learner_address.c_str());
-  std::fflush(stdout);
+  ASSIGN_OR_RETURN(run->learner_address,
+                   roles.WaitForAddress(ranks[0], std::chrono::seconds(1200), ranks));
+  return absl::OkStatus();
+}
 
-  // Watch: relay the scheduler's progress; a learner rank that dies ends the run (resume later).
-  std::string failure;
+// The scheduler, which drives the run; then RUN_DIR/pids.json says which process is which.
+absl::Status StartScheduler(RoleSet& roles, const TrainRequest& request, const RunFiles& f,
+                            RunRoles* run) {
+  std::vector<std::string> args = {"scheduler",
+                                   "--config",
+                                   f.scheduler_yaml,
+                                   "--train-data",
+                                   f.train,
+                                   "--model",
+                                   f.model,
+                                   "--rollout-workers",
+                                   absl::StrJoin(run->worker_addresses, ","),
+                                   "--reward-servers",
+                                   absl::StrJoin(run->reward_addresses, ","),
+                                   "--learner",
+                                   run->learner_address,
+                                   "--run-dir",
+                                   request.run_dir};
+  if (!f.val.empty()) {
+    args.push_back("--val-data");
+    args.push_back(f.val);
+  }
+  if (request.resuming) args.push_back("--resume");
+  ASSIGN_OR_RETURN(run->scheduler, roles.Start("scheduler", "scheduler", args));
+  // For operators (and the fault-injection tests).
+  nlohmann::json pids;
+  for (auto& p : run->rewards) pids[p->name()] = p->pid();
+  for (auto& p : run->workers) pids[p->name()] = p->pid();
+  for (auto& p : run->learners) pids[p->name()] = p->pid();
+  pids["scheduler"] = run->scheduler->pid();
+  return WriteFileAtomically(request.run_dir + "/pids.json", pids.dump(1));
+}
+
+// Relays the scheduler's progress until it exits; a learner rank that dies or a stop signal
+// ends the run early (resume later). Returns why the run failed, or "".
+std::string WatchRun(RoleSet& roles, RunRoles& run, const std::string& run_dir) {
   auto relay = [&] {
-    for (const auto& line : scheduler->NewLines()) {
+    for (const auto& line : run.scheduler->NewLines()) {
       if (line.rfind("step", 0) == 0 || line.rfind("{\"event\"", 0) == 0) {
         std::printf("%s\n", line.c_str());
       }
     }
     std::fflush(stdout);
   };
-  while (scheduler->Running()) {
+  std::string failure;
+  while (run.scheduler->Running() && failure.empty()) {
     relay();
-    run.Sample();
-    for (auto& p : learners) {
-      if (!p->Running()) {
+    roles.Sample();
+    if (const int signal = StopSignalReceived()) {
+      failure = std::string(StoppedBySignal(signal, run_dir).message());
+    }
+    for (auto& p : run.learners) {
+      if (failure.empty() && !p->Running()) {
         failure = absl::StrCat("the learner ", p->name(), " exited (code ", p->exit_code(),
                                "); continue with: seamless train --resume ", run_dir);
-        break;
       }
     }
-    if (!failure.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (failure.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   relay();
-  const int scheduler_code = scheduler->Running() ? -1 : scheduler->exit_code();
-  run.StopAll();
+  const int scheduler_code = run.scheduler->Running() ? -1 : run.scheduler->exit_code();
+  roles.StopAll();
   if (failure.empty() && scheduler_code != 0) {
     failure = absl::StrCat("the scheduler failed (exit ", scheduler_code, "); see ", run_dir,
                            "/logs/scheduler.log");
   }
+  return failure;
+}
 
-  // Report and summary.
+// The report, and the summary line (the last line printed).
+void PrintSummary(const RoleSet& roles, const std::string& run_dir, const CheckedTrain& checked,
+                  const RunClock& clock, bool ok) {
   auto report = WriteRunReport(run_dir);
   if (!report.ok()) {
     SLOG(WARNING) << "report: " << report.status().message();
@@ -492,18 +489,53 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
     final_accuracy = summary.final_accuracy;
   }
   nlohmann::json by_role = nlohmann::json::object();
-  for (const auto& [key, bytes] : run.peak_by_role()) by_role[key] = Mb(bytes);
+  for (const auto& [key, bytes] : roles.peak_by_role()) by_role[key] = Mb(bytes);
   nlohmann::json result = {{"run_dir", run_dir},
                            {"start_accuracy", start_accuracy},
                            {"final_accuracy", final_accuracy},
-                           {"wall_s", elapsed()},
-                           {"peak_rss_mb", Mb(run.peak_total())},
+                           {"wall_s", clock.elapsed()},
+                           {"peak_rss_mb", Mb(roles.peak_total())},
                            {"peak_rss_mb_by_role", by_role},
-                           {"memory_plan_mb", Mb(static_cast<int64_t>(memory.total()))},
+                           {"memory_plan_mb", Mb(static_cast<int64_t>(checked.memory.total()))},
                            {"report", report.ok() ? *report : ""},
-                           {"ok", failure.empty()}};
+                           {"ok", ok}};
   std::printf("%s\n", result.dump().c_str());
   std::fflush(stdout);
+}
+
+}  // namespace
+
+absl::Status RunTrain(const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(const TrainRequest request, ParseTrainRequest(args));
+  ASSIGN_OR_RETURN(const CheckedTrain checked, CheckTrain(request));
+  const std::string& run_dir = request.run_dir;
+  RETURN_IF_ERROR(MakeDirectories(run_dir + "/logs"));
+  // Before anything in the directory is written: one run at a time.
+  ASSIGN_OR_RETURN(const DirLock lock, DirLock::Acquire(run_dir, "seamless train"));
+  const RunClock clock;
+  std::printf("run directory: %s\n", run_dir.c_str());
+  std::printf("memory plan: %.1f GiB of %.1f GiB available\n%s", checked.memory.total() / kGiB,
+              checked.available / kGiB, checked.memory.Describe().c_str());
+  ASSIGN_OR_RETURN(const RunFiles files, WriteRunFiles(request));
+  if (request.print_config) {
+    PrintRunFiles(request, files, checked);
+    return absl::OkStatus();
+  }
+  InstallStopSignals();
+  RoleSet roles(run_dir, SelfBinary());
+  if (files.run_sft) RETURN_IF_ERROR(RunSftWarmStart(roles, request, files, clock));
+  RunRoles run;
+  RETURN_IF_ERROR(StartServers(roles, request, files, &run));
+  RETURN_IF_ERROR(StartLearners(roles, request, files, &run));
+  RETURN_IF_ERROR(StartScheduler(roles, request, files, &run));
+  std::printf(
+      "roles up after %.0f s: %zu reward server(s), %zu rollout workers, %zu learner "
+      "rank(s), rank 0 at %s\n",
+      clock.elapsed(), run.reward_addresses.size(), run.worker_addresses.size(),
+      run.learners.size(), run.learner_address.c_str());
+  std::fflush(stdout);
+  const std::string failure = WatchRun(roles, run, run_dir);
+  PrintSummary(roles, run_dir, checked, clock, failure.empty());
   if (!failure.empty()) return absl::AbortedError(failure);
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>&
   } else if (pipe(fds) != 0) {
     return absl::InternalError("pipe failed");
   }
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     if (out >= 0) close(out);
@@ -63,6 +65,10 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>&
     return absl::InternalError("fork failed");
   }
   if (pid == 0) {
+    // If the parent died between fork and prctl, the signal will never come: exit instead.
+    if (options.die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)) {
+      _exit(126);
+    }
     if (out >= 0) {
       dup2(out, STDOUT_FILENO);
       if (options.stderr_to_output) dup2(out, STDERR_FILENO);

@@ -27,6 +27,10 @@ class ChildProcess {
     bool truncate_output = false;
     // With output_path: stderr goes there too. Otherwise stderr is this process's.
     bool stderr_to_output = false;
+    // The kernel SIGKILLs the child when this process dies, however it dies (kill -9
+    // included): no role outlives its launcher. Start it from a thread that lives as long as
+    // the child should (the signal follows the death of the thread that forked it).
+    bool die_with_parent = false;
   };
 
   // Starts argv[0] with the arguments argv[1..]. A binary that cannot be executed exits 127

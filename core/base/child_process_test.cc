@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -109,6 +111,41 @@ TEST(ChildProcessTest, MovedFromIsInertAndDestructorKills) {
     EXPECT_TRUE(owner.Running());
   }
   EXPECT_NE(kill(pid, 0), 0);  // killed and reaped
+}
+
+// A launcher killed with SIGKILL (no destructor runs) takes its die_with_parent children
+// with it. This test process adopts the orphan (a subreaper) to see how it ended.
+TEST(ChildProcessTest, DieWithParentChildrenGoWhenTheLauncherIsKilled) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t launcher = fork();
+  ASSERT_GE(launcher, 0);
+  if (launcher == 0) {
+    close(fds[0]);
+    ChildProcess::Options options;
+    options.die_with_parent = true;
+    auto child = ChildProcess::Start({"/bin/sleep", "60"}, options);
+    const pid_t pid = child.ok() ? child->pid() : -1;
+    if (write(fds[1], &pid, sizeof(pid)) != sizeof(pid)) _exit(1);
+    pause();  // until killed
+    _exit(0);
+  }
+  close(fds[1]);
+  pid_t child = -1;
+  ASSERT_EQ(read(fds[0], &child, sizeof(child)), ssize_t(sizeof(child)));
+  close(fds[0]);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(kill(launcher, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(launcher, &status, 0), launcher);
+  // The orphan is now this process's child: reap it (it would sleep 60 s if it survived).
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 }  // namespace
