@@ -177,6 +177,11 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
                                                 optimizer.fill));
   std::map<std::string, std::string> files = extra_files;
   files["learner_config.yaml"] = state.config_yaml;
+  files["run_state.json"] = nlohmann::json{{"run_id", state.run_id},
+                                           {"commit_state", state.commit_state},
+                                           {"last_result", state.last_result_json}}
+                                .dump(1) +
+                            "\n";
   RETURN_IF_ERROR(WriteHfConfig(config, tmp + "/config.json"));
   ASSIGN_OR_RETURN(files["config.json"], ReadFileToString(tmp + "/config.json"));
 
@@ -215,6 +220,22 @@ absl::StatusOr<std::string> SaveCheckpoint(const std::string& root, const ModelC
   }
   return final_dir;
 }
+
+namespace {
+// run_state.json (written by checkpoints since the run journal; older ones lack it).
+absl::Status ReadRunState(const std::string& dir, const std::string& text, CheckpointState* state) {
+  RETURN_IF_ERROR(CheckJsonLimits(text));
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    state->run_id = j.at("run_id").get<std::string>();
+    state->commit_state = j.at("commit_state").get<std::string>();
+    state->last_result_json = j.at("last_result").get<std::string>();
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(dir, "/run_state.json: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+}  // namespace
 
 absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
   ASSIGN_OR_RETURN(std::string manifest_text, ReadFileToString(dir + "/trainer_state.json"));
@@ -258,6 +279,8 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(const std::string& dir) {
   ASSIGN_OR_RETURN(c.weights, SafetensorsFileReader::Open(dir + "/model.safetensors"));
   ASSIGN_OR_RETURN(c.optimizer, SafetensorsFileReader::Open(dir + "/optimizer.safetensors"));
   c.state.config_yaml = bytes["learner_config.yaml"];
+  if (bytes.count("run_state.json"))
+    RETURN_IF_ERROR(ReadRunState(dir, bytes["run_state.json"], &c.state));
   return c;
 }
 

@@ -37,6 +37,12 @@ struct CheckpointState {
   int64_t optimizer_step = 0;
   std::string rng_state;    // the trainer's own generator (text), opaque here
   std::string config_yaml;  // snapshot of the resolved config
+  // The run this checkpoint belongs to, as the scheduler told the learner in the step's
+  // TrainStep (run_state.json: the run id, the scheduler's commit state of the step, the
+  // step's answer for a replayed TrainStep as JSON). Empty for a learner driven without them.
+  std::string run_id;
+  std::string commit_state;
+  std::string last_result_json;
 };
 
 struct CheckpointContents {

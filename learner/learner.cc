@@ -14,6 +14,7 @@
 #include "core/tensors/dtype.h"
 #include "learner/checkpoint.h"
 #include "learner/cursor_source.h"
+#include "nlohmann/json.hpp"
 
 namespace seamless {
 namespace {
@@ -55,6 +56,31 @@ absl::StatusOr<StepOutcome> GuardedStep(GrpoTrainer& trainer, const RolloutBatch
   }
 }
 
+// A step's answer as run_state.json keeps it, for a TrainStep replayed after a restart.
+std::string OutcomeToJson(const StepOutcome& o) {
+  return nlohmann::json{{"step", o.step},
+                        {"policy_version", o.policy_version},
+                        {"updates_applied", o.updates_applied},
+                        {"updates_skipped", o.updates_skipped},
+                        {"metrics", o.metrics}}
+      .dump();
+}
+
+absl::StatusOr<StepOutcome> OutcomeFromJson(const std::string& text) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    StepOutcome o;
+    o.step = j.at("step").get<int64_t>();
+    o.policy_version = j.at("policy_version").get<int64_t>();
+    o.updates_applied = j.at("updates_applied").get<int64_t>();
+    o.updates_skipped = j.at("updates_skipped").get<int64_t>();
+    o.metrics = j.at("metrics").get<std::map<std::string, double>>();
+    return o;
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat("the checkpoint's last step result: ", e.what()));
+  }
+}
+
 }  // namespace
 
 Learner::Learner(LearnerConfig config, Collective* collective,
@@ -62,7 +88,8 @@ Learner::Learner(LearnerConfig config, Collective* collective,
     : config_(std::move(config)),
       collective_(collective),
       extra_files_(std::move(extra_files)),
-      last_command_(std::chrono::steady_clock::now()) {}
+      last_command_(std::chrono::steady_clock::now()),
+      run_id_(config_.run_id) {}
 
 Learner::~Learner() {
   {
@@ -142,6 +169,20 @@ absl::Status Learner::Resume() {
   trainer_->RestoreCounters(loaded->state.step, loaded->state.policy_version,
                             loaded->state.skipped_updates);
   SetTorchRngState(loaded->state.rng_state);
+  {
+    absl::MutexLock lock(&command_mu_);
+    if (!config_.run_id.empty() && !loaded->state.run_id.empty() &&
+        loaded->state.run_id != config_.run_id) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(loaded->path, " is a checkpoint of run ", loaded->state.run_id,
+                       "; this learner is configured for run ", config_.run_id));
+    }
+    if (!loaded->state.run_id.empty()) run_id_ = loaded->state.run_id;
+    commit_state_ = loaded->state.commit_state;
+    if (!loaded->state.last_result_json.empty()) {
+      ASSIGN_OR_RETURN(last_outcome_, OutcomeFromJson(loaded->state.last_result_json));
+    }
+  }
   resumed_from_ = loaded->path;
   SLOG(INFO) << "resumed from " << loaded->path << " (step " << loaded->state.step
              << ", policy version " << loaded->state.policy_version << ")";
@@ -172,16 +213,58 @@ void Learner::PingLoop() {
   }
 }
 
-absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch) {
+absl::StatusOr<bool> Learner::IsReplay(const RolloutBatch& batch) {
+  if (!run_id_.empty() && !batch.run_id.empty() && batch.run_id != run_id_) {
+    return absl::FailedPreconditionError(absl::StrCat("this learner trains run ", run_id_,
+                                                      "; the batch is of run ", batch.run_id,
+                                                      " (two runs driving one learner?)"));
+  }
+  const int64_t done = trainer_->step();
+  if (batch.step == done) return false;
+  if (last_outcome_.has_value() && last_outcome_->step == done && batch.step + 1 == done) {
+    return true;  // its answer was lost on the way: the same answer again
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "step ", batch.step, " does not follow this learner's ", done, " trained steps (",
+      batch.step < done ? "it was trained already" : "the steps between were never trained",
+      "): resume the scheduler from the learner's state (GetRunState)"));
+}
+
+absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch, bool* replayed) {
   absl::MutexLock lock(&command_mu_);
   if (stopping_) return absl::FailedPreconditionError("the learner is stopping");
+  ASSIGN_OR_RETURN(const bool replay, IsReplay(batch));
+  if (replayed) *replayed = replay;
+  if (replay) {
+    SLOG(INFO) << "step " << batch.step << " sent again: answered from its record";
+    return *last_outcome_;
+  }
   if (collective_->world_size() > 1) {
     RETURN_IF_ERROR(SendCommand(kTrain, BatchToProto(batch).SerializeAsString()));
   }
   ASSIGN_OR_RETURN(StepOutcome out, GuardedStep(*trainer_, batch));
-  RETURN_IF_ERROR(AfterStep(out, &out));
+  // Kept with the step's checkpoint (AfterStep writes it).
+  if (!batch.run_id.empty()) run_id_ = batch.run_id;
+  commit_state_ = batch.commit_state;
+  last_outcome_ = out;
+  absl::Status after = AfterStep(out, &out);
+  if (!after.ok()) {
+    last_outcome_.reset();  // trained but not completed: no answer to replay
+    return after;
+  }
+  last_outcome_ = out;
   last_command_ = std::chrono::steady_clock::now();
   return out;
+}
+
+Learner::RunState Learner::run_state() {
+  absl::MutexLock lock(&command_mu_);
+  RunState state;
+  state.run_id = run_id_;
+  state.step = trainer_->step();
+  state.policy_version = trainer_->policy_version();
+  state.commit_state = commit_state_;
+  return state;
 }
 
 absl::Status Learner::AfterStep(const StepOutcome& outcome, StepOutcome* metrics_out) {
@@ -233,6 +316,9 @@ absl::StatusOr<std::string> Learner::WriteCheckpoint(const std::string& dir) {
   state.optimizer_step = trainer_->optimizer_step();
   state.rng_state = TorchRngState();
   state.config_yaml = ConfigToYaml(config_);
+  state.run_id = run_id_;
+  state.commit_state = commit_state_;
+  if (last_outcome_.has_value()) state.last_result_json = OutcomeToJson(*last_outcome_);
   auto streamed = [](TensorCursor& cursor) {
     StreamedTensors out;
     out.entries = cursor.entries();
@@ -270,9 +356,11 @@ absl::Status Learner::Follow() {
         break;
       case kStop:
         return absl::OkStatus();
-      case kCheckpoint:
+      case kCheckpoint: {
+        absl::MutexLock lock(&command_mu_);  // uncontended on a follower; guards the run state
         RETURN_IF_ERROR(WriteCheckpoint("").status());
         break;
+      }
       case kExport:
         if (trainer_->exports_need_all_ranks()) RETURN_IF_ERROR(trainer_->OpenWeights()->Drain());
         break;
@@ -288,6 +376,7 @@ absl::Status Learner::Follow() {
           break;
         }
         StepOutcome ignored;
+        absl::MutexLock lock(&command_mu_);
         RETURN_IF_ERROR(AfterStep(*outcome, &ignored));
         break;
       }

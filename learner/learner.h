@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -41,8 +42,21 @@ class Learner {
   ~Learner();
 
   // Leader only. Trains one batch on every rank, publishes the new version, checkpoints
-  // every config.checkpoint_every steps.
-  absl::StatusOr<StepOutcome> TrainStep(const RolloutBatch& batch);
+  // every config.checkpoint_every steps. Each step is applied once: batch.step must be the
+  // number of steps trained so far; the last step sent again is answered from its record
+  // (`replayed`), without training; any other step, or a batch of another run
+  // (batch.run_id against config.run_id), is FAILED_PRECONDITION. batch.commit_state is kept
+  // with the step and its checkpoint (run_state()).
+  absl::StatusOr<StepOutcome> TrainStep(const RolloutBatch& batch, bool* replayed = nullptr);
+  // What a resuming scheduler continues from: the run id, the steps trained and the
+  // commit_state of the last of them.
+  struct RunState {
+    std::string run_id;
+    int64_t step = 0;
+    int64_t policy_version = 0;
+    std::string commit_state;
+  };
+  RunState run_state() ABSL_LOCKS_EXCLUDED(command_mu_);
   // Leader only. Writes a checkpoint into `dir` (empty: config.checkpoint_dir).
   absl::StatusOr<std::string> SaveCheckpointNow(const std::string& dir);
   // Leader only. Releases the followers from Follow().
@@ -66,14 +80,19 @@ class Learner {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(command_mu_);
   // Publishing and checkpointing after a step, run by every rank in the same order (the
   // followers only take part in the gathers). Caller holds command_mu_ on the leader.
-  absl::Status AfterStep(const StepOutcome& outcome, StepOutcome* metrics_out);
+  absl::Status AfterStep(const StepOutcome& outcome, StepOutcome* metrics_out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(command_mu_);
   absl::Status PublishCurrent(int64_t version);
-  absl::StatusOr<std::string> WriteCheckpoint(const std::string& root);
+  absl::StatusOr<std::string> WriteCheckpoint(const std::string& root)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(command_mu_);
   bool checkpoint_due(int64_t step) const {
     return config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
            step % config_.checkpoint_every == 0;
   }
   void PingLoop() ABSL_LOCKS_EXCLUDED(command_mu_);
+  // The step check of TrainStep: OK to train, a recorded answer to replay, or the refusal.
+  absl::StatusOr<bool> IsReplay(const RolloutBatch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(command_mu_);
 
   LearnerConfig config_;
   Collective* collective_;
@@ -87,6 +106,10 @@ class Learner {
   absl::Mutex command_mu_;  // one command at a time on the collective
   bool stopping_ ABSL_GUARDED_BY(command_mu_) = false;
   std::chrono::steady_clock::time_point last_command_ ABSL_GUARDED_BY(command_mu_);
+  // The run as the scheduler drives it (restored from the checkpoint on resume).
+  std::string run_id_ ABSL_GUARDED_BY(command_mu_);
+  std::string commit_state_ ABSL_GUARDED_BY(command_mu_);
+  std::optional<StepOutcome> last_outcome_ ABSL_GUARDED_BY(command_mu_);  // for a replay
   std::thread pinger_;
 };
 

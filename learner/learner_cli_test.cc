@@ -133,7 +133,9 @@ TEST(LearnerCliTest, TwoRanksOnLoopbackTrainCheckpointAndPushToARolloutWorker) {
     grpc::ClientContext context;
     TrainStepResult result;
     auto writer = stub->TrainStep(&context, &result);
-    ASSERT_TRUE(writer->Write(BatchToProto(SmallBatch())));
+    RolloutBatch batch = SmallBatch();
+    batch.step = step - 1;  // the steps trained before it
+    ASSERT_TRUE(writer->Write(BatchToProto(batch)));
     writer->WritesDone();
     grpc::Status status = writer->Finish();
     ASSERT_TRUE(status.ok()) << status.error_message();

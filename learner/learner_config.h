@@ -187,6 +187,7 @@ struct LearnerConfig {
   double collective_timeout_s = 1800;
   std::string device = "cpu";    // cpu, cuda, cuda:N or auto (one GPU per rank)
   std::string backend = "gloo";  // collectives: gloo, or nccl on GPU builds
+  std::string run_id;            // TrainStep of another run is refused ("" : any run)
 
   template <typename V>
   void VisitFields(V& v) {
@@ -201,6 +202,7 @@ struct LearnerConfig {
     v("collective_timeout_s", collective_timeout_s, "Timeout of one c10d collective");
     v("device", device, "cpu, cuda, cuda:N or auto (one GPU per rank)");
     v("backend", backend, "Collective backend: gloo, or nccl on GPU builds");
+    v("run_id", run_id, "The run this learner trains: TrainStep of another is refused");
   }
   absl::Status Validate() const;
 };

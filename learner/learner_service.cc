@@ -86,13 +86,15 @@ grpc::Status LearnerServiceImpl::TrainStep(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "the batch stream ended without a part marked last");
   }
-  auto outcome = learner_->TrainStep(BatchFromProto(parts));
+  bool replayed = false;
+  auto outcome = learner_->TrainStep(BatchFromProto(parts), &replayed);
   if (!outcome.ok()) return ToGrpcStatus(outcome.status());
   result->set_step(outcome->step);
   result->set_policy_version(outcome->policy_version);
   result->set_skipped(outcome->updates_applied == 0);
+  result->set_replayed(replayed);
   for (const auto& [name, value] : outcome->metrics) (*result->mutable_metrics())[name] = value;
-  if (on_step_) on_step_(*outcome);
+  if (on_step_ && !replayed) on_step_(*outcome);  // each step's metrics once
   return grpc::Status::OK;
 }
 
@@ -126,6 +128,16 @@ grpc::Status LearnerServiceImpl::Checkpoint(grpc::ServerContext* context,
   if (!path.ok()) return ToGrpcStatus(path.status());
   response->set_path(*path);
   response->set_step(learner_->trainer().step());
+  return grpc::Status::OK;
+}
+
+grpc::Status LearnerServiceImpl::GetRunState(grpc::ServerContext* context,
+                                             const RunStateRequest* request, RunState* response) {
+  const Learner::RunState state = learner_->run_state();
+  response->set_run_id(state.run_id);
+  response->set_step(state.step);
+  response->set_policy_version(state.policy_version);
+  response->set_commit_state(state.commit_state);
   return grpc::Status::OK;
 }
 

@@ -27,6 +27,8 @@ class LearnerServiceImpl final : public LearnerService::Service {
                           grpc::ServerWriter<WeightsMessage>* writer) override;
   grpc::Status Checkpoint(grpc::ServerContext* context, const CheckpointRequest* request,
                           CheckpointResponse* response) override;
+  grpc::Status GetRunState(grpc::ServerContext* context, const RunStateRequest* request,
+                           RunState* response) override;
 
  private:
   Learner* learner_;

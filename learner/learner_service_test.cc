@@ -29,7 +29,10 @@ std::vector<RolloutBatch> Batches(int n) {
   MimoModel model = TinyTestModel();
   std::vector<RolloutBatch> out;
   out.reserve(n);
-  for (int i = 0; i < n; ++i) out.push_back(testing::RandomBatch(model, 2, 3, 100 + i));
+  for (int i = 0; i < n; ++i) {
+    out.push_back(testing::RandomBatch(model, 2, 3, 100 + i));
+    out.back().step = i;  // the steps trained before it
+  }
   return out;
 }
 
@@ -45,6 +48,81 @@ bool Bitwise(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b)
     if (!a[i].equal(b[i])) return false;
   }
   return true;
+}
+
+// Each step is applied once: the last step sent again is answered from its record (also
+// after a restart from its checkpoint), any other step and a batch of another run are
+// refused; the commit state rides with the checkpoint.
+TEST(LearnerTest, StepsApplyOnceAndTheCommitStateSurvivesARestart) {
+  std::vector<RolloutBatch> batches = Batches(3);
+  for (auto& b : batches) {
+    b.run_id = "run-a";
+    b.commit_state = "state after step " + std::to_string(b.step);
+  }
+  auto single = SingleRankCollective();
+  const std::string dir = testing::TestTempDir();
+  LearnerConfig config = Config(dir);
+  config.checkpoint_every = 1;
+  config.run_id = "run-a";
+  std::vector<at::Tensor> after_two;
+  StepOutcome second;
+  {
+    auto learner = Learner::Create(TinyTestModel(), config, single.get());
+    ASSERT_TRUE(learner.ok()) << learner.status();
+    ASSERT_TRUE((*learner)->TrainStep(batches[0]).ok());
+    auto trained = (*learner)->TrainStep(batches[1]);
+    ASSERT_TRUE(trained.ok()) << trained.status();
+    second = *trained;
+    after_two = Params((*learner)->trainer().model());
+    bool replayed = false;
+    auto again = (*learner)->TrainStep(batches[1], &replayed);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(replayed);
+    EXPECT_EQ(again->step, 2);
+    EXPECT_EQ(again->metrics.at("actor/pg_loss"), second.metrics.at("actor/pg_loss"));
+    EXPECT_EQ((*learner)->trainer().step(), 2);
+    EXPECT_TRUE(Bitwise(Params((*learner)->trainer().model()), after_two));
+
+    auto stale = (*learner)->TrainStep(batches[0]);
+    EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(stale.status().message().find("trained already"), std::string::npos);
+    RolloutBatch gap = batches[2];
+    gap.step = 3;
+    auto skipped = (*learner)->TrainStep(gap);
+    EXPECT_EQ(skipped.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(skipped.status().message().find("never trained"), std::string::npos);
+    RolloutBatch other = batches[2];
+    other.run_id = "run-b";
+    auto crossed = (*learner)->TrainStep(other);
+    EXPECT_EQ(crossed.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(crossed.status().message().find("run-b"), std::string::npos);
+    EXPECT_EQ((*learner)->trainer().step(), 2);
+    const Learner::RunState state = (*learner)->run_state();
+    EXPECT_EQ(state.run_id, "run-a");
+    EXPECT_EQ(state.step, 2);
+    EXPECT_EQ(state.commit_state, "state after step 1");
+  }
+  // A restart (the process killed after its checkpoint of step 2): the same state, and the
+  // lost answer of step 2 still replays.
+  auto restarted = Learner::Create(TinyTestModel(), config, single.get());
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  const Learner::RunState state = (*restarted)->run_state();
+  EXPECT_EQ(state.run_id, "run-a");
+  EXPECT_EQ(state.step, 2);
+  EXPECT_EQ(state.commit_state, "state after step 1");
+  bool replayed = false;
+  auto again = (*restarted)->TrainStep(batches[1], &replayed);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(replayed);
+  EXPECT_EQ(again->metrics.at("actor/pg_loss"), second.metrics.at("actor/pg_loss"));
+  EXPECT_TRUE(Bitwise(Params((*restarted)->trainer().model()), after_two));
+  ASSERT_TRUE((*restarted)->TrainStep(batches[2]).ok());
+  EXPECT_EQ((*restarted)->run_state().commit_state, "state after step 2");
+  // A learner configured for another run refuses the checkpoint.
+  config.run_id = "run-b";
+  auto wrong = Learner::Create(TinyTestModel(), config, single.get());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("run-a"), std::string::npos);
 }
 
 // Training 2N steps equals training N, checkpointing, dropping everything (as a killed

@@ -49,8 +49,12 @@ absl::Status ValidateBatch(const RolloutBatch& batch, int64_t vocab_size, int64_
 
 RolloutBatch BatchFromProto(const std::vector<TrainBatchPart>& parts) {
   RolloutBatch batch;
+  if (!parts.empty()) {  // the first part carries the step's identity
+    batch.step = parts[0].step();
+    batch.run_id = parts[0].run_id();
+    batch.commit_state = parts[0].commit_state();
+  }
   for (const TrainBatchPart& part : parts) {
-    batch.step = part.step();
     for (const TrainGroup& pg : part.groups()) {
       RolloutGroup g;
       g.group_id = pg.group_id();
@@ -72,6 +76,8 @@ RolloutBatch BatchFromProto(const std::vector<TrainBatchPart>& parts) {
 TrainBatchPart BatchToProto(const RolloutBatch& batch) {
   TrainBatchPart part;
   part.set_step(batch.step);
+  part.set_run_id(batch.run_id);
+  part.set_commit_state(batch.commit_state);
   part.set_last(true);
   for (const RolloutGroup& g : batch.groups) {
     TrainGroup* pg = part.add_groups();

@@ -29,8 +29,10 @@ struct RolloutGroup {
 };
 
 struct RolloutBatch {
-  int64_t step = 0;
+  int64_t step = 0;  // steps trained before this one
   std::vector<RolloutGroup> groups;
+  std::string run_id;        // the sender's run ("" : any)
+  std::string commit_state;  // kept with the step's checkpoint (TrainBatchPart.commit_state)
 
   int64_t NumSequences() const;
   int64_t NumResponseTokens() const;
