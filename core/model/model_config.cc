@@ -12,23 +12,32 @@ absl::Status ModelConfig::Validate() const {
   auto fail = [](const std::string& field, const std::string& why) {
     return absl::InvalidArgumentError(absl::StrCat("model config: ", field, " ", why));
   };
+  // Upper bounds well past every published model (Qwen2.5-72B: 80 layers, hidden 8192, vocab
+  // 152k): a config.json with num_hidden_layers 1000000 took 14 GB before any check. CheckRange
+  // fails a NaN, so rope_theta and rms_norm_eps cannot pass as NaN either.
+  auto range = [](const char* field, double value, double lo, double hi) {
+    return Annotate(CheckRange(field, value, lo, hi), "model config");
+  };
   if (model_type != "qwen2" && model_type != "mimo") {
     return fail("model_type", absl::StrCat("'", model_type, "' is not qwen2 or mimo"));
   }
-  if (vocab_size <= 0) return fail("vocab_size", "must be positive");
-  if (hidden_size <= 0) return fail("hidden_size", "must be positive");
-  if (intermediate_size <= 0) return fail("intermediate_size", "must be positive");
-  if (num_hidden_layers <= 0) return fail("num_hidden_layers", "must be positive");
-  if (num_attention_heads <= 0 || hidden_size % num_attention_heads != 0) {
+  RETURN_IF_ERROR(range("vocab_size", vocab_size, 1, kMaxVocabSize));
+  RETURN_IF_ERROR(range("hidden_size", hidden_size, 1, kMaxHiddenSize));
+  RETURN_IF_ERROR(range("intermediate_size", intermediate_size, 1, 4 * kMaxHiddenSize));
+  RETURN_IF_ERROR(range("num_hidden_layers", num_hidden_layers, 1, kMaxLayers));
+  RETURN_IF_ERROR(range("num_attention_heads", num_attention_heads, 1, kMaxHeads));
+  if (hidden_size % num_attention_heads != 0) {
     return fail("num_attention_heads", "must divide hidden_size");
   }
   if (head_dim() % 2 != 0) return fail("hidden_size", "/ num_attention_heads must be even (RoPE)");
-  if (num_key_value_heads <= 0 || num_attention_heads % num_key_value_heads != 0) {
+  RETURN_IF_ERROR(range("num_key_value_heads", num_key_value_heads, 1, num_attention_heads));
+  if (num_attention_heads % num_key_value_heads != 0) {
     return fail("num_key_value_heads", "must divide num_attention_heads");
   }
-  if (max_position_embeddings <= 0) return fail("max_position_embeddings", "must be positive");
-  if (rope_theta <= 0) return fail("rope_theta", "must be positive");
-  if (num_nextn_predict_layers < 0) return fail("num_nextn_predict_layers", "must be >= 0");
+  RETURN_IF_ERROR(range("max_position_embeddings", max_position_embeddings, 1, kMaxPositions));
+  RETURN_IF_ERROR(range("rope_theta", rope_theta, 1e-6, 1e12));
+  RETURN_IF_ERROR(range("rms_norm_eps", rms_norm_eps, 1e-30, 1));
+  RETURN_IF_ERROR(range("num_nextn_predict_layers", num_nextn_predict_layers, 0, kMaxMtpLayers));
   if (model_type == "qwen2" && num_nextn_predict_layers != 0) {
     return fail("num_nextn_predict_layers", "must be 0 for model_type qwen2");
   }

@@ -11,6 +11,15 @@
 
 namespace seamless {
 
+// Upper bounds ModelConfig::Validate enforces: several times every published model's, so they
+// refuse only configs that would exhaust memory before any other check (1,000,000 layers).
+inline constexpr int64_t kMaxVocabSize = int64_t{4} << 20;   // 4M rows (Qwen2: 152k)
+inline constexpr int64_t kMaxHiddenSize = 65536;             // (Qwen2.5-72B: 8192)
+inline constexpr int64_t kMaxLayers = 1024;                  // (Qwen2.5-72B: 80)
+inline constexpr int64_t kMaxHeads = 1024;                   // (Qwen2.5-72B: 64)
+inline constexpr int64_t kMaxPositions = int64_t{16} << 20;  // 16M tokens (Qwen2.5: 128k)
+inline constexpr int64_t kMaxMtpLayers = 64;                 // (MiMo-7B: 1)
+
 struct ModelConfig {
   std::string model_type = "mimo";  // "qwen2" or "mimo" (qwen2 + MTP layers)
   int64_t vocab_size = 128;
@@ -48,7 +57,8 @@ struct ModelConfig {
     v("eos_token_id", eos_token_id, "End-of-sequence token id");
   }
 
-  // Checks divisibility and ranges; the error names the field.
+  // Checks divisibility and ranges (the bounds above; intermediate_size up to 4 x
+  // kMaxHiddenSize); the error names the field and its valid range.
   absl::Status Validate() const;
   // Number of parameters, counting a tied head once.
   int64_t ParameterCount() const;

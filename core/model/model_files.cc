@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/base/process_memory.h"
 #include "core/base/status_macros.h"
@@ -179,8 +180,21 @@ absl::Status ImportIntoFreshModel(MimoModel& model, RawTensorMap& weights,
 
 }  // namespace
 
+absl::Status CheckModelFitsMemory(const ModelConfig& config, uint64_t available,
+                                  const std::string& what) {
+  if (available == 0) return absl::OkStatus();  // unknown: nothing to check against
+  // MimoModel holds fp32 parameters; the checkpoint's bytes come on top while importing.
+  const uint64_t bytes = uint64_t(config.ParameterCount()) * 4;
+  if (bytes <= available) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "%s: %d parameters need %.1f GiB in fp32, %.1f GiB available (MemAvailable); refused "
+      "before allocating",
+      what, config.ParameterCount(), bytes / double(1 << 30), available / double(1 << 30)));
+}
+
 absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadHfConfig(dir + "/config.json"));
+  RETURN_IF_ERROR(CheckModelFitsMemory(config, MachineAvailableBytes(), dir + "/config.json"));
   ASSIGN_OR_RETURN(RawTensorMap weights, ReadSafetensorsDir(dir));
   try {
     MimoModel model(config);

@@ -58,6 +58,12 @@ absl::StatusOr<PreparedWeights> PrepareWeights(MimoModel& model, const RawTensor
 // on shapes or names.
 void ApplyPreparedWeights(PreparedWeights& prepared);
 
+// OK when the fp32 parameters of `config` fit in `available` bytes (0: unknown, not checked);
+// otherwise RESOURCE_EXHAUSTED naming `what` with the parameter count and both sizes.
+// LoadModelDir checks it (against MemAvailable) before reading or allocating anything.
+absl::Status CheckModelFitsMemory(const ModelConfig& config, uint64_t available,
+                                  const std::string& what);
+
 // config.json + safetensors -> model (fp32, CPU).
 absl::StatusOr<MimoModel> LoadModelDir(const std::string& dir);
 // model -> config.json + safetensors in `dtype`; shards past `max_shard_bytes`.

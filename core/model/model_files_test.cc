@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_format.h"
 #include "core/base/file_util.h"
 #include "core/model/default_model.h"
 #include "core/model/test_models.h"
@@ -152,6 +153,37 @@ TEST(ModelConfigTest, InvalidConfigsNameTheField) {
   check(R"({"hidden_size": 64})", "model_type");
   check(R"({"model_type": "mimo", "hidden_size": "wide"})", "'hidden_size'");
   check(R"({"model_type": "gpt2"})", "model_type");
+  // Upper bounds: 1,000,000 layers took 14 GB in `generate` before any check.
+  check(R"({"model_type": "mimo", "num_hidden_layers": 1000000})",
+        "model config: num_hidden_layers is 1000000; valid range [1, 1024]");
+  check(R"({"model_type": "mimo", "vocab_size": 100000000})", "vocab_size is 100000000");
+  check(R"({"model_type": "mimo", "hidden_size": 131072, "num_attention_heads": 4})",
+        "hidden_size is 131072; valid range [1, 65536]");
+  check(R"({"model_type": "mimo", "num_key_value_heads": 8})",
+        "num_key_value_heads is 8; valid range [1, 4]");
+  check(R"({"model_type": "mimo", "rms_norm_eps": 0})", "rms_norm_eps is 0");
+  check(R"({"model_type": "mimo", "rope_theta": -1})", "rope_theta is -1");
+}
+
+TEST(ModelConfigTest, AModelTooBigForMemoryIsRefusedBeforeAnythingIsRead) {
+  // Within every bound, yet 12 x 16384^2 x 1024 parameters: terabytes.
+  const std::string dir = testing::TestTempDir() + "/huge";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(WriteFileAtomically(dir + "/config.json",
+                                  R"({"model_type": "qwen2", "hidden_size": 16384,
+                                      "intermediate_size": 65536, "num_hidden_layers": 1024,
+                                      "num_attention_heads": 128, "num_key_value_heads": 8})")
+                  .ok());
+  auto loaded = LoadModelDir(dir);  // no safetensors there: the memory check comes first
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kResourceExhausted) << loaded.status();
+  EXPECT_THAT(loaded.status().message(), HasSubstr("huge/config.json: "));
+  EXPECT_THAT(loaded.status().message(), HasSubstr("refused before allocating"));
+  ModelConfig tiny;
+  EXPECT_TRUE(CheckModelFitsMemory(tiny, uint64_t{1} << 30, "tiny").ok());
+  EXPECT_EQ(CheckModelFitsMemory(tiny, 1000, "tiny").message(),
+            absl::StrFormat("tiny: %d parameters need 0.0 GiB in fp32, 0.0 GiB available "
+                            "(MemAvailable); refused before allocating",
+                            tiny.ParameterCount()));
 }
 
 TEST(DefaultModelTest, IsTinyAndMatchesItsTokenizer) {
