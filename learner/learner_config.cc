@@ -17,10 +17,11 @@ absl::Status GrpoConfig::Validate() const {
   RETURN_IF_ERROR(CheckRange("clip_ratio_low", clip_ratio_low, 0, 1));
   RETURN_IF_ERROR(CheckRange("clip_ratio_high", clip_ratio_high, 0, 100));
   RETURN_IF_ERROR(CheckRange("clip_ratio_c", clip_ratio_c, 0, kInf));
-  RETURN_IF_ERROR(CheckRange("kl_coef", kl_coef, 0, kInf));
+  // Coefficients of loss terms: 1e300 times an O(1) term is inf in fp32, and the update NaN.
+  RETURN_IF_ERROR(CheckRange("kl_coef", kl_coef, 0, 1e6));
   RETURN_IF_ERROR(CheckRange("overlong_max_len", overlong_max_len, 1, 1e9));
   RETURN_IF_ERROR(CheckRange("overlong_cache_len", overlong_cache_len, 0, 1e9));
-  RETURN_IF_ERROR(CheckRange("overlong_penalty", overlong_penalty, 0, kInf));
+  RETURN_IF_ERROR(CheckRange("overlong_penalty", overlong_penalty, 0, 1e6));
   return CheckRange("temperature", temperature, 1e-6, 100);
 }
 
@@ -46,7 +47,8 @@ absl::Status TrainerConfig::Validate() const {
 absl::Status LearnerConfig::Validate() const {
   RETURN_IF_ERROR(CheckRange("checkpoint_every", checkpoint_every, 0, 1e9));
   RETURN_IF_ERROR(CheckRange("keep_checkpoints", keep_checkpoints, 1, 1e6));
-  RETURN_IF_ERROR(CheckRange("collective_timeout_s", collective_timeout_s, 1, kInf));
+  // A c10d timeout becomes clock ticks: 1e300 s would overflow; 1e6 s is 11.6 days.
+  RETURN_IF_ERROR(CheckRange("collective_timeout_s", collective_timeout_s, 1, 1e6));
   if (backend != "gloo" && backend != "nccl") {
     return absl::InvalidArgumentError("backend is '" + backend + "'; valid values: gloo | nccl");
   }

@@ -64,6 +64,16 @@ TEST(LearnerConfigTest, OutOfRangeSettingsAreRefusedNamingKeyAndRange) {
       {"trainer:\n  grpo:\n    temperature: 0\n",
        "learner.yaml:3: trainer.grpo.temperature is 0; valid range [1e-06, 100]"},
       {"backend: mpi\n", "learner.yaml:1: backend is 'mpi'; valid values: gloo | nccl"},
+      // Absurd values: a learning rate of 1e300 threw out of TrainStep; a timeout that large
+      // overflows the clock; a loss coefficient that large makes every update inf.
+      {"trainer:\n  optim:\n    lr: 1e300\n",
+       "learner.yaml:3: trainer.optim.lr is 1e+300; valid range [1e-12, 10]"},
+      {"trainer:\n  optim:\n    lr: -0.001\n",
+       "learner.yaml:3: trainer.optim.lr is -0.001; valid range [1e-12, 10]"},
+      {"collective_timeout_s: 1e300\n",
+       "learner.yaml:1: collective_timeout_s is 1e+300; valid range [1, 1000000]"},
+      {"trainer:\n  grpo:\n    kl_coef: 1e300\n",
+       "learner.yaml:3: trainer.grpo.kl_coef is 1e+300; valid range [0, 1000000]"},
   };
   for (const auto& [yaml, message] : cases) {
     SCOPED_TRACE(yaml);

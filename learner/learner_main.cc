@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -268,6 +269,12 @@ absl::Status RunSft(const std::vector<std::string>& args) {
       std::vector<RolloutSequence> examples,
       LoadSftExamples(data, *loaded.tokenizer, loaded.model->config().max_position_embeddings));
   ASSIGN_OR_RETURN(RendezvousOptions rendezvous, RendezvousFromEnv());
+  int64_t longest = 1;
+  for (const RolloutSequence& e : examples) {
+    longest = std::max<int64_t>(longest, e.prompt_ids.size() + e.response_ids.size());
+  }
+  RETURN_IF_ERROR(CheckSftFits(loaded.model->config(), config, longest, rendezvous.world_size,
+                               MachineAvailableBytes()));
   ASSIGN_OR_RETURN(std::unique_ptr<Collective> collective, ConnectCollective(rendezvous));
   ASSIGN_OR_RETURN(auto trainer,
                    SftTrainer::Create(loaded.model, config, collective.get(), examples));

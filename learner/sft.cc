@@ -6,11 +6,13 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/base/config.h"
 #include "core/base/file_util.h"
 #include "core/base/json_lines.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
+#include "core/model/capacity_plan.h"
 #include "learner/token_logprobs.h"
 #include "nlohmann/json.hpp"
 
@@ -21,6 +23,44 @@ absl::Status SftConfig::Validate() const {
   RETURN_IF_ERROR(CheckRange("micro_batch_size", micro_batch_size, 0, 1e6));
   RETURN_IF_ERROR(CheckRange("steps", steps, 0, 1e9));
   return CheckRange("mtp_loss_weight", mtp_loss_weight, 0, 1e6);
+}
+
+namespace {
+
+LearnerMemoryPlan SftPlan(const ModelConfig& model, int64_t rows, int64_t longest_tokens) {
+  LearnerPlanOptions o;
+  o.tokens_per_micro_batch = std::max<int64_t>(1, rows * longest_tokens);
+  o.seq_len = longest_tokens;
+  o.freeze_mtp = false;  // SFT trains the MTP layers too
+  return EstimateLearnerMemory(model, o);
+}
+
+std::string Gib(uint64_t bytes) { return absl::StrFormat("%.1f GiB", bytes / double(1 << 30)); }
+
+}  // namespace
+
+absl::Status CheckSftFits(const ModelConfig& model, const SftConfig& config, int64_t longest_tokens,
+                          int world_size, uint64_t available) {
+  if (available == 0) return absl::OkStatus();
+  const int64_t world = std::max(world_size, 1);
+  const int64_t per_rank = (config.batch_size + world - 1) / world;
+  const int64_t micro =
+      config.micro_batch_size > 0 ? std::min(config.micro_batch_size, per_rank) : per_rank;
+  const uint64_t needs = SftPlan(model, micro, longest_tokens).total();
+  if (needs <= available) return absl::OkStatus();
+  // The plan grows with the rows of a micro-batch: the largest that fits, by bisection.
+  int64_t lo = 0, hi = micro;
+  while (lo + 1 < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (SftPlan(model, mid, longest_tokens).total() <= available ? lo : hi) = mid;
+  }
+  const std::string fits =
+      lo > 0 ? absl::StrCat("micro_batch_size ", lo, " fits")
+             : "not even one sequence fits: a smaller model or a machine with more memory";
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "batch_size %d: a micro-batch of %d sequence(s) x %d tokens (the longest) needs %s per "
+      "rank, %s available (MemAvailable); %s",
+      config.batch_size, micro, longest_tokens, Gib(needs), Gib(available), fits));
 }
 
 namespace {

@@ -54,6 +54,14 @@ absl::StatusOr<std::vector<RolloutSequence>> LoadSftExamples(const std::string& 
                                                              const Tokenizer& tokenizer,
                                                              int64_t max_length);
 
+// OK when one rank's share of a batch fits in `available` bytes (MemAvailable; 0: unknown,
+// not checked) by the learner's memory plan (core/model/capacity_plan.h: unsharded fp32 state
+// plus the activations of one micro-batch of `longest_tokens`-token sequences); otherwise
+// RESOURCE_EXHAUSTED with the numbers and the largest micro-batch that fits.
+// `seamless sft --batch-size 100000` took 23 GB before this check.
+absl::Status CheckSftFits(const ModelConfig& model, const SftConfig& config, int64_t longest_tokens,
+                          int world_size, uint64_t available);
+
 class SftTrainer {
  public:
   static absl::StatusOr<std::unique_ptr<SftTrainer>> Create(MimoModel model, SftConfig config,

@@ -46,6 +46,31 @@ TEST(SftTest, LoadsExamplesWithEosAndNamesBadLines) {
   EXPECT_NE(failed.status().message().find("bad.jsonl:2"), std::string::npos) << failed.status();
 }
 
+TEST(SftTest, ABatchThatCannotFitIsRefusedWithTheNumbers) {
+  const ModelConfig model = TinyTestConfig();
+  SftConfig config;
+  config.batch_size = 100000;  // took 23 GB before the check
+  const uint64_t gib = uint64_t{1} << 30;
+  const absl::Status refused = CheckSftFits(model, config, 64, 1, gib);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("batch_size 100000: a micro-batch of 100000 sequence(s) x 64 "
+                                   "tokens (the longest) needs"),
+            std::string::npos)
+      << refused;
+  EXPECT_NE(refused.message().find("1.0 GiB available (MemAvailable); micro_batch_size "),
+            std::string::npos)
+      << refused;
+  // The micro-batch it names does fit; two ranks halve each one's share; 0 bytes: unknown.
+  const std::string message(refused.message());
+  const size_t at = message.rfind("micro_batch_size ") + 17;
+  config.micro_batch_size = std::stoll(message.substr(at));
+  EXPECT_TRUE(CheckSftFits(model, config, 64, 1, gib).ok());
+  config.micro_batch_size = 0;
+  config.batch_size = 16;
+  EXPECT_TRUE(CheckSftFits(model, config, 64, 2, gib).ok());
+  EXPECT_TRUE(CheckSftFits(model, SftConfig(), 64, 1, 0).ok());
+}
+
 TEST(SftTest, LossAndMtpLossFall) {
   CharTokenizer tok;
   auto data = LoadSftExamples(WriteData(), tok, 64);
