@@ -31,7 +31,8 @@ LearnerMemoryPlan SftPlan(const ModelConfig& model, int64_t rows, int64_t longes
   LearnerPlanOptions o;
   o.tokens_per_micro_batch = std::max<int64_t>(1, rows * longest_tokens);
   o.seq_len = longest_tokens;
-  o.freeze_mtp = false;  // SFT trains the MTP layers too
+  o.freeze_mtp = false;                // SFT trains the MTP layers too
+  o.activation_checkpointing = false;  // and keeps every layer's activations
   return EstimateLearnerMemory(model, o);
 }
 

@@ -34,7 +34,12 @@ TEST(SchedulerConfigTest, OutOfRangeSettingsAreRefusedNamingKeyAndRange) {
       {"group_size: 1\n", "scheduler.yaml:1: group_size is 1; valid range [2, 4096]"},
       {"max_staleness: -1\n", "scheduler.yaml:1: max_staleness is -1; valid range [0, 1000000]"},
       {"easy_pool_prob: 1.5\n", "scheduler.yaml:1: easy_pool_prob is 1.5; valid range [0, 1]"},
-      {"lease_seconds: 0\n", "scheduler.yaml:1: lease_seconds is 0; valid range [0.001, inf]"},
+      {"lease_seconds: 0\n", "scheduler.yaml:1: lease_seconds is 0; valid range [0.001, 1000000]"},
+      // 1e300 s overflowed the conversion to milliseconds.
+      {"lease_seconds: 1e300\n",
+       "scheduler.yaml:1: lease_seconds is 1e+300; valid range [0.001, 1000000]"},
+      {"reward_deadline_seconds: 1e300\n",
+       "scheduler.yaml:1: reward_deadline_seconds is 1e+300; valid range [0.001, 1000000]"},
       {"eval_samples: 0\n", "scheduler.yaml:1: eval_samples is 0; valid range [1, 4096]"},
       // Nested: the sampling options' own hook, under their key path.
       {"sampling:\n  top_p: 1.5\n", "scheduler.yaml:2: sampling.top_p 1.5 must be in (0, 1]"},

@@ -278,6 +278,7 @@ TrainMemoryPlan PlanTrainMemory(const TrainConfig& c, const ModelConfig& model,
     so.tokens_per_micro_batch = c.sft.batch_size * longest_sft;
     so.seq_len = longest_sft;
     so.freeze_mtp = false;
+    so.activation_checkpointing = false;  // SftTrainer keeps every layer's activations
     plan.sft_bytes = EstimateLearnerMemory(model, so).total();
   }
   return plan;

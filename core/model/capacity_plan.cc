@@ -156,7 +156,12 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
   // Attention probabilities: a query attends, in blocks of 64, to about (seq + 64) / 2 keys.
   const uint64_t keys_per_query = std::min<uint64_t>(seq, (seq + 64) / 2);
   const uint64_t attention = tokens * c.num_attention_heads * keys_per_query;
-  const uint64_t recompute = (tokens * layer_per_token + attention) * compute_bytes;
+  // Without checkpointing every trained block keeps its activations until the backward pass.
+  const uint64_t kept_layers =
+      o.activation_checkpointing
+          ? 1
+          : c.num_hidden_layers + (o.freeze_mtp ? 0 : c.num_nextn_predict_layers);
+  const uint64_t recompute = kept_layers * (tokens * layer_per_token + attention) * compute_bytes;
   const uint64_t logits = logit_tokens * c.vocab_size * 4 * 3;
   plan.activations = saved + recompute + logits;
   plan.runtime = o.runtime_overhead_bytes;
@@ -164,10 +169,12 @@ LearnerMemoryPlan EstimateLearnerMemory(const ModelConfig& c, const LearnerPlanO
       {"activations", plan.activations,
        absl::StrCat(Gib(saved), " saved layer inputs (", tokens, " tokens x ", h, " hidden x ",
                     c.num_hidden_layers, " layers x ", compute_bytes, " B) + ", Gib(recompute),
-                    " one layer recomputed (", tokens, " tokens x ", layer_per_token, " values + ",
-                    c.num_attention_heads, " heads x ", keys_per_query, " keys of attention, x ",
-                    compute_bytes, " B) + ", Gib(logits), " logits (", logit_tokens, " tokens x ",
-                    c.vocab_size, " vocab x 4 B x 3)")});
+                    kept_layers == 1 ? " one layer recomputed ("
+                                     : absl::StrCat(" ", kept_layers, " layers' activations ("),
+                    tokens, " tokens x ", layer_per_token, " values + ", c.num_attention_heads,
+                    " heads x ", keys_per_query, " keys of attention, x ", compute_bytes, " B) + ",
+                    Gib(logits), " logits (", logit_tokens, " tokens x ", c.vocab_size,
+                    " vocab x 4 B x 3)")});
   plan.items.push_back(
       {"runtime", plan.runtime, "the process: LibTorch, collectives, allocator slack (stated)"});
   return plan;

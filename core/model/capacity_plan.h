@@ -13,7 +13,8 @@
 //   for prefetch; none when nothing is sharded.
 //   activations, per-layer checkpointing: the saved layer inputs (tokens x hidden x layers),
 //   one layer's full activations while it is recomputed (attention probabilities included),
-//   and the logits of the response tokens in fp32 (tokens x vocab x 4 B x 3: logits,
+//   or, without checkpointing (SFT), every trained layer's full activations at once; and the
+//   logits of the response tokens in fp32 (tokens x vocab x 4 B x 3: logits,
 //   log_softmax, their gradient).
 // Frozen parameters (the MTP layers in RL) have weights but no gradients or optimizer state.
 #ifndef SEAMLESS_CORE_MODEL_CAPACITY_PLAN_H_
@@ -75,6 +76,8 @@ struct LearnerPlanOptions {
   // Longest sequence (keys per query in attention); 0: min(tokens, max_position_embeddings).
   int64_t seq_len = 0;
   bool freeze_mtp = true;  // TrainerConfig::freeze_mtp: MTP layers get no grads or optimizer
+  // Per-layer activation checkpointing; false (SftTrainer) keeps every layer's activations.
+  bool activation_checkpointing = true;
   // What a learner process holds besides its tensors: LibTorch, Gloo or NCCL, allocator slack
   // (measured 0.71-0.75 GiB on CPU at 0.5B, bench learner-memory; a GPU adds its CUDA context).
   uint64_t runtime_overhead_bytes = uint64_t(0.75 * (1ull << 30));

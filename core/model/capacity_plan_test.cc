@@ -112,6 +112,12 @@ TEST(CapacityPlanTest, ActivationsFollowTheFormula) {
   const uint64_t attention = 100ull * 4 * 50 * 4;  // (50 + 64) / 2 = 57 keys, capped at 50
   const uint64_t logits = 60ull * 50 * 4 * 3;
   EXPECT_EQ(EstimateLearnerMemory(c, o).activations, saved + layer + attention + logits);
+  // Without checkpointing (SFT) every trained layer keeps its activations: 2 layers + 1 MTP
+  // layer when the MTP layers train.
+  o.activation_checkpointing = false;
+  o.freeze_mtp = false;
+  ASSERT_EQ(c.num_nextn_predict_layers, 1);
+  EXPECT_EQ(EstimateLearnerMemory(c, o).activations, saved + 3 * (layer + attention) + logits);
 }
 
 TEST(CapacityPlanTest, Mimo7bOnEightGpusFitsOnlyWhenSharded) {
