@@ -39,10 +39,13 @@ TEST(RewardConfigTest, BadModeNamesFileLineKeyAndValidValues) {
 
 TEST(RewardConfigTest, OutOfRangeLimitsAreRefusedNamingKeyAndRange) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"runner:\n  processes: 0\n",
-       "reward.yaml:2: runner.processes is 0; valid range [1, 1000000]"},
+      {"runner:\n  processes: 0\n", "reward.yaml:2: runner.processes is 0; valid range [1, 4096]"},
+      {"runner:\n  processes: -5\n",
+       "reward.yaml:2: runner.processes is -5; valid range [1, 4096]"},
       {"runner:\n  memory_bytes: 0\n",
-       "reward.yaml:2: runner.memory_bytes is 0; valid range [1, 1000000000000000]"},
+       "reward.yaml:2: runner.memory_bytes is 0; valid range [16777216, 1099511627776]"},
+      {"runner:\n  compile_memory_bytes: -1\n",
+       "reward.yaml:2: runner.compile_memory_bytes is -1; valid range [16777216, 1099511627776]"},
       {"runner:\n  time_limit_seconds: 0\n",
        "reward.yaml:2: runner.time_limit_seconds is 0; valid range [0.001, 86400]"},
       {"runner:\n  time_limit_seconds: -3\n",

@@ -216,7 +216,19 @@ TEST(TrainConfigTest, BadSettingsAreRefusedBeforeAnythingStarts) {
       {"scheduler:\n  batch_groups: 0\n",
        "bad.yaml:2: scheduler.batch_groups is 0; valid range [1, 1000000]"},
       {"reward:\n  runner:\n    processes: 0\n",
-       "bad.yaml:3: reward.runner.processes is 0; valid range [1, 1000000]"},
+       "bad.yaml:3: reward.runner.processes is 0; valid range [1, 4096]"},
+      // The probes of issue 15, each refused at its line with its range.
+      {"reward:\n  runner:\n    memory_bytes: 0\n",
+       "bad.yaml:3: reward.runner.memory_bytes is 0; valid range [16777216, 1099511627776]"},
+      {"reward:\n  runner:\n    time_limit_seconds: 0\n",
+       "bad.yaml:3: reward.runner.time_limit_seconds is 0; valid range [0.001, 86400]"},
+      {"learner:\n  trainer:\n    optim:\n      lr: -1\n",
+       "bad.yaml:4: learner.trainer.optim.lr is -1; valid range [1e-12, 10]"},
+      {"scheduler:\n  lease_seconds: 1e300\n",
+       "bad.yaml:2: scheduler.lease_seconds is 1e+300; valid range [0.001, 1000000]"},
+      {"rollout_workers: 1000\n", "bad.yaml:1: rollout_workers is 1000; valid range [1, 256]"},
+      // Hundreds of GiB of activations for the built-in task (23 GB and running before).
+      {"sft:\n  batch_size: 100000\n", "the SFT warm start needs"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
