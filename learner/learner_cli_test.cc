@@ -87,6 +87,32 @@ RolloutBatch SmallBatch() {
 
 // A model too large for this machine is refused from its config.json, before any weights are
 // read (the directory has none), with the numbers and what to change.
+TEST(SftCliTest, BadFlagsAreRefusedBeforeTraining) {
+  const std::string dir = testing::TestTempDir();
+  ASSERT_TRUE(
+      WriteFileAtomically(dir + "/data.jsonl", "{\"prompt\": \"1+1=\", \"response\": \"2\"}\n")
+          .ok());
+  const std::string sft =
+      SeamlessBinary() + " sft --data " + dir + "/data.jsonl --out " + dir + "/out --steps 1 ";
+  // --lr nan exited 0 with every weight NaN; a negative rate ran and reported success.
+  for (const char* lr : {"nan", "-1", "1e300", "inf"}) {
+    auto r = RunCommand(sft + "--lr " + lr);
+    EXPECT_EQ(r.exit_code, 1) << lr;
+    EXPECT_NE(r.err.find("optim.lr is "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("; valid range [1e-12, 10]"), std::string::npos) << r.err;
+  }
+  // A batch whose activations cannot fit (--batch-size 100000 took 23 GB): refused with the
+  // numbers. 1,000,000 sequences need hundreds of GiB on any machine.
+  auto big = RunCommand(sft + "--batch-size 1000000");
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(big.err.find("batch_size 1000000: a micro-batch of 1000000 sequence(s)"),
+            std::string::npos)
+      << big.err;
+  EXPECT_NE(big.err.find("available (MemAvailable); micro_batch_size "), std::string::npos)
+      << big.err;
+  EXPECT_FALSE(FileExists(dir + "/out"));
+}
+
 TEST(LearnerCliTest, AModelThatCannotFitIsRefusedBeforeLoading) {
   const std::string dir = testing::TestTempDir();
   ASSERT_TRUE(

@@ -129,6 +129,20 @@ TEST(CliTest, BadModelDirectoryIsAClearError) {
   auto r = RunCommand(Bin() + " generate --model " + dir + " x");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("seamless generate: error: " + dir + "/config.json"));
+  // 1,000,000 layers took 14 GB in generate before any check, and inspect-model accepted it.
+  const std::string huge = dir + "/huge";
+  auto init = RunCommand(Bin() + " init-model --out " + huge);
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  auto config = nlohmann::json::parse(*ReadFileToString(huge + "/config.json"));
+  config["num_hidden_layers"] = 1000000;
+  ASSERT_TRUE(WriteFileAtomically(huge + "/config.json", config.dump()).ok());
+  for (const std::string& command :
+       {" generate --model " + huge + " x", " inspect-model --model " + huge}) {
+    auto refused = RunCommand(Bin() + command);
+    EXPECT_EQ(refused.exit_code, 1) << command;
+    EXPECT_THAT(refused.err, HasSubstr(huge + "/config.json: model config: num_hidden_layers is "
+                                              "1000000; valid range [1, 1024]"));
+  }
 }
 
 TEST(CliTest, BenchModelPrintsJson) {
