@@ -46,8 +46,9 @@ TrainerLearner::TrainerLearner(GrpoTrainer* trainer, std::vector<RolloutEngine*>
                                std::chrono::steady_clock::time_point deadline)
     : trainer_(trainer), engines_(std::move(engines)), deadline_(deadline) {}
 
-absl::StatusOr<TrainResult> TrainerLearner::Train(int64_t step,
-                                                  const std::vector<TrainGroupData>& groups) {
+absl::StatusOr<TrainResult> TrainerLearner::Train(const TrainCall& call) {
+  const int64_t step = call.step;
+  const std::vector<TrainGroupData>& groups = call.groups;
   if (std::chrono::steady_clock::now() >= deadline_) {
     deadline_passed_ = true;
     return absl::CancelledError(absl::StrCat("the time limit passed before step ", step));

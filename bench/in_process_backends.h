@@ -44,8 +44,7 @@ class TrainerLearner : public LearnerBackend {
   TrainerLearner(GrpoTrainer* trainer, std::vector<RolloutEngine*> engines,
                  std::chrono::steady_clock::time_point deadline =
                      std::chrono::steady_clock::time_point::max());
-  absl::StatusOr<TrainResult> Train(int64_t step,
-                                    const std::vector<TrainGroupData>& groups) override;
+  absl::StatusOr<TrainResult> Train(const TrainCall& call) override;
   bool deadline_passed() const { return deadline_passed_.load(); }
 
  private:

@@ -177,8 +177,9 @@ double SleepReward::busy_seconds() const {
 
 // ------------------------------------------------------------------------- SleepLearner
 
-absl::StatusOr<TrainResult> SleepLearner::Train(int64_t step,
-                                                const std::vector<TrainGroupData>& groups) {
+absl::StatusOr<TrainResult> SleepLearner::Train(const TrainCall& call) {
+  const int64_t step = call.step;
+  const std::vector<TrainGroupData>& groups = call.groups;
   int64_t ids = 0;
   for (const auto& g : groups) {
     for (const auto& s : g.samples) ids += static_cast<int64_t>(s.sample.tokens.size());

@@ -108,8 +108,7 @@ class SleepReward : public RewardBackend {
 class SleepLearner : public LearnerBackend {
  public:
   explicit SleepLearner(double seconds) : seconds_(seconds) {}
-  absl::StatusOr<TrainResult> Train(int64_t step,
-                                    const std::vector<TrainGroupData>& groups) override;
+  absl::StatusOr<TrainResult> Train(const TrainCall& call) override;
   int64_t trained_ids() const;  // token ids in trained samples
 
  private:

@@ -67,15 +67,24 @@ struct TrainGroupData {
 struct TrainResult {
   int64_t policy_version = 0;
   bool skipped = false;
+  bool replayed = false;                  // the learner had trained it: its recorded answer
   std::map<std::string, double> metrics;  // verl names
+};
+
+// One step for the learner.
+struct TrainCall {
+  int64_t step = 0;  // steps committed before it
+  std::vector<TrainGroupData> groups;
+  // The scheduler's state once this step commits (SchedulerState JSON), kept by the learner
+  // with the step (scheduler/run_journal.h, NOTE [step commit]).
+  std::string commit_state;
 };
 
 class LearnerBackend {
  public:
   virtual ~LearnerBackend() = default;
-  // Trains one step on `groups` (blocking); returns the new policy version.
-  virtual absl::StatusOr<TrainResult> Train(int64_t step,
-                                            const std::vector<TrainGroupData>& groups) = 0;
+  // Trains one step (blocking); returns the new policy version.
+  virtual absl::StatusOr<TrainResult> Train(const TrainCall& call) = 0;
 };
 
 }  // namespace seamless

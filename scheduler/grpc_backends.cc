@@ -157,18 +157,35 @@ void GrpcRewardBackend::Loop() {
   }
 }
 
-GrpcLearnerBackend::GrpcLearnerBackend(const std::string& address)
-    : stub_(LearnerService::NewStub(MakeChannel(address))) {}
+GrpcLearnerBackend::GrpcLearnerBackend(const std::string& address, std::string run_id)
+    : stub_(LearnerService::NewStub(MakeChannel(address))), run_id_(std::move(run_id)) {}
 
-absl::StatusOr<TrainResult> GrpcLearnerBackend::Train(int64_t step,
-                                                      const std::vector<TrainGroupData>& groups) {
+absl::StatusOr<TrainResult> GrpcLearnerBackend::Train(const TrainCall& call) {
+  constexpr int kAttempts = 3;
+  absl::StatusOr<TrainResult> result;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    result = TrainOnce(call);
+    if (result.ok() || !absl::IsUnavailable(result.status()) || attempt == kAttempts) break;
+    SLOG(WARNING) << "TrainStep of step " << call.step << " failed (" << result.status()
+                  << "); sending it again";
+    std::this_thread::sleep_for(std::chrono::seconds(2 * attempt));
+  }
+  return result;
+}
+
+absl::StatusOr<TrainResult> GrpcLearnerBackend::TrainOnce(const TrainCall& call) {
+  const std::vector<TrainGroupData>& groups = call.groups;
   grpc::ClientContext context;
   TrainStepResult result;
   auto writer = stub_->TrainStep(&context, &result);
   constexpr size_t kGroupsPerPart = 4;
-  for (size_t i = 0; i < groups.size(); i += kGroupsPerPart) {
+  for (size_t i = 0; i < std::max<size_t>(groups.size(), 1); i += kGroupsPerPart) {
     TrainBatchPart part;
-    part.set_step(step);
+    part.set_step(call.step);
+    if (i == 0) {
+      part.set_run_id(run_id_);
+      part.set_commit_state(call.commit_state);
+    }
     for (size_t g = i; g < std::min(groups.size(), i + kGroupsPerPart); ++g) {
       TrainGroup* group = part.add_groups();
       group->set_group_id(groups[g].group_id);
@@ -189,8 +206,19 @@ absl::StatusOr<TrainResult> GrpcLearnerBackend::Train(int64_t step,
   TrainResult out;
   out.policy_version = result.policy_version();
   out.skipped = result.skipped();
+  out.replayed = result.replayed();
   for (const auto& [k, v] : result.metrics()) out.metrics[k] = v;
   return out;
+}
+
+absl::StatusOr<RunState> GrpcLearnerBackend::GetRunState(std::chrono::seconds timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  context.set_wait_for_ready(true);  // the learner may still be starting
+  RunState state;
+  grpc::Status status = stub_->GetRunState(&context, RunStateRequest(), &state);
+  if (!status.ok()) return Annotate(FromGrpcStatus(status), "the learner's run state");
+  return state;
 }
 
 }  // namespace seamless

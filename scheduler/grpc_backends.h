@@ -3,6 +3,7 @@
 #ifndef SEAMLESS_SCHEDULER_GRPC_BACKENDS_H_
 #define SEAMLESS_SCHEDULER_GRPC_BACKENDS_H_
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -75,15 +76,21 @@ class GrpcRewardBackend : public RewardBackend {
   std::vector<std::thread> threads_;
 };
 
-// TrainStep to learner rank 0, the batch streamed a few groups per message.
+// TrainStep to learner rank 0, the batch streamed a few groups per message, tagged with the
+// run id and the step's commit state. Steps apply once (the learner answers a step sent
+// again from its record), so a call whose connection failed (UNAVAILABLE) is sent again, a
+// few times, before it fails.
 class GrpcLearnerBackend : public LearnerBackend {
  public:
-  explicit GrpcLearnerBackend(const std::string& address);
-  absl::StatusOr<TrainResult> Train(int64_t step,
-                                    const std::vector<TrainGroupData>& groups) override;
+  GrpcLearnerBackend(const std::string& address, std::string run_id);
+  absl::StatusOr<TrainResult> Train(const TrainCall& call) override;
+  // Where the learner stands (a resume continues from its commit state).
+  absl::StatusOr<RunState> GetRunState(std::chrono::seconds timeout);
 
  private:
+  absl::StatusOr<TrainResult> TrainOnce(const TrainCall& call);
   std::unique_ptr<LearnerService::Stub> stub_;
+  std::string run_id_;
 };
 
 }  // namespace seamless

@@ -145,7 +145,17 @@ std::vector<const LedgerEntry*> Ledger::Pending() const {
   return out;
 }
 
-LedgerSummary Ledger::Summary() const { return summary_; }
+LedgerSummary Ledger::Summary() const {
+  LedgerSummary s = summary_;
+  s.taken += closed_.taken;
+  s.taken_from_easy_pool += closed_.taken_from_easy_pool;
+  s.trained += closed_.trained;
+  s.dropped += closed_.dropped;
+  s.requeues += closed_.requeues;
+  for (const auto& [reason, n] : closed_.dropped_by_reason) s.dropped_by_reason[reason] += n;
+  for (const auto& [reason, n] : closed_.requeued_by_reason) s.requeued_by_reason[reason] += n;
+  return s;
+}
 
 absl::Status Ledger::CheckBalanced() const {
   const LedgerSummary& s = summary_;

@@ -69,6 +69,11 @@ class Ledger {
   // Entries not yet trained or dropped (for a resumable state file).
   std::vector<const LedgerEntry*> Pending() const;
 
+  // Totals of the run before a resume: prompts it trained or dropped (they have no entries
+  // here), its takes less those still pending (taken again here), its requeues. Summary()
+  // counts on from them; CheckBalanced checks the entries of this process.
+  void RestoreClosed(const LedgerSummary& closed) { closed_ = closed; }
+
   LedgerSummary Summary() const;
   // taken == queued + generating + scoring + complete + dropped + trained, and no uid was
   // trained twice (a trained entry cannot move again).
@@ -80,6 +85,7 @@ class Ledger {
   std::unordered_map<std::string, LedgerEntry> entries_;
   std::vector<std::string> order_;  // take order
   LedgerSummary summary_;
+  LedgerSummary closed_;  // RestoreClosed
 };
 
 }  // namespace seamless

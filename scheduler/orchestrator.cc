@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/log.h"
@@ -75,11 +76,21 @@ std::string Orchestrator::NextPrompt() {
   if (!easy_pool_.empty() && easy(rng_)) {
     std::uniform_int_distribution<size_t> pick(0, easy_pool_.size() - 1);
     const int64_t record = easy_pool_[pick(rng_)];
-    return ledger_.Take(record, /*from_easy_pool=*/true,
-                        absl::StrCat("e", easy_takes_++, ".", record));
+    return TakeNew(record, /*from_easy_pool=*/true, absl::StrCat("e", easy_takes_++, ".", record));
   }
   const int64_t record = sampler_.Next();
-  return ledger_.Take(record, false, absl::StrCat("d", sampler_.epoch(), ".", record));
+  return TakeNew(record, false, absl::StrCat("d", sampler_.epoch(), ".", record));
+}
+
+std::string Orchestrator::TakeNew(int64_t record, bool from_easy_pool, const std::string& uid) {
+  events_since_batch_.takes.emplace_back(uid, record);
+  return ledger_.Take(record, from_easy_pool, uid);
+}
+
+absl::Status Orchestrator::DropPrompt(const std::string& uid, const std::string& reason) {
+  RETURN_IF_ERROR(ledger_.Drop(uid, reason));
+  events_since_batch_.drops.emplace_back(uid, reason);
+  return absl::OkStatus();
 }
 
 int Orchestrator::PickWorker() const {
@@ -139,7 +150,7 @@ std::optional<std::vector<int32_t>> Orchestrator::EncodePrompt(const GroupRun& r
     --eval_pending_;
     eval_total_ += EvalSamples();
   } else {
-    absl::Status s = ledger_.Drop(run.key.uid, "bad_prompt");
+    absl::Status s = DropPrompt(run.key.uid, "bad_prompt");
     if (!s.ok()) Fail(s);
   }
   return std::nullopt;
@@ -330,7 +341,7 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
   counters_["scheduler/completed_groups"] += 1;
   if (!drop.empty()) {
     counters_[absl::StrCat("scheduler/dropped_", drop)] += 1;
-    s = ledger_.Drop(done.key.uid, drop);
+    s = DropPrompt(done.key.uid, drop);
     if (!s.ok()) Fail(s);
     return;
   }
@@ -418,7 +429,7 @@ bool Orchestrator::DropStaleGroups() {
       continue;
     }
     counters_["scheduler/dropped_stale"] += 1;
-    absl::Status s = ledger_.Drop(it->second.key.uid, "stale");
+    absl::Status s = DropPrompt(it->second.key.uid, "stale");
     if (!s.ok()) {
       Fail(s);
       return false;
@@ -530,16 +541,26 @@ uint64_t Orchestrator::TerminationCutoff(uint64_t last_selected) const {
 }
 
 // Hands the selected groups to the learner on a thread of its own; OnTrained follows.
+// The batch's samples go to the journal, and the state as of this step committed rides
+// with it to the learner (run_journal.h, NOTE [step commit]).
 void Orchestrator::StartTraining(const std::vector<uint64_t>& selected) {
   std::vector<std::string> uids;
-  std::vector<TrainGroupData> batch = TakeBatch(selected, &uids);
+  TrainCall call;
+  call.step = step_;
+  call.groups = TakeBatch(selected, &uids);
+  call.commit_state = CommitState(uids).ToJson();
+  if (journal_) {
+    absl::Status recorded =
+        journal_->RecordStep(step_, events_since_batch_, JournalSamples(call.groups, uids));
+    if (!recorded.ok()) return Fail(recorded);
+  }
+  events_since_batch_.clear();
   training_ = true;
   if (trainer_.joinable()) trainer_.join();
   std::shared_ptr<EventQueue> events = events_;
-  const int64_t step = step_;
-  trainer_ = std::thread([this, events, step, batch = std::move(batch), uids = std::move(uids)] {
+  trainer_ = std::thread([this, events, call = std::move(call), uids = std::move(uids)] {
     const Clock::TimePoint start = clock_->Now();
-    absl::StatusOr<TrainResult> result = learner_->Train(step, batch);
+    absl::StatusOr<TrainResult> result = learner_->Train(call);
     const double seconds = SecondsBetween(start, clock_->Now());
     events->Post([this, uids, seconds, result = std::move(result)]() mutable {
       OnTrained(uids, seconds, std::move(result));
@@ -578,6 +599,10 @@ void Orchestrator::OnTrained(const std::vector<std::string>& uids, double train_
   for (const std::string& uid : uids) {
     absl::Status s = ledger_.Trained(uid, step_);
     if (!s.ok()) return Fail(s);
+  }
+  if (journal_) {
+    absl::Status committed = journal_->Commit(step_);
+    if (!committed.ok()) return Fail(committed);
   }
   policy_version_ = result->policy_version;
   ++step_;
@@ -704,6 +729,12 @@ absl::Status Orchestrator::Run() {
   }
   StopInFlight();
   if (trainer_.joinable()) trainer_.join();
+  if (journal_ && failure_.ok()) {
+    std::vector<std::string> pending;
+    for (const LedgerEntry* e : ledger_.Pending()) pending.push_back(e->uid);
+    absl::Status ended = journal_->End(step_, events_since_batch_, pending);
+    if (!ended.ok()) Fail(ended);
+  }
   PublishSnapshot(failure_.ok() ? "finished" : "failed");
   RETURN_IF_ERROR(failure_);
   return ledger_.CheckBalanced();
@@ -732,31 +763,71 @@ SchedulerState Orchestrator::SaveState() const {
   state.sampler_epoch = sampler_.epoch();
   state.sampler_position = sampler_.position();
   state.easy_pool = easy_pool_;
+  state.easy_takes = easy_takes_;
   state.next_launch_seq = next_launch_seq_;
-  for (const LedgerEntry* e : ledger_.Pending()) state.pending_records.push_back(e->record);
-  const LedgerSummary summary = ledger_.Summary();
-  state.ledger_taken = summary.taken;
-  state.ledger_trained = summary.trained;
-  state.ledger_dropped = summary.dropped;
+  for (const LedgerEntry* e : ledger_.Pending()) {
+    state.pending.push_back({e->uid, e->record, e->from_easy_pool});
+  }
+  state.ledger = ledger_.Summary();
   return state;
 }
 
+SchedulerState Orchestrator::CommitState(const std::vector<std::string>& batch) const {
+  SchedulerState state = SaveState();
+  const std::set<std::string> trained(batch.begin(), batch.end());
+  std::vector<PendingPrompt> pending;
+  for (PendingPrompt& p : state.pending) {
+    if (!trained.count(p.uid)) pending.push_back(std::move(p));
+  }
+  state.pending = std::move(pending);
+  state.step = step_ + 1;
+  state.ledger.trained += static_cast<int64_t>(trained.size());
+  state.ledger.complete -= static_cast<int64_t>(trained.size());
+  return state;
+}
+
+std::vector<JournalSample> Orchestrator::JournalSamples(
+    const std::vector<TrainGroupData>& groups, const std::vector<std::string>& uids) const {
+  std::vector<JournalSample> out;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const LedgerEntry* entry = ledger_.Find(uids[g]);
+    for (const TrainSample& t : groups[g].samples) {
+      JournalSample s;
+      s.uid = uids[g];
+      s.record = entry ? entry->record : -1;
+      s.sample = t.sample.index_in_group;
+      const auto& v = t.sample.versions;
+      s.min_version = v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+      s.max_version = v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+      s.reward = t.score.reward;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
 absl::Status Orchestrator::RestoreState(const SchedulerState& state) {
-  for (int64_t record : state.pending_records) {
-    if (record < 0 || record >= static_cast<int64_t>(train_->records.size())) {
+  for (const PendingPrompt& p : state.pending) {
+    if (p.record < 0 || p.record >= static_cast<int64_t>(train_->records.size())) {
       return absl::InvalidArgumentError(
-          absl::StrCat("scheduler state: pending record ", record, " is not in the prompt data"));
+          absl::StrCat("scheduler state: pending record ", p.record, " is not in the prompt data"));
     }
   }
   step_ = state.step;
   policy_version_ = state.policy_version;
   sampler_.Restore(state.sampler_epoch, state.sampler_position);
   easy_pool_ = state.easy_pool;
+  easy_takes_ = state.easy_takes;
   next_launch_seq_ = state.next_launch_seq;
-  int64_t n = 0;
-  for (int64_t record : state.pending_records) {
-    queue_.push_back(ledger_.Take(record, false, absl::StrCat("r", n++, ".", record)));
+  // Taken again under their uids (they are not new takes: the journal has them already).
+  LedgerSummary closed = state.ledger;
+  for (const PendingPrompt& p : state.pending) {
+    queue_.push_back(ledger_.Take(p.record, p.from_easy_pool, p.uid));
+    --closed.taken;
+    if (p.from_easy_pool) --closed.taken_from_easy_pool;
   }
+  closed.queued = closed.generating = closed.scoring = closed.complete = 0;
+  ledger_.RestoreClosed(closed);
   return absl::OkStatus();
 }
 

@@ -36,6 +36,7 @@
 #include "scheduler/event_queue.h"
 #include "scheduler/ledger.h"
 #include "scheduler/prompt_sampler.h"
+#include "scheduler/run_journal.h"
 #include "scheduler/scheduler_config.h"
 #include "scheduler/scheduler_state.h"
 
@@ -83,8 +84,11 @@ class Orchestrator {
   void set_on_step(std::function<void(const StepReport&)> on_step) {
     on_step_ = std::move(on_step);
   }
-  // Resume (before Run): the state SaveState() returned after the learner's last complete
-  // checkpoint. Its pending prompts are taken again, first.
+  // Where the run's journal goes (scheduler/run_journal.h); optional, must outlive Run.
+  void set_journal(RunJournal* journal) { journal_ = journal; }
+  // Resume (before Run): the commit state of the learner's last step (or what SaveState
+  // returned then). Its pending prompts are taken again, first, under their uids; the
+  // ledger's totals count on from its.
   absl::Status RestoreState(const SchedulerState& state);
   SchedulerState SaveState() const;  // loop thread only (inside on_step), or before Run
 
@@ -153,6 +157,13 @@ class Orchestrator {
   void TerminateLaterLaunches(uint64_t last_selected);
   uint64_t TerminationCutoff(uint64_t last_selected) const;
   void StartTraining(const std::vector<uint64_t>& selected);
+  // The state once the step whose batch holds `batch` (uids) commits.
+  SchedulerState CommitState(const std::vector<std::string>& batch) const;
+  std::vector<JournalSample> JournalSamples(const std::vector<TrainGroupData>& groups,
+                                            const std::vector<std::string>& uids) const;
+  // Ledger takes and drops, noted for the journal.
+  std::string TakeNew(int64_t record, bool from_easy_pool, const std::string& uid);
+  absl::Status DropPrompt(const std::string& uid, const std::string& reason);
   std::vector<TrainGroupData> TakeBatch(const std::vector<uint64_t>& selected,
                                         std::vector<std::string>* uids);
   // The learner's answer, back on the loop thread: account, report, evaluate.
@@ -193,6 +204,7 @@ class Orchestrator {
   LearnerBackend* learner_;
   const Clock* clock_;
   std::function<void(const StepReport&)> on_step_;
+  RunJournal* journal_ = nullptr;
 
   // Loop-thread state.
   Ledger ledger_;
@@ -210,6 +222,7 @@ class Orchestrator {
   std::deque<bool> recent_outcomes_;  // valid or not, last 64 completed groups
   bool training_ = false;             // a batch is with the learner
   absl::Status failure_;
+  JournalEvents events_since_batch_;  // for the next step line of the journal
   // Per-step counters (reset after each step).
   std::map<std::string, double> counters_;
   Clock::TimePoint step_start_, run_start_;

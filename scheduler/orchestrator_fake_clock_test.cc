@@ -41,7 +41,9 @@ OrchestratorOptions On(const FakeClock& clock) {
 // The ledger uid of a trained group id ("<uid>#<launch>").
 std::string Uid(const std::string& group_id) { return group_id.substr(0, group_id.find('#')); }
 
-void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& learner) {
+// `trained_before`: the groups a resumed run's ledger counts from before it.
+void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& learner,
+                                   int64_t trained_before = 0) {
   EXPECT_TRUE(o.ledger().CheckBalanced().ok());
   std::set<std::string> trained;
   int64_t groups = 0;
@@ -51,7 +53,7 @@ void ExpectBalancedAndNoDuplicates(const Orchestrator& o, const FakeLearner& lea
       ++groups;
     }
   }
-  EXPECT_EQ(o.ledger().Summary().trained, groups);
+  EXPECT_EQ(o.ledger().Summary().trained, trained_before + groups);
 }
 
 TEST(OrchestratorFakeClockTest, AnExpiredLeaseRequeuesTheGroupAndTheRunCompletes) {
@@ -177,7 +179,7 @@ SchedulerConfig ResumeConfig(int64_t steps) {
 // A two-step run and what the loop held when step 2 was reported (where SaveState is called).
 struct SavedRun {
   SchedulerState state;
-  std::vector<int64_t> pending;  // the ledger's pending records, in take order
+  std::vector<PendingPrompt> pending;  // the ledger's pending prompts, in take order
   LedgerSummary ledger;
   double launched = 0;  // training launches, summed over the step reports
 };
@@ -193,7 +195,9 @@ SavedRun RunTwoStepsAndSave(const PromptDataset& train, const FakeClock& clock) 
     if (it != r.metrics.end()) saved.launched += it->second;
     if (r.step != 2) return;
     saved.state = o.SaveState();
-    for (const LedgerEntry* e : o.ledger().Pending()) saved.pending.push_back(e->record);
+    for (const LedgerEntry* e : o.ledger().Pending()) {
+      saved.pending.push_back({e->uid, e->record, e->from_easy_pool});
+    }
     saved.ledger = o.ledger().Summary();
   });
   EXPECT_TRUE(o.Run().ok());
@@ -208,16 +212,17 @@ TEST(OrchestratorFakeClockTest, SaveStateHoldsTheRunsPlace) {
   EXPECT_EQ(s.step, 2);
   EXPECT_EQ(s.policy_version, 2);
   ASSERT_FALSE(saved.pending.empty());
-  EXPECT_EQ(s.pending_records, saved.pending);
+  EXPECT_EQ(s.pending, saved.pending);
   EXPECT_EQ(s.next_launch_seq, static_cast<uint64_t>(saved.launched) + 1);
   // The sampler's place counts the takes from the data (not those from the easy pool).
   EXPECT_EQ(s.sampler_epoch * kResumePrompts + s.sampler_position,
             saved.ledger.taken - saved.ledger.taken_from_easy_pool);
   EXPECT_FALSE(s.easy_pool.empty());
   for (int64_t record : s.easy_pool) EXPECT_EQ(record % 3, 1) << "not an all-pass prompt";
-  EXPECT_EQ(s.ledger_taken, saved.ledger.taken);
-  EXPECT_EQ(s.ledger_trained, 6);  // two batches of 3
-  EXPECT_EQ(s.ledger_dropped, saved.ledger.dropped);
+  EXPECT_EQ(s.ledger.taken, saved.ledger.taken);
+  EXPECT_EQ(s.ledger.trained, 6);  // two batches of 3
+  EXPECT_EQ(s.ledger.dropped, saved.ledger.dropped);
+  EXPECT_EQ(s.ledger.dropped_by_reason, saved.ledger.dropped_by_reason);
 }
 
 TEST(OrchestratorFakeClockTest, RestoreStateResumesWhereTheRunWas) {
@@ -239,9 +244,12 @@ TEST(OrchestratorFakeClockTest, RestoreStateResumesWhereTheRunWas) {
   Orchestrator o(ResumeConfig(4), &train, /*val=*/nullptr, FakeEncoder(), &rollout, &reward,
                  &learner, On(clock));
   ASSERT_TRUE(o.RestoreState(*read).ok());
-  // Before running: the pending prompts are taken again and queued; the state reads back.
+  // Before running: the pending prompts are taken again and queued, and the ledger's totals
+  // count on from the saved run's; the state reads back.
   const int64_t pending = static_cast<int64_t>(saved.pending.size());
-  EXPECT_EQ(o.ledger().Summary().taken, pending);
+  EXPECT_EQ(o.ledger().Summary().taken, saved.ledger.taken);
+  EXPECT_EQ(o.ledger().Summary().trained, saved.ledger.trained);
+  EXPECT_EQ(o.ledger().Summary().dropped, saved.ledger.dropped);
   EXPECT_EQ(o.ledger().Summary().queued, pending);
   const SchedulerState again = o.SaveState();
   EXPECT_EQ(again.step, 2);
@@ -250,7 +258,8 @@ TEST(OrchestratorFakeClockTest, RestoreStateResumesWhereTheRunWas) {
   EXPECT_EQ(again.sampler_position, saved.state.sampler_position);
   EXPECT_EQ(again.easy_pool, saved.state.easy_pool);
   EXPECT_EQ(again.next_launch_seq, saved.state.next_launch_seq);
-  EXPECT_EQ(again.pending_records, saved.pending);
+  EXPECT_EQ(again.pending, saved.pending);
+  EXPECT_EQ(again.easy_takes, saved.state.easy_takes);
 
   std::vector<StepReport> reports;
   o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
@@ -261,11 +270,14 @@ TEST(OrchestratorFakeClockTest, RestoreStateResumesWhereTheRunWas) {
   EXPECT_EQ(reports[1].step, 4);
   EXPECT_EQ(reports[1].policy_version, 4);
   EXPECT_EQ(learner.steps(), (std::vector<int64_t>{2, 3}));
-  ExpectBalancedAndNoDuplicates(o, learner);
-  // The pending prompts went out first, in their order, numbered after the saved launches.
+  ExpectBalancedAndNoDuplicates(o, learner, saved.ledger.trained);
+  // The pending prompts went out first, in their order, under their uids, numbered after the
+  // saved launches.
   ASSERT_GE(launches.size(), saved.pending.size());
-  EXPECT_EQ(launches[0], absl::StrCat("r0.", saved.pending[0], "#1"));
-  for (size_t i = 0; i < saved.pending.size(); ++i) EXPECT_EQ(launches[i][0], 'r') << launches[i];
+  for (size_t i = 0; i < saved.pending.size(); ++i) {
+    EXPECT_EQ(launches[i], saved.pending[i].uid + "#1") << i;
+  }
+  EXPECT_EQ(o.ledger().Summary().trained, saved.ledger.trained + 6);
   for (const auto& batch : learner.batches()) {
     for (const auto& g : batch) {
       EXPECT_GE(g.samples[0].sample.launch_seq, saved.state.next_launch_seq) << g.group_id;
@@ -281,10 +293,12 @@ TEST(SchedulerStateTest, JsonRoundTripAndRefusals) {
   s.sampler_position = 4;
   s.easy_pool = {3, 9};
   s.next_launch_seq = 42;
-  s.pending_records = {5, 1, 5};
-  s.ledger_taken = 60;
-  s.ledger_trained = 21;
-  s.ledger_dropped = 30;
+  s.easy_takes = 3;
+  s.pending = {{"d1.5", 5, false}, {"e2.1", 1, true}, {"d1.4", 4, false}};
+  s.ledger.taken = 60;
+  s.ledger.trained = 21;
+  s.ledger.dropped = 30;
+  s.ledger.dropped_by_reason = {{"all_passed", 20}, {"all_failed", 10}};
   absl::StatusOr<SchedulerState> back = SchedulerState::FromJson(s.ToJson());
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->step, 7);
@@ -293,10 +307,12 @@ TEST(SchedulerStateTest, JsonRoundTripAndRefusals) {
   EXPECT_EQ(back->sampler_position, 4);
   EXPECT_EQ(back->easy_pool, s.easy_pool);
   EXPECT_EQ(back->next_launch_seq, 42u);
-  EXPECT_EQ(back->pending_records, s.pending_records);
-  EXPECT_EQ(back->ledger_taken, 60);
-  EXPECT_EQ(back->ledger_trained, 21);
-  EXPECT_EQ(back->ledger_dropped, 30);
+  EXPECT_EQ(back->easy_takes, 3);
+  EXPECT_EQ(back->pending, s.pending);
+  EXPECT_EQ(back->ledger.taken, 60);
+  EXPECT_EQ(back->ledger.trained, 21);
+  EXPECT_EQ(back->ledger.dropped, 30);
+  EXPECT_EQ(back->ledger.dropped_by_reason, s.ledger.dropped_by_reason);
   EXPECT_THAT(s.ToJson(), HasSubstr("\"ledger\""));
 
   EXPECT_EQ(SchedulerState::FromJson("{").status().code(), absl::StatusCode::kDataLoss);
@@ -312,7 +328,7 @@ TEST(SchedulerStateTest, JsonRoundTripAndRefusals) {
   FakeLearner learner;
   Orchestrator o(Config(1), &train, nullptr, FakeEncoder(), &rollout, &reward, &learner);
   SchedulerState bad;
-  bad.pending_records = {99};
+  bad.pending = {{"d0.99", 99, false}};
   absl::Status refused = o.RestoreState(bad);
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(refused.message(), HasSubstr("pending record 99"));

@@ -2,6 +2,7 @@
 // servers and learner rank 0 over gRPC, writes metrics.jsonl and its resumable state.
 #include "scheduler/scheduler_main.h"
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 
@@ -20,6 +21,7 @@
 #include "scheduler/grpc_backends.h"
 #include "scheduler/orchestrator.h"
 #include "scheduler/prompt_dataset.h"
+#include "scheduler/run_journal.h"
 #include "scheduler/scheduler_service.h"
 
 namespace seamless {
@@ -56,12 +58,64 @@ std::string ProgressLine(const StepReport& r, int64_t steps) {
   return line;
 }
 
+// metrics.jsonl without the lines of steps after `steps` (steps a crash lost, which the
+// resumed run trains again): each step's line once.
+absl::Status TrimMetrics(const std::string& path, int64_t steps) {
+  if (!FileExists(path)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  std::string kept;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const nlohmann::json row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (row.is_object() && row.value("step", int64_t{0}) > steps) continue;
+    absl::StrAppend(&kept, line, "\n");
+  }
+  return WriteFileAtomically(path, kept);
+}
+
+// Before the first launch: the learner's place decides where this run starts. A fresh start
+// needs a learner that has trained nothing; --resume continues from the commit state of the
+// learner's last step (its checkpoint), the only state the learner and the scheduler share.
+absl::Status StartFromLearner(GrpcLearnerBackend& learner, const std::string& run_id, bool resume,
+                              Orchestrator* orchestrator, RunJournal* journal,
+                              const std::string& run_dir) {
+  ASSIGN_OR_RETURN(const RunState at, learner.GetRunState(std::chrono::minutes(10)));
+  if (!run_id.empty() && !at.run_id().empty() && at.run_id() != run_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the learner trains run ", at.run_id(), ", not this run (", run_id, ")"));
+  }
+  if (!resume) {
+    if (at.step() == 0) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("the learner has trained ", at.step(), " steps of run ", at.run_id(),
+                     ": start the scheduler with --resume to continue that run"));
+  }
+  if (at.step() > 0) {
+    if (at.commit_state().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the learner is at step ", at.step(),
+          " but its checkpoint holds no scheduler state (written by an older seamless?): "
+          "cannot resume exactly"));
+    }
+    ASSIGN_OR_RETURN(SchedulerState state, SchedulerState::FromJson(at.commit_state()));
+    if (state.step != at.step()) {
+      return absl::DataLossError(absl::StrCat("the learner's commit state is of step ", state.step,
+                                              ", the learner at step ", at.step()));
+    }
+    state.policy_version = at.policy_version();
+    RETURN_IF_ERROR(orchestrator->RestoreState(state));
+  }
+  SLOG(INFO) << "resuming after " << at.step() << " committed steps (the learner's checkpoint)";
+  if (journal) RETURN_IF_ERROR(journal->Resume(at.step()));
+  if (!run_dir.empty()) RETURN_IF_ERROR(TrimMetrics(run_dir + "/metrics.jsonl", at.step()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunScheduler(const std::vector<std::string>& args) {
   SchedulerConfig config;
   std::string config_file, train_data, val_data, model = "default", rollout, rewards, learner,
-                                                 listen, run_dir;
+                                                 listen, run_dir, run_id;
   bool resume = false, skip_malformed = false, print_config = false;
   int64_t steps = -1, reward_threads = 8;
   FlagSet flags(
@@ -79,8 +133,11 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   flags.AddString("reward-servers", &rewards, "Comma-separated reward server addresses");
   flags.AddString("learner", &learner, "Learner rank 0's address");
   flags.AddString("listen", &listen, "Serve SchedulerService here (empty: off)");
-  flags.AddString("run-dir", &run_dir, "Where metrics.jsonl and scheduler_state.json go");
-  flags.AddBool("resume", &resume, "Continue from RUN_DIR/scheduler_state.json");
+  flags.AddString("run-dir", &run_dir,
+                  "Where metrics.jsonl, journal.jsonl and scheduler_state.json go");
+  flags.AddBool("resume", &resume,
+                "Continue from the learner's last committed step (its checkpoint's state)");
+  flags.AddString("run-id", &run_id, "The run's id: a learner of another run is refused");
   flags.AddBool("skip-malformed", &skip_malformed, "Skip and count malformed data lines");
   flags.AddInt("steps", &steps, "Training steps (overrides the config)");
   flags.AddInt("reward-threads", &reward_threads, "Reward calls in flight at most");
@@ -139,21 +196,20 @@ absl::Status RunScheduler(const std::vector<std::string>& args) {
   GrpcRewardBackend reward_backend(servers, static_cast<int>(reward_threads),
                                    config.reward_deadline_seconds,
                                    static_cast<int>(config.reward_retries));
-  GrpcLearnerBackend learner_backend(learner);
+  GrpcLearnerBackend learner_backend(learner, run_id);
   Orchestrator orchestrator(config, &train, val.records.empty() ? nullptr : &val, encode,
                             &rollout_backend, &reward_backend, &learner_backend);
   const std::string state_path = run_dir.empty() ? "" : run_dir + "/scheduler_state.json";
-  if (resume) {
-    if (state_path.empty()) return absl::InvalidArgumentError("--resume needs --run-dir");
-    ASSIGN_OR_RETURN(std::string text, ReadFileToString(state_path));
-    absl::StatusOr<SchedulerState> state = SchedulerState::FromJson(text);
-    if (!state.ok()) return Annotate(state.status(), state_path);
-    RETURN_IF_ERROR(Annotate(orchestrator.RestoreState(*state), state_path));
-    SLOG(INFO) << "resuming at step " << state->step;
-  }
-  std::unique_ptr<std::ofstream> metrics;
+  std::unique_ptr<RunJournal> journal;
   if (!run_dir.empty()) {
     RETURN_IF_ERROR(MakeDirectories(run_dir));
+    ASSIGN_OR_RETURN(journal, RunJournal::Open(run_dir + "/journal.jsonl"));
+    orchestrator.set_journal(journal.get());
+  }
+  RETURN_IF_ERROR(
+      StartFromLearner(learner_backend, run_id, resume, &orchestrator, journal.get(), run_dir));
+  std::unique_ptr<std::ofstream> metrics;
+  if (!run_dir.empty()) {
     metrics = std::make_unique<std::ofstream>(run_dir + "/metrics.jsonl", std::ios::app);
   }
   orchestrator.set_on_step([&](const StepReport& r) {

@@ -5,18 +5,46 @@
 #include "nlohmann/json.hpp"
 
 namespace seamless {
+namespace {
+
+nlohmann::json LedgerJson(const LedgerSummary& s) {
+  return {{"taken", s.taken},
+          {"taken_from_easy_pool", s.taken_from_easy_pool},
+          {"trained", s.trained},
+          {"dropped", s.dropped},
+          {"requeues", s.requeues},
+          {"dropped_by_reason", s.dropped_by_reason},
+          {"requeued_by_reason", s.requeued_by_reason}};
+}
+
+LedgerSummary LedgerFromJson(const nlohmann::json& j) {
+  LedgerSummary s;
+  s.taken = j.at("taken").get<int64_t>();
+  s.taken_from_easy_pool = j.at("taken_from_easy_pool").get<int64_t>();
+  s.trained = j.at("trained").get<int64_t>();
+  s.dropped = j.at("dropped").get<int64_t>();
+  s.requeues = j.at("requeues").get<int64_t>();
+  s.dropped_by_reason = j.at("dropped_by_reason").get<std::map<std::string, int64_t>>();
+  s.requeued_by_reason = j.at("requeued_by_reason").get<std::map<std::string, int64_t>>();
+  return s;
+}
+
+}  // namespace
 
 std::string SchedulerState::ToJson() const {
-  const nlohmann::json j = {
-      {"step", step},
-      {"policy_version", policy_version},
-      {"sampler_epoch", sampler_epoch},
-      {"sampler_position", sampler_position},
-      {"easy_pool", easy_pool},
-      {"next_launch_seq", next_launch_seq},
-      {"pending_records", pending_records},
-      {"ledger",
-       {{"taken", ledger_taken}, {"trained", ledger_trained}, {"dropped", ledger_dropped}}}};
+  nlohmann::json pending_json = nlohmann::json::array();
+  for (const PendingPrompt& p : pending) {
+    pending_json.push_back({{"uid", p.uid}, {"record", p.record}, {"easy", p.from_easy_pool}});
+  }
+  const nlohmann::json j = {{"step", step},
+                            {"policy_version", policy_version},
+                            {"sampler_epoch", sampler_epoch},
+                            {"sampler_position", sampler_position},
+                            {"easy_pool", easy_pool},
+                            {"easy_takes", easy_takes},
+                            {"next_launch_seq", next_launch_seq},
+                            {"pending", pending_json},
+                            {"ledger", LedgerJson(ledger)}};
   return j.dump(1);
 }
 
@@ -32,18 +60,13 @@ absl::StatusOr<SchedulerState> SchedulerState::FromJson(std::string_view text) {
     s.sampler_epoch = j.at("sampler_epoch").get<int64_t>();
     s.sampler_position = j.at("sampler_position").get<int64_t>();
     s.easy_pool = j.at("easy_pool").get<std::vector<int64_t>>();
+    s.easy_takes = j.at("easy_takes").get<int64_t>();
     s.next_launch_seq = j.at("next_launch_seq").get<uint64_t>();
-    s.pending_records = j.at("pending_records").get<std::vector<int64_t>>();
-    // Informational: read when present and well-formed, never a reason to refuse the file.
-    auto total = [&](const char* key, int64_t* out) {
-      auto ledger = j.find("ledger");
-      if (ledger == j.end() || !ledger->is_object()) return;
-      auto value = ledger->find(key);
-      if (value != ledger->end() && value->is_number_integer()) *out = value->get<int64_t>();
-    };
-    total("taken", &s.ledger_taken);
-    total("trained", &s.ledger_trained);
-    total("dropped", &s.ledger_dropped);
+    for (const auto& p : j.at("pending")) {
+      s.pending.push_back({p.at("uid").get<std::string>(), p.at("record").get<int64_t>(),
+                           p.at("easy").get<bool>()});
+    }
+    s.ledger = LedgerFromJson(j.at("ledger"));
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("scheduler state: ", e.what()));
   }

@@ -15,12 +15,14 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "core/base/config.h"
 #include "core/base/dir_lock.h"
 #include "core/base/file_util.h"
@@ -109,9 +111,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> ModelTokenizer(const std::string& mod
 // The learner's config as every rank reads it: train's `learner` section plus what train
 // decides (the model it starts from, the run's checkpoints, the workers it started).
 LearnerConfig ResolveLearner(const TrainConfig& config, const std::string& model,
-                             const std::string& run_dir, bool resuming,
-                             const std::string& workers) {
+                             const std::string& run_dir, bool resuming, const std::string& workers,
+                             const std::string& run_id) {
   LearnerConfig learner = config.learner;
+  learner.run_id = run_id;
   learner.model = model;
   OptimizerConfig& optim = learner.trainer.optim;
   if (optim.schedule == LrSchedule::kCosine && optim.total_steps == 0) {
@@ -234,8 +237,25 @@ absl::StatusOr<CheckedTrain> CheckTrain(const TrainRequest& request) {
   return checked;
 }
 
+// A fresh run's id (time and randomness: unique across machines), kept in RUN_DIR/run_id;
+// a resumed run reads it back ("" for a directory from before run ids: no check).
+absl::StatusOr<std::string> RunId(const std::string& run_dir, bool resuming) {
+  const std::string path = run_dir + "/run_id";
+  if (resuming) {
+    if (!FileExists(path)) return std::string();
+    ASSIGN_OR_RETURN(std::string id, ReadFileToString(path));
+    return std::string(absl::StripAsciiWhitespace(id));
+  }
+  std::random_device random;
+  const std::string id =
+      absl::StrFormat("%s-%08x", DefaultRunDir().substr(5), static_cast<uint32_t>(random()));
+  RETURN_IF_ERROR(WriteFileAtomically(path, id + "\n"));
+  return id;
+}
+
 // The files of RUN_DIR the roles read: data, and each role's config.
 struct RunFiles {
+  std::string run_id;  // RUN_DIR/run_id: the learner refuses TrainStep of any other run
   std::string train, val, sft_data;
   std::string model;      // what the RL roles start from (the SFT result once there is one)
   std::string sft_model;  // RUN_DIR/sft_model
@@ -247,6 +267,7 @@ absl::StatusOr<RunFiles> WriteRunFiles(const TrainRequest& request) {
   const TrainConfig& config = request.config;
   const std::string& run_dir = request.run_dir;
   RunFiles f;
+  ASSIGN_OR_RETURN(f.run_id, RunId(run_dir, request.resuming));
   f.train = config.train_data;
   f.val = config.val_data;
   f.sft_data = config.sft.data;
@@ -276,7 +297,7 @@ absl::StatusOr<RunFiles> WriteRunFiles(const TrainRequest& request) {
   // The workers' addresses are known once they listen; until then the file has none.
   RETURN_IF_ERROR(WriteFileAtomically(
       f.learner_yaml,
-      ConfigToYaml(ResolveLearner(config, f.model, run_dir, request.resuming, ""))));
+      ConfigToYaml(ResolveLearner(config, f.model, run_dir, request.resuming, "", f.run_id))));
   if (f.run_sft) RETURN_IF_ERROR(WriteFileAtomically(f.sft_yaml, SftYaml(config)));
   return f;
 }
@@ -384,7 +405,7 @@ absl::Status StartLearners(RoleSet& roles, const TrainRequest& request, const Ru
   RETURN_IF_ERROR(WriteFileAtomically(
       f.learner_yaml,
       ConfigToYaml(ResolveLearner(config, f.model, request.run_dir, request.resuming,
-                                  absl::StrJoin(run->worker_addresses, ",")))));
+                                  absl::StrJoin(run->worker_addresses, ","), f.run_id))));
   // The ranks rendezvous as under PyTorchJob: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT.
   ASSIGN_OR_RETURN(const int master_port, FreeLoopbackPort());
   std::vector<RoleProcess*> ranks;
@@ -422,7 +443,9 @@ absl::Status StartScheduler(RoleSet& roles, const TrainRequest& request, const R
                                    "--learner",
                                    run->learner_address,
                                    "--run-dir",
-                                   request.run_dir};
+                                   request.run_dir,
+                                   "--run-id",
+                                   f.run_id};
   if (!f.val.empty()) {
     args.push_back("--val-data");
     args.push_back(f.val);

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/base/config.h"
 #include "core/base/file_util.h"
 #include "nlohmann/json.hpp"
@@ -143,6 +144,10 @@ TEST(TrainConfigTest, EveryKeyReachesItsRole) {
   learner.checkpoint_dir = run + "/checkpoints";
   learner.resume = false;
   learner.rollout_workers = "";  // known once the workers listen (written again then)
+  auto run_id = ReadFileToString(run + "/run_id");  // the run's, made by train
+  ASSERT_TRUE(run_id.ok()) << run_id.status();
+  learner.run_id = std::string(absl::StripAsciiWhitespace(*run_id));
+  EXPECT_FALSE(learner.run_id.empty());
   const std::map<std::string, std::pair<std::string, std::string>> roles = {
       {"rollout", {ConfigToYaml(config.rollout), "rollout-worker"}},
       {"reward", {ConfigToYaml(config.reward), "reward-server"}},

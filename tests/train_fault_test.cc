@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -80,6 +81,31 @@ class TrainFaultTest : public ::testing::Test {
       if (absl::StartsWith(line, "{\"event\"")) last = nlohmann::json::parse(line);
     }
     return last;
+  }
+
+  // `seamless audit` of the run: its JSON line, after checking it found nothing.
+  nlohmann::json ExpectAuditClean() {
+    auto r = testing::RunCommand(
+        absl::StrCat(testing::SeamlessBinary(), " audit ", run_dir_, " 2>/dev/null"));
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    nlohmann::json audit = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_TRUE(audit.is_object()) << r.out;
+    if (!audit.is_object()) return audit;
+    EXPECT_EQ(audit["lost"], 0) << r.out;
+    EXPECT_EQ(audit["duplicated"], 0) << r.out;
+    EXPECT_TRUE(audit["clean"].get<bool>()) << r.out;
+    return audit;
+  }
+
+  // Each step of metrics.jsonl once, 1..steps.
+  void ExpectEachStepOnce(int steps) {
+    auto metrics = ReadFileToString(run_dir_ + "/metrics.jsonl");
+    ASSERT_TRUE(metrics.ok());
+    std::map<int64_t, int> seen;
+    for (absl::string_view line : absl::StrSplit(*metrics, '\n', absl::SkipEmpty())) {
+      ++seen[nlohmann::json::parse(line).value("step", int64_t{-1})];
+    }
+    for (int step = 1; step <= steps; ++step) EXPECT_EQ(seen[step], 1) << "step " << step;
   }
 
   static void ExpectBalanced(const nlohmann::json& summary) {
@@ -164,13 +190,60 @@ TEST_F(TrainFaultTest, AKilledLearnerResumesFromTheLastCheckpoint) {
   nlohmann::json result = LastJson(*resumed);
   EXPECT_EQ(resumed->Wait(), 0);
   EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
-  // metrics.jsonl holds every step through 6, across both processes.
-  auto metrics = ReadFileToString(run_dir_ + "/metrics.jsonl");
-  ASSERT_TRUE(metrics.ok());
-  EXPECT_THAT(*metrics, HasSubstr("\"step\":6"));
+  // Every step once across both processes, every sample journalled once, and the ledger's
+  // counts carried across the resume (6 steps of 4 groups trained in all).
+  ExpectEachStepOnce(6);
+  nlohmann::json audit = ExpectAuditClean();
+  EXPECT_EQ(audit["steps"], 6);
+  EXPECT_EQ(audit["resumes"], 1);
   nlohmann::json summary = SchedulerSummary();
   EXPECT_EQ(summary["event"], "finished");
   EXPECT_EQ(summary["steps"], 6);
+  EXPECT_EQ(summary["ledger"]["trained"], 24) << summary.dump();
+  ExpectBalanced(summary);
+}
+
+// kill -9 of the scheduler: the learner may be a step ahead of anything the scheduler wrote;
+// the resumed scheduler continues from the learner's commit state, so no step is trained
+// twice or skipped.
+TEST_F(TrainFaultTest, AKilledSchedulerResumesFromTheLearnersCommittedStep) {
+  ChildProcess train = StartTrain("kill_scheduler", 5);
+  ASSERT_TRUE(train.WaitForLine("step   2/5", std::chrono::minutes(3)).ok());
+  const int pid = Pid("scheduler");
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  EXPECT_NE(train.Wait(), 0);
+  auto resumed = ChildProcess::Start({testing::SeamlessBinary(), "train", "--resume", run_dir_});
+  ASSERT_TRUE(resumed.ok());
+  nlohmann::json result = LastJson(*resumed);
+  EXPECT_EQ(resumed->Wait(), 0);
+  EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
+  ExpectEachStepOnce(5);
+  nlohmann::json audit = ExpectAuditClean();
+  EXPECT_EQ(audit["steps"], 5);
+  EXPECT_EQ(SchedulerSummary()["ledger"]["trained"], 20);
+}
+
+// SIGTERM to `seamless train` stops every role (none is left running), and the directory is
+// held while the run goes: a second run into it is refused.
+TEST_F(TrainFaultTest, SigtermStopsEveryRoleAndTheRunDirectoryIsLocked) {
+  ChildProcess train = StartTrain("sigterm", 30);
+  ASSERT_TRUE(train.WaitForLine("step   1/30", std::chrono::minutes(3)).ok());
+  auto second = testing::RunCommand(
+      absl::StrCat(testing::SeamlessBinary(), " train --out ", run_dir_, " --steps 1 2>&1"));
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_THAT(second.out, HasSubstr("is in use by another process"));
+  auto pids = ReadFileToString(run_dir_ + "/pids.json");
+  ASSERT_TRUE(pids.ok());
+  train.Signal(SIGTERM);
+  EXPECT_NE(train.Wait(), 0);
+  const nlohmann::json roles = nlohmann::json::parse(*pids);
+  for (const auto& [role, pid] : roles.items()) {
+    // Reaped by `seamless train` before it exited: the pid is gone (or reused, not ours).
+    const std::string cmdline =
+        ReadFileToString(absl::StrCat("/proc/", pid.get<int>(), "/cmdline")).value_or("");
+    EXPECT_EQ(cmdline.find(run_dir_), std::string::npos) << role << " is still running";
+  }
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ const std::vector<Subcommand>& AllSubcommands() {
       {"plan", "Memory per GPU of the learner and rollout workers for a model: does it fit?",
        RunPlan},
       {"report", "Write a run directory's report.html from its metrics.jsonl", RunReport},
+      {"audit", "Check a run's journal: nothing lost, nothing trained twice", RunAudit},
       {"bench", "Benchmarks that print figures (bench model, ...)", RunBench},
   };
   return *table;

@@ -27,6 +27,7 @@ absl::Status RunInitModel(const std::vector<std::string>& args);
 absl::Status RunInspectModel(const std::vector<std::string>& args);
 absl::Status RunPlan(const std::vector<std::string>& args);
 absl::Status RunReport(const std::vector<std::string>& args);
+absl::Status RunAudit(const std::vector<std::string>& args);
 
 const std::vector<Subcommand>& AllSubcommands();
 

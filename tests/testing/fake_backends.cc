@@ -205,11 +205,13 @@ void FakeReward::Score(ScoreJob job, std::function<void(absl::StatusOr<ScoreResu
   done(r);
 }
 
-absl::StatusOr<TrainResult> FakeLearner::Train(int64_t step,
-                                               const std::vector<TrainGroupData>& groups) {
+absl::StatusOr<TrainResult> FakeLearner::Train(const TrainCall& call) {
+  const int64_t step = call.step;
+  const std::vector<TrainGroupData>& groups = call.groups;
   absl::MutexLock lock(&mu_);
   batches_.push_back(groups);
   steps_.push_back(step);
+  commit_states_.push_back(call.commit_state);
   TrainResult r;
   r.policy_version = step + 1;
   r.metrics["actor/pg_loss"] = 0.1;
@@ -224,6 +226,11 @@ std::vector<std::vector<TrainGroupData>> FakeLearner::batches() const {
 std::vector<int64_t> FakeLearner::steps() const {
   absl::MutexLock lock(&mu_);
   return steps_;
+}
+
+std::vector<std::string> FakeLearner::commit_states() const {
+  absl::MutexLock lock(&mu_);
+  return commit_states_;
 }
 
 SchedulerConfig FakeRunConfig(int64_t steps, int64_t eval_prompts) {

@@ -97,15 +97,16 @@ class FakeReward : public RewardBackend {
 // Records every batch; the policy version after step s is s + 1.
 class FakeLearner : public LearnerBackend {
  public:
-  absl::StatusOr<TrainResult> Train(int64_t step,
-                                    const std::vector<TrainGroupData>& groups) override;
+  absl::StatusOr<TrainResult> Train(const TrainCall& call) override;
   std::vector<std::vector<TrainGroupData>> batches() const;
-  std::vector<int64_t> steps() const;  // the step of each batch
+  std::vector<int64_t> steps() const;              // the step of each batch
+  std::vector<std::string> commit_states() const;  // of each batch
 
  private:
   mutable absl::Mutex mu_;
   std::vector<std::vector<TrainGroupData>> batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> steps_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> commit_states_ ABSL_GUARDED_BY(mu_);
 };
 
 // A small run for these fakes: groups of 4, batches of 3, 4 groups in flight per worker, no
