@@ -1,9 +1,13 @@
 #include "core/metrics/metrics.h"
 
+#include <boost/asio.hpp>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "core/metrics/http_server.h"
 #include "gtest/gtest.h"
 
@@ -72,6 +76,70 @@ TEST(HttpServerTest, ServesMetricsAndHealthOnAPickedPort) {
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(*health, "ok\n");
   EXPECT_FALSE(HttpGet("127.0.0.1", (*server)->port(), "/nope").ok());
+}
+
+// A client that connects and sends nothing must not hold /metrics for anyone else: connections
+// are served concurrently, and the idle one is dropped after the read timeout.
+TEST(HttpServerTest, AnIdleConnectionDoesNotBlockOthers) {
+  MetricsRegistry registry;
+  registry.GetGauge("seamless_weight_version", "Version.")->Set(4);
+  HttpServerOptions options;
+  options.io_timeout = absl::Milliseconds(300);
+  auto server = HttpServer::StartMetrics("127.0.0.1:0", &registry, options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket idle(io);
+  idle.connect(
+      {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>((*server)->port())});
+
+  absl::Notification fetched;
+  absl::StatusOr<std::string> body;
+  std::thread fetch([&] {
+    body = HttpGet("127.0.0.1", (*server)->port(), "/metrics");
+    fetched.Notify();
+  });
+  bool in_time = fetched.WaitForNotificationWithTimeout(absl::Seconds(60));
+  if (!in_time) idle.close();  // unblocks a server that reads one client at a time
+  fetch.join();
+  ASSERT_TRUE(in_time) << "an idle connection blocked /metrics";
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_TRUE(absl::StrContains(*body, "seamless_weight_version 4")) << *body;
+
+  // The idle client is disconnected by the server (EOF) once its timeout passes.
+  char byte;
+  boost::system::error_code ec;
+  idle.read_some(boost::asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, boost::asio::error::eof) << ec.message();
+}
+
+// Past max_connections, a new connection is closed at once rather than queued behind the rest;
+// once they are gone, scrapes succeed again.
+TEST(HttpServerTest, ConnectionsPastTheLimitAreRefused) {
+  MetricsRegistry registry;
+  HttpServerOptions options;
+  options.max_connections = 2;
+  options.io_timeout = absl::Seconds(30);
+  auto server = HttpServer::StartMetrics("127.0.0.1:0", &registry, options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                          static_cast<unsigned short>((*server)->port()));
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 2; ++i) {
+    idle.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io));
+    idle.back()->connect(endpoint);
+  }
+  EXPECT_FALSE(HttpGet("127.0.0.1", (*server)->port(), "/healthz").ok());
+  idle.clear();
+  // The server notices the closes asynchronously; give it a generous bound.
+  absl::StatusOr<std::string> health;
+  for (int attempt = 0; attempt < 600; ++attempt) {
+    health = HttpGet("127.0.0.1", (*server)->port(), "/healthz");
+    if (health.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, "ok\n");
 }
 
 TEST(HttpServerTest, BadAddressIsAClearError) {
