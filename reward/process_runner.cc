@@ -288,6 +288,10 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessSpec& spec) {
       if (!exited) result.timed_out = true;
       break;
     }
+    if (spec.cancel && spec.cancel->load() && !exited) {
+      result.cancelled = true;
+      break;
+    }
     struct pollfd fds[4];
     int n = 0;
     int out_index = -1, err_index = -1, pid_index = -1, status_index = -1;
@@ -312,6 +316,7 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessSpec& spec) {
             std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count()) +
         1;
     if (pidfd.get() < 0 && !exited) timeout_ms = std::min(timeout_ms, 5);
+    if (spec.cancel) timeout_ms = std::min(timeout_ms, 50);  // how soon a cancel is seen
     const int ready = poll(fds, n, timeout_ms);
     if (ready < 0 && errno != EINTR) break;
     bool over = false;

@@ -5,6 +5,7 @@
 #ifndef SEAMLESS_REWARD_PROCESS_RUNNER_H_
 #define SEAMLESS_REWARD_PROCESS_RUNNER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -46,6 +47,9 @@ struct ProcessSpec {
   // group is: a supervisor like bwrap can then have its child killed and reap it itself,
   // instead of leaving it orphaned. The runner then waits up to a second for a clean exit.
   std::function<void(const std::string& status_data)> before_kill;
+  // When set and it turns true (a server shutting down), the process is killed as at the
+  // wall-clock limit, within about 50 ms, and the result says `cancelled`.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ProcessResult {
@@ -53,6 +57,7 @@ struct ProcessResult {
   int signal = 0;             // the signal that killed it, if any
   bool timed_out = false;     // killed at the wall-clock limit
   bool output_limit = false;  // killed for writing more than the caps
+  bool cancelled = false;     // killed because spec.cancel turned true
   std::string stdout_data;
   std::string stderr_data;
   std::string status_data;

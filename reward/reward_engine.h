@@ -56,6 +56,12 @@ class RewardEngine {
   absl::StatusOr<RewardResult> Score(const RewardTask& task,
                                      Clock::time_point deadline = Clock::time_point::max()) const;
 
+  // For shutdown: kills the sandboxed runs in progress; they and later code samples fail
+  // UNAVAILABLE (Sandbox::CancelRuns). Math samples are unaffected.
+  void CancelRuns() const {
+    if (sandbox_) sandbox_->CancelRuns();
+  }
+
   // For calibration: which tests `program` passes (every test is run).
   absl::StatusOr<std::vector<bool>> PassedTests(const Program& program,
                                                 const CodeTests& tests) const;

@@ -249,6 +249,7 @@ absl::Status RunRewardServer(const std::vector<std::string>& args) {
   const int signal = WaitForTerminationSignal();
   SLOG(INFO) << "signal " << signal << ": shutting down";
   server->SetServing("seamless.RewardService", false);
+  service.BeginShutdown();
   server->Shutdown();
   if (http) http->Stop();
   return absl::OkStatus();

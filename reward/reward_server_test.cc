@@ -2,6 +2,10 @@
 // `seamless reward score|calibrate` command lines on the same engine.
 #include <signal.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "core/metrics/http_server.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -78,6 +82,42 @@ TEST(RewardServerLoopbackTest, ServesScoresHealthAndMetrics) {
 
   child->Signal(SIGTERM);
   EXPECT_EQ(child->Wait(), 0);
+}
+
+// SIGTERM while a slow code sample runs and more wait behind it: the server answers the waiting
+// ones UNAVAILABLE, kills the running one and exits within seconds (it used to wait for every
+// queued sample's program, 3 x 50 s here, while the launcher's grace is 10 s).
+TEST(RewardServerLoopbackTest, StopsPromptlyOnSigtermWithSlowSamplesQueued) {
+  auto child = ChildProcess::Start(
+      {SeamlessBinary(), "reward-server", "--listen", "127.0.0.1:0", "--workers", "1"});
+  ASSERT_TRUE(child.ok()) << child.status();
+  auto port = child->WaitForListeningPort();
+  ASSERT_TRUE(port.ok()) << port.status();
+  RewardClient client("127.0.0.1:" + std::to_string(*port));
+  ASSERT_TRUE(client.WaitUntilServing(std::chrono::seconds(20)).ok());
+
+  ScoreRequest slow;
+  slow.set_kind(REWARD_KIND_CODE);
+  slow.set_response_text("import time\ntime.sleep(50)\nprint(1)");
+  slow.set_ground_truth(R"({"inputs": [""], "outputs": ["1"]})");
+  slow.set_extra_info_json(R"({"time_limit_seconds": 60})");
+  std::vector<absl::StatusOr<ScoreResponse>> results(3);
+  std::vector<std::thread> callers;
+  for (auto& result : results) {
+    callers.emplace_back([&client, &slow, &result] { result = client.Score(slow); });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // one runs, two wait
+  const auto start = std::chrono::steady_clock::now();
+  child->Signal(SIGTERM);
+  while (child->Running() && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const bool stopped = !child->Running();
+  if (!stopped) child->Signal(SIGKILL);
+  for (std::thread& caller : callers) caller.join();
+  ASSERT_TRUE(stopped) << "reward-server still running 60 s after SIGTERM";
+  EXPECT_EQ(child->exit_code(), 0);
+  for (const auto& result : results) EXPECT_FALSE(result.ok());
 }
 
 TEST(RewardCommandTest, ScoreReadsJsonLines) {

@@ -76,6 +76,19 @@ RewardServiceImpl::RewardServiceImpl(const RewardEngine* engine, MetricsRegistry
 
 RewardServiceImpl::~RewardServiceImpl() { pool_.reset(); }
 
+void RewardServiceImpl::BeginShutdown() {
+  stopping_.store(true);
+  engine_->CancelRuns();
+}
+
+absl::StatusOr<RewardResult> RewardServiceImpl::ScoreUnlessStopping(
+    const RewardTask& task, Clock::time_point deadline) const {
+  if (stopping_.load()) {
+    return absl::UnavailableError("reward server is shutting down; score elsewhere");
+  }
+  return engine_->Score(task, deadline);
+}
+
 absl::StatusOr<RewardTask> RewardServiceImpl::ToTask(const ScoreRequest& request,
                                                      const std::string& where) const {
   RewardTask task;
@@ -139,7 +152,7 @@ grpc::ServerUnaryReactor* RewardServiceImpl::Score(grpc::CallbackServerContext* 
   const Clock::time_point deadline = Deadline(*request, context);
   const bool queued = pool_->TrySubmit(
       [this, reactor, request, response, arrival, deadline, task = std::move(*task)] {
-        absl::StatusOr<RewardResult> result = engine_->Score(task, deadline);
+        absl::StatusOr<RewardResult> result = ScoreUnlessStopping(task, deadline);
         const double seconds = std::chrono::duration<double>(Clock::now() - arrival).count();
         if (result.ok()) {
           result->seconds = seconds;
@@ -191,7 +204,7 @@ grpc::ServerUnaryReactor* RewardServiceImpl::ScoreBatch(grpc::CallbackServerCont
     const ScoreRequest* item = &request->requests(i);
     jobs.push_back([this, batch, item, i, arrival, deadline = Deadline(*item, context),
                     task = std::move(tasks[i])] {
-      absl::StatusOr<RewardResult> result = engine_->Score(task, deadline);
+      absl::StatusOr<RewardResult> result = ScoreUnlessStopping(task, deadline);
       const double seconds = std::chrono::duration<double>(Clock::now() - arrival).count();
       if (result.ok()) {
         result->seconds = seconds;

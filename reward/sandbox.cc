@@ -123,11 +123,16 @@ absl::StatusOr<ProcessResult> Sandbox::Run(const SandboxRun& run) {
     if (child > 1) kill(static_cast<pid_t>(child), SIGKILL);
   };
 
+  spec.cancel = &cancelled_;
+
+  constexpr char kCancelled[] = "sandbox run cancelled: the reward server is shutting down";
+  if (cancelled_.load()) return absl::UnavailableError(kCancelled);
   const int slot = AcquireSlot();
   if (as_root_) spec.limits.uid = spec.limits.gid = static_cast<int>(options_.uid_base + slot);
   absl::StatusOr<ProcessResult> result = RunProcess(spec);
   ReleaseSlot(slot);
   if (!result.ok()) return result.status();
+  if (result->cancelled) return absl::UnavailableError(kCancelled);
   if (result->status_data.find("child-pid") == std::string::npos && !result->timed_out &&
       !result->output_limit) {
     std::string reason = result->stderr_data.substr(0, 400);
