@@ -1,5 +1,6 @@
 #include "learner/learner_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/time/time.h"
 #include "core/service/grpc_status.h"
 #include "core/tensors/weight_stream.h"
+#include "learner/checkpoint_location.h"
 
 namespace seamless {
 namespace {
@@ -102,7 +104,13 @@ grpc::Status LearnerServiceImpl::GetWeights(grpc::ServerContext* context,
                                             const GetWeightsRequest* request,
                                             grpc::ServerWriter<WeightsMessage>* writer) {
   WeightPublisher& publisher = learner_->publisher();
-  auto found = publisher.WaitForVersion(request->min_version(), get_weights_timeout_s_);
+  // The client's own deadline, if sooner, and its cancelling end the wait: an abandoned call
+  // must not hold a server thread for get_weights_timeout_s.
+  const double client_s =
+      std::chrono::duration<double>(context->deadline() - std::chrono::system_clock::now()).count();
+  auto found = publisher.WaitForVersion(request->min_version(),
+                                        std::max(0.0, std::min(get_weights_timeout_s_, client_s)),
+                                        [context] { return context->IsCancelled(); });
   if (!found.ok()) return ToGrpcStatus(found.status());
   // The source holds the parameters (the learner's lock) while it lives: a client that stops
   // reading is cancelled after stall_timeout_s without a written message, like a pushed
@@ -124,7 +132,10 @@ grpc::Status LearnerServiceImpl::GetWeights(grpc::ServerContext* context,
 grpc::Status LearnerServiceImpl::Checkpoint(grpc::ServerContext* context,
                                             const CheckpointRequest* request,
                                             CheckpointResponse* response) {
-  auto path = learner_->SaveCheckpointNow(request->directory());
+  // A client names a directory under checkpoint_dir, never an arbitrary path.
+  auto dir = ConfineCheckpointDir(learner_->config().checkpoint_dir, request->directory());
+  if (!dir.ok()) return ToGrpcStatus(dir.status());
+  auto path = learner_->SaveCheckpointNow(*dir);
   if (!path.ok()) return ToGrpcStatus(path.status());
   response->set_path(*path);
   response->set_step(learner_->trainer().step());

@@ -1,6 +1,8 @@
 // LearnerService (proto/learner.proto) over a rank-0 Learner: TrainStep assembles the streamed
 // batch and trains it, GetWeights streams the current version once it is >= min_version (from
-// the publisher's source: the parameters themselves, no kept copy), Checkpoint saves.
+// the publisher's source: the parameters themselves, no kept copy; a client that cancels or
+// whose deadline passes frees its thread at once), Checkpoint saves into checkpoint_dir or a
+// directory under it (ConfineCheckpointDir; anything else is INVALID_ARGUMENT).
 #ifndef SEAMLESS_LEARNER_LEARNER_SERVICE_H_
 #define SEAMLESS_LEARNER_LEARNER_SERVICE_H_
 

@@ -301,7 +301,8 @@ TEST(LearnerTest, FullyShardedRanksCheckpointAndResume) {
 
 TEST(LearnerServiceTest, TrainStepGetWeightsAndCheckpointOverGrpc) {
   auto single = SingleRankCollective();
-  auto learner = Learner::Create(TinyTestModel(), Config(), single.get());
+  const std::string checkpoint_dir = testing::TestTempDir();
+  auto learner = Learner::Create(TinyTestModel(), Config(checkpoint_dir), single.get());
   ASSERT_TRUE(learner.ok());
   int steps_seen = 0;
   LearnerServiceImpl service(
@@ -360,13 +361,59 @@ TEST(LearnerServiceTest, TrainStepGetWeightsAndCheckpointOverGrpc) {
   }
   {
     grpc::ClientContext context;
-    CheckpointRequest request;
-    request.set_directory(testing::TestTempDir());
     CheckpointResponse response;
-    ASSERT_TRUE(stub->Checkpoint(&context, request, &response).ok());
+    ASSERT_TRUE(stub->Checkpoint(&context, CheckpointRequest(), &response).ok());
     EXPECT_EQ(response.step(), 1);
     EXPECT_TRUE(LoadModelDir(response.path()).ok());
+    EXPECT_EQ(response.path().rfind(checkpoint_dir, 0), 0u) << response.path();
   }
+  {  // A name under checkpoint_dir is written there.
+    grpc::ClientContext context;
+    CheckpointRequest request;
+    request.set_directory("manual");
+    CheckpointResponse response;
+    ASSERT_TRUE(stub->Checkpoint(&context, request, &response).ok());
+    EXPECT_EQ(response.path().rfind(checkpoint_dir + "/manual", 0), 0u) << response.path();
+    EXPECT_TRUE(LoadModelDir(response.path()).ok());
+  }
+  // Anywhere else is refused before anything is written.
+  const std::string outside = testing::TestTempDir("_outside");
+  for (const std::string& bad : {outside, std::string("../escape"), std::string("/etc")}) {
+    grpc::ClientContext context;
+    CheckpointRequest request;
+    request.set_directory(bad);
+    CheckpointResponse response;
+    grpc::Status status = stub->Checkpoint(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(outside));
+  EXPECT_FALSE(std::filesystem::exists(checkpoint_dir + "/../escape"));
+}
+
+// A GetWeights whose client gave up (its deadline passed) frees its server thread at once: the
+// server then shuts down promptly instead of waiting out the 600 s version wait.
+TEST(LearnerServiceTest, AnAbandonedGetWeightsDoesNotPinTheServer) {
+  auto single = SingleRankCollective();
+  auto learner = Learner::Create(TinyTestModel(), Config(), single.get());
+  ASSERT_TRUE(learner.ok());
+  LearnerServiceImpl service(learner->get(), nullptr, 600);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&service});
+  ASSERT_TRUE(server.ok());
+  auto stub =
+      LearnerService::NewStub(MakeChannel("127.0.0.1:" + std::to_string((*server)->port())));
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+    GetWeightsRequest request;
+    request.set_min_version(100);  // never comes
+    auto reader = stub->GetWeights(&context, request);
+    WeightsMessage m;
+    EXPECT_FALSE(reader->Read(&m));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  server->reset();  // waits for the handler to return
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 
 }  // namespace

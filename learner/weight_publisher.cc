@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
@@ -498,18 +499,25 @@ absl::StatusOr<VersionedSource> WeightPublisher::OpenCurrent() {
   return opener();  // outside mu_: it takes the owner's lock
 }
 
-absl::StatusOr<VersionedSource> WeightPublisher::WaitForVersion(int64_t min_version,
-                                                                double timeout_s) {
+absl::StatusOr<VersionedSource> WeightPublisher::WaitForVersion(
+    int64_t min_version, double timeout_s, const std::function<bool()>& cancelled) {
   {
     absl::MutexLock lock(&mu_);
     auto current = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return latest_version_ >= min_version && (opener_ != nullptr || kept_ != nullptr);
     };
-    const bool ready = mu_.AwaitWithTimeout(absl::Condition(&current), absl::Seconds(timeout_s));
-    if (!ready) {
-      return absl::DeadlineExceededError(absl::StrCat("no weights of version >= ", min_version,
-                                                      " within ", timeout_s,
-                                                      " s (latest: ", latest_version_, ")"));
+    const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
+    while (!mu_.AwaitWithDeadline(absl::Condition(&current),
+                                  std::min(deadline, absl::Now() + absl::Milliseconds(100)))) {
+      if (absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(absl::StrCat("no weights of version >= ", min_version,
+                                                        " within ", timeout_s,
+                                                        " s (latest: ", latest_version_, ")"));
+      }
+      if (cancelled && cancelled()) {
+        return absl::CancelledError(absl::StrCat("the caller went away waiting for version ",
+                                                 min_version, " (latest: ", latest_version_, ")"));
+      }
     }
   }
   ASSIGN_OR_RETURN(VersionedSource source, OpenCurrent());

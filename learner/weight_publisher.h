@@ -117,8 +117,11 @@ class WeightPublisher {
   void SetLatest(std::shared_ptr<const RawTensorMap> weights, int64_t version);
 
   // Once the current version is >= min_version (DeadlineExceeded after timeout_s), a source
-  // of the current weights from the opener, or of the kept copy.
-  absl::StatusOr<VersionedSource> WaitForVersion(int64_t min_version, double timeout_s);
+  // of the current weights from the opener, or of the kept copy. `cancelled` (optional) is
+  // polled every 100 ms while waiting: CANCELLED once it is true, so a caller that went away
+  // does not pin its thread for the whole timeout.
+  absl::StatusOr<VersionedSource> WaitForVersion(int64_t min_version, double timeout_s,
+                                                 const std::function<bool()>& cancelled = nullptr);
 
   PublishStats last_stats() const;
   const Options& options() const { return options_; }

@@ -333,6 +333,23 @@ TEST(WeightPublisherTest, GetWeightsStreamsTheCurrentVersionFromTheSource) {
   EXPECT_EQ(newer->version, 4);
 }
 
+// A waiter whose caller went away (a cancelled GetWeights) returns within a slice of the wait,
+// not after its 600 s timeout.
+TEST(WeightPublisherTest, ACancelledWaitReturnsPromptly) {
+  WeightPublisher publisher(WeightPublisher::Options{});
+  publisher.SetVersion(1);
+  std::atomic<bool> gone{false};
+  std::thread leave([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    gone = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto found = publisher.WaitForVersion(5, 600, [&] { return gone.load(); });
+  leave.join();
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kCancelled) << found.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+}
+
 TEST(WeightPublisherTest, PublishingTheModelStreamsItsParametersWithAnOpener) {
   FakeRolloutWorker w1, w2;
   auto s1 = GrpcServer::Start("127.0.0.1:0", {&w1});
