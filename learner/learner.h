@@ -55,6 +55,7 @@ class Learner {
     int64_t step = 0;
     int64_t policy_version = 0;
     std::string commit_state;
+    std::map<std::string, double> last_metrics;  // of the last step trained
   };
   RunState run_state() ABSL_LOCKS_EXCLUDED(command_mu_);
   // Leader only. Writes a checkpoint into `dir` (empty: config.checkpoint_dir).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -349,7 +350,22 @@ void Orchestrator::MaybeComplete(GroupRun& run) {
             [](const TrainSample& a, const TrainSample& b) {
               return a.sample.index_in_group < b.sample.index_in_group;
             });
+  // Staleness is the tokens' own: a worker that missed a weight push generates with older
+  // weights than the launch assumed, and DropStaleGroups judges done.version.
+  const int64_t oldest = OldestTokenVersion(done);
+  if (oldest < done.version) {
+    counters_["scheduler/lagging_groups"] += 1;
+    done.version = oldest;
+  }
   valid_[done.launch_seq] = std::move(done);
+}
+
+int64_t Orchestrator::OldestTokenVersion(const GroupRun& run) {
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  for (const TrainSample& t : run.samples) {
+    for (int64_t v : t.sample.versions) oldest = std::min(oldest, v);
+  }
+  return oldest;
 }
 
 std::string Orchestrator::DropReason(const GroupRun& done, int64_t passed) {

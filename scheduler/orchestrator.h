@@ -141,6 +141,8 @@ class Orchestrator {
   void MaybeComplete(GroupRun& run);
   // Why a complete group is dropped ("" when it is valid); adds an all-pass one to the pool.
   std::string DropReason(const GroupRun& done, int64_t passed);
+  // The oldest weight version any token of the group was generated with (max without any).
+  static int64_t OldestTokenVersion(const GroupRun& run);
   void UpdateValidRate(bool valid);
   void ScoreHeldSamples();
   void Requeue(GroupRun& run, const std::string& reason);

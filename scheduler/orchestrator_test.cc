@@ -186,6 +186,44 @@ TEST(OrchestratorTest, LookaheadKeepsWorkForTheNextBatchInFlight) {
   EXPECT_GE(in_flight[1], in_flight[2] + 3) << "work two batches ahead would train stale";
 }
 
+// A worker that missed every weight push (its tokens say version 0) while the launches assume
+// the current version: staleness is judged by the tokens, so its groups are dropped as stale
+// once they are older than max_staleness, and every trained group is within it.
+TEST(OrchestratorTest, StalenessIsJudgedByTheTokensVersionsNotTheLaunch) {
+  const int n = 60;
+  PromptDataset train = Dataset(n), val = Dataset(3);
+  FakeRollout rollout(2, std::vector<double>(n, 0.5), std::vector<int>(n, 0));
+  FakeReward reward;
+  FakeLearner learner;
+  // Worker 0 serves the newest version (FakeLearner: version = steps trained), worker 1 never
+  // got one.
+  rollout.set_token_version([&](int worker) -> int64_t {
+    return worker == 0 ? static_cast<int64_t>(learner.steps().size()) : 0;
+  });
+  SchedulerConfig c = Config(4);
+  c.max_staleness = 1;
+  Orchestrator o(c, &train, &val, Encoder(), &rollout, &reward, &learner);
+  std::vector<StepReport> reports;
+  o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
+  ASSERT_TRUE(o.Run().ok());
+  ExpectBalancedAndNoDuplicates(o, learner);
+  const auto batches = learner.batches();
+  ASSERT_EQ(batches.size(), 4u);
+  for (size_t step = 0; step < batches.size(); ++step) {
+    for (const auto& g : batches[step]) {
+      const int64_t oldest = g.samples[0].sample.versions.at(0);
+      EXPECT_GE(oldest, int64_t(step) - c.max_staleness) << "step " << step << " " << g.group_id;
+    }
+  }
+  EXPECT_GT(o.ledger().Summary().dropped_by_reason["stale"], 0);
+  double lagging = 0;
+  for (const auto& r : reports) {
+    auto it = r.metrics.find("scheduler/lagging_groups");
+    if (it != r.metrics.end()) lagging += it->second;
+  }
+  EXPECT_GT(lagging, 0);
+}
+
 TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
   const int n = 40;
   std::vector<double> pass(n, 0.5);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -58,16 +59,28 @@ std::string ProgressLine(const StepReport& r, int64_t steps) {
   return line;
 }
 
-// metrics.jsonl without the lines of steps after `steps` (steps a crash lost, which the
-// resumed run trains again): each step's line once.
-absl::Status TrimMetrics(const std::string& path, int64_t steps) {
-  if (!FileExists(path)) return absl::OkStatus();
-  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+// metrics.jsonl as the learner's `at` has it: without the lines of steps after at.step()
+// (steps a crash lost, which the resumed run trains again), and with a line for step
+// at.step() from the learner's answer where the scheduler died before writing it: each
+// committed step's line once.
+absl::Status ReconcileMetrics(const std::string& path, const RunState& at) {
   std::string kept;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    const nlohmann::json row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (row.is_object() && row.value("step", int64_t{0}) > steps) continue;
-    absl::StrAppend(&kept, line, "\n");
+  bool has_last = at.step() == 0;
+  if (FileExists(path)) {
+    ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      const nlohmann::json row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      const int64_t step = row.is_object() ? row.value("step", int64_t{0}) : 0;
+      if (step > at.step()) continue;
+      has_last |= step == at.step();
+      absl::StrAppend(&kept, line, "\n");
+    }
+  }
+  if (!has_last) {
+    nlohmann::json data(
+        std::map<std::string, double>(at.last_metrics().begin(), at.last_metrics().end()));
+    data["scheduler/recovered_from_learner"] = 1;  // the scheduler's own figures are lost
+    absl::StrAppend(&kept, nlohmann::json{{"step", at.step()}, {"data", data}}.dump(), "\n");
   }
   return WriteFileAtomically(path, kept);
 }
@@ -106,7 +119,7 @@ absl::Status StartFromLearner(GrpcLearnerBackend& learner, const std::string& ru
   }
   SLOG(INFO) << "resuming after " << at.step() << " committed steps (the learner's checkpoint)";
   if (journal) RETURN_IF_ERROR(journal->Resume(at.step()));
-  if (!run_dir.empty()) RETURN_IF_ERROR(TrimMetrics(run_dir + "/metrics.jsonl", at.step()));
+  if (!run_dir.empty()) RETURN_IF_ERROR(ReconcileMetrics(run_dir + "/metrics.jsonl", at));
   return absl::OkStatus();
 }
 

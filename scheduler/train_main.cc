@@ -37,6 +37,7 @@
 #include "scheduler/builtin_task.h"
 #include "scheduler/role_process.h"
 #include "scheduler/role_set.h"
+#include "scheduler/role_supervisor.h"
 #include "scheduler/run_report.h"
 #include "scheduler/train_config.h"
 #include "scheduler/train_plan.h"
@@ -146,6 +147,8 @@ struct TrainRequest {
   std::string run_dir;
   bool resuming = false;
   bool print_config = false;
+  int64_t auto_resume = 0;    // restarts of the whole run after a learner or scheduler death
+  int64_t role_restarts = 5;  // restarts of each rollout worker and reward server
 };
 
 absl::StatusOr<TrainRequest> ParseTrainRequest(const std::vector<std::string>& args) {
@@ -172,6 +175,12 @@ absl::StatusOr<TrainRequest> ParseTrainRequest(const std::vector<std::string>& a
   flags.AddString("out", &out, "Run directory (default runs/YYYYmmdd-HHMMSS)");
   flags.AddString("resume", &resume, "Continue the run in this directory from its last checkpoint");
   flags.AddInt("steps", &steps, "Training steps (overrides scheduler.steps)");
+  flags.AddInt("auto-resume", &request.auto_resume,
+               "When the learner or the scheduler dies, stop every role and resume the run, up "
+               "to N times (0: print the --resume command and stop)");
+  flags.AddInt("role-restarts", &request.role_restarts,
+               "Restart a rollout worker or reward server that dies, on its port, with back-off "
+               "(0.25 s doubling to 30 s), up to N times each");
   flags.AddBool("print-config", &request.print_config,
                 "Check, write config.yaml and every role's config file, print them, start nothing");
   flags.SetEpilog("config keys:\n" + DescribeConfig(config));
@@ -188,6 +197,14 @@ absl::StatusOr<TrainRequest> ParseTrainRequest(const std::vector<std::string>& a
   if (flags.WasSet("val-data")) config.val_data = val_flag;
   if (steps >= 0) config.scheduler.steps = steps;
   RETURN_IF_ERROR(ValidateConfig(config));  // again: the flags may have changed it
+  if (request.auto_resume < 0 || request.auto_resume > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--auto-resume is ", request.auto_resume, "; valid range [0, 100]"));
+  }
+  if (request.role_restarts < 0 || request.role_restarts > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--role-restarts is ", request.role_restarts, "; valid range [0, 1000]"));
+  }
   if (!request.resuming && config.sft.steps > 0 && config.sft.data.empty() &&
       !config.train_data.empty()) {
     return absl::InvalidArgumentError(
@@ -364,36 +381,45 @@ absl::Status RunSftWarmStart(RoleSet& roles, const TrainRequest& request, const 
 
 // The RL roles of a run, once every one is up.
 struct RunRoles {
+  explicit RunRoles(RoleSupervisor::Options restarts) : supervisor(restarts) {}
   std::vector<std::unique_ptr<RoleProcess>> rewards, workers, learners;
   std::unique_ptr<RoleProcess> scheduler;
   std::vector<std::string> reward_addresses, worker_addresses;
   std::string learner_address;
+  RoleSupervisor supervisor;  // of the rewards and workers, once they listen
 };
 
 // Reward servers and rollout workers, started together, then waited for.
 absl::Status StartServers(RoleSet& roles, const TrainRequest& request, const RunFiles& f,
                           RunRoles* run) {
   const TrainConfig& config = request.config;
+  const std::vector<std::string> reward_args = {"reward-server", "--listen", "127.0.0.1:0",
+                                                "--config", f.reward_yaml};
+  const std::vector<std::string> worker_args = {
+      "rollout-worker", "--listen", "127.0.0.1:0", "--model", f.model, "--config", f.rollout_yaml};
   for (int64_t i = 0; i < config.reward_servers; ++i) {
-    ASSIGN_OR_RETURN(auto p, roles.Start(absl::StrCat("reward-", i), absl::StrCat("reward", i),
-                                         {"reward-server", "--listen", "127.0.0.1:0", "--config",
-                                          f.reward_yaml}));
+    ASSIGN_OR_RETURN(
+        auto p, roles.Start(absl::StrCat("reward-", i), absl::StrCat("reward", i), reward_args));
     run->rewards.push_back(std::move(p));
   }
   for (int64_t i = 0; i < config.rollout_workers; ++i) {
-    ASSIGN_OR_RETURN(auto p,
-                     roles.Start(absl::StrCat("rollout-", i), absl::StrCat("rollout_worker", i),
-                                 {"rollout-worker", "--listen", "127.0.0.1:0", "--model", f.model,
-                                  "--config", f.rollout_yaml}));
+    ASSIGN_OR_RETURN(auto p, roles.Start(absl::StrCat("rollout-", i),
+                                         absl::StrCat("rollout_worker", i), worker_args));
     run->workers.push_back(std::move(p));
   }
-  for (auto& p : run->rewards) {
+  for (size_t i = 0; i < run->rewards.size(); ++i) {
+    auto& p = run->rewards[i];
     ASSIGN_OR_RETURN(std::string a, roles.WaitForAddress(p.get(), std::chrono::seconds(120)));
     run->reward_addresses.push_back(a);
+    run->supervisor.Watch(&p, p->name(), absl::StrCat("reward", i),
+                          WithListenAddress(reward_args, a));
   }
-  for (auto& p : run->workers) {
+  for (size_t i = 0; i < run->workers.size(); ++i) {
+    auto& p = run->workers[i];
     ASSIGN_OR_RETURN(std::string a, roles.WaitForAddress(p.get(), std::chrono::seconds(600)));
     run->worker_addresses.push_back(a);
+    run->supervisor.Watch(&p, p->name(), absl::StrCat("rollout_worker", i),
+                          WithListenAddress(worker_args, a));
   }
   return absl::OkStatus();
 }
@@ -461,9 +487,15 @@ absl::Status StartScheduler(RoleSet& roles, const TrainRequest& request, const R
   return WriteFileAtomically(request.run_dir + "/pids.json", pids.dump(1));
 }
 
-// Relays the scheduler's progress until it exits; a learner rank that dies or a stop signal
-// ends the run early (resume later). Returns why the run failed, or "".
-std::string WatchRun(RoleSet& roles, RunRoles& run, const std::string& run_dir) {
+// How a run ended.
+struct RunEnd {
+  std::string failure;     // "" when the scheduler finished
+  bool resumable = false;  // a role died (not a stop signal, not the scheduler's own error)
+};
+
+// Relays the scheduler's progress until it exits, restarting dead rollout workers and reward
+// servers; a learner rank that dies or a stop signal ends the run early (resume later).
+RunEnd WatchRun(RoleSet& roles, RunRoles& run, const std::string& run_dir) {
   auto relay = [&] {
     for (const auto& line : run.scheduler->NewLines()) {
       if (line.rfind("step", 0) == 0 || line.rfind("{\"event\"", 0) == 0) {
@@ -472,29 +504,35 @@ std::string WatchRun(RoleSet& roles, RunRoles& run, const std::string& run_dir) 
     }
     std::fflush(stdout);
   };
-  std::string failure;
-  while (run.scheduler->Running() && failure.empty()) {
+  RunEnd end;
+  bool learner_died = false;
+  while (run.scheduler->Running() && end.failure.empty()) {
     relay();
     roles.Sample();
+    run.supervisor.Check(roles, std::chrono::steady_clock::now());
     if (const int signal = StopSignalReceived()) {
-      failure = std::string(StoppedBySignal(signal, run_dir).message());
+      end.failure = std::string(StoppedBySignal(signal, run_dir).message());
     }
     for (auto& p : run.learners) {
-      if (failure.empty() && !p->Running()) {
-        failure = absl::StrCat("the learner ", p->name(), " exited (code ", p->exit_code(),
-                               "); continue with: seamless train --resume ", run_dir);
+      if (end.failure.empty() && !p->Running()) {
+        learner_died = true;
+        end.failure = absl::StrCat("the learner ", p->name(), " exited (code ", p->exit_code(),
+                                   "); continue with: seamless train --resume ", run_dir);
       }
     }
-    if (failure.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (end.failure.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   relay();
   const int scheduler_code = run.scheduler->Running() ? -1 : run.scheduler->exit_code();
   roles.StopAll();
-  if (failure.empty() && scheduler_code != 0) {
-    failure = absl::StrCat("the scheduler failed (exit ", scheduler_code, "); see ", run_dir,
-                           "/logs/scheduler.log");
+  end.resumable = learner_died;
+  if (end.failure.empty() && scheduler_code != 0) {
+    end.failure = absl::StrCat("the scheduler failed (exit ", scheduler_code, "); see ", run_dir,
+                               "/logs/scheduler.log");
+    // Killed (128 + signal), not an error of its own: resuming continues the run.
+    end.resumable = scheduler_code > 128;
   }
-  return failure;
+  return end;
 }
 
 // The report, and the summary line (the last line printed).
@@ -526,6 +564,28 @@ void PrintSummary(const RoleSet& roles, const std::string& run_dir, const Checke
   std::fflush(stdout);
 }
 
+// Starts the RL roles and watches them until the run ends.
+RunEnd RunRolesOnce(RoleSet& roles, const TrainRequest& request, const RunFiles& files,
+                    const RunClock& clock) {
+  RoleSupervisor::Options restarts;
+  restarts.max_restarts = static_cast<int>(request.role_restarts);
+  RunRoles run(restarts);
+  absl::Status started = StartServers(roles, request, files, &run);
+  if (started.ok()) started = StartLearners(roles, request, files, &run);
+  if (started.ok()) started = StartScheduler(roles, request, files, &run);
+  if (!started.ok()) {
+    roles.StopAll();
+    return RunEnd{std::string(started.message()), false};
+  }
+  std::printf(
+      "roles up after %.0f s: %zu reward server(s), %zu rollout workers, %zu learner "
+      "rank(s), rank 0 at %s\n",
+      clock.elapsed(), run.reward_addresses.size(), run.worker_addresses.size(),
+      run.learners.size(), run.learner_address.c_str());
+  std::fflush(stdout);
+  return WatchRun(roles, run, request.run_dir);
+}
+
 }  // namespace
 
 absl::Status RunTrain(const std::vector<std::string>& args) {
@@ -547,19 +607,23 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
   InstallStopSignals();
   RoleSet roles(run_dir, SelfBinary());
   if (files.run_sft) RETURN_IF_ERROR(RunSftWarmStart(roles, request, files, clock));
-  RunRoles run;
-  RETURN_IF_ERROR(StartServers(roles, request, files, &run));
-  RETURN_IF_ERROR(StartLearners(roles, request, files, &run));
-  RETURN_IF_ERROR(StartScheduler(roles, request, files, &run));
-  std::printf(
-      "roles up after %.0f s: %zu reward server(s), %zu rollout workers, %zu learner "
-      "rank(s), rank 0 at %s\n",
-      clock.elapsed(), run.reward_addresses.size(), run.worker_addresses.size(),
-      run.learners.size(), run.learner_address.c_str());
-  std::fflush(stdout);
-  const std::string failure = WatchRun(roles, run, run_dir);
-  PrintSummary(roles, run_dir, checked, clock, failure.empty());
-  if (!failure.empty()) return absl::AbortedError(failure);
+  RunEnd end;
+  TrainRequest current = request;
+  RunFiles current_files = files;
+  for (int64_t resumes = 0;; ++resumes) {
+    end = RunRolesOnce(roles, current, current_files, clock);
+    if (end.failure.empty() || !end.resumable || resumes >= request.auto_resume ||
+        StopSignalReceived()) {
+      break;
+    }
+    std::printf("auto-resume %lld of %lld: %s\n", static_cast<long long>(resumes + 1),
+                static_cast<long long>(request.auto_resume), end.failure.c_str());
+    std::fflush(stdout);
+    current.resuming = true;
+    ASSIGN_OR_RETURN(current_files, WriteRunFiles(current));
+  }
+  PrintSummary(roles, run_dir, checked, clock, end.failure.empty());
+  if (!end.failure.empty()) return absl::AbortedError(end.failure);
   return absl::OkStatus();
 }
 

@@ -224,6 +224,37 @@ TEST_F(TrainFaultTest, AKilledSchedulerResumesFromTheLearnersCommittedStep) {
   EXPECT_EQ(SchedulerSummary()["ledger"]["trained"], 20);
 }
 
+// The run: the learner killed at step 4 and a rollout worker at step 8, under
+// supervision: the run resumes by itself, the worker is restarted, and every step is logged
+// once, every sample journalled once (16 steps: the restart comes before the end).
+TEST_F(TrainFaultTest, ASupervisedRunSurvivesALearnerAndAWorkerKilled) {
+  const std::string config = *dir_ + "/supervised.yaml";
+  ASSERT_TRUE(WriteFileAtomically(config, BaseYaml(model_, 0, 16)).ok());
+  run_dir_ = *dir_ + "/supervised";
+  auto train = ChildProcess::Start({testing::SeamlessBinary(), "train", "--config", config, "--out",
+                                    run_dir_, "--auto-resume", "2"});
+  ASSERT_TRUE(train.ok());
+  ASSERT_TRUE(train->WaitForLine("step   4/16", std::chrono::minutes(3)).ok());
+  const int learner = Pid("learner");
+  ASSERT_GT(learner, 0);
+  kill(learner, SIGKILL);
+  ASSERT_TRUE(train->WaitForLine("auto-resume 1 of 2", std::chrono::minutes(1)).ok());
+  ASSERT_TRUE(train->WaitForLine("step   8/16", std::chrono::minutes(3)).ok());
+  const int worker = Pid("rollout-0");
+  ASSERT_GT(worker, 0);
+  ASSERT_NE(worker, learner);
+  kill(worker, SIGKILL);
+  EXPECT_TRUE(train->WaitForLine("restarted rollout-0", std::chrono::minutes(1)).ok());
+  nlohmann::json result = LastJson(*train);
+  EXPECT_EQ(train->Wait(), 0);
+  EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
+  ExpectEachStepOnce(16);
+  nlohmann::json audit = ExpectAuditClean();
+  EXPECT_EQ(audit["steps"], 16);
+  EXPECT_EQ(audit["resumes"], 1);
+  EXPECT_EQ(SchedulerSummary()["ledger"]["trained"], 64);
+}
+
 // SIGTERM to `seamless train` stops every role (none is left running), and the directory is
 // held while the run goes: a second run into it is refused.
 TEST_F(TrainFaultTest, SigtermStopsEveryRoleAndTheRunDirectoryIsLocked) {

@@ -53,6 +53,10 @@ void FakeRollout::set_on_generate(std::function<bool(int, const GroupRequest&)> 
   on_generate_ = std::move(hook);
 }
 
+void FakeRollout::set_token_version(std::function<int64_t(int worker)> version) {
+  token_version_ = std::move(version);
+}
+
 void FakeRollout::Generate(int worker, GroupRequest request,
                            std::function<void(RolloutSample)> on_sample,
                            std::function<void(absl::Status)> on_done) {
@@ -157,7 +161,7 @@ RolloutSample FakeRollout::MakeSample(const Job& job, int i) const {
   const double u = CounterUniform(job.request.sampling.seed, i);
   s.tokens = {u < pass_[p] ? 1 : 0};
   s.logprobs = {-0.5f};
-  s.versions = {0};
+  if (token_version_) s.versions.assign(s.tokens.size(), token_version_(job.worker));
   s.finish = Finish::kStop;
   return s;
 }

@@ -51,6 +51,9 @@ class FakeRollout : public RolloutBackend {
   // Runs first in every Generate (on the caller's thread, with no lock held); returning true
   // holds that group: it never finishes unless aborted.
   void set_on_generate(std::function<bool(int worker, const GroupRequest&)> hook);
+  // The weight version a worker generates with, stamped on every token; without it samples
+  // carry no versions. Set before the run.
+  void set_token_version(std::function<int64_t(int worker)> version);
 
   int64_t generated_groups();
   // num_samples of every held-out request.
@@ -76,6 +79,7 @@ class FakeRollout : public RolloutBackend {
   const std::vector<double> pass_;
   const std::vector<int> duration_;
   std::function<bool(int, const GroupRequest&)> on_generate_;  // set before the run
+  std::function<int64_t(int)> token_version_;                  // set before the run
   absl::Mutex mu_;
   std::vector<Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> dead_ ABSL_GUARDED_BY(mu_);
