@@ -247,7 +247,12 @@ absl::StatusOr<StepOutcome> Learner::TrainStep(const RolloutBatch& batch, bool* 
   if (!batch.run_id.empty()) run_id_ = batch.run_id;
   commit_state_ = batch.commit_state;
   last_outcome_ = out;
-  absl::Status after = AfterStep(out, &out);
+  absl::Status after;
+  try {  // publishing and the checkpoint may throw (LibTorch, allocation)
+    after = AfterStep(out, &out);
+  } catch (const std::exception& e) {
+    after = TorchExceptionToStatus(e, absl::StrCat("after training step ", out.step));
+  }
   if (!after.ok()) {
     last_outcome_.reset();  // trained but not completed: no answer to replay
     return after;

@@ -8,6 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/base/log.h"
 #include "core/service/grpc_status.h"
 #include "core/tensors/weight_stream.h"
 #include "learner/checkpoint_location.h"
@@ -88,16 +89,32 @@ grpc::Status LearnerServiceImpl::TrainStep(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "the batch stream ended without a part marked last");
   }
+  // Nothing may escape into gRPC's thread (it would end the process, unlogged): an exception
+  // from the step, its publishing, its checkpoint or on_step becomes a logged error.
+  absl::Status status;
+  try {
+    status = Train(parts, result);
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("training step threw: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError("training step threw a non-standard exception");
+  }
+  if (!status.ok()) SLOG(ERROR) << "TrainStep failed: " << status.message();
+  return ToGrpcStatus(status);
+}
+
+absl::Status LearnerServiceImpl::Train(const std::vector<TrainBatchPart>& parts,
+                                       TrainStepResult* result) {
   bool replayed = false;
   auto outcome = learner_->TrainStep(BatchFromProto(parts), &replayed);
-  if (!outcome.ok()) return ToGrpcStatus(outcome.status());
+  if (!outcome.ok()) return outcome.status();
   result->set_step(outcome->step);
   result->set_policy_version(outcome->policy_version);
   result->set_skipped(outcome->updates_applied == 0);
   result->set_replayed(replayed);
   for (const auto& [name, value] : outcome->metrics) (*result->mutable_metrics())[name] = value;
   if (on_step_ && !replayed) on_step_(*outcome);  // each step's metrics once
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::Status LearnerServiceImpl::GetWeights(grpc::ServerContext* context,

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "learner/learner.h"
 #include "proto/learner.grpc.pb.h"
@@ -33,6 +34,9 @@ class LearnerServiceImpl final : public LearnerService::Service {
                            RunState* response) override;
 
  private:
+  // TrainStep's work once the parts are read; may throw (TrainStep catches).
+  absl::Status Train(const std::vector<TrainBatchPart>& parts, TrainStepResult* result);
+
   Learner* learner_;
   std::function<void(const StepOutcome&)> on_step_;
   double get_weights_timeout_s_;

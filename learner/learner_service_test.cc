@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 #include "core/model/model_files.h"
@@ -414,6 +415,34 @@ TEST(LearnerServiceTest, AnAbandonedGetWeightsDoesNotPinTheServer) {
   const auto start = std::chrono::steady_clock::now();
   server->reset();  // waits for the handler to return
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+}
+
+// An exception thrown while answering a step (here by on_step, as a metrics writer might) is
+// a logged INTERNAL status, not a crash of the gRPC thread, and the learner keeps serving.
+TEST(LearnerServiceTest, AnExceptionInTheStepIsAnErrorStatus) {
+  auto single = SingleRankCollective();
+  auto learner = Learner::Create(TinyTestModel(), Config(), single.get());
+  ASSERT_TRUE(learner.ok());
+  LearnerServiceImpl service(learner->get(),
+                             [](const StepOutcome&) { throw std::runtime_error("disk full"); });
+  auto server = GrpcServer::Start("127.0.0.1:0", {&service});
+  ASSERT_TRUE(server.ok());
+  auto stub =
+      LearnerService::NewStub(MakeChannel("127.0.0.1:" + std::to_string((*server)->port())));
+  TrainBatchPart whole = BatchToProto(Batches(1)[0]);
+  whole.set_last(true);
+  grpc::ClientContext context;
+  TrainStepResult result;
+  auto writer = stub->TrainStep(&context, &result);
+  ASSERT_TRUE(writer->Write(whole));
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(status.error_message().find("disk full"), std::string::npos) << status.error_message();
+  grpc::ClientContext again;
+  RunState state;
+  ASSERT_TRUE(stub->GetRunState(&again, RunStateRequest(), &state).ok());
+  EXPECT_EQ(state.step(), 1);
 }
 
 }  // namespace
