@@ -1,5 +1,6 @@
 #include "rollout/rollout_engine.h"
 
+#include <algorithm>
 #include <future>
 #include <set>
 
@@ -204,18 +205,24 @@ void RolloutEngine::LoadWeights(RawTensorMap tensors, StagedParameters staged,
 void RolloutEngine::RunLoader() {
   while (true) {
     UnpreparedWeights job;
+    int64_t newest = 0;
     {
       absl::MutexLock lock(&mu_, absl::Condition(this, &RolloutEngine::ToPrepareOrStop));
       if (stop_) return;
       job = std::move(to_prepare_.front());
       to_prepare_.pop_front();
+      newest = newest_version_;
     }
     const auto start = std::chrono::steady_clock::now();
     auto buffers = std::make_shared<RawTensorMap>(std::move(job.tensors));
     std::vector<std::string> swapped;
+    // A stale push (a delayed stream, a second learner) must not roll the policy back.
     absl::StatusOr<PreparedWeights> prepared =
-        PrepareInPlace(batcher_->model(), buffers, job.staged, job.decoded,
-                       absl::StrCat("weights version ", job.version), &swapped);
+        job.version < newest
+            ? absl::FailedPreconditionError(
+                  absl::StrCat("weights version ", job.version, " after ", newest))
+            : PrepareInPlace(batcher_->model(), buffers, job.staged, job.decoded,
+                             absl::StrCat("weights version ", job.version), &swapped);
     if (!prepared.ok()) {
       KeepSpare(std::move(buffers));
       if (!job.decoded.empty()) KeepStagedParameters(std::move(job.staged));
@@ -225,6 +232,7 @@ void RolloutEngine::RunLoader() {
       continue;
     }
     absl::MutexLock lock(&mu_);
+    newest_version_ = std::max(newest_version_, job.version);
     weights_.push_back(
         {std::make_shared<PreparedWeights>(std::move(*prepared)), std::move(buffers),
          std::move(swapped), job.version,

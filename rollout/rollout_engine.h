@@ -64,7 +64,10 @@ class RolloutEngine {
   absl::Status Submit(GroupRequest request, SampleCallback on_sample);
   void Abort(AbortSpec spec, AbortCallback done);
   // Checks names, shapes and dtypes against the model before anything changes; a bad set is
-  // rejected with the old version still serving.
+  // rejected with the old version still serving. Versions never go backwards: one below the
+  // newest accepted is FAILED_PRECONDITION ("version 3 after 5"); the same version again is
+  // loaded (idempotent: a learner's retry or catch-up re-push must not fail), and any
+  // version is fine after a restart (which starts at 0).
   void LoadWeights(RawTensorMap tensors, int64_t version, WeightsCallback done);
   // The same for a stream decoded partly into `staged` (from TakeStagedParameters): the
   // tensors named in `decoded` are in `staged`, the rest in `tensors`. The staged ones are
@@ -145,6 +148,8 @@ class RolloutEngine {
   const std::vector<StageableParameter> stageable_;  // the model's, read at construction
   std::optional<StagedParameters> spare_staged_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> loading_{0};  // weight sets not yet serving
+  // The newest version prepared (serving or about to): the loader refuses older ones.
+  int64_t newest_version_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point started_;
   double idle_seconds_ = 0;  // engine thread
   std::thread thread_;       // runs Run(): the batcher's steps

@@ -208,5 +208,27 @@ TEST_F(RolloutServiceTest, CutOffOrMismatchedStreamsKeepTheOldVersion) {
   EXPECT_EQ((*samples)[0].versions, std::vector<int64_t>((*samples)[0].tokens.size(), 1));
 }
 
+// A weight version below the one served is refused and the old weights keep serving; the same
+// version again is loaded (a retried push), and newer ones as usual.
+TEST_F(RolloutServiceTest, AnOlderWeightVersionIsRefused) {
+  auto first = ExportWeights(model_, DType::kBF16);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(client_->LoadWeights(*first, 5).ok());
+  const auto before = Snapshot(model_);
+  MimoModel other = TinyTestModel(TinyTestConfig(), /*seed=*/2);
+  auto stale = ExportWeights(other, DType::kBF16);
+  ASSERT_TRUE(stale.ok());
+  auto refused = client_->LoadWeights(*stale, 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("version 3 after 5"));
+  EXPECT_TRUE(Same(model_, before));
+  EXPECT_EQ(engine_->Status().weight_version, 5);
+  EXPECT_TRUE(client_->LoadWeights(*first, 5).ok()) << "the same version again is idempotent";
+  ASSERT_TRUE(client_->LoadWeights(*stale, 6).ok());
+  EXPECT_EQ(engine_->Status().weight_version, 6);
+  EXPECT_FALSE(Same(model_, before));
+}
+
 }  // namespace
 }  // namespace seamless
