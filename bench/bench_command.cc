@@ -25,6 +25,7 @@ const std::vector<Bench>& AllBenches() {
        "peak RSS per learner rank by component, any sharding (a process per rank)",
        RunBenchLearnerMemory},
       {"reward", "math checks/s, sandboxed vs bare program launches/s", RunBenchReward},
+      {"chaos", "runs of seamless train under random kills and stalls, audited", RunBenchChaos},
       {"rollout", "continuous vs static batching, decode FLOP/s, MTP speed-up, weight swap",
        RunBenchRollout},
       {"tokenizer", "encode MB/s of the C++ tokenizer vs Hugging Face's tokenizers",

@@ -21,6 +21,7 @@ absl::Status RunBenchLearner(const std::vector<std::string>& args);
 absl::Status RunBenchLearnerMemory(const std::vector<std::string>& args);
 absl::Status RunBenchRollout(const std::vector<std::string>& args);
 absl::Status RunBenchTokenizer(const std::vector<std::string>& args);
+absl::Status RunBenchChaos(const std::vector<std::string>& args);
 
 }  // namespace seamless
 

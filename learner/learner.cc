@@ -269,6 +269,7 @@ Learner::RunState Learner::run_state() {
   state.step = trainer_->step();
   state.policy_version = trainer_->policy_version();
   state.commit_state = commit_state_;
+  if (last_outcome_.has_value()) state.last_metrics = last_outcome_->metrics;
   return state;
 }
 

@@ -166,6 +166,9 @@ grpc::Status LearnerServiceImpl::GetRunState(grpc::ServerContext* context,
   response->set_step(state.step);
   response->set_policy_version(state.policy_version);
   response->set_commit_state(state.commit_state);
+  for (const auto& [name, value] : state.last_metrics) {
+    (*response->mutable_last_metrics())[name] = value;
+  }
   return grpc::Status::OK;
 }
 

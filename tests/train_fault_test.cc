@@ -166,8 +166,11 @@ TEST_F(TrainFaultTest, AHangingRewardServerIsRetriedElsewhere) {
   const int pid = Pid("reward-0");
   ASSERT_GT(pid, 0);
   kill(pid, SIGSTOP);  // alive but silent: only deadlines notice
-  nlohmann::json result = LastJson(train);
+  // Steps go on past the silent server; it wakes up before the run ends (a stopped process
+  // cannot take the SIGTERM that ends the run).
+  ASSERT_TRUE(train.WaitForLine("step   3/5", std::chrono::minutes(3)).ok());
   kill(pid, SIGCONT);
+  nlohmann::json result = LastJson(train);
   EXPECT_EQ(train.Wait(), 0);
   EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
   nlohmann::json summary = SchedulerSummary();
