@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/log.h"
 #include "core/base/status_macros.h"
@@ -282,7 +283,11 @@ void Orchestrator::OnGenerationDone(const std::string& group_id, absl::Status st
         worker_down_until_[run.worker] = clock_->Now() + std::chrono::seconds(5);
       }
     }
-    if (run.key.eval) {  // evaluate the prompt again elsewhere
+    // The worker refused this very request (a prompt longer than its context, say): launching
+    // it again cannot help. Other groups of a stream that failed with it go back to the queue.
+    const bool refused = absl::IsInvalidArgument(status) &&
+                         absl::StrContains(status.message(), absl::StrCat("'", group_id, "'"));
+    if (run.key.eval && !refused) {  // evaluate the prompt again elsewhere
       const LaunchKey key = run.key;
       inflight_.erase(it);
       Launch(key);
@@ -290,12 +295,32 @@ void Orchestrator::OnGenerationDone(const std::string& group_id, absl::Status st
     }
     GroupRun gone = std::move(run);
     inflight_.erase(it);
-    Requeue(gone, reason);
+    if (refused) {
+      RefusedByWorker(gone, status);
+    } else {
+      Requeue(gone, reason);
+    }
     ScoreHeldSamples();
     return;
   }
   ScoreHeldSamples();
   MaybeComplete(run);
+}
+
+void Orchestrator::RefusedByWorker(const GroupRun& gone, const absl::Status& status) {
+  const PromptDataset& data = gone.key.eval ? *val_ : *train_;
+  const int64_t index = gone.key.eval ? gone.key.record : gone.record;
+  SLOG(ERROR) << "the rollout worker refused the prompt on line " << data.records[index].line
+              << " of the " << (gone.key.eval ? "held-out" : "training")
+              << " data; dropped: " << status.message();
+  if (gone.key.eval) {  // scored as failed: the held-out accuracy counts every prompt
+    --eval_pending_;
+    eval_total_ += gone.expected;
+    return;
+  }
+  counters_["scheduler/dropped_refused_by_worker"] += 1;
+  absl::Status s = DropPrompt(gone.key.uid, "refused_by_worker");
+  if (!s.ok()) Fail(s);
 }
 
 void Orchestrator::ScoreHeldSamples() {

@@ -145,6 +145,8 @@ class Orchestrator {
   static int64_t OldestTokenVersion(const GroupRun& run);
   void UpdateValidRate(bool valid);
   void ScoreHeldSamples();
+  // A request the worker refused as invalid: dropped (training) or failed (held-out).
+  void RefusedByWorker(const GroupRun& gone, const absl::Status& status);
   void Requeue(GroupRun& run, const std::string& reason);
   void CheckLeases();
 

@@ -249,6 +249,31 @@ TEST(OrchestratorTest, ADeadWorkersGroupsAreRequeuedAndTheRunCompletes) {
   EXPECT_GT(o.ledger().Summary().requeued_by_reason["worker_failed"], 0);
 }
 
+// A prompt the worker refuses (longer than its context) is dropped once, naming the reason,
+// instead of being re-queued as a worker failure until the run gives up.
+TEST(OrchestratorTest, APromptTheWorkerRefusesIsDroppedNotRequeued) {
+  const int n = 30;
+  PromptDataset train = Dataset(n), val = Dataset(3);
+  FakeRollout rollout(2, std::vector<double>(n, 0.5), std::vector<int>(n, 0));
+  FakeReward reward;
+  FakeLearner learner;
+  int refusals = 0;
+  rollout.set_validate([&](const GroupRequest& r) -> absl::Status {
+    if (r.prompt[0] - 3 != 7) return absl::OkStatus();  // record 7 is too long
+    ++refusals;
+    return absl::InvalidArgumentError(absl::StrCat("generate: group '", r.group_id,
+                                                   "': prompt has 9000 tokens; the context "
+                                                   "holds 4096"));
+  });
+  Orchestrator o(Config(3), &train, &val, Encoder(), &rollout, &reward, &learner);
+  ASSERT_TRUE(o.Run().ok());
+  ExpectBalancedAndNoDuplicates(o, learner);
+  const LedgerSummary s = o.ledger().Summary();
+  EXPECT_GE(refusals, 1);
+  EXPECT_EQ(s.dropped_by_reason.at("refused_by_worker"), refusals);
+  EXPECT_EQ(s.requeued_by_reason.count("worker_failed"), 0u);
+}
+
 // Regression: with synchronous rewards a round is scored once nothing is generating; a group
 // that failed last used to leave the others' samples unscored forever.
 TEST(OrchestratorTest, SynchronousRewardsSurviveAGroupThatFailsLast) {

@@ -173,6 +173,12 @@ absl::Status ImportIntoFreshModel(MimoModel& model, RawTensorMap& weights,
     // The shape and dtype checks and their messages are PrepareWeights', on one tensor.
     ASSIGN_OR_RETURN(PreparedWeights prepared, PrepareWeights(model, one, source, item.key()));
     ApplyPreparedWeights(prepared);
+    // A NaN or inf weight makes every log-prob NaN: refuse the model, naming the tensor,
+    // instead of generating garbage (one read of each tensor while it is in cache).
+    if (!at::isfinite(item.value()).all().item<bool>()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": tensor '", item.key(), "' holds NaN or infinite values"));
+    }
   }
   RETURN_IF_ERROR(CheckNoUnexpectedTensors(model, weights, {}, source));
   return absl::OkStatus();

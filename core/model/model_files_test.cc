@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "absl/strings/str_format.h"
@@ -37,6 +38,23 @@ TEST(ModelFilesTest, SaveLoadRoundTripIsBitwise) {
   ASSERT_TRUE(SaveModelDir(*loaded, again).ok());
   EXPECT_EQ(*ReadFileToString(dir + "/model.safetensors"),
             *ReadFileToString(again + "/model.safetensors"));
+}
+
+// A model directory whose weights hold a NaN is refused at load, naming the tensor (it used
+// to generate with NaN log-probs and exit 0).
+TEST(ModelFilesTest, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  MimoModel model = TinyTestModel();
+  {
+    at::NoGradGuard no_grad;
+    model->named_parameters()["model.norm.weight"][3] = std::nan("");
+  }
+  const std::string dir = testing::TestTempDir();
+  ASSERT_TRUE(SaveModelDir(model, dir).ok());
+  auto loaded = LoadModelDir(dir);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("model.norm.weight"));
+  EXPECT_THAT(loaded.status().message(), HasSubstr("NaN"));
 }
 
 TEST(ModelFilesTest, HalfPrecisionFilesLoadAsRoundedValues) {

@@ -57,9 +57,17 @@ void FakeRollout::set_token_version(std::function<int64_t(int worker)> version) 
   token_version_ = std::move(version);
 }
 
+void FakeRollout::set_validate(std::function<absl::Status(const GroupRequest&)> validate) {
+  validate_ = std::move(validate);
+}
+
 void FakeRollout::Generate(int worker, GroupRequest request,
                            std::function<void(RolloutSample)> on_sample,
                            std::function<void(absl::Status)> on_done) {
+  if (validate_) {
+    absl::Status valid = validate_(request);
+    if (!valid.ok()) return on_done(valid);
+  }
   const bool hold = on_generate_ && on_generate_(worker, request);
   const int p = request.prompt[0] - 3;
   Job job{worker, std::move(request), std::move(on_sample), std::move(on_done),

@@ -54,6 +54,8 @@ class FakeRollout : public RolloutBackend {
   // The weight version a worker generates with, stamped on every token; without it samples
   // carry no versions. Set before the run.
   void set_token_version(std::function<int64_t(int worker)> version);
+  // Checks each request as a worker's batcher would; an error fails the group at once.
+  void set_validate(std::function<absl::Status(const GroupRequest&)> validate);
 
   int64_t generated_groups();
   // num_samples of every held-out request.
@@ -80,6 +82,7 @@ class FakeRollout : public RolloutBackend {
   const std::vector<int> duration_;
   std::function<bool(int, const GroupRequest&)> on_generate_;  // set before the run
   std::function<int64_t(int)> token_version_;                  // set before the run
+  std::function<absl::Status(const GroupRequest&)> validate_;  // set before the run
   absl::Mutex mu_;
   std::vector<Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> dead_ ABSL_GUARDED_BY(mu_);
