@@ -126,8 +126,12 @@ void Orchestrator::Launch(const LaunchKey& key) {
   std::optional<std::vector<int32_t>> ids = EncodePrompt(run);
   if (!ids) return;
   const int worker = ChooseWorker(key.eval);
-  if (worker < 0) {  // no worker can take it now
-    if (!key.eval) queue_.push_front(key.uid);
+  if (worker < 0) {  // no worker can take it now: it waits (a held-out one for Evaluate)
+    if (key.eval) {
+      eval_waiting_.push_back(key);
+    } else {
+      queue_.push_front(key.uid);
+    }
     return;
   }
   run.worker = worker;
@@ -713,6 +717,10 @@ absl::Status Orchestrator::Evaluate(int64_t step, double* accuracy) {
   while (eval_pending_ > 0 && failure_.ok()) {
     if (clock_->Now() > deadline)
       return absl::DeadlineExceededError("evaluation took over 10 minutes");
+    // Prompts that found every worker down go out again once one is back.
+    std::deque<LaunchKey> waiting;
+    waiting.swap(eval_waiting_);
+    for (const LaunchKey& key : waiting) Launch(key);
     events_->RunOne(milliseconds(200));
   }
   RETURN_IF_ERROR(failure_);

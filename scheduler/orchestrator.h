@@ -234,6 +234,7 @@ class Orchestrator {
 
   // Evaluation results, gathered on the loop thread.
   int64_t eval_pending_ = 0, eval_passed_ = 0, eval_total_ = 0;
+  std::deque<LaunchKey> eval_waiting_;  // held-out launches that found no live worker
 
   // Every post to the loop thread goes through this queue; callbacks hold it, not `this`.
   std::shared_ptr<EventQueue> events_ = std::make_shared<EventQueue>();

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "scheduler/prompt_dataset.h"
 #include "tests/testing/fake_backends.h"
 
@@ -272,6 +273,42 @@ TEST(OrchestratorTest, APromptTheWorkerRefusesIsDroppedNotRequeued) {
   EXPECT_GE(refusals, 1);
   EXPECT_EQ(s.dropped_by_reason.at("refused_by_worker"), refusals);
   EXPECT_EQ(s.requeued_by_reason.count("worker_failed"), 0u);
+}
+
+// Regression (found by `seamless bench chaos`): a held-out prompt relaunched while every worker
+// was down was dropped, and the evaluation waited for it forever. Both workers die at the
+// final evaluation's first launch and come back; the run finishes, every held-out prompt
+// answered.
+TEST(OrchestratorTest, AnEvaluationOutlivesEveryWorkerBeingDownAtOnce) {
+  const int n = 30;
+  PromptDataset train = Dataset(n), val = Dataset(3);
+  FakeRollout rollout(2, std::vector<double>(n, 0.5), std::vector<int>(n, 0));
+  FakeReward reward;
+  FakeLearner learner;
+  bool killed = false;
+  std::thread revive;
+  rollout.set_on_generate([&](int, const GroupRequest& r) {
+    if (!killed && learner.batches().size() == 2 && absl::StartsWith(r.group_id, "eval.2.")) {
+      killed = true;
+      rollout.Kill(0);
+      rollout.Kill(1);
+      revive = std::thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        rollout.Revive(0);
+        rollout.Revive(1);
+      });
+    }
+    return false;
+  });
+  Orchestrator o(Config(2), &train, &val, Encoder(), &rollout, &reward, &learner);
+  std::vector<StepReport> reports;
+  o.set_on_step([&](const StepReport& r) { reports.push_back(r); });
+  const absl::Status run = o.Run();
+  if (revive.joinable()) revive.join();
+  ASSERT_TRUE(run.ok()) << run;
+  EXPECT_TRUE(killed);
+  ASSERT_FALSE(reports.empty());
+  EXPECT_TRUE(reports.back().metrics.count("val/accuracy"));
 }
 
 // Regression: with synchronous rewards a round is scored once nothing is generating; a group

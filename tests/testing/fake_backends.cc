@@ -121,6 +121,11 @@ std::string FakeRollout::Detokenize(const std::vector<int32_t>& ids) {
   return ids.empty() ? "" : std::to_string(ids[0]);
 }
 
+void FakeRollout::Revive(int worker) {
+  absl::MutexLock lock(&mu_);
+  dead_[worker] = false;
+}
+
 void FakeRollout::Kill(int worker) {
   std::vector<Job> killed;
   {

@@ -46,8 +46,9 @@ class FakeRollout : public RolloutBackend {
   void Abort(const AbortSpec& spec) override;
   std::string Detokenize(const std::vector<int32_t>& ids) override;
 
-  // Fails the worker's groups (UNAVAILABLE) now and every later one.
+  // Fails the worker's groups (UNAVAILABLE) now and every later one, until Revive.
   void Kill(int worker);
+  void Revive(int worker);
   // Runs first in every Generate (on the caller's thread, with no lock held); returning true
   // holds that group: it never finishes unless aborted.
   void set_on_generate(std::function<bool(int worker, const GroupRequest&)> hook);
