@@ -35,8 +35,9 @@ absl::Status RewardClient::WaitUntilServing(std::chrono::milliseconds timeout) {
 }
 
 absl::StatusOr<ScoreResponse> RewardClient::Score(const ScoreRequest& request,
-                                                  std::chrono::milliseconds timeout) {
-  return UnaryCall(*stub_, &RewardService::Stub::Score, request, timeout);
+                                                  std::chrono::milliseconds timeout,
+                                                  bool wait_for_ready) {
+  return UnaryCall(*stub_, &RewardService::Stub::Score, request, timeout, wait_for_ready);
 }
 
 absl::StatusOr<ScoreBatchResponse> RewardClient::ScoreBatch(const ScoreBatchRequest& request,

@@ -18,8 +18,11 @@ class RewardClient {
   // Blocks until the server's health check says SERVING, or `timeout` passes.
   absl::Status WaitUntilServing(std::chrono::milliseconds timeout);
 
+  // `wait_for_ready`: a server that is not listening (restarting) is waited for, up to the
+  // timeout, instead of failing at once.
   absl::StatusOr<ScoreResponse> Score(const ScoreRequest& request,
-                                      std::chrono::milliseconds timeout = std::chrono::minutes(5));
+                                      std::chrono::milliseconds timeout = std::chrono::minutes(5),
+                                      bool wait_for_ready = false);
   absl::StatusOr<ScoreBatchResponse> ScoreBatch(
       const ScoreBatchRequest& request,
       std::chrono::milliseconds timeout = std::chrono::minutes(10));

@@ -91,14 +91,16 @@ void GrpcRewardBackend::Score(ScoreJob job, std::function<void(absl::StatusOr<Sc
   jobs_.emplace_back(std::move(job), std::move(done));
 }
 
-size_t GrpcRewardBackend::PickServer(size_t first, int attempt) {
+size_t GrpcRewardBackend::PickServer(size_t first, int attempt, bool* all_down) {
   // Prefer a server not marked down; if all are, try the planned one anyway.
   const Clock::TimePoint now = clock_->Now();
   absl::MutexLock lock(&mu_);
+  *all_down = false;
   for (size_t k = 0; k < clients_.size(); ++k) {
     const size_t candidate = (first + attempt + k) % clients_.size();
     if (down_until_[candidate] <= now) return candidate;
   }
+  *all_down = true;
   return (first + attempt) % clients_.size();
 }
 
@@ -130,31 +132,43 @@ void GrpcRewardBackend::Loop() {
     request.set_ground_truth(job.ground_truth);
     request.set_extra_info_json(job.extra_info_json);
     request.set_deadline_seconds(deadline_seconds_);
-    absl::Status last;
-    bool answered = false;
-    for (int attempt = 0; attempt <= retries_ && !answered; ++attempt) {
-      const size_t server = PickServer(first, attempt);
-      auto response = clients_[server]->Score(
-          request, std::chrono::milliseconds(static_cast<int64_t>(deadline_seconds_ * 1000) + 500));
-      if (response.ok()) {
-        ScoreResult r;
-        r.reward = response->reward();
-        r.passed = response->passed();
-        r.detail = response->detail();
-        item.second(r);
-        answered = true;
-      } else {
-        last = response.status();
-        // A bad request will not get better elsewhere.
-        if (last.code() == absl::StatusCode::kInvalidArgument) break;
-        if (last.code() == absl::StatusCode::kDeadlineExceeded ||
-            last.code() == absl::StatusCode::kUnavailable) {
-          MarkDown(server, last);
-        }
-      }
-    }
-    if (!answered) item.second(Annotate(last, absl::StrCat("scoring ", job.request_id)));
+    absl::StatusOr<ScoreResult> scored = ScoreWithRetries(request, first);
+    if (!scored.ok()) scored = Annotate(scored.status(), absl::StrCat("scoring ", job.request_id));
+    item.second(std::move(scored));
   }
+}
+
+absl::StatusOr<ScoreResult> GrpcRewardBackend::ScoreWithRetries(const ScoreRequest& request,
+                                                                size_t first) {
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(deadline_seconds_ * 1000) + 500);
+  absl::Status last;
+  bool waited = false;  // one try per sample may wait for a server to listen
+  for (int attempt = 0; attempt <= retries_; ++attempt) {
+    bool all_down = false;
+    const size_t server = PickServer(first, attempt, &all_down);
+    const bool wait = all_down && !waited;
+    waited |= wait;
+    auto response = clients_[server]->Score(request, timeout, /*wait_for_ready=*/wait);
+    if (response.ok()) {
+      ScoreResult r;
+      r.reward = response->reward();
+      r.passed = response->passed();
+      r.detail = response->detail();
+      return r;
+    }
+    last = response.status();
+    // A bad request will not get better elsewhere.
+    if (absl::IsInvalidArgument(last)) break;
+    if (absl::IsDeadlineExceeded(last) || absl::IsUnavailable(last)) {
+      MarkDown(server, last);
+      // Refused at once: with every server down (the only one restarting, say), failing would
+      // drop sample after sample in a burst; the try is made again, and once all are down it
+      // waits for a server to listen, up to the deadline.
+      if (absl::IsUnavailable(last) && !waited) --attempt;
+    }
+  }
+  return last;
 }
 
 GrpcLearnerBackend::GrpcLearnerBackend(const std::string& address, std::string run_id)

@@ -58,7 +58,11 @@ class GrpcRewardBackend : public RewardBackend {
   void Loop();
   // The server to try on `attempt`: the planned one unless it is marked down and another is
   // not.
-  size_t PickServer(size_t first, int attempt);
+  // The server for this attempt: the planned one or the next not marked down; `all_down` when
+  // every server is (the planned one is then tried anyway, waiting for it to listen).
+  size_t PickServer(size_t first, int attempt, bool* all_down);
+  // Scores on the servers in turn, `retries` more times after a failure.
+  absl::StatusOr<ScoreResult> ScoreWithRetries(const ScoreRequest& request, size_t first);
   void MarkDown(size_t server, const absl::Status& status);
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !jobs_.empty(); }
 

@@ -532,11 +532,19 @@ bool Orchestrator::CheckGenerationCap(int64_t in_flight) {
       absl::StrAppend(&why, why.empty() ? "" : ", ", k.substr(10), " ", v);
     }
   }
+  // The likely cause, from what dropped most this step.
+  const double reward_failed = Counter("scheduler/dropped_reward_failed");
+  const double uniform =
+      Counter("scheduler/dropped_all_pass") + Counter("scheduler/dropped_all_fail");
+  const char* hint =
+      reward_failed > uniform
+          ? ". Most groups lost their rewards: the reward servers failed (see their logs)"
+          : ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model";
   Fail(absl::ResourceExhaustedError(absl::StrCat(
       "generated too many: ", launched_this_step_, " groups launched for step ", step_,
       " (max_launch_rounds ", config_.max_launch_rounds, " x ", n, ") but only ", valid_.size(),
       " of the ", n, " valid groups needed; this step: ", why.empty() ? "nothing dropped" : why,
-      ". Pass rates of 0 or 1 everywhere mean the data is too easy or too hard for the model")));
+      hint)));
   return false;
 }
 
