@@ -111,7 +111,9 @@ absl::StatusOr<RunOutcome> ChaosRun(const std::string& config, const std::string
   const int code = train.Wait();
   absl::StatusOr<JournalAudit> audit = AuditJournal(run_dir + "/journal.jsonl");
   if (audit.ok()) {
-    out.lost = audit->lost;
+    // A run that did not finish has its last takes unaccounted (no end line): not lost,
+    // the run failed, which `completed` says.
+    out.lost = audit->ended ? audit->lost : 0;
     out.duplicated = audit->duplicated + audit->unknown;
     out.completed = code == 0 && audit->clean();
   }

@@ -2,7 +2,8 @@
 # Quick start, command 2: install what is missing, build, check the lock annotations
 # (scripts/check_thread_safety.sh), format and lint (scripts/lint.sh), and run every test.
 # Under CI (CI=true) or with SEAMLESS_SANITIZER_PASS=1 the suite runs a second time, built by
-# clang with AddressSanitizer and UBSan in build-clang-asan/ (every TU, -Werror=thread-safety).
+# clang with AddressSanitizer and UBSan in build-clang-asan/ (every TU, -Werror=thread-safety),
+# with the libFuzzer targets of fuzz/ (20,000 inputs each from their seeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

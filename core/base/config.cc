@@ -131,6 +131,15 @@ absl::Status ReadScalar(const YAML::Node& node, const std::string& where, std::s
 absl::Status ConfigReader::Finish() {
   if (unknown_ == UnknownKeys::kIgnore) return absl::OkStatus();
   for (const auto& entry : node_) {
+    // A key that is itself a map or a list (YAML allows it): as<std::string> would throw.
+    if (!entry.first.IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(file_, entry.first, prefix_.empty() ? "(top level)" : prefix_),
+                       ": a key must be a plain string, not a ",
+                       entry.first.IsMap()        ? "map"
+                       : entry.first.IsSequence() ? "list"
+                                                  : "null"));
+    }
     const std::string key = entry.first.as<std::string>();
     bool known = false;
     for (const auto& s : seen_) known = known || s == key;

@@ -57,6 +57,19 @@ TEST(ConfigTest, ReadsNestedYamlAndJson) {
   }
 }
 
+// Found by fuzz/config_fuzz.cc: a key that is itself a map (`&"samp": {...}` anchors one)
+// threw out of the reader (abort) instead of an error.
+TEST(ConfigTest, AKeyThatIsNotAStringIsAnError) {
+  Outer c;
+  absl::Status s =
+      LoadConfigString(R"({"name": "a", &"samp": {"top_kmax_new_tokens": 16}})", "run.yaml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("a key must be a plain string"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("run.yaml:1"), std::string::npos) << s.message();
+  EXPECT_FALSE(LoadConfigString("name: a\n? [1, 2]\n: 3\n", "run.yaml", &c).ok());
+}
+
 TEST(ConfigTest, UnknownKeyNamesFileLineAndPath) {
   Outer c;
   absl::Status s = LoadConfigString("name: a\ninner:\n  rate: 1\n  speed: 2\n", "run.yaml", &c);
