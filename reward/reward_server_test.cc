@@ -103,6 +103,7 @@ TEST(RewardServerLoopbackTest, StopsPromptlyOnSigtermWithSlowSamplesQueued) {
   slow.set_extra_info_json(R"({"time_limit_seconds": 60})");
   std::vector<absl::StatusOr<ScoreResponse>> results(3);
   std::vector<std::thread> callers;
+  callers.reserve(results.size());
   for (auto& result : results) {
     callers.emplace_back([&client, &slow, &result] { result = client.Score(slow); });
   }

@@ -100,7 +100,8 @@ class Checker {
   }
   void Events(const StepLines& s, const std::string& when) {
     for (const auto& [uid, record] : s.takes) {
-      if (!taken_.insert(uid).second) Problem(&audit_->duplicated, uid + " taken twice, " + when);
+      if (!taken_.insert(uid).second)
+        Problem(&audit_->duplicated, absl::StrCat(uid, " taken twice, ", when));
     }
     for (const auto& [uid, reason] : s.drops) {
       if (!dropped_.insert(uid).second) Problem(&audit_->duplicated, uid + " dropped twice");
@@ -133,7 +134,8 @@ class Checker {
       if (outcomes > 1) Problem(&audit_->duplicated, uid + " has two outcomes");
     }
     auto known = [&](const std::string& uid, const char* what) {
-      if (!taken_.count(uid)) Problem(&audit_->unknown, uid + " " + what + " but never taken");
+      if (!taken_.count(uid))
+        Problem(&audit_->unknown, absl::StrCat(uid, " ", what, " but never taken"));
     };
     for (const auto& [uid, step] : trained_) known(uid, "trained");
     for (const std::string& uid : dropped_) known(uid, "dropped");

@@ -32,6 +32,7 @@ JournalAudit Audit(const std::string& path) {
 
 std::vector<JournalSample> Group(const std::string& uid, int64_t record, int samples) {
   std::vector<JournalSample> out;
+  out.reserve(samples);
   for (int i = 0; i < samples; ++i) out.push_back({uid, record, i, 0, 0, 1.0});
   return out;
 }

@@ -616,7 +616,7 @@ absl::Status RunTrain(const std::vector<std::string>& args) {
         StopSignalReceived()) {
       break;
     }
-    std::printf("auto-resume %lld of %lld: %s\n", static_cast<long long>(resumes + 1),
+    std::printf("auto-resume %lld of %lld: %s\n", static_cast<long long>(resumes) + 1,
                 static_cast<long long>(request.auto_resume), end.failure.c_str());
     std::fflush(stdout);
     current.resuming = true;

@@ -87,7 +87,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   tcp::socket socket_;
   asio::steady_timer deadline_;
   // A request head is a line and a Host header; a client streaming more is cut off.
-  asio::streambuf request_{64 * 1024};
+  asio::streambuf request_{size_t{64} * 1024};
   std::string head_, body_;  // kept alive for the asynchronous write
   RequestRouter* router_;
   std::shared_ptr<std::atomic<int>> open_;
