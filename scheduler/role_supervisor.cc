@@ -18,7 +18,8 @@ void RoleSupervisor::Watch(std::unique_ptr<RoleProcess>* slot, std::string name,
   entries_.push_back(std::move(e));
 }
 
-void RoleSupervisor::Check(RoleSet& roles, std::chrono::steady_clock::time_point now) {
+int RoleSupervisor::Check(RoleSet& roles, std::chrono::steady_clock::time_point now) {
+  int restarted = 0;
   for (Entry& e : entries_) {
     if (e.given_up || (*e.slot)->Running()) continue;
     if (!e.waiting) {
@@ -39,22 +40,24 @@ void RoleSupervisor::Check(RoleSet& roles, std::chrono::steady_clock::time_point
       e.due = now + backoff;
       continue;
     }
-    if (now >= e.due) Restart(roles, e);
+    if (now >= e.due && Restart(roles, e)) ++restarted;
   }
+  return restarted;
 }
 
-void RoleSupervisor::Restart(RoleSet& roles, Entry& e) {
+bool RoleSupervisor::Restart(RoleSet& roles, Entry& e) {
   e.waiting = false;
   ++e.restarts;
   roles.Untrack(e.slot->get());
   auto started = roles.Start(e.name, e.key, e.args);
   if (!started.ok()) {
     SLOG(WARNING) << "restarting " << e.name << ": " << started.status().message();
-    return;  // the old (exited) process stays in the slot: the next Check tries again
+    return false;  // the old (exited) process stays in the slot: the next Check tries again
   }
   *e.slot = std::move(*started);
   std::printf("restarted %s (pid %d)\n", e.name.c_str(), static_cast<int>((*e.slot)->pid()));
   std::fflush(stdout);
+  return true;
 }
 
 int RoleSupervisor::restarts() const {

@@ -30,8 +30,9 @@ class RoleSupervisor {
   // `roles.Start(name, key, args)`; `args` must name its address (no port 0).
   void Watch(std::unique_ptr<RoleProcess>* slot, std::string name, std::string key,
              std::vector<std::string> args);
-  // Restarts the roles that exited and whose back-off passed. Call it often (every 250 ms).
-  void Check(RoleSet& roles, std::chrono::steady_clock::time_point now);
+  // Restarts the roles that exited and whose back-off passed; returns how many it restarted.
+  // Call it often (every 250 ms).
+  int Check(RoleSet& roles, std::chrono::steady_clock::time_point now);
   int restarts() const;  // of every role so far
 
  private:
@@ -44,7 +45,7 @@ class RoleSupervisor {
     bool given_up = false;
     std::chrono::steady_clock::time_point due;
   };
-  void Restart(RoleSet& roles, Entry& e);
+  bool Restart(RoleSet& roles, Entry& e);  // false: starting it failed (tried again later)
 
   const Options options_;
   std::vector<Entry> entries_;

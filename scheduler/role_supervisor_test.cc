@@ -34,18 +34,20 @@ TEST(RoleSupervisorTest, ADeadRoleIsRestartedWithItsArgumentsUpToTheLimit) {
   RoleSupervisor supervisor(options);
   supervisor.Watch(&*dying, "dying", "dying", dies);
   supervisor.Watch(&*staying, "staying", "staying", {"-c", "sleep 30"});
+  int restarted = 0;  // as Check reports them
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    supervisor.Check(roles, std::chrono::steady_clock::now());
+    restarted += supervisor.Check(roles, std::chrono::steady_clock::now());
     if (supervisor.restarts() == 2 && !(*dying)->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // A few more checks: the limit holds.
   for (int i = 0; i < 20; ++i) {
-    supervisor.Check(roles, std::chrono::steady_clock::now() + std::chrono::hours(1));
+    restarted += supervisor.Check(roles, std::chrono::steady_clock::now() + std::chrono::hours(1));
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(supervisor.restarts(), 2);
+  EXPECT_EQ(restarted, 2);
   auto log = ReadFileToString(dir + "/logs/dying.log");
   ASSERT_TRUE(log.ok());
   EXPECT_EQ(Count(*log, "started"), 3) << *log;  // the first start and two restarts, appended

@@ -452,6 +452,17 @@ absl::Status StartLearners(RoleSet& roles, const TrainRequest& request, const Ru
   return absl::OkStatus();
 }
 
+// RUN_DIR/pids.json: which process is which, for operators (and the fault-injection tests);
+// written again after every restart.
+absl::Status WritePids(const std::string& run_dir, const RunRoles& run) {
+  nlohmann::json pids;
+  for (const auto& p : run.rewards) pids[p->name()] = p->pid();
+  for (const auto& p : run.workers) pids[p->name()] = p->pid();
+  for (const auto& p : run.learners) pids[p->name()] = p->pid();
+  if (run.scheduler) pids["scheduler"] = run.scheduler->pid();
+  return WriteFileAtomically(run_dir + "/pids.json", pids.dump(1));
+}
+
 // The scheduler, which drives the run; then RUN_DIR/pids.json says which process is which.
 absl::Status StartScheduler(RoleSet& roles, const TrainRequest& request, const RunFiles& f,
                             RunRoles* run) {
@@ -478,13 +489,7 @@ absl::Status StartScheduler(RoleSet& roles, const TrainRequest& request, const R
   }
   if (request.resuming) args.push_back("--resume");
   ASSIGN_OR_RETURN(run->scheduler, roles.Start("scheduler", "scheduler", args));
-  // For operators (and the fault-injection tests).
-  nlohmann::json pids;
-  for (auto& p : run->rewards) pids[p->name()] = p->pid();
-  for (auto& p : run->workers) pids[p->name()] = p->pid();
-  for (auto& p : run->learners) pids[p->name()] = p->pid();
-  pids["scheduler"] = run->scheduler->pid();
-  return WriteFileAtomically(request.run_dir + "/pids.json", pids.dump(1));
+  return WritePids(request.run_dir, *run);
 }
 
 // How a run ended.
@@ -509,7 +514,10 @@ RunEnd WatchRun(RoleSet& roles, RunRoles& run, const std::string& run_dir) {
   while (run.scheduler->Running() && end.failure.empty()) {
     relay();
     roles.Sample();
-    run.supervisor.Check(roles, std::chrono::steady_clock::now());
+    if (run.supervisor.Check(roles, std::chrono::steady_clock::now()) > 0) {
+      absl::Status written = WritePids(run_dir, run);
+      if (!written.ok()) SLOG(WARNING) << written.message();
+    }
     if (const int signal = StopSignalReceived()) {
       end.failure = std::string(StoppedBySignal(signal, run_dir).message());
     }

@@ -248,6 +248,14 @@ TEST_F(TrainFaultTest, ASupervisedRunSurvivesALearnerAndAWorkerKilled) {
   ASSERT_NE(worker, learner);
   kill(worker, SIGKILL);
   EXPECT_TRUE(train->WaitForLine("restarted rollout-0", std::chrono::minutes(1)).ok());
+  // pids.json follows the restart (it is written right after the line).
+  int restarted = worker;
+  for (int i = 0; i < 100 && restarted == worker; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    restarted = Pid("rollout-0");
+  }
+  EXPECT_NE(restarted, worker);
+  EXPECT_GT(restarted, 0);
   nlohmann::json result = LastJson(*train);
   EXPECT_EQ(train->Wait(), 0);
   EXPECT_TRUE(result["ok"].get<bool>()) << result.dump();
