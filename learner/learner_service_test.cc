@@ -412,9 +412,9 @@ TEST(LearnerServiceTest, AnAbandonedGetWeightsDoesNotPinTheServer) {
     EXPECT_FALSE(reader->Read(&m));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
-  const auto start = std::chrono::steady_clock::now();
-  server->reset();  // waits for the handler to return
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  // Waits for the handler to return: a handler pinned for the 600 s wait would hold the test
+  // past its timeout (ctest's, 300 s), which fails it.
+  server->reset();
 }
 
 // An exception thrown while answering a step (here by on_step, as a metrics writer might) is

@@ -115,6 +115,22 @@ void DropEndLine(const std::string& path) {
   ASSERT_TRUE(WriteFileAtomically(path, kept).ok());
 }
 
+// A 3-step orchestrator run over the fakes (two instant workers) journalling into `path`.
+struct JournaledRun {
+  JournaledRun(const PromptDataset& train, const std::vector<double>& pass, const std::string& path)
+      : rollout(2, pass, std::vector<int>(pass.size(), 0)),
+        journal(RunJournal::Open(path)),
+        orchestrator(testing::FakeRunConfig(3, 0), &train, nullptr, testing::FakeEncoder(),
+                     &rollout, &reward, &learner) {
+    if (journal.ok()) orchestrator.set_journal(journal->get());
+  }
+  testing::FakeRollout rollout;
+  testing::FakeReward reward;
+  testing::FakeLearner learner;
+  absl::StatusOr<std::unique_ptr<RunJournal>> journal;
+  Orchestrator orchestrator;
+};
+
 // The orchestrator journals a run that audits clean; killed after step 2 with only step 1
 // committed by the learner, it resumes from the learner's commit state of step 1, trains
 // steps 2 and 3 again from the same prompts, and the journal still audits clean.
@@ -126,16 +142,10 @@ TEST(JournalAuditTest, AnOrchestratorRunAndAResumeAfterALostStepAuditClean) {
   const std::string path = testing::TestTempDir() + "/journal.jsonl";
   std::vector<std::string> commit_states;
   {
-    testing::FakeRollout rollout(2, pass, std::vector<int>(n, 0));
-    testing::FakeReward reward;
-    testing::FakeLearner learner;
-    auto journal = RunJournal::Open(path);
-    ASSERT_TRUE(journal.ok());
-    Orchestrator o(testing::FakeRunConfig(3, 0), &train, nullptr, testing::FakeEncoder(), &rollout,
-                   &reward, &learner);
-    o.set_journal(journal->get());
-    ASSERT_TRUE(o.Run().ok());
-    commit_states = learner.commit_states();
+    JournaledRun run(train, pass, path);
+    ASSERT_TRUE(run.journal.ok());
+    ASSERT_TRUE(run.orchestrator.Run().ok());
+    commit_states = run.learner.commit_states();
     JournalAudit audit = Audit(path);
     EXPECT_TRUE(audit.clean()) << (audit.problems.empty() ? "" : audit.problems[0]);
     EXPECT_EQ(audit.steps, 3);
@@ -149,25 +159,19 @@ TEST(JournalAuditTest, AnOrchestratorRunAndAResumeAfterALostStepAuditClean) {
   absl::StatusOr<SchedulerState> state = SchedulerState::FromJson(commit_states[0]);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(state->step, 1);
-  testing::FakeRollout rollout(2, pass, std::vector<int>(n, 0));
-  testing::FakeReward reward;
-  testing::FakeLearner learner;
-  auto journal = RunJournal::Open(path);
-  ASSERT_TRUE(journal.ok());
-  Orchestrator o(testing::FakeRunConfig(3, 0), &train, nullptr, testing::FakeEncoder(), &rollout,
-                 &reward, &learner);
-  o.set_journal(journal->get());
-  ASSERT_TRUE(o.RestoreState(*state).ok());
-  ASSERT_TRUE((*journal)->Resume(1).ok());
-  ASSERT_TRUE(o.Run().ok());
-  EXPECT_EQ(learner.steps(), (std::vector<int64_t>{1, 2}));
+  JournaledRun run(train, pass, path);
+  ASSERT_TRUE(run.journal.ok());
+  ASSERT_TRUE(run.orchestrator.RestoreState(*state).ok());
+  ASSERT_TRUE((*run.journal)->Resume(1).ok());
+  ASSERT_TRUE(run.orchestrator.Run().ok());
+  EXPECT_EQ(run.learner.steps(), (std::vector<int64_t>{1, 2}));
   JournalAudit audit = Audit(path);
   EXPECT_TRUE(audit.clean()) << (audit.problems.empty() ? "" : audit.problems[0]);
   EXPECT_EQ(audit.steps, 3);
   EXPECT_EQ(audit.voided_steps, 2);
   EXPECT_EQ(audit.samples, 3 * 3 * 4);
   // The ledger counts on from the first run's committed step.
-  EXPECT_EQ(o.ledger().Summary().trained, 3 * 3);
+  EXPECT_EQ(run.orchestrator.ledger().Summary().trained, 3 * 3);
 }
 
 }  // namespace

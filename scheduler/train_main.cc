@@ -55,12 +55,15 @@ std::string SelfBinary() {
   return self;
 }
 
-std::string DefaultRunDir() {
+// Now, as YYYYmmdd-HHMMSS.
+std::string TimeStamp() {
   char stamp[64];
   std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
-  return absl::StrCat("runs/", stamp);
+  return stamp;
 }
+
+std::string DefaultRunDir() { return absl::StrCat("runs/", TimeStamp()); }
 
 // Writes the built-in task's train / held-out prompts and SFT examples under RUN/data.
 absl::Status WriteBuiltinData(const TrainConfig& c, const std::string& run_dir, std::string* train,
@@ -264,8 +267,7 @@ absl::StatusOr<std::string> RunId(const std::string& run_dir, bool resuming) {
     return std::string(absl::StripAsciiWhitespace(id));
   }
   std::random_device random;
-  const std::string id =
-      absl::StrFormat("%s-%08x", DefaultRunDir().substr(5), static_cast<uint32_t>(random()));
+  const std::string id = absl::StrFormat("%s-%08x", TimeStamp(), static_cast<uint32_t>(random()));
   RETURN_IF_ERROR(WriteFileAtomically(path, id + "\n"));
   return id;
 }

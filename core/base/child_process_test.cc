@@ -139,12 +139,11 @@ TEST(ChildProcessTest, DieWithParentChildrenGoWhenTheLauncherIsKilled) {
   ASSERT_EQ(kill(launcher, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(launcher, &status, 0), launcher);
-  // The orphan is now this process's child: reap it (it would sleep 60 s if it survived).
-  const auto start = std::chrono::steady_clock::now();
+  // The orphan is now this process's child: reap it. Had it survived, it would exit by itself
+  // after its 60 s sleep, not by SIGKILL.
   ASSERT_EQ(waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 

@@ -31,91 +31,96 @@ struct Span {
 
 }  // namespace
 
-absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefix,
-                                                         uint64_t file_size,
-                                                         const std::string& file) {
+namespace {
+
+// The header's JSON object, after the length and limit checks; `header_len` its length.
+absl::StatusOr<json> ReadHeader(absl::string_view prefix, uint64_t file_size,
+                                const std::string& file, uint64_t* header_len) {
   if (prefix.size() < 8) {
     return Bad(file, absl::StrCat("truncated: ", file_size,
                                   " bytes, fewer than the 8-byte header length"));
   }
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<uint8_t>(prefix[i]);
-  if (header_len > kMaxSafetensorsHeaderBytes) {
-    return Bad(file, absl::StrCat("header length ", header_len, " exceeds the 100 MiB limit"));
+  uint64_t len = 0;
+  for (int i = 7; i >= 0; --i) len = (len << 8) | static_cast<uint8_t>(prefix[i]);
+  if (len > kMaxSafetensorsHeaderBytes) {
+    return Bad(file, absl::StrCat("header length ", len, " exceeds the 100 MiB limit"));
   }
-  if (header_len > file_size - 8 || header_len > prefix.size() - 8) {
-    return Bad(file, absl::StrCat("truncated: header says ", header_len, " bytes but only ",
-                                  file_size - 8, " follow"));
+  if (len > file_size - 8 || len > prefix.size() - 8) {
+    return Bad(file, absl::StrCat("truncated: header says ", len, " bytes but only ", file_size - 8,
+                                  " follow"));
   }
-  if (absl::Status s = CheckJsonLimits(absl::string_view(prefix.data() + 8, header_len)); !s.ok()) {
+  if (absl::Status s = CheckJsonLimits(absl::string_view(prefix.data() + 8, len)); !s.ok()) {
     return Bad(file, std::string(s.message()));
   }
-  json header = json::parse(prefix.begin() + 8, prefix.begin() + 8 + header_len, nullptr,
+  json header = json::parse(prefix.begin() + 8, prefix.begin() + 8 + len, nullptr,
                             /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) {
     return Bad(file, "header is not a JSON object");
   }
-  SafetensorsLayout layout;
-  layout.data_start = 8 + header_len;
-  const uint64_t data_size = file_size - layout.data_start;
-  std::vector<Span> spans;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    const json& entry = it.value();
-    if (name == "__metadata__") {
-      if (!entry.is_object()) return Bad(file, "__metadata__ is not an object");
-      for (auto m = entry.begin(); m != entry.end(); ++m) {
-        if (!m.value().is_string()) {
-          return Bad(file, absl::StrCat("__metadata__.", m.key(), " is not a string"));
-        }
-        layout.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
+  *header_len = len;
+  return header;
+}
+
+absl::Status ReadMetadata(const json& entry, const std::string& file,
+                          SafetensorsMetadata* metadata) {
+  if (!entry.is_object()) return Bad(file, "__metadata__ is not an object");
+  for (auto m = entry.begin(); m != entry.end(); ++m) {
+    if (!m.value().is_string()) {
+      return Bad(file, absl::StrCat("__metadata__.", m.key(), " is not a string"));
     }
-    const std::string where = absl::StrCat("tensor '", name, "'");
-    if (!entry.is_object()) return Bad(file, where + " is not an object");
-    const json* dtype_field = entry.contains("dtype") ? &entry["dtype"] : nullptr;
-    if (!dtype_field || !dtype_field->is_string()) return Bad(file, where + ": missing dtype");
-    auto dtype = ParseDType(dtype_field->get<std::string>());
-    if (!dtype) {
-      return Bad(file,
-                 absl::StrCat(where, ": unknown dtype '", dtype_field->get<std::string>(), "'"));
-    }
-    if (!entry.contains("shape") || !entry["shape"].is_array()) {
-      return Bad(file, where + ": missing shape");
-    }
-    SafetensorsLayout::Slot slot;
-    slot.dtype = *dtype;
-    uint64_t numel = 1;
-    for (const json& d : entry["shape"]) {
-      if (!d.is_number_unsigned()) return Bad(file, where + ": shape has a non-integer entry");
-      uint64_t dim = d.get<uint64_t>();
-      if (dim > (1ull << 40) || (dim > 0 && numel > (1ull << 50) / dim)) {
-        return Bad(file, where + ": shape is implausibly large");
-      }
-      numel *= dim;
-      slot.shape.push_back(static_cast<int64_t>(dim));
-    }
-    const json* offsets = entry.contains("data_offsets") ? &entry["data_offsets"] : nullptr;
-    if (!offsets || !offsets->is_array() || offsets->size() != 2 ||
-        !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
-      return Bad(file, where + ": data_offsets must be [begin, end]");
-    }
-    slot.begin = (*offsets)[0].get<uint64_t>();
-    slot.end = (*offsets)[1].get<uint64_t>();
-    if (slot.begin > slot.end || slot.end > data_size) {
-      return Bad(file, absl::StrCat(where, ": data_offsets [", slot.begin, ", ", slot.end,
-                                    "] fall outside the ", data_size, " data bytes (truncated?)"));
-    }
-    const uint64_t expected = numel * DTypeSize(*dtype);
-    if (slot.end - slot.begin != expected) {
-      return Bad(file,
-                 absl::StrCat(where, ": ", slot.end - slot.begin, " bytes for shape and dtype ",
-                              DTypeName(*dtype), " that need ", expected));
-    }
-    spans.push_back({slot.begin, slot.end, name});
-    layout.slots.emplace(name, std::move(slot));
+    (*metadata)[m.key()] = m.value().get<std::string>();
   }
+  return absl::OkStatus();
+}
+
+// The slot of tensor `name`: dtype, shape and offsets checked against each other and against
+// the `data_size` bytes after the header.
+absl::StatusOr<SafetensorsLayout::Slot> ReadSlot(const std::string& name, const json& entry,
+                                                 uint64_t data_size, const std::string& file) {
+  const std::string where = absl::StrCat("tensor '", name, "'");
+  if (!entry.is_object()) return Bad(file, where + " is not an object");
+  const json* dtype_field = entry.contains("dtype") ? &entry["dtype"] : nullptr;
+  if (!dtype_field || !dtype_field->is_string()) return Bad(file, where + ": missing dtype");
+  auto dtype = ParseDType(dtype_field->get<std::string>());
+  if (!dtype) {
+    return Bad(file,
+               absl::StrCat(where, ": unknown dtype '", dtype_field->get<std::string>(), "'"));
+  }
+  if (!entry.contains("shape") || !entry["shape"].is_array()) {
+    return Bad(file, where + ": missing shape");
+  }
+  SafetensorsLayout::Slot slot;
+  slot.dtype = *dtype;
+  uint64_t numel = 1;
+  for (const json& d : entry["shape"]) {
+    if (!d.is_number_unsigned()) return Bad(file, where + ": shape has a non-integer entry");
+    uint64_t dim = d.get<uint64_t>();
+    if (dim > (1ull << 40) || (dim > 0 && numel > (1ull << 50) / dim)) {
+      return Bad(file, where + ": shape is implausibly large");
+    }
+    numel *= dim;
+    slot.shape.push_back(static_cast<int64_t>(dim));
+  }
+  const json* offsets = entry.contains("data_offsets") ? &entry["data_offsets"] : nullptr;
+  if (!offsets || !offsets->is_array() || offsets->size() != 2 ||
+      !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
+    return Bad(file, where + ": data_offsets must be [begin, end]");
+  }
+  slot.begin = (*offsets)[0].get<uint64_t>();
+  slot.end = (*offsets)[1].get<uint64_t>();
+  if (slot.begin > slot.end || slot.end > data_size) {
+    return Bad(file, absl::StrCat(where, ": data_offsets [", slot.begin, ", ", slot.end,
+                                  "] fall outside the ", data_size, " data bytes (truncated?)"));
+  }
+  const uint64_t expected = numel * DTypeSize(*dtype);
+  if (slot.end - slot.begin != expected) {
+    return Bad(file, absl::StrCat(where, ": ", slot.end - slot.begin, " bytes for shape and dtype ",
+                                  DTypeName(*dtype), " that need ", expected));
+  }
+  return slot;
+}
+
+absl::Status CheckNoOverlap(std::vector<Span> spans, const std::string& file) {
   std::sort(spans.begin(), spans.end(),
             [](const Span& a, const Span& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < spans.size(); ++i) {
@@ -124,6 +129,30 @@ absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefi
                                     "' overlap"));
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SafetensorsLayout> ParseSafetensorsLayout(absl::string_view prefix,
+                                                         uint64_t file_size,
+                                                         const std::string& file) {
+  uint64_t header_len = 0;
+  ASSIGN_OR_RETURN(const json header, ReadHeader(prefix, file_size, file, &header_len));
+  SafetensorsLayout layout;
+  layout.data_start = 8 + header_len;
+  const uint64_t data_size = file_size - layout.data_start;
+  std::vector<Span> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      RETURN_IF_ERROR(ReadMetadata(it.value(), file, &layout.metadata));
+      continue;
+    }
+    ASSIGN_OR_RETURN(SafetensorsLayout::Slot slot, ReadSlot(it.key(), it.value(), data_size, file));
+    spans.push_back({slot.begin, slot.end, it.key()});
+    layout.slots.emplace(it.key(), std::move(slot));
+  }
+  RETURN_IF_ERROR(CheckNoOverlap(std::move(spans), file));
   return layout;
 }
 
